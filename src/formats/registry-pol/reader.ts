@@ -43,11 +43,11 @@ export class RegistryPolReader {
   /** Reads and checks the 8-byte header. */
   readHeader(): void {
     const buf = this.buf;
-    if (buf.length < 4) throw new RegistryPolError('ASC_POL_TRUNCATED', buf.length, 'file ends inside the header', 'the 4-byte signature "PReg"');
+    if (buf.length < 4) throw new RegistryPolError('ASC_POL_TRUNCATED', 0, 'file ends inside the header', 'the 4-byte signature "PReg"');
     if (buf.readUInt32LE(0) !== PREG_SIGNATURE) {
       throw new RegistryPolError('ASC_POL_BAD_SIGNATURE', 0, `signature is 0x${buf.readUInt32BE(0).toString(16).padStart(8, '0')}`, 'the signature "PReg" (50 52 65 67)');
     }
-    if (buf.length < PREG_HEADER_SIZE) throw new RegistryPolError('ASC_POL_TRUNCATED', buf.length, 'file ends inside the header', 'a 4-byte version');
+    if (buf.length < PREG_HEADER_SIZE) throw new RegistryPolError('ASC_POL_TRUNCATED', 4, 'file ends inside the header', 'a 4-byte version');
     const version = buf.readUInt32LE(4);
     if (version !== PREG_VERSION) throw new RegistryPolError('ASC_POL_BAD_VERSION', 4, `version is ${version}`, 'version 1');
     this.pos = PREG_HEADER_SIZE;

@@ -1,0 +1,3 @@
+export { writeAdmx } from './writer.js';
+export { readAdmx } from './reader.js';
+export { ADMX_XMLNS } from './schema.js';

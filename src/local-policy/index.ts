@@ -1,0 +1,1 @@
+export { readPolFile, writeFileAtomic, setPolicyInFile, effectiveFromFiles, type SetPolicyResult } from './pol-file.js';

@@ -1,0 +1,5 @@
+export { encodePolicyState, applyPolicyState, policyOwnsEntry, checkState, specEntry } from './encode.js';
+export { readPolicyState, readElement, resolveEffectivePolicies, matchesSpec, type EffectivePolicy } from './decode.js';
+export { VirtualRegistry, foldRegistryPol, type PolSource, type FoldedValue, type Deletion } from './virtual-registry.js';
+export { resolveEnabledValues, findElement, findEnumItem, enumItemValue } from './values.js';
+export { parseValueArgs, splitListItems } from './value-args.js';
