@@ -16,6 +16,11 @@ Used by the interop tests and the benchmark to compare Ascend's codec with Samba
   samba_preg.py bench FILE RUNS
       Times ndr_unpack of FILE and ndr_pack of the result RUNS times each, inside this
       process (interpreter start-up excluded); prints the times in ms as JSON.
+  samba_preg.py serve FILE
+      For interleaved benchmarks: loads FILE, prints "ready", then for each line on stdin
+      "read" times one ndr_unpack, "readall" one ndr_unpack plus turning every entry into
+      Python values (keyname, valuename, type, data), "write" one ndr_pack of the last
+      unpacked file; each prints the time in ms. "quit" (or end of input) stops.
 
 Raw data bytes. Samba's preg.entry.data is not always bytes: the IDL's union gives
   REG_NONE                   -> None (Samba drops any data bytes; size is kept in .size)
@@ -185,6 +190,41 @@ def cmd_bench(path, runs):
     return 0
 
 
+def cmd_serve(path):
+    with open(path, 'rb') as f:
+        contents = f.read()
+    pol = ndr.ndr_unpack(preg.file, contents)
+    packed = ndr.ndr_pack(pol)
+    print('ready %d %d' % (pol.num_entries, 1 if packed == contents else 0), flush=True)
+    for line in sys.stdin:
+        cmd = line.strip()
+        if cmd == 'read':
+            pol = None  # free the previous parse outside the timed region
+            t0 = time.perf_counter()
+            pol = ndr.ndr_unpack(preg.file, contents)
+            ms = (time.perf_counter() - t0) * 1000
+        elif cmd == 'readall':
+            # what a Python consumer pays: unpack, then the entries as Python values
+            pol = None
+            t0 = time.perf_counter()
+            pol = ndr.ndr_unpack(preg.file, contents)
+            entries = [(e.keyname, e.valuename, e.type, e.data) for e in pol.entries]
+            ms = (time.perf_counter() - t0) * 1000
+            entries = None
+        elif cmd == 'write':
+            packed = None
+            t0 = time.perf_counter()
+            packed = ndr.ndr_pack(pol)
+            ms = (time.perf_counter() - t0) * 1000
+        elif cmd == 'quit':
+            break
+        else:
+            print('error unknown command %r' % cmd, flush=True)
+            continue
+        print('%.6f' % ms, flush=True)
+    return 0
+
+
 def main(argv):
     if len(argv) >= 2 and argv[0] == 'read':
         return cmd_read(argv[1:])
@@ -192,6 +232,8 @@ def main(argv):
         return cmd_write(argv[1], argv[2])
     if len(argv) == 2 and argv[0] == 'write-many':
         return cmd_write_many(argv[1])
+    if len(argv) == 2 and argv[0] == 'serve':
+        return cmd_serve(argv[1])
     if len(argv) == 3 and argv[0] == 'bench':
         return cmd_bench(argv[1], int(argv[2]))
     sys.stderr.write(__doc__)

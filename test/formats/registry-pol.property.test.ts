@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { readRegistryPol, RegistryPolError, writeRegistryPol, type PolEntry } from '../../src/formats/registry-pol/index.js';
-import { polEntryArb } from './registry-pol.arbitraries.js';
+import { polEntryArb, polName, typedData } from './registry-pol.arbitraries.js';
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -93,6 +93,25 @@ describe('Registry.pol codec (properties)', () => {
   it('write then read gives the same entries, and writing them again the same bytes', () => {
     fc.assert(
       fc.property(entriesArb, (entries) => {
+        const bytes = writeRegistryPol(entries);
+        const back = readRegistryPol(bytes);
+        expect(back.map(plainEntry)).to.deep.equal(entries.map(plainEntry));
+        expect(hexOf(writeRegistryPol(back))).to.equal(hexOf(bytes));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('keys repeating in runs, near-equal keys and long names: same entries, same bytes', () => {
+    // Keys of equal length that differ in one unit (first, middle, last), a key that is a
+    // prefix of another, the empty key, and names longer than the codec's short-name paths.
+    const long = 'SOFTWARE\\Policies\\Ascend\\PrivilegeManager\\ElevationRules\\';
+    const keys = fc.constantFrom('', 'K', 'L', 'KA', 'K\\A', 'K\\B', 'J\\A', 'K\\A\\', long + 'A', long + 'B', 'X' + long.slice(1) + 'A', long + 'A\\\u{1F600}', long + '\ud800');
+    const name = fc.oneof(polName, fc.constantFrom('', 'x'.repeat(31), 'y'.repeat(32), 'z'.repeat(33), long, long + long));
+    const entry = fc.record({ key: keys, valueName: name, td: typedData }).map(({ key, valueName, td }): PolEntry => ({ key, valueName, type: td.type, data: td.data }));
+    const runs = fc.array(fc.tuple(entry, fc.integer({ min: 1, max: 4 })), { maxLength: 10 }).map((xs) => xs.flatMap(([e, n]) => Array.from({ length: n }, (_, i) => ({ ...e, valueName: i === 0 ? e.valueName : `${e.valueName}${i}` }))));
+    fc.assert(
+      fc.property(runs, (entries) => {
         const bytes = writeRegistryPol(entries);
         const back = readRegistryPol(bytes);
         expect(back.map(plainEntry)).to.deep.equal(entries.map(plainEntry));

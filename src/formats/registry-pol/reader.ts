@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
 import { RegistryPolError } from './errors.js';
-import { fixedDataSize, isStringType, regTypeName, type PolEntry } from './types.js';
+import { fixedDataSize, isStringType, RegType, regTypeName, type PolEntry } from './types.js';
 
 /** "PReg" read as a little-endian uint32. */
 export const PREG_SIGNATURE = 0x67655250;
@@ -22,14 +22,21 @@ export interface RegistryPolReadOptions {
  * Parses a Registry.pol (MS-GPREG 2.2.1) by the lengths it declares. Names are
  * NUL-terminated UTF-16LE strings; everything after the value name is located by the
  * fixed-size type and size fields, so data containing ';' or ']' never confuses it.
- * Every failure is a RegistryPolError naming the byte offset.
+ * Every failure is a RegistryPolError naming the byte offset where the faulty or
+ * incomplete field starts (the size field when the data does not fit).
+ * Each entry's `data` is a Uint8Array view into the given bytes, not a copy.
  */
 export class RegistryPolReader {
   private readonly buf: Buffer;
   private pos = 0;
-  // The previous key's bytes and string: keys repeat, and comparing bytes is cheaper than decoding.
-  private prevKeyStart = -1;
-  private prevKeyEnd = -1;
+  // Entry data are Uint8Array views made straight on the input's ArrayBuffer (cheaper than
+  // Buffer#subarray); a DataView reads UTF-16 units and compares four bytes at a time.
+  private readonly ab: ArrayBufferLike;
+  private readonly base: number;
+  private readonly dv: DataView;
+  // Where the previous key's bytes are, and its string: keys repeat, and comparing bytes is cheaper than decoding.
+  private prevKeyStart = 0;
+  private prevKeyLen = 0;
   private prevKey = '';
 
   constructor(bytes: Uint8Array, options: RegistryPolReadOptions = {}) {
@@ -38,6 +45,9 @@ export class RegistryPolReader {
       throw new RegistryPolError('ASC_POL_TOO_LARGE', 0, `file of ${bytes.byteLength} bytes is over the cap`, `at most ${max} bytes`);
     }
     this.buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.ab = bytes.buffer;
+    this.base = bytes.byteOffset;
+    this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   /** Reads and checks the 8-byte header. */
@@ -53,35 +63,71 @@ export class RegistryPolReader {
     this.pos = PREG_HEADER_SIZE;
   }
 
-  /** Reads the next entry, or returns undefined at the end of the file. */
+  /**
+   * Reads the next entry, or returns undefined at the end of the file. This is the hot
+   * loop of the codec, so it is written flat: inline byte compares on the good path, the
+   * previous key reused when its bytes repeat, and errors built in cold functions. The
+   * checks and the offsets they report are those of MS-GPREG order: '[', key, ';', value
+   * name, ';', type, ';', size, ';', data, ']'.
+   */
   readEntry(): PolEntry | undefined {
     const buf = this.buf;
     const len = buf.length;
+    const last = len - 1;
     const start = this.pos;
     if (start === len) return undefined;
     if (start + 1 >= len || buf[start] !== OPEN || buf[start + 1] !== 0) {
       throw new RegistryPolError('ASC_POL_TRAILING_BYTES', start, `${len - start} byte(s) after the last entry do not start an entry`, `'[' or the end of the file`);
     }
+
+    // Key name. Keys repeat, so first try the previous key: equal bytes followed by a NUL.
     const keyStart = start + 2;
-    const keyEnd = this.findNul(keyStart, 'key name');
-    const key = this.decodeKey(keyStart, keyEnd);
-    let p = this.expectSemicolon(keyEnd + 2, 'after the key name');
+    const dv = this.dv;
+    const prevLen = this.prevKeyLen;
+    let p = keyStart + prevLen;
+    let key: string;
+    if (p < last && dv.getUint16(p) === 0 && sameBytes(dv, keyStart, this.prevKeyStart, prevLen)) {
+      key = this.prevKey;
+    } else {
+      p = keyStart;
+      while (p < last && dv.getUint16(p) !== 0) p += 2;
+      if (p >= last) throw nameTruncated(keyStart, 'key name');
+      key = this.prevKey = buf.toString('utf16le', keyStart, p);
+      this.prevKeyLen = p - keyStart;
+    }
+    this.prevKeyStart = keyStart;
+    p += 2;
+    if (p + 1 < len && buf[p] === SEMI && buf[p + 1] === 0) p += 2;
+    else throw semicolonError(buf, p, 'after the key name');
+
+    // Value name.
     const valueStart = p;
-    const valueEnd = this.findNul(valueStart, 'value name');
-    const valueName = valueEnd === valueStart ? '' : buf.toString('utf16le', valueStart, valueEnd);
-    p = this.expectSemicolon(valueEnd + 2, 'after the value name');
+    while (p < last && dv.getUint16(p) !== 0) p += 2;
+    if (p >= last) throw nameTruncated(valueStart, 'value name');
+    const valueName = decodeName(buf, valueStart, p);
+    p += 2;
+    if (p + 1 < len && buf[p] === SEMI && buf[p + 1] === 0) p += 2;
+    else throw semicolonError(buf, p, 'after the value name');
+
+    // Type and size: fixed-size fields, each followed by ';'.
     if (p + 4 > len) throw new RegistryPolError('ASC_POL_TRUNCATED', p, 'file ends inside the type field', 'a 4-byte type');
-    const type = buf.readUInt32LE(p);
-    p = this.expectSemicolon(p + 4, 'after the type');
+    const type = (buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) | (buf[p + 3]! << 24)) >>> 0;
+    p += 4;
+    if (p + 1 < len && buf[p] === SEMI && buf[p + 1] === 0) p += 2;
+    else throw semicolonError(buf, p, 'after the type');
     const sizeAt = p;
     if (p + 4 > len) throw new RegistryPolError('ASC_POL_TRUNCATED', p, 'file ends inside the size field', 'a 4-byte size');
-    const size = buf.readUInt32LE(p);
-    p = this.expectSemicolon(p + 4, 'after the size');
+    const size = (buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) | (buf[p + 3]! << 24)) >>> 0;
+    p += 4;
+    if (p + 1 < len && buf[p] === SEMI && buf[p + 1] === 0) p += 2;
+    else throw semicolonError(buf, p, 'after the size');
+
+    // Data, located by its declared size, then ']'.
     if (size > len - p) {
       throw new RegistryPolError('ASC_POL_SIZE_BEYOND_END', sizeAt, `declared data size ${size} runs past the end of the file`, `at most ${len - p} bytes of data`);
     }
-    checkDataSize(type, size, sizeAt);
-    const data = buf.subarray(p, p + size);
+    if (type <= RegType.REG_QWORD) checkDataSize(type, size, sizeAt);
+    const data = new Uint8Array(this.ab, this.base + p, size);
     p += size;
     if (p + 1 >= len) throw new RegistryPolError('ASC_POL_TRUNCATED', p, 'file ends before the end of the entry', `']'`);
     if (buf[p] !== CLOSE || buf[p + 1] !== 0) throw new RegistryPolError('ASC_POL_BAD_DELIMITER', p, 'entry is not closed', `']' after ${size} bytes of data`);
@@ -96,45 +142,40 @@ export class RegistryPolReader {
     for (let e = this.readEntry(); e !== undefined; e = this.readEntry()) entries.push(e);
     return entries;
   }
+}
 
-  /** Offset of the UTF-16 NUL that ends the string starting at `from`. */
-  private findNul(from: number, what: string): number {
-    const buf = this.buf;
-    const last = buf.length - 1;
-    let p = from;
-    while (p < last) {
-      if (buf[p] === 0 && buf[p + 1] === 0) return p;
-      p += 2;
-    }
-    throw new RegistryPolError('ASC_POL_TRUNCATED', from, `file ends inside the ${what}`, `a ${what} ended by a UTF-16 NUL`);
-  }
+/** Whether the n bytes at a and b are equal (n even), compared four bytes at a time. */
+function sameBytes(dv: DataView, a: number, b: number, n: number): boolean {
+  let i = 0;
+  for (const end = n - 3; i < end; i += 4) if (dv.getUint32(a + i) !== dv.getUint32(b + i)) return false;
+  return i === n || dv.getUint16(a + i) === dv.getUint16(b + i);
+}
 
-  private expectSemicolon(p: number, where: string): number {
-    const buf = this.buf;
-    if (p + 1 >= buf.length) throw new RegistryPolError('ASC_POL_TRUNCATED', p, `file ends ${where}`, `';'`);
-    if (buf[p] !== SEMI || buf[p + 1] !== 0) throw new RegistryPolError('ASC_POL_BAD_DELIMITER', p, `no ';' ${where}`, `';'`);
-    return p + 2;
-  }
+/** Scratch arrays of exact lengths for decoding short names without a call into C++. */
+const SHORT_NAME = 32;
+const scratch: number[][] = Array.from({ length: SHORT_NAME + 1 }, (_, n) => new Array<number>(n).fill(0));
 
-  private decodeKey(start: number, end: number): string {
-    const buf = this.buf;
-    const n = end - start;
-    if (n === this.prevKeyEnd - this.prevKeyStart) {
-      const ps = this.prevKeyStart;
-      let i = 0;
-      while (i < n && buf[start + i] === buf[ps + i]) i++;
-      if (i === n) {
-        this.prevKeyStart = start;
-        this.prevKeyEnd = end;
-        return this.prevKey;
-      }
-    }
-    const key = buf.toString('utf16le', start, end);
-    this.prevKeyStart = start;
-    this.prevKeyEnd = end;
-    this.prevKey = key;
-    return key;
-  }
+/**
+ * UTF-16LE bytes [start, end) as a string, code unit for code unit (lone surrogates are
+ * kept, unlike TextDecoder). Short names are built in JS, which beats Buffer#toString's
+ * per-call cost; longer ones go to Buffer#toString.
+ */
+function decodeName(buf: Buffer, start: number, end: number): string {
+  const n = (end - start) >> 1;
+  if (n === 0) return '';
+  if (n > SHORT_NAME) return buf.toString('utf16le', start, end);
+  const units = scratch[n]!;
+  for (let i = 0, q = start; i < n; i++, q += 2) units[i] = buf[q]! | (buf[q + 1]! << 8);
+  return String.fromCharCode.apply(null, units);
+}
+
+function nameTruncated(from: number, what: string): RegistryPolError {
+  return new RegistryPolError('ASC_POL_TRUNCATED', from, `file ends inside the ${what}`, `a ${what} ended by a UTF-16 NUL`);
+}
+
+function semicolonError(buf: Buffer, p: number, where: string): RegistryPolError {
+  if (p + 1 >= buf.length) return new RegistryPolError('ASC_POL_TRUNCATED', p, `file ends ${where}`, `';'`);
+  return new RegistryPolError('ASC_POL_BAD_DELIMITER', p, `no ';' ${where}`, `';'`);
 }
 
 /** String types need an even size; DWORD and QWORD need exactly 4 and 8 bytes. */
