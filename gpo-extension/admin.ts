@@ -111,10 +111,13 @@ export interface LinkOptions {
   order?: number;
 }
 
+/** What the GPO code needs of a directory connection (the Directory class, or a wrapper around it). */
+export type DirectoryOps = Pick<Directory, 'search' | 'get' | 'add' | 'modify' | 'deleteTree' | 'defaultNamingContext' | 'dnsDomain'>;
+
 /** Edits GPOs in one domain. */
 export class GpoAdmin {
   constructor(
-    readonly dir: Directory,
+    readonly dir: DirectoryOps,
     readonly store: SysvolStore,
     readonly catalog: PolicyCatalog,
   ) {}
@@ -336,15 +339,12 @@ export class GpoAdmin {
     return this.links(containerDn);
   }
 
+  /** Removes a GPO's link from a container; a GUID works even when the GPO itself is gone. */
   async unlink(nameOrGuid: string, containerDn: string): Promise<LinkInfo[]> {
-    const gpo = await this.find(nameOrGuid).catch(async (e) => {
-      // A GPO deleted elsewhere can still be unlinked by GUID.
-      if (isAscendError(e) && e.code === 'ASC_GPO_NOT_FOUND' && isGpoGuid(nameOrGuid)) return { guid: normalizeGpoGuid(nameOrGuid), displayName: nameOrGuid } as GpoInfo;
-      throw e;
-    });
+    const guid = isGpoGuid(nameOrGuid) ? normalizeGpoGuid(nameOrGuid) : (await this.find(nameOrGuid)).guid;
     const { links } = await this.readLinks(containerDn);
-    const kept = links.filter((l) => guidOfGpoDn(l.gpoDn) !== gpo.guid);
-    if (kept.length === links.length) throw new AscendError('ASC_GPO_NOT_FOUND', `GPO "${gpo.displayName}" is not linked to ${containerDn}`);
+    const kept = links.filter((l) => guidOfGpoDn(l.gpoDn) !== guid);
+    if (kept.length === links.length) throw new AscendError('ASC_GPO_NOT_FOUND', `GPO ${nameOrGuid} is not linked to ${containerDn}`);
     await this.writeLinks(containerDn, kept);
     return this.links(containerDn);
   }

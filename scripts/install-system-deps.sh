@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests use: xmllint (ADMX schema validation) and
-# Samba's Python bindings (Registry.pol interoperability). Runs apt-get as root, or
-# through sudo. Safe to run again: it only installs what is missing.
+# Installs the Debian packages the tests use: xmllint (ADMX schema validation), Samba's
+# Python bindings (Registry.pol interoperability), and a Samba AD domain controller with
+# its clients (scripts/test-dc.sh: samba-ad-dc, samba-ad-provision, smbclient, ldap-utils,
+# krb5-user). Runs apt-get as root, or through sudo. Safe to run again: it only installs
+# what is missing. Package scripts may not start Samba's services while it installs: a
+# system smbd on port 445 would keep the test DC from starting.
 set -euo pipefail
 
-packages=(libxml2-utils python3-samba)
+packages=(libxml2-utils python3-samba samba-ad-dc samba-ad-provision smbclient ldap-utils krb5-user)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -17,6 +20,13 @@ if [ "$(id -u)" -ne 0 ]; then
   as_root=(sudo)
 fi
 export DEBIAN_FRONTEND=noninteractive
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  # exit 101 = "action forbidden" for invoke-rc.d and deb-systemd-invoke; removed afterwards.
+  printf '#!/bin/sh\nexit 101\n' | "${as_root[@]}" tee "$policy" >/dev/null
+  "${as_root[@]}" chmod 0755 "$policy"
+  trap '"${as_root[@]}" rm -f "$policy"' EXIT
+fi
 "${as_root[@]}" apt-get update -qq
 "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 echo "installed: ${missing[*]}"

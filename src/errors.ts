@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   // SYSVOL and GPOs
   ASC_SYSVOL_UNSAFE_PATH: 'A SYSVOL path segment is empty, contains "..", a separator or a NUL, and is refused.',
   ASC_SYSVOL_IO: 'Reading or writing SYSVOL (a folder or SMB) failed.',
+  ASC_SYSVOL_AUTH: 'The SMB server refused the user name or password for SYSVOL.',
   ASC_GPO_NOT_FOUND: 'No GPO has that display name or GUID.',
   ASC_GPO_AMBIGUOUS: 'Several GPOs have that display name; name it by {GUID}.',
   ASC_GPO_CONFLICT: 'The GPO changed while it was being edited (another admin wrote it); nothing was written.',

@@ -208,7 +208,22 @@ describe('ascend CLI', function () {
 
     it('ships a manifest so start-up does not load every command', () => {
       const manifest = JSON.parse(readFileSync(path.join(root, 'oclif.manifest.json'), 'utf8'));
-      expect(Object.keys(manifest.commands).sort()).to.deep.equal(['admx:build', 'pol:effective', 'pol:set', 'pol:show', 'policy:list']);
+      expect(Object.keys(manifest.commands).sort()).to.deep.equal([
+        'admx:build',
+        'gpo:block-inheritance',
+        'gpo:create',
+        'gpo:delete',
+        'gpo:link',
+        'gpo:list',
+        'gpo:set',
+        'gpo:show',
+        'gpo:unlink',
+        'pol:effective',
+        'pol:set',
+        'pol:show',
+        'policy:list',
+        'rsop',
+      ]);
     });
   });
 });

@@ -2,6 +2,8 @@ import { Buffer } from 'node:buffer';
 import { RegistryPolError } from './errors.js';
 import { fixedDataSize, isStringType, RegType, regTypeName, type PolEntry } from './types.js';
 
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
 /** "PReg" read as a little-endian uint32. */
 export const PREG_SIGNATURE = 0x67655250;
 export const PREG_VERSION = 1;
@@ -29,11 +31,11 @@ export interface RegistryPolReadOptions {
 export class RegistryPolReader {
   private readonly buf: Buffer;
   private pos = 0;
-  // Entry data are Uint8Array views made straight on the input's ArrayBuffer (cheaper than
-  // Buffer#subarray); a DataView reads UTF-16 units and compares four bytes at a time.
-  private readonly ab: ArrayBufferLike;
-  private readonly base: number;
+  // A DataView reads UTF-16 units and compares four bytes at a time.
   private readonly dv: DataView;
+  // The same bytes as UTF-16 code units when they start at an even offset on a
+  // little-endian machine: the NUL that ends a name is then found by a native indexOf.
+  private readonly u16: Uint16Array | undefined;
   // Where the previous key's bytes are, and its string: keys repeat, and comparing bytes is cheaper than decoding.
   private prevKeyStart = 0;
   private prevKeyLen = 0;
@@ -45,9 +47,8 @@ export class RegistryPolReader {
       throw new RegistryPolError('ASC_POL_TOO_LARGE', 0, `file of ${bytes.byteLength} bytes is over the cap`, `at most ${max} bytes`);
     }
     this.buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.ab = bytes.buffer;
-    this.base = bytes.byteOffset;
     this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.u16 = LITTLE_ENDIAN && (bytes.byteOffset & 1) === 0 ? new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 1) : undefined;
   }
 
   /** Reads and checks the 8-byte header. */
@@ -89,9 +90,8 @@ export class RegistryPolReader {
     if (p < last && dv.getUint16(p) === 0 && sameBytes(dv, keyStart, this.prevKeyStart, prevLen)) {
       key = this.prevKey;
     } else {
-      p = keyStart;
-      while (p < last && dv.getUint16(p) !== 0) p += 2;
-      if (p >= last) throw nameTruncated(keyStart, 'key name');
+      p = this.findNul(keyStart);
+      if (p < 0) throw nameTruncated(keyStart, 'key name');
       key = this.prevKey = buf.toString('utf16le', keyStart, p);
       this.prevKeyLen = p - keyStart;
     }
@@ -102,8 +102,8 @@ export class RegistryPolReader {
 
     // Value name.
     const valueStart = p;
-    while (p < last && dv.getUint16(p) !== 0) p += 2;
-    if (p >= last) throw nameTruncated(valueStart, 'value name');
+    p = this.findNul(valueStart);
+    if (p < 0) throw nameTruncated(valueStart, 'value name');
     const valueName = decodeName(buf, valueStart, p);
     p += 2;
     if (p + 1 < len && buf[p] === SEMI && buf[p + 1] === 0) p += 2;
@@ -127,12 +127,26 @@ export class RegistryPolReader {
       throw new RegistryPolError('ASC_POL_SIZE_BEYOND_END', sizeAt, `declared data size ${size} runs past the end of the file`, `at most ${len - p} bytes of data`);
     }
     if (type <= RegType.REG_QWORD) checkDataSize(type, size, sizeAt);
-    const data = new Uint8Array(this.ab, this.base + p, size);
+    const dataAt = p;
     p += size;
     if (p + 1 >= len) throw new RegistryPolError('ASC_POL_TRUNCATED', p, 'file ends before the end of the entry', `']'`);
     if (buf[p] !== CLOSE || buf[p + 1] !== 0) throw new RegistryPolError('ASC_POL_BAD_DELIMITER', p, 'entry is not closed', `']' after ${size} bytes of data`);
     this.pos = p + 2;
-    return { key, valueName, type, data };
+    return new ReadPolEntry(key, valueName, type, buf, dataAt, size);
+  }
+
+  /** Offset of the UTF-16 NUL at or after `from` (an even distance from the entry start), or -1. */
+  private findNul(from: number): number {
+    const u16 = this.u16;
+    if (u16 !== undefined && (from & 1) === 0) {
+      const i = u16.indexOf(0, from >> 1);
+      return i < 0 ? -1 : i * 2;
+    }
+    const dv = this.dv;
+    const last = this.buf.length - 1;
+    let p = from;
+    while (p < last && dv.getUint16(p) !== 0) p += 2;
+    return p < last ? p : -1;
   }
 
   /** Reads the header and every entry. */
@@ -141,6 +155,35 @@ export class RegistryPolReader {
     const entries: PolEntry[] = [];
     for (let e = this.readEntry(); e !== undefined; e = this.readEntry()) entries.push(e);
     return entries;
+  }
+}
+
+/**
+ * An entry as read from a file. Its data is a view into the file's bytes made on first
+ * use: most readers look at a few values' data, and 100,000 eager views cost more than
+ * the parse itself. The writer copies such data straight from the source bytes.
+ */
+export class ReadPolEntry implements PolEntry {
+  private view: Uint8Array | undefined;
+
+  constructor(
+    readonly key: string,
+    readonly valueName: string,
+    readonly type: number,
+    /** The whole file the entry was read from. */
+    readonly source: Buffer,
+    /** Where the data starts in `source`, and its size. */
+    readonly dataOffset: number,
+    readonly dataSize: number,
+  ) {}
+
+  get data(): Uint8Array {
+    return (this.view ??= new Uint8Array(this.source.buffer, this.source.byteOffset + this.dataOffset, this.dataSize));
+  }
+
+  /** A plain-object copy (`{ key, valueName, type, data }`), for comparing and serialising. */
+  toJSON(): PolEntry {
+    return { key: this.key, valueName: this.valueName, type: this.type, data: this.data };
   }
 }
 

@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
 import { RegistryPolError } from './errors.js';
-import { PREG_HEADER_SIZE, PREG_SIGNATURE, PREG_VERSION } from './reader.js';
+import { PREG_HEADER_SIZE, PREG_SIGNATURE, PREG_VERSION, ReadPolEntry } from './reader.js';
 import { fixedDataSize, isStringType, RegType, regTypeName, type PolEntry } from './types.js';
 
 // '[' + key NUL + ';' + value NUL + ';' + type + ';' + size + ';' + data + ']'
@@ -38,7 +38,7 @@ export class RegistryPolWriter {
     let total = PREG_HEADER_SIZE;
     for (let i = 0; i < count; i++) {
       const e = entries[i]!;
-      total += ENTRY_OVERHEAD + 2 * (e.key.length + e.valueName.length) + e.data.byteLength;
+      total += ENTRY_OVERHEAD + 2 * (e.key.length + e.valueName.length) + (e instanceof ReadPolEntry ? e.dataSize : e.data.byteLength);
     }
     const out = Buffer.allocUnsafe(total);
     out.writeUInt32LE(PREG_SIGNATURE, 0);
@@ -66,12 +66,15 @@ export class RegistryPolWriter {
       const type = e.type;
       out[p] = type & 0xff; out[p + 1] = (type >>> 8) & 0xff; out[p + 2] = (type >>> 16) & 0xff; out[p + 3] = type >>> 24;
       out[p + 4] = 0x3b; out[p + 5] = 0; p += 6;
-      const data = e.data;
-      const size = data.byteLength;
+      // Data of entries read from a file is copied from the file's bytes, without a view.
+      const read = e instanceof ReadPolEntry;
+      const data = read ? e.source : e.data;
+      const from = read ? e.dataOffset : 0;
+      const size = read ? e.dataSize : data.byteLength;
       out[p] = size & 0xff; out[p + 1] = (size >>> 8) & 0xff; out[p + 2] = (size >>> 16) & 0xff; out[p + 3] = size >>> 24;
       out[p + 4] = 0x3b; out[p + 5] = 0; p += 6;
-      if (size <= SHORT) for (let j = 0; j < size; j++) out[p + j] = data[j]!;
-      else out.set(data, p);
+      if (size <= SHORT) for (let j = 0; j < size; j++) out[p + j] = data[from + j]!;
+      else out.set(read ? data.subarray(from, from + size) : data, p);
       p += size;
       out[p] = 0x5d; out[p + 1] = 0; p += 2;
     }
@@ -98,6 +101,7 @@ function refuse(e: PolEntry, index: number, what: string, expected: string): nev
 }
 
 function checkEntry(e: PolEntry, index: number): void {
+  if (e instanceof ReadPolEntry) return; // the reader checked it
   if (typeof e.key !== 'string' || e.key.includes('\0')) refuse(e, index, 'has a key with a NUL character', 'a key without NUL');
   if (typeof e.valueName !== 'string' || e.valueName.includes('\0')) refuse(e, index, 'has a value name with a NUL character', 'a value name without NUL');
   const type = e.type;

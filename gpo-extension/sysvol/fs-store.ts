@@ -1,0 +1,157 @@
+/**
+ * SYSVOL as a folder: the DC's own sysvol folder, a mount of the share, or (on Windows)
+ * a UNC path such as \\corp.example.test\SYSVOL.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { AscendError } from '../../src/errors.js';
+import { checkPath, tempName, type SysvolStore } from './store.js';
+
+function errCode(e: unknown): string | undefined {
+  return typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string' ? e.code : undefined;
+}
+
+function isMissing(e: unknown): boolean {
+  const c = errCode(e);
+  return c === 'ENOENT' || c === 'ENOTDIR';
+}
+
+export class FsSysvolStore implements SysvolStore {
+  readonly description: string;
+  private readonly root: string;
+
+  constructor(root: string) {
+    if (typeof root !== 'string' || root === '') throw new AscendError('ASC_CONFIG', 'the SYSVOL folder is empty');
+    this.root = resolve(root);
+    this.description = this.root;
+  }
+
+  private at(segments: readonly string[]): string {
+    return segments.length === 0 ? this.root : join(this.root, ...segments);
+  }
+
+  private fail(what: string, segments: readonly string[], e: unknown): AscendError {
+    const c = errCode(e);
+    const words: Record<string, string> = {
+      ENOENT: 'a folder on the path does not exist',
+      ENOTDIR: 'a file is in the way of a folder on the path',
+      EEXIST: 'a file is in the way',
+      EISDIR: 'it is a folder',
+      EACCES: 'permission denied',
+      EPERM: 'operation not permitted',
+      ENOSPC: 'no space left on the device',
+      EROFS: 'the filesystem is read-only',
+    };
+    const word = c !== undefined ? words[c] : undefined;
+    const reason = word !== undefined ? `${word} (${c})` : c ?? (e instanceof Error ? e.message : String(e));
+    return new AscendError('ASC_SYSVOL_IO', `${what} ${this.at(segments)} failed: ${reason}`, { cause: e });
+  }
+
+  async read(path: readonly string[]): Promise<Uint8Array | undefined> {
+    const segs = checkPath(path, 1);
+    try {
+      const buf = await fsp.readFile(this.at(segs));
+      return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    } catch (e) {
+      if (isMissing(e)) return undefined;
+      throw this.fail('reading', segs, e);
+    }
+  }
+
+  async write(path: readonly string[], data: Uint8Array): Promise<void> {
+    const segs = checkPath(path, 1);
+    const name = segs[segs.length - 1] as string;
+    const target = this.at(segs);
+    const folder = this.at(segs.slice(0, -1));
+    const temp = join(folder, tempName(name, randomBytes(6).toString('hex')));
+    // Keep the replaced file's mode and owner (Samba maps them to its ACLs).
+    let old: { mode: number; uid: number; gid: number } | undefined;
+    try {
+      const st = await fsp.stat(target);
+      if (!st.isFile()) throw new AscendError('ASC_SYSVOL_IO', `writing ${target} failed: it is a folder`);
+      old = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+    } catch (e) {
+      if (e instanceof AscendError) throw e;
+      if (!isMissing(e)) throw this.fail('writing', segs, e);
+    }
+    let handle: FileHandle | undefined;
+    try {
+      handle = await fsp.open(temp, 'wx', old?.mode ?? 0o644);
+      await handle.writeFile(data);
+      await handle.sync();
+      if (old !== undefined) {
+        await handle.chmod(old.mode);
+        if (process.getuid?.() === 0) await handle.chown(old.uid, old.gid).catch(() => undefined);
+      }
+      await handle.close();
+      handle = undefined;
+      await fsp.rename(temp, target);
+    } catch (e) {
+      await handle?.close().catch(() => undefined);
+      await fsp.rm(temp, { force: true }).catch(() => undefined);
+      throw this.fail('writing', segs, e);
+    }
+    // Make the rename durable; some filesystems (and Windows) refuse to sync a folder.
+    try {
+      const dir = await fsp.open(folder, 'r');
+      try {
+        await dir.sync();
+      } finally {
+        await dir.close();
+      }
+    } catch {
+      /* best effort */
+    }
+  }
+
+  async mkdir(path: readonly string[]): Promise<void> {
+    const segs = checkPath(path);
+    try {
+      await fsp.mkdir(this.at(segs), { recursive: true });
+    } catch (e) {
+      throw this.fail('creating the folder', segs, e);
+    }
+    try {
+      const st = await fsp.stat(this.at(segs));
+      if (!st.isDirectory()) throw new Error('a file of that name is in the way');
+    } catch (e) {
+      throw this.fail('creating the folder', segs, e);
+    }
+  }
+
+  async exists(path: readonly string[]): Promise<boolean> {
+    const segs = checkPath(path);
+    try {
+      await fsp.lstat(this.at(segs));
+      return true;
+    } catch (e) {
+      if (isMissing(e)) return false;
+      throw this.fail('looking up', segs, e);
+    }
+  }
+
+  async removeTree(path: readonly string[]): Promise<void> {
+    const segs = checkPath(path, 1);
+    try {
+      await fsp.rm(this.at(segs), { recursive: true, force: true });
+    } catch (e) {
+      if (isMissing(e)) return;
+      throw this.fail('removing', segs, e);
+    }
+  }
+
+  async list(path: readonly string[]): Promise<string[]> {
+    const segs = checkPath(path);
+    try {
+      const names = await fsp.readdir(this.at(segs));
+      return names.sort();
+    } catch (e) {
+      const c = errCode(e);
+      const reason = c === 'ENOENT' ? 'it does not exist' : c === 'ENOTDIR' ? 'it is not a folder' : undefined;
+      if (reason !== undefined) throw new AscendError('ASC_SYSVOL_IO', `listing ${this.at(segs)} failed: ${reason}`, { cause: e });
+      throw this.fail('listing', segs, e);
+    }
+  }
+}
