@@ -18,6 +18,24 @@ function isMissing(e: unknown): boolean {
   return c === 'ENOENT' || c === 'ENOTDIR';
 }
 
+/**
+ * rename(2) replaces the target atomically. On Windows (a UNC path to SYSVOL) a reader
+ * holding the target open makes the rename fail for a moment with EPERM/EACCES/EBUSY;
+ * retry that for about 3 s, as SmbSysvolStore does for a sharing violation.
+ */
+async function renameOver(from: string, to: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await fsp.rename(from, to);
+      return;
+    } catch (e) {
+      const c = errCode(e);
+      if (process.platform !== 'win32' || attempt >= 10 || (c !== 'EPERM' && c !== 'EACCES' && c !== 'EBUSY')) throw e;
+      await new Promise((r) => setTimeout(r, Math.min(400, 25 * 2 ** attempt)));
+    }
+  }
+}
+
 export class FsSysvolStore implements SysvolStore {
   readonly description: string;
   private readonly root: string;
@@ -87,7 +105,7 @@ export class FsSysvolStore implements SysvolStore {
       }
       await handle.close();
       handle = undefined;
-      await fsp.rename(temp, target);
+      await renameOver(temp, target);
     } catch (e) {
       await handle?.close().catch(() => undefined);
       await fsp.rm(temp, { force: true }).catch(() => undefined);

@@ -72,6 +72,15 @@ const MISSING_STATUSES = new Set([
   'NT_STATUS_NOT_FOUND',
 ]);
 
+const SHARING_VIOLATION = 'NT_STATUS_SHARING_VIOLATION';
+/** Retries, with pause(), of an open or rename that met another client's open handle: about 3 s in all. */
+const SHARING_RETRIES = 10;
+
+function pause(attempt: number): Promise<void> {
+  const ms = Math.min(400, 25 * 2 ** attempt) * (0.5 + Math.random() / 2);
+  return new Promise((r) => setTimeout(r, ms));
+}
+
 /** Lines smbclient prints when it could not connect; nothing after them ran. */
 const CONNECT_FAILURE = /session setup failed|tree connect failed|do_connect:|protocol negotiation failed|Connection to .* failed|failed to connect/i;
 
@@ -173,6 +182,7 @@ export class SmbSysvolStore implements SysvolStore {
     const timeoutMs = this.opts.timeoutMs ?? 60_000;
     return new Promise<RunResult>((resolvePromise, reject) => {
       let out = '';
+      let err = '';
       let settled = false;
       const child = spawn(inv.command, inv.args, { env: inv.env, stdio: ['pipe', 'pipe', 'pipe'] });
       const timer = setTimeout(() => {
@@ -184,7 +194,7 @@ export class SmbSysvolStore implements SysvolStore {
       child.stdout.setEncoding('utf8');
       child.stderr.setEncoding('utf8');
       child.stdout.on('data', (d: string) => (out += d));
-      child.stderr.on('data', (d: string) => (out += d));
+      child.stderr.on('data', (d: string) => (err += d));
       child.stdin.on('error', () => undefined); // smbclient exits without reading when it cannot connect
       child.on('error', (e: NodeJS.ErrnoException) => {
         if (settled) return;
@@ -197,7 +207,8 @@ export class SmbSysvolStore implements SysvolStore {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        resolvePromise({ lines: out.split(/\r?\n/), exitCode: code });
+        // Lines of each stream stay whole; which stream came first does not matter to the parsing.
+        resolvePromise({ lines: [...out.split(/\r?\n/), ...err.split(/\r?\n/)], exitCode: code });
       });
       child.stdin.end(inv.input);
     });
@@ -246,10 +257,16 @@ export class SmbSysvolStore implements SysvolStore {
   async read(path: readonly string[]): Promise<Uint8Array | undefined> {
     const segs = checkPath(path, 1);
     return this.withTempDir(async (dir) => {
-      const r = await this.run([`lcd ${q(dir)}`, `get ${q(segs.join('/'))} "data"`]);
-      this.checkConnected(r, 'reading');
-      const st = this.statuses(r);
-      const first = st[0];
+      let r: RunResult;
+      let first: StatusLine | undefined;
+      // A file being renamed over (another writer) is briefly locked: retry a sharing violation.
+      for (let attempt = 0; ; attempt++) {
+        r = await this.run([`lcd ${q(dir)}`, `get ${q(segs.join('/'))} "data"`]);
+        this.checkConnected(r, 'reading');
+        first = this.statuses(r)[0];
+        if (first?.status !== SHARING_VIOLATION || attempt >= SHARING_RETRIES) break;
+        await pause(attempt);
+      }
       if (first !== undefined) {
         if (MISSING_STATUSES.has(first.status)) return undefined;
         throw this.ioError('reading', segs, first.line);
@@ -271,10 +288,18 @@ export class SmbSysvolStore implements SysvolStore {
     const remoteTemp = [...segs.slice(0, -1), tempName(name, randomBytes(6).toString('hex'))].join('/');
     await this.withTempDir(async (dir) => {
       await fsp.writeFile(join(dir, 'data'), data, { mode: 0o600 });
-      const r = await this.run([`lcd ${q(dir)}`, `put "data" ${q(remoteTemp)}`, `rename ${q(remoteTemp)} ${q(remote)} -f`]);
+      const rename = `rename ${q(remoteTemp)} ${q(remote)} -f`;
+      const r = await this.run([`lcd ${q(dir)}`, `put "data" ${q(remoteTemp)}`, rename]);
       this.checkConnected(r, 'writing');
-      const st = this.statuses(r);
+      let st = this.statuses(r);
       const localFailure = r.lines.find((l) => /^Error |does not exist$/.test(l.trim()));
+      // The temporary file is complete; only the rename met a reader holding the target open.
+      for (let attempt = 0; localFailure === undefined && st.length === 1 && st[0]?.status === SHARING_VIOLATION && /renaming files/.test(st[0].line) && attempt < SHARING_RETRIES; attempt++) {
+        await pause(attempt);
+        const again = await this.run([rename]);
+        this.checkConnected(again, 'writing');
+        st = this.statuses(again);
+      }
       if (st.length === 0 && localFailure === undefined) return;
       // Leave nothing behind: the temporary file may exist when only the rename failed.
       await this.run([`del ${q(remoteTemp)}`]).catch(() => undefined);

@@ -292,15 +292,18 @@ export class Directory {
   /** LDAP requests sent so far: bind, StartTLS, each search page, add, modify, delete. */
   roundTrips = 0;
 
-  readonly #client: Client;
-  readonly #timeoutMs: number;
-  #closed = false;
+  // Plain (not #private) fields, so a Proxy or a wrapper that calls the methods with another
+  // `this` still works; non-enumerable, so inspecting or serialising a Directory shows none of them.
+  private declare readonly client: Client;
+  private declare readonly timeoutMs: number;
+  private declare closed: boolean;
 
   private constructor(client: Client, url: string, bindDn: string, timeoutMs: number, rootDse: DirEntry, roundTrips: number) {
-    this.#client = client;
+    Object.defineProperty(this, 'client', { value: client, enumerable: false });
+    Object.defineProperty(this, 'timeoutMs', { value: timeoutMs, enumerable: false });
+    Object.defineProperty(this, 'closed', { value: false, enumerable: false, writable: true });
     this.url = url;
     this.bindDn = bindDn;
-    this.#timeoutMs = timeoutMs;
     this.roundTrips = roundTrips;
     const first = (name: string): string => rootDse.attrs[name.toLowerCase()]?.[0] ?? '';
     this.defaultNamingContext = first('defaultNamingContext');
@@ -373,27 +376,27 @@ export class Directory {
       return new Directory(client, target.url, options.bindDn, timeoutMs, rootDse, roundTrips);
     } catch (e) {
       await client.unbind().catch(() => undefined);
-      throw mapLdapError(e, { ...ctx, operation, ...(operation === 'search' ? { dn: '' } : {}) });
+      throw mapLdapError(e, { ...ctx, operation, ...(operation === 'search' ? { dn: '(the RootDSE)' } : {}) });
     }
   }
 
-  #ensureOpen(): void {
-    if (this.#closed) throw new AscendError('ASC_INTERNAL', `the connection to ${this.url} was used after close()`);
+  private ensureOpen(): void {
+    if (this.closed) throw new AscendError('ASC_INTERNAL', `the connection to ${this.url} was used after close()`);
     // Without autoRebind, ldapts would reconnect silently and unauthenticated; say so instead.
-    if (!this.#client.isBound) {
+    if (!this.client.isBound) {
       throw new AscendError('ASC_LDAP_UNREACHABLE', `The connection to ${this.url} was closed (server restart or idle timeout); connect again`, {
         hint: 'check that the DC is up',
       });
     }
   }
 
-  #fail(e: unknown, operation: LdapOperation, dn: string): AscendError {
-    return mapLdapError(e, { url: this.url, operation, dn, bindDn: this.bindDn, timeoutMs: this.#timeoutMs });
+  private fail(e: unknown, operation: LdapOperation, dn: string): AscendError {
+    return mapLdapError(e, { url: this.url, operation, dn, bindDn: this.bindDn, timeoutMs: this.timeoutMs });
   }
 
   /** Searches under `base`, following paged results to the end (one request per page). */
   async search(base: string, options: SearchOptions = {}): Promise<DirEntry[]> {
-    this.#ensureOpen();
+    this.ensureOpen();
     const scope = options.scope ?? 'sub';
     const filter = new ParsedFilter(parseFilter(options.filter ?? '(objectClass=*)'));
     const binary = [...BINARY_ATTRIBUTES, ...(options.binaryAttributes ?? [])];
@@ -411,13 +414,13 @@ export class Directory {
     try {
       if (scope === 'base') {
         this.roundTrips++;
-        const result = await this.#client.search(base, ldapOptions, controls);
+        const result = await this.client.search(base, ldapOptions, controls);
         for (const e of result.searchEntries) entries.push(toDirEntry(e, binaryNames));
         return entries;
       }
       const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
       if (!Number.isInteger(pageSize) || pageSize < 1) throw new AscendError('ASC_INTERNAL', `page size ${pageSize} is not a positive integer`);
-      const pages = this.#client.searchPaginated(base, { ...ldapOptions, paged: { pageSize } }, controls);
+      const pages = this.client.searchPaginated(base, { ...ldapOptions, paged: { pageSize } }, controls);
       for (;;) {
         // Each next() sends one request, except the last, which finds no cookie left and sends nothing.
         this.roundTrips++;
@@ -430,7 +433,7 @@ export class Directory {
       }
       return entries;
     } catch (e) {
-      throw this.#fail(e, 'search', base);
+      throw this.fail(e, 'search', base);
     }
   }
 
@@ -452,7 +455,7 @@ export class Directory {
 
   /** Creates an object. Attributes with no values are left out. */
   async add(dn: string, attributes: Record<string, string | string[] | Buffer | Buffer[]>): Promise<void> {
-    this.#ensureOpen();
+    this.ensureOpen();
     const list: Attribute[] = [];
     for (const [type, value] of Object.entries(attributes)) {
       const values: (string | Buffer)[] = Array.isArray(value) ? value : [value];
@@ -460,9 +463,9 @@ export class Directory {
     }
     try {
       this.roundTrips++;
-      await this.#client.add(dn, list);
+      await this.client.add(dn, list);
     } catch (e) {
-      throw this.#fail(e, 'add', dn);
+      throw this.fail(e, 'add', dn);
     }
   }
 
@@ -472,7 +475,7 @@ export class Directory {
    * descriptor does not try to replace the SACL.
    */
   async modify(dn: string, changes: DirChange[]): Promise<void> {
-    this.#ensureOpen();
+    this.ensureOpen();
     if (changes.length === 0) return;
     let sdFlags = 0;
     const list = changes.map((c) => {
@@ -484,20 +487,20 @@ export class Directory {
     const controls = sdFlags !== 0 ? [new SdFlagsControl(sdFlags)] : [];
     try {
       this.roundTrips++;
-      await this.#client.modify(dn, list, controls);
+      await this.client.modify(dn, list, controls);
     } catch (e) {
-      throw this.#fail(e, 'modify', dn);
+      throw this.fail(e, 'modify', dn);
     }
   }
 
   /** Deletes a leaf object. */
   async delete(dn: string): Promise<void> {
-    this.#ensureOpen();
+    this.ensureOpen();
     try {
       this.roundTrips++;
-      await this.#client.del(dn);
+      await this.client.del(dn);
     } catch (e) {
-      throw this.#fail(e, 'delete', dn);
+      throw this.fail(e, 'delete', dn);
     }
   }
 
@@ -506,14 +509,14 @@ export class Directory {
    * when the server supports it, else children first (deepest first), then the object.
    */
   async deleteTree(dn: string): Promise<void> {
-    this.#ensureOpen();
+    this.ensureOpen();
     if (this.supportedControls.has(TREE_DELETE_CONTROL_OID)) {
       try {
         this.roundTrips++;
-        await this.#client.del(dn, [new TreeDeleteControl()]);
+        await this.client.del(dn, [new TreeDeleteControl()]);
         return;
       } catch (e) {
-        const mapped = this.#fail(e, 'delete', dn);
+        const mapped = this.fail(e, 'delete', dn);
         // Fall back to deleting one by one only when the server would not do the tree delete itself.
         if (mapped.code !== 'ASC_LDAP_ERROR') throw mapped;
       }
@@ -533,10 +536,10 @@ export class Directory {
 
   /** Unbinds and closes the connection; later calls do nothing. */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.closed) return;
+    this.closed = true;
     try {
-      await this.#client.unbind();
+      await this.client.unbind();
     } catch {
       // The connection is gone either way.
     }

@@ -4,6 +4,7 @@
  */
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
 import { AscendError, isAscendError } from '../../src/errors.js';
 import {
   ACCESS_MASK,
@@ -11,6 +12,7 @@ import {
   DOMAIN_RIDS,
   EXTENDED_RIGHTS,
   SD_FLAGS,
+  TREE_DELETE_CONTROL_OID,
   WELL_KNOWN_SIDS,
   escapeDnValue,
   escapeFilterBytes,
@@ -101,6 +103,26 @@ describe('directory: against a Samba AD DC (integration)', function () {
       }
     });
 
+    it('keeps no secret where inspection finds it, and works through a Proxy', async () => {
+      const d = await Directory.connect(base);
+      try {
+        const shown = `${inspect(d, { depth: 5, showHidden: false })} ${JSON.stringify(d)}`;
+        expect(shown).to.not.include(dc.password);
+        expect(shown).to.include(d.defaultNamingContext);
+        let calls = 0;
+        const counted = new Proxy(d, {
+          get(target, key, receiver) {
+            if (key === 'get') calls++;
+            return Reflect.get(target, key, receiver) as unknown;
+          },
+        });
+        expect(await counted.get(counted.defaultNamingContext, ['1.1'])).to.not.equal(undefined);
+        expect(calls).to.equal(1);
+      } finally {
+        await d.close();
+      }
+    });
+
     it('refuses plain ldap:// before connecting', async () => {
       const e = await failure(Directory.connect({ ...base, url: 'ldap://127.0.0.1:389', tlsInsecure: false }));
       expect(e.code).to.equal('ASC_LDAP_INSECURE_REFUSED');
@@ -139,6 +161,24 @@ describe('directory: against a Samba AD DC (integration)', function () {
 
       await dir.deleteTree(parent);
       expect(await dir.get(parent)).to.equal(undefined);
+    });
+
+    it('deletes a tree children first when the server lacks the tree delete control', async () => {
+      const d = await Directory.connect(base);
+      try {
+        (d.supportedControls as Set<string>).delete(TREE_DELETE_CONTROL_OID);
+        const parent = `OU=by hand,${testOu}`;
+        await d.add(parent, { objectClass: 'organizationalUnit' });
+        await d.add(`OU=a,${parent}`, { objectClass: 'organizationalUnit' });
+        await d.add(`OU=b,OU=a,${parent}`, { objectClass: 'organizationalUnit' });
+        await d.add(`OU=c,${parent}`, { objectClass: 'organizationalUnit' });
+        const before = d.roundTrips;
+        await d.deleteTree(parent);
+        expect(d.roundTrips - before).to.equal(1 + 4); // one search page, four deletes
+        expect(await d.get(parent)).to.equal(undefined);
+      } finally {
+        await d.close();
+      }
     });
 
     it('adds, modifies, reads and deletes an object', async () => {
