@@ -98,24 +98,19 @@ export function normDn(dn: string): string {
   return dn.replace(/\s*,\s*/g, ',').toLowerCase();
 }
 
-/** Reads every linked container and every GPO of the domain: three searches. */
-export async function readDomainSnapshot(dir: Directory): Promise<DomainSnapshot> {
-  const domainDn = dir.defaultNamingContext;
-  const domain = await dir.get(domainDn, ['objectSid'], ['objectSid']);
-  const sidBytes = domain?.binary.objectsid?.[0];
-  if (!sidBytes) throw new AscendError('ASC_LDAP_ERROR', `the domain object ${domainDn} has no objectSid`);
-  const containers = await dir.search(domainDn, { scope: 'sub', filter: '(|(gPLink=*)(gPOptions=*))', attributes: ['gPLink', 'gPOptions'] });
-  const soms = new Map<string, Som>();
-  for (const c of containers) {
-    soms.set(normDn(c.dn), {
-      dn: c.dn,
-      links: parseGpLink(c.attrs.gplink?.[0]),
-      blocksInheritance: (Number(c.attrs.gpoptions?.[0] ?? '0') & GPO_BLOCK_INHERITANCE) !== 0,
-    });
-  }
+function somFromEntry(c: DirEntry): Som {
+  return {
+    dn: c.dn,
+    links: parseGpLink(c.attrs.gplink?.[0]),
+    blocksInheritance: (Number(c.attrs.gpoptions?.[0] ?? '0') & GPO_BLOCK_INHERITANCE) !== 0,
+  };
+}
+
+/** GPOs of the domain's Policies container that match `filter` (an extra condition, or none), with their security descriptors. */
+async function readGpos(dir: Directory, domainDn: string, filter?: string): Promise<DomainSnapshot['gpos']> {
   const gpoEntries = await dir.search(policiesContainerDn(domainDn), {
     scope: 'one',
-    filter: '(objectClass=groupPolicyContainer)',
+    filter: filter === undefined ? '(objectClass=groupPolicyContainer)' : `(&(objectClass=groupPolicyContainer)${filter})`,
     attributes: [...GPO_ATTRIBUTES, 'nTSecurityDescriptor'],
     binaryAttributes: ['nTSecurityDescriptor'],
     sdFlags: SD_FLAGS.OWNER | SD_FLAGS.GROUP | SD_FLAGS.DACL,
@@ -126,6 +121,72 @@ export async function readDomainSnapshot(dir: Directory): Promise<DomainSnapshot
     const raw = e.binary.ntsecuritydescriptor?.[0];
     gpos.set(info.guid, { info, sd: raw ? parseSecurityDescriptor(raw) : undefined });
   }
+  return gpos;
+}
+
+/** Reads every linked container and every GPO of the domain: three searches. */
+export async function readDomainSnapshot(dir: Directory): Promise<DomainSnapshot> {
+  const domainDn = dir.defaultNamingContext;
+  const domain = await dir.get(domainDn, ['objectSid'], ['objectSid']);
+  const sidBytes = domain?.binary.objectsid?.[0];
+  if (!sidBytes) throw new AscendError('ASC_LDAP_ERROR', `the domain object ${domainDn} has no objectSid`);
+  const containers = await dir.search(domainDn, { scope: 'sub', filter: '(|(gPLink=*)(gPOptions=*))', attributes: ['gPLink', 'gPOptions'] });
+  const soms = new Map<string, Som>();
+  for (const c of containers) soms.set(normDn(c.dn), somFromEntry(c));
+  const gpos = await readGpos(dir, domainDn);
+  return { domainDn, domainSid: sidToString(sidBytes), soms, gpos };
+}
+
+/** The containers from an account's parent up to the domain, nearest first (the domain always last). */
+function containersAbove(accountDn: string, domainDn: string): string[] {
+  const domainKey = normDn(domainDn);
+  const chain: string[] = [];
+  for (let dn = parentDn(accountDn); dn !== ''; dn = parentDn(dn)) {
+    if (normDn(dn) === domainKey) break;
+    chain.push(dn);
+  }
+  chain.push(domainDn);
+  return chain;
+}
+
+/**
+ * What one account's RSoP needs, in two searches whose cost does not grow with the
+ * domain: the containers from the account up to the domain (by DN, with the domain's
+ * objectSid), then only the GPOs linked on them. For that account it decides exactly as
+ * readDomainSnapshot does: orderLinks looks at no other container, selectGpos at no
+ * other GPO. (A domain-wide search for gPLink/gPOptions cannot use an index and reads
+ * every object of the domain.)
+ */
+export async function readAccountSnapshot(dir: Directory, accountDn: string): Promise<DomainSnapshot> {
+  const domainDn = dir.defaultNamingContext;
+  const domainKey = normDn(domainDn);
+  const chain = containersAbove(accountDn, domainDn);
+  const containers = await dir.search(domainDn, {
+    scope: 'sub',
+    filter: `(|${chain.map((dn) => `(distinguishedName=${escapeFilterValue(dn)})`).join('')})`,
+    attributes: ['gPLink', 'gPOptions', 'objectSid'],
+    binaryAttributes: ['objectSid'],
+  });
+  // Every container above an existing account exists; should the server match a DN otherwise
+  // than expected (unusual escaping), read the whole domain rather than miss a link.
+  const wanted = new Set(chain.map(normDn));
+  if (new Set(containers.map((c) => normDn(c.dn)).filter((dn) => wanted.has(dn))).size !== wanted.size) return readDomainSnapshot(dir);
+  let sidBytes: Buffer | undefined;
+  const soms = new Map<string, Som>();
+  for (const c of containers) {
+    if (normDn(c.dn) === domainKey) sidBytes = c.binary.objectsid?.[0];
+    // As the domain-wide read: only containers that carry gPLink or gPOptions.
+    if (c.attrs.gplink !== undefined || c.attrs.gpoptions !== undefined) soms.set(normDn(c.dn), somFromEntry(c));
+  }
+  if (!sidBytes) throw new AscendError('ASC_LDAP_ERROR', `the domain object ${domainDn} has no objectSid`);
+  const guids = new Set<string>();
+  for (const som of soms.values()) {
+    for (const link of som.links) {
+      const guid = guidOfGpoDn(link.gpoDn);
+      if (guid !== undefined) guids.add(guid);
+    }
+  }
+  const gpos = guids.size === 0 ? new Map() : await readGpos(dir, domainDn, `(|${[...guids].map((g) => `(cn=${escapeFilterValue(g)})`).join('')})`);
   return { domainDn, domainSid: sidToString(sidBytes), soms, gpos };
 }
 
@@ -294,13 +355,15 @@ export async function findAccount(dir: Directory, name: string, kind: AccountKin
   return entry;
 }
 
-/** RSoP for one account; its token comes from the DC's tokenGroups. */
+/**
+ * RSoP for one account; its token comes from the DC's tokenGroups, read while the
+ * containers above the account and their GPOs are (readAccountSnapshot).
+ */
 export async function resolveRsop(dir: Directory, store: SysvolStore, catalog: PolicyCatalog, name: string, kind: AccountKind): Promise<RsopResult> {
   const entry = await findAccount(dir, name, kind);
   const account = accountFromEntry(entry, kind);
-  const groups = await dir.tokenGroups(entry.dn);
+  const [groups, snapshot] = await Promise.all([dir.tokenGroups(entry.dn), readAccountSnapshot(dir, entry.dn)]);
   const token: AccountToken = { account, sids: new Set([account.sid, ...groups, ...WELL_KNOWN_TOKEN_SIDS]) };
-  const snapshot = await readDomainSnapshot(dir);
   const cache = new PolicyFileCache(store, dir.dnsDomain);
   const { applied, notApplied, notes } = selectGpos(token, snapshot);
   return { account, applied, notApplied, settings: await effectiveSettings(catalog, applied, kind, cache), notes };
