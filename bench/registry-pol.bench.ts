@@ -12,6 +12,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { encodeDword, polEntry, readRegistryPol, RegistryPolReader, RegType, regTypeName, writeRegistryPol, type PolEntry } from '../src/formats/registry-pol/index.js';
+import { median, prng, row } from './support.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const HELPER = resolve(HERE, '../scripts/samba_preg.py');
@@ -20,18 +21,6 @@ const SAMBA_PYTHON = '/usr/bin/python3';
 export const ENTRY_COUNT = 100_000;
 const WARMUP = 10;
 const RUNS = 11;
-
-/** A small deterministic PRNG (mulberry32), so every run benchmarks the same file. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const VENDORS = ['Microsoft\\Windows', 'Microsoft\\Edge', 'Google\\Chrome', 'Mozilla\\Firefox', 'Ascend\\PrivilegeManager', 'Adobe\\Reader', 'Citrix\\ICA'];
 const AREAS = ['System', 'Network', 'Rules', 'Update', 'Security', 'Explorer', 'Printers', 'Search', 'Defender', 'Approvals'];
@@ -75,12 +64,6 @@ export function generateEntries(count: number, seed = 20240601): PolEntry[] {
     else entries.push({ key, valueName: '**SecureKey', type: RegType.REG_DWORD, data: encodeDword(1) });
   }
   return entries;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 function time(fn: () => unknown): number {
@@ -165,10 +148,6 @@ class SambaServer {
   close(): void {
     this.child.stdin.end('quit\n');
   }
-}
-
-function row(cells: string[], widths: number[]): string {
-  return cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
 }
 
 export interface RegistryPolBenchResult {

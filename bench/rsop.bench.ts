@@ -29,6 +29,7 @@ import { FsSysvolStore } from '../gpo-extension/sysvol/index.js';
 import { APPLY_GROUP_POLICY_RIGHT } from '../gpo-extension/layout.js';
 import { resolveRsop, resolveRsopForComputersIn, type RsopResult } from '../gpo-extension/rsop.js';
 import { getTestDc, sambaTool, stopTestDc, type TestDc } from '../test/support/samba-dc.js';
+import { median, prng, row } from './support.js';
 
 const REGIONS = 10;
 const DEPARTMENTS = ['Finance', 'Sales', 'Engineering', 'HR', 'Legal', 'Operations'] as const;
@@ -56,24 +57,6 @@ const G_DEPT = 26; // 26..31
 const G_TEAM = 32; // 32..99
 const TEAM_GPOS = GPO_COUNT - G_TEAM;
 const FILTERED_TEAM_GPOS = [40, 50, 60, 70];
-
-/** A small deterministic PRNG (mulberry32), so every run builds the same domain. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 /** Runs fn over items with at most `width` in flight; waits for all, then throws the first failure. */
 async function pool<T>(items: readonly T[], width: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
@@ -290,10 +273,6 @@ const GUID_RE = /\{[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}\
 /** Reasons for which Samba's `gpo list` judges differently (it checks Read, not Apply; no empty check; Samba 4.17 checks the user-half flag for computers). */
 const NOT_COMPARABLE_REASON = /Apply Group Policy right|empty:|settings are disabled/;
 
-function row(cells: string[], widths: number[]): string {
-  return cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-}
-
 export interface RsopBenchResult {
   buildMs: number;
   bulkMs: number[];
@@ -496,7 +475,7 @@ export async function run(): Promise<RsopBenchResult> {
       `  target: >= ${TARGET_RATIO}x faster per account than samba-tool gpo list: ${ratioOk ? 'MET' : 'MISSED'} (bulk ${ratioBulk.toFixed(0)}x, single account ${ratioSingle.toFixed(1)}x)`,
     );
     console.log('');
-    console.log(`  bulk runs (ms): ${bulkMs.map(fmtMs).join(' ')} (first is cold); round trips per run: ${bulkRoundTrips.join(' ')}`);
+    console.log(`  bulk runs (ms): ${bulkMs.map(fmtMs).join(' ')} in run order (the first one cold); round trips per run: ${bulkRoundTrips.join(' ')}`);
     console.log(`  single (ms): min ${fmtMs(Math.min(...singleMs))}, median ${fmtMs(singleMedian)}, max ${fmtMs(Math.max(...singleMs))}; each: find the account, its tokenGroups, links + GPOs + SDs, Registry.pol files`);
     console.log(`  samba-tool (ms): ${sambaMs.map(fmtMs).join(' ')}; each run includes python start-up and opening sam.ldb, which is what an admin pays per account`);
     console.log(

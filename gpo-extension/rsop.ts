@@ -93,9 +93,25 @@ export interface DomainSnapshot {
   gpos: Map<string, { info: GpoInfo; sd: SecurityDescriptor | undefined }>;
 }
 
-/** Lower-cased, with the spaces after commas removed: DNs compare case-insensitively. */
+/**
+ * A DN for comparison: lower-cased, with the spaces around RDN separators removed. An
+ * escaped comma (`\,`) is part of a value, and the spaces beside it are kept.
+ */
 export function normDn(dn: string): string {
-  return dn.replace(/\s*,\s*/g, ',').toLowerCase();
+  let out = '';
+  for (let i = 0; i < dn.length; i++) {
+    const c = dn[i] as string;
+    if (c === '\\' && i + 1 < dn.length) {
+      out += c + (dn[i + 1] as string);
+      i++;
+    } else if (c === ',') {
+      out = out.replace(/ +$/, '') + ',';
+      while (dn[i + 1] === ' ') i++;
+    } else {
+      out += c;
+    }
+  }
+  return out.trim().toLowerCase();
 }
 
 function somFromEntry(c: DirEntry): Som {

@@ -46,6 +46,14 @@ export const ERROR_CODES = {
   ASC_GPO_INVALID: 'A GPO object or its GPT.INI is malformed.',
   ASC_ACCOUNT_NOT_FOUND: 'No computer or user account has that name.',
   ASC_CONFIG: 'A connection setting (LDAP URL, credentials, SYSVOL) is missing or malformed.',
+  // TSE passcodes: signing keys, export files, the issued registry
+  ASC_KEYCHAIN_UNAVAILABLE: 'No OS keychain (Secret Service, macOS Keychain, Windows Credential Manager) answered; a key file is needed.',
+  ASC_KEY_NOT_FOUND: 'No signing key with that key id is in the keychain, the key index or the file given.',
+  ASC_KEY_FILE_INSECURE: 'A private key file can be read or written by its group or by others, and is refused.',
+  ASC_KEY_INVALID: 'A key file, trusted-keys file or key id is malformed.',
+  ASC_PASSCODE_MALFORMED: 'A passcode file holds no readable passcode token, or the token is not a well-formed Ascend passcode (compact JWS with our header and terms).',
+  ASC_FILE_EXISTS: 'The file to create exists already; Ascend does not overwrite keys or passcodes.',
+  ASC_PASSCODE_BAD_TERMS: 'A passcode term (title, maximum usage, duration, window, hours, privilege ...) is missing or invalid; the message names the field.',
   // Files and command line
   ASC_FILE_NOT_FOUND: 'A file named on the command line does not exist.',
   ASC_FILE_UNREADABLE: 'A file could not be read or written.',

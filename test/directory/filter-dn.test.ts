@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { isAscendError } from '../../src/errors.js';
 import {
   dnsDomainFromDn,
   escapeDnValue,
@@ -15,16 +14,7 @@ import {
   unescapeDnValue,
   type FilterNode,
 } from '../../src/directory/index.js';
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (isAscendError(e)) return e.code;
-    throw e;
-  }
-  return undefined;
-}
+import { codeOf } from '../support/errors.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'utf8');
 

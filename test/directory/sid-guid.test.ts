@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { isAscendError } from '../../src/errors.js';
 import {
   domainRelativeSid,
   guidToBytes,
@@ -12,19 +11,10 @@ import {
   sidToBytes,
   sidToString,
 } from '../../src/directory/index.js';
+import { codeOf } from '../support/errors.js';
 
 function hex(text: string): Buffer {
   return Buffer.from(text.replace(/\s+/g, ''), 'hex');
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (isAscendError(e)) return e.code;
-    throw e;
-  }
-  return undefined;
 }
 
 describe('directory: SIDs (MS-DTYP 2.4.2)', () => {

@@ -131,3 +131,12 @@ describe('link ordering (pure)', () => {
     ]);
   });
 });
+
+describe('DN comparison', () => {
+  it('ignores case and spaces between RDNs, but not an escaped comma with its spaces', async () => {
+    const { normDn } = await import('../../gpo-extension/rsop.js');
+    expect(normDn('OU=Team , DC=Corp,  DC=Test')).to.equal('ou=team,dc=corp,dc=test');
+    expect(normDn('OU=Asc\\, Esc,DC=x')).to.equal('ou=asc\\, esc,dc=x');
+    expect(normDn('OU=Asc\\, Esc,DC=x')).to.not.equal(normDn('OU=Asc\\,Esc,DC=x'));
+  });
+});

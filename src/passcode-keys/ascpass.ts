@@ -1,0 +1,104 @@
+import { promises as fs, constants as fsc } from 'node:fs';
+import path from 'node:path';
+import { AscendError } from '../errors.js';
+
+/**
+ * The `.ascpass` export file: a readable summary of `Key: value` lines, then the token
+ * between armour lines. Only the token counts: it is signed, the summary is not, and
+ * every reader (inspect, check, the agent) ignores the summary.
+ *
+ *     Ascend TSE passcode. The summary is for people; only the signed token below counts.
+ *     Id: 0b6c1d1e-...
+ *     Title: Printer driver for Bob
+ *     ...
+ *
+ *     -----BEGIN ASCEND PASSCODE-----
+ *     eyJhbGciOiJFZERTQSIsImtpZCI6Ii...
+ *     -----END ASCEND PASSCODE-----
+ */
+export const ASCPASS_EXTENSION = '.ascpass';
+export const ASCPASS_FIRST_LINE = 'Ascend TSE passcode. The summary is for people; only the signed token below counts.';
+export const ASCPASS_BEGIN = '-----BEGIN ASCEND PASSCODE-----';
+export const ASCPASS_END = '-----END ASCEND PASSCODE-----';
+/** Larger than any real passcode file; a bigger file is not read. */
+const MAX_ASCPASS_BYTES = 256 * 1024;
+
+/** One summary value on one line: control characters (line breaks among them) become spaces. */
+function oneLine(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').trim();
+}
+
+export function formatAscpass(token: string, summary: readonly (readonly [string, string])[]): string {
+  if (!/^[A-Za-z0-9_.-]+$/.test(token)) throw new AscendError('ASC_INTERNAL', 'a signed token is not in compact JWS form');
+  const lines = [ASCPASS_FIRST_LINE, ...summary.map(([k, v]) => `${k}: ${oneLine(v)}`), '', ASCPASS_BEGIN, token, ASCPASS_END, ''];
+  return lines.join('\n');
+}
+
+/**
+ * The token of an `.ascpass` text: what stands between the armour lines (whitespace
+ * removed, so a mail client's wrapping does no harm), or a bare token file. Throws
+ * ASC_PASSCODE_MALFORMED when there is none or more than one.
+ */
+export function tokenFromAscpass(text: string, where: string): string {
+  const body = text.replace(/^\uFEFF/, '');
+  const begin = body.indexOf(ASCPASS_BEGIN);
+  if (begin < 0) {
+    const bare = body.trim();
+    if (bare.length > 0 && !/\s/.test(bare) && !bare.includes('-----')) return bare;
+    throw new AscendError('ASC_PASSCODE_MALFORMED', `${where}: no passcode in the file (no "${ASCPASS_BEGIN}" line)`);
+  }
+  const from = begin + ASCPASS_BEGIN.length;
+  const end = body.indexOf(ASCPASS_END, from);
+  if (end < 0) throw new AscendError('ASC_PASSCODE_MALFORMED', `${where}: "${ASCPASS_BEGIN}" without "${ASCPASS_END}"`);
+  if (body.indexOf(ASCPASS_BEGIN, end) >= 0) throw new AscendError('ASC_PASSCODE_MALFORMED', `${where}: the file holds more than one passcode`);
+  const token = body.slice(from, end).replace(/\s+/g, '');
+  if (token.length === 0) throw new AscendError('ASC_PASSCODE_MALFORMED', `${where}: the passcode block is empty`);
+  return token;
+}
+
+export async function readAscpassText(file: string): Promise<string> {
+  let handle: import('node:fs/promises').FileHandle;
+  try {
+    handle = await fs.open(file, fsc.O_RDONLY);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new AscendError('ASC_FILE_NOT_FOUND', `${file}: no such file`);
+    throw new AscendError('ASC_FILE_UNREADABLE', `${file}: cannot read (${code ?? String(e)})`);
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new AscendError('ASC_FILE_UNREADABLE', `${file}: not a regular file`);
+    if (stat.size > MAX_ASCPASS_BYTES) throw new AscendError('ASC_PASSCODE_MALFORMED', `${file}: ${stat.size} bytes is too large for a passcode file`);
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Writes a new passcode file: O_EXCL (never overwrites: an earlier passcode may be in that
+ * file) and mode 600, since whoever holds the token can use it.
+ */
+export async function writeAscpassFile(file: string, text: string): Promise<string> {
+  const abs = path.resolve(file);
+  const parent = await fs.stat(path.dirname(abs)).catch(() => undefined);
+  if (!parent?.isDirectory()) throw new AscendError('ASC_FILE_NOT_FOUND', `${file}: folder ${path.dirname(file)} does not exist`);
+  let handle: import('node:fs/promises').FileHandle;
+  try {
+    handle = await fs.open(abs, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new AscendError('ASC_FILE_EXISTS', `${file}: exists already; a passcode file is never overwritten`, { hint: 'give a new --out path' });
+    throw new AscendError('ASC_FILE_UNREADABLE', `${file}: cannot create (${code ?? String(e)})`);
+  }
+  try {
+    await handle.writeFile(text, 'utf8');
+    await handle.sync();
+  } catch (e) {
+    await handle.close().catch(() => undefined);
+    await fs.rm(abs, { force: true }).catch(() => undefined);
+    throw new AscendError('ASC_FILE_UNREADABLE', `${file}: cannot write (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+  await handle.close();
+  return abs;
+}
