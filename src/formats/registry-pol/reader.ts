@@ -104,7 +104,7 @@ export class RegistryPolReader {
     const valueStart = p;
     p = this.findNul(valueStart);
     if (p < 0) throw nameTruncated(valueStart, 'value name');
-    const valueName = decodeName(buf, valueStart, p);
+    const valueEnd = p;
     p += 2;
     if (p + 1 < len && buf[p] === SEMI && buf[p + 1] === 0) p += 2;
     else throw semicolonError(buf, p, 'after the value name');
@@ -132,7 +132,7 @@ export class RegistryPolReader {
     if (p + 1 >= len) throw new RegistryPolError('ASC_POL_TRUNCATED', p, 'file ends before the end of the entry', `']'`);
     if (buf[p] !== CLOSE || buf[p + 1] !== 0) throw new RegistryPolError('ASC_POL_BAD_DELIMITER', p, 'entry is not closed', `']' after ${size} bytes of data`);
     this.pos = p + 2;
-    return new ReadPolEntry(key, valueName, type, buf, dataAt, size);
+    return new ReadPolEntry(key, type, buf, valueStart, valueEnd - valueStart, dataAt, size);
   }
 
   /** Offset of the UTF-16 NUL at or after `from` (an even distance from the entry start), or -1. */
@@ -159,23 +159,31 @@ export class RegistryPolReader {
 }
 
 /**
- * An entry as read from a file. Its data is a view into the file's bytes made on first
- * use: most readers look at a few values' data, and 100,000 eager views cost more than
- * the parse itself. The writer copies such data straight from the source bytes.
+ * An entry as read from a file. The reader has checked every field; the value name is
+ * decoded and the data view made on first use. Most readers look at a few entries, and
+ * 100,000 eager strings and views cost more than the parse itself (their garbage
+ * collection dominates). The writer copies both straight from the source bytes.
  */
 export class ReadPolEntry implements PolEntry {
+  private name: string | undefined;
   private view: Uint8Array | undefined;
 
   constructor(
     readonly key: string,
-    readonly valueName: string,
     readonly type: number,
     /** The whole file the entry was read from. */
     readonly source: Buffer,
-    /** Where the data starts in `source`, and its size. */
+    /** Where the value name's UTF-16LE bytes are in `source` (without the NUL). */
+    readonly nameOffset: number,
+    readonly nameBytes: number,
+    /** Where the data is in `source`. */
     readonly dataOffset: number,
     readonly dataSize: number,
   ) {}
+
+  get valueName(): string {
+    return (this.name ??= decodeName(this.source, this.nameOffset, this.nameOffset + this.nameBytes));
+  }
 
   get data(): Uint8Array {
     return (this.view ??= new Uint8Array(this.source.buffer, this.source.byteOffset + this.dataOffset, this.dataSize));

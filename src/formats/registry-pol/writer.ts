@@ -38,7 +38,7 @@ export class RegistryPolWriter {
     let total = PREG_HEADER_SIZE;
     for (let i = 0; i < count; i++) {
       const e = entries[i]!;
-      total += ENTRY_OVERHEAD + 2 * (e.key.length + e.valueName.length) + (e instanceof ReadPolEntry ? e.dataSize : e.data.byteLength);
+      total += ENTRY_OVERHEAD + 2 * e.key.length + (e instanceof ReadPolEntry ? e.nameBytes + e.dataSize : 2 * e.valueName.length + e.data.byteLength);
     }
     const out = Buffer.allocUnsafe(total);
     out.writeUInt32LE(PREG_SIGNATURE, 0);
@@ -59,27 +59,37 @@ export class RegistryPolWriter {
       prevKeyAt = p;
       p += keyBytes;
       out[p] = 0; out[p + 1] = 0; out[p + 2] = 0x3b; out[p + 3] = 0; p += 4;
-      const name = e.valueName;
-      writeUtf16(out, name, p);
-      p += name.length * 2;
+      // Entries read from a file: the name and data bytes are copied from the file itself.
+      const read = e instanceof ReadPolEntry;
+      if (read) {
+        copyBytes(e.source, e.nameOffset, e.nameBytes, out, p);
+        p += e.nameBytes;
+      } else {
+        const name = e.valueName;
+        writeUtf16(out, name, p);
+        p += name.length * 2;
+      }
       out[p] = 0; out[p + 1] = 0; out[p + 2] = 0x3b; out[p + 3] = 0; p += 4;
       const type = e.type;
       out[p] = type & 0xff; out[p + 1] = (type >>> 8) & 0xff; out[p + 2] = (type >>> 16) & 0xff; out[p + 3] = type >>> 24;
       out[p + 4] = 0x3b; out[p + 5] = 0; p += 6;
-      // Data of entries read from a file is copied from the file's bytes, without a view.
-      const read = e instanceof ReadPolEntry;
       const data = read ? e.source : e.data;
       const from = read ? e.dataOffset : 0;
       const size = read ? e.dataSize : data.byteLength;
       out[p] = size & 0xff; out[p + 1] = (size >>> 8) & 0xff; out[p + 2] = (size >>> 16) & 0xff; out[p + 3] = size >>> 24;
       out[p + 4] = 0x3b; out[p + 5] = 0; p += 6;
-      if (size <= SHORT) for (let j = 0; j < size; j++) out[p + j] = data[from + j]!;
-      else out.set(read ? data.subarray(from, from + size) : data, p);
+      copyBytes(data, from, size, out, p);
       p += size;
       out[p] = 0x5d; out[p + 1] = 0; p += 2;
     }
     return out;
   }
+}
+
+/** Copies n bytes; short runs in JS, which beats a call into C++. */
+function copyBytes(from: Uint8Array, at: number, n: number, out: Buffer, to: number): void {
+  if (n <= SHORT) for (let j = 0; j < n; j++) out[to + j] = from[at + j]!;
+  else out.set(from.subarray(at, at + n), to);
 }
 
 /** Writes a string's UTF-16 code units little-endian (lone surrogates as they are). */
