@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { AscendError, isAscendError } from '../src/errors.js';
 import { requirePolicy, type ElementValues, type PolicyCatalog, type PolicyState } from '../src/catalog/index.js';
 import { readRegistryPol, writeRegistryPol, type PolEntry } from '../src/formats/registry-pol/index.js';
-import { applyPolicyState, checkState, resolveEffectivePolicies, resolveEnabledValues, type EffectivePolicy } from '../src/policy/index.js';
+import { applyPolicyState, checkState, foldRegistryPol, readPolicyState, resolveEffectivePolicies, resolveEnabledValues, type EffectivePolicy } from '../src/policy/index.js';
 import { escapeFilterValue, type DirEntry, type Directory } from '../src/directory/index.js';
 import type { SysvolStore } from './sysvol/index.js';
 import {
@@ -88,11 +88,17 @@ export interface SetGpoPolicyResult {
   gpo: { guid: string; displayName: string };
   policy: string;
   state: PolicyState;
-  values: Record<string, unknown>;
+  values: Readonly<Record<string, unknown>>;
   /** versionNumber before and after; equal when nothing changed. */
   versionBefore: number;
   versionAfter: number;
   changed: boolean;
+}
+
+/** What updatePolicy's callback returns: the policy's new state and, for Enabled, its values. */
+export interface PolicyChange {
+  state: PolicyState | string;
+  values?: ElementValues;
 }
 
 export interface LinkInfo {
@@ -236,15 +242,25 @@ export class GpoAdmin {
    * Sets a policy in a GPO as GPMC does: Machine\Registry.pol rewritten atomically with
    * other products' entries untouched; AD versionNumber and GPT.INI Version bumped
    * together (computer half); the registry CSE and tool pair added to
-   * gPCMachineExtensionNames. A concurrent edit is detected, not overwritten: the
-   * versionNumber is swapped in one LDAP modify (delete old value, add new), which the
-   * DC refuses when another admin moved it, and an edit whose GPT.INI still lags the
-   * directory is refused as in progress.
+   * gPCMachineExtensionNames. A concurrent edit is detected, not overwritten (see updatePolicy).
    */
   async setPolicy(nameOrGuid: string, policyId: string, stateText: string, values: ElementValues): Promise<SetGpoPolicyResult> {
     const policy = requirePolicy(this.catalog, policyId);
     const state = checkState(stateText);
-    const resolved = state === 'enabled' ? resolveEnabledValues(policy, values) : {};
+    if (state === 'enabled') resolveEnabledValues(policy, values); // refuse bad values before touching anything
+    return this.updatePolicy(nameOrGuid, policy.id, () => ({ state, values }));
+  }
+
+  /**
+   * Read-modify-write of one policy in a GPO: `decide` gets the policy as this GPO sets
+   * it now and returns the new state and values (or undefined to leave it). The read and
+   * the write are one edit: the versionNumber is swapped in one LDAP modify (delete the
+   * old value, add the new), which the DC refuses when another admin moved it, and an
+   * edit whose GPT.INI still lags the directory is refused as in progress. Either way
+   * the call fails with ASC_GPO_CONFLICT and writes nothing, so no edit is lost.
+   */
+  async updatePolicy(nameOrGuid: string, policyId: string, decide: (current: EffectivePolicy) => PolicyChange | undefined): Promise<SetGpoPolicyResult> {
+    const policy = requirePolicy(this.catalog, policyId);
     const gpo = await this.find(nameOrGuid);
     const folder = gpoSysvolPath(gpo.guid, this.dir.dnsDomain);
     const ini = await this.readGptIni(gpo);
@@ -256,17 +272,16 @@ export class GpoAdmin {
       );
     }
     const before = await this.readMachinePol(gpo);
-    const after = applyPolicyState(before, policy, state, values);
-    const beforeBytes = writeRegistryPol(before);
+    const current = readPolicyState(foldRegistryPol([{ source: gpo.displayName, entries: before }]), policy);
+    const change = decide(current);
+    const base = { gpo: { guid: gpo.guid, displayName: gpo.displayName }, policy: policy.id, versionBefore: gpo.version };
+    if (!change) return { ...base, state: current.state, values: current.values, versionAfter: gpo.version, changed: false };
+    const state = checkState(change.state);
+    const resolved = state === 'enabled' ? resolveEnabledValues(policy, change.values ?? {}) : {};
+    const after = applyPolicyState(before, policy, state, change.values ?? {});
     const afterBytes = writeRegistryPol(after);
-    const result = {
-      gpo: { guid: gpo.guid, displayName: gpo.displayName },
-      policy: policy.id,
-      state,
-      values: resolved,
-      versionBefore: gpo.version,
-    };
-    if (Buffer.from(beforeBytes).equals(Buffer.from(afterBytes)) && after.length > 0) {
+    const result = { ...base, state, values: resolved };
+    if (Buffer.from(writeRegistryPol(before)).equals(Buffer.from(afterBytes)) && after.length > 0) {
       return { ...result, versionAfter: gpo.version, changed: false };
     }
     const next = bumpHalf(gpo.version, 'machine');

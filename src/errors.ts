@@ -48,7 +48,7 @@ export const ERROR_CODES = {
   ASC_CONFIG: 'A connection setting (LDAP URL, credentials, SYSVOL) is missing or malformed.',
   // TSE passcodes: signing keys, export files, the issued registry
   ASC_KEYCHAIN_UNAVAILABLE: 'No OS keychain (Secret Service, macOS Keychain, Windows Credential Manager) answered; a key file is needed.',
-  ASC_KEY_NOT_FOUND: 'No signing key with that key id is in the keychain, the key index or the file given.',
+  ASC_KEY_NOT_FOUND: 'No signing key with that key id is in the keychain, the key index or the file given (or trusted where it is to be removed).',
   ASC_KEY_FILE_INSECURE: 'A private key file can be read or written by its group or by others, and is refused.',
   ASC_KEY_INVALID: 'A key file, trusted-keys file or key id is malformed.',
   ASC_PASSCODE_MALFORMED: 'A passcode file holds no readable passcode token, or the token is not a well-formed Ascend passcode (compact JWS with our header and terms).',

@@ -1,6 +1,7 @@
 import { promises as fs, constants as fsc } from 'node:fs';
 import path from 'node:path';
 import { AscendError } from '../errors.js';
+import { isoSeconds, type PasscodeTerms } from '../passcode/index.js';
 
 /**
  * The `.ascpass` export file: a readable summary of `Key: value` lines, then the token
@@ -75,6 +76,15 @@ export async function readAscpassText(file: string): Promise<string> {
   }
 }
 
+/** Refuses early (before a key is loaded or anything signed) an --out that exists or whose folder does not. */
+export async function checkNewAscpassPath(file: string): Promise<void> {
+  const abs = path.resolve(file);
+  const parent = await fs.stat(path.dirname(abs)).catch(() => undefined);
+  if (!parent?.isDirectory()) throw new AscendError('ASC_FILE_NOT_FOUND', `${file}: folder ${path.dirname(file)} does not exist`);
+  const existing = await fs.lstat(abs).catch(() => undefined);
+  if (existing) throw new AscendError('ASC_FILE_EXISTS', `${file}: exists already; a passcode file is never overwritten`, { hint: 'give a new --out path' });
+}
+
 /**
  * Writes a new passcode file: O_EXCL (never overwrites: an earlier passcode may be in that
  * file) and mode 600, since whoever holds the token can use it.
@@ -101,4 +111,53 @@ export async function writeAscpassFile(file: string, text: string): Promise<stri
   }
   await handle.close();
   return abs;
+}
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+
+/** "1d2h30m15s" style, the way `--duration` takes it. */
+export function durationText(seconds: number): string {
+  const parts: string[] = [];
+  let rest = seconds;
+  for (const [unit, size] of [['d', 86_400], ['h', 3_600], ['m', 60], ['s', 1]] as const) {
+    const n = Math.floor(rest / size);
+    if (n > 0) parts.push(`${n}${unit}`);
+    rest -= n * size;
+  }
+  return parts.join('') || '0s';
+}
+
+export function zoneText(minutes: number): string {
+  const sign = minutes < 0 ? '-' : '+';
+  const abs = Math.abs(minutes);
+  return `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+}
+
+/**
+ * The readable summary of a passcode's terms, `Key: value` pairs in the wizard's order.
+ * Written into .ascpass files and shown by `passcode inspect`; never read back.
+ */
+export function passcodeSummary(terms: PasscodeTerms, kid: string): [string, string][] {
+  const list = (items: readonly string[], empty: string): string => (items.length ? items.join(', ') : empty);
+  const zone = terms.utcOffsetMinutes === undefined ? "the machine's time zone" : `UTC${zoneText(terms.utcOffsetMinutes)}`;
+  const rows: [string, string][] = [
+    ['Id', terms.id],
+    ['Title', terms.title],
+    ['Issuer', terms.iss],
+    ['Issued', isoSeconds(terms.iat)],
+    ['Key-Id', kid],
+    ['Max-Uses', String(terms.maxUses)],
+    ['Duration', `${durationText(terms.durationSeconds)} from activation`],
+    ['End-Processes', terms.endProcesses ? 'yes, when the duration expires' : 'no'],
+    ['Computers', list(terms.computers, 'any')],
+    ['Users', list(terms.users, 'any')],
+    ['Not-Before', terms.notBefore === undefined ? 'any time' : isoSeconds(terms.notBefore)],
+    ['Not-After', terms.notAfter === undefined ? 'no end' : isoSeconds(terms.notAfter)],
+    ['Weekdays', terms.weekdays === undefined ? 'every day' : `${terms.weekdays.map((d) => DAYS[d] ?? String(d)).join(', ')} (${zone})`],
+    ['Hours', terms.hours === undefined ? 'all day' : `${terms.hours.from}-${terms.hours.to} (${zone})`],
+    ['Groups', list(terms.groups, "the policy's TSE groups, else S-1-5-32-544 (BUILTIN\\Administrators)")],
+    ['Privileges', list(terms.privileges, "the policy's TSE privileges")],
+    ['Integrity', terms.integrity],
+  ];
+  return rows;
 }

@@ -1,10 +1,7 @@
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { promises as fs, constants as fsc } from 'node:fs';
 import path from 'node:path';
-import { AscendError } from '../errors.js';
-
-const PEM_BEGIN = '-----BEGIN PRIVATE KEY-----';
-const PEM_END = '-----END PRIVATE KEY-----';
+import { AscendError, isAscendError } from '../errors.js';
+import { importSigningKey, type PasscodeSigningKey } from '../passcode/index.js';
 
 function errno(e: unknown): string {
   return (e as NodeJS.ErrnoException).code ?? String(e);
@@ -15,30 +12,14 @@ function modeBitsApply(): boolean {
   return process.platform !== 'win32';
 }
 
-/**
- * Parses a PKCS#8 PEM and checks it is an Ed25519 private key. The message never quotes
- * the file's content.
- */
-export function parsePrivateKeyPem(pem: string, where: string): KeyObject {
-  const text = pem.trim();
-  if (!text.startsWith(PEM_BEGIN) || !text.endsWith(PEM_END)) {
-    throw new AscendError('ASC_KEY_INVALID', `${where}: not a PKCS#8 PEM private key ("${PEM_BEGIN}")`);
-  }
-  let key: KeyObject;
+/** A signing key from PKCS#8 PEM text; errors name where the text came from, never quote it. */
+export function signingKeyFromPem(pem: string, where: string): PasscodeSigningKey {
   try {
-    key = createPrivateKey({ key: text, format: 'pem' });
-  } catch {
-    throw new AscendError('ASC_KEY_INVALID', `${where}: the PEM does not decode to a private key`);
+    return importSigningKey(pem);
+  } catch (e) {
+    if (isAscendError(e)) throw new AscendError(e.code, `${where}: ${e.message}`);
+    throw e;
   }
-  if (key.asymmetricKeyType !== 'ed25519') {
-    throw new AscendError('ASC_KEY_INVALID', `${where}: a ${key.asymmetricKeyType ?? 'non-asymmetric'} key; passcodes are signed with Ed25519`);
-  }
-  return key;
-}
-
-/** The SPKI DER of an Ed25519 key's public half, base64. */
-export function publicKeySpkiBase64(privateKey: KeyObject): string {
-  return createPublicKey(privateKey).export({ type: 'spki', format: 'der' }).toString('base64');
 }
 
 /**
@@ -74,7 +55,7 @@ export async function createKeyFile(file: string, privateKeyPem: string): Promis
  * Reads a private key file, refusing one that its group or others can read or write
  * (checked on the open file, so a swap between check and read does not pass).
  */
-export async function readKeyFile(file: string): Promise<{ pem: string; key: KeyObject }> {
+export async function readKeyFile(file: string): Promise<{ pem: string; key: PasscodeSigningKey }> {
   let handle: import('node:fs/promises').FileHandle;
   try {
     handle = await fs.open(file, fsc.O_RDONLY);
@@ -87,11 +68,11 @@ export async function readKeyFile(file: string): Promise<{ pem: string; key: Key
     if (!stat.isFile()) throw new AscendError('ASC_FILE_UNREADABLE', `${file}: not a regular file`);
     const mode = stat.mode & 0o777;
     if (modeBitsApply() && (mode & 0o077) !== 0) {
-      throw new AscendError('ASC_KEY_FILE_INSECURE', `${file}: the private key file has mode ${mode.toString(8).padStart(3, '0')}, so others can read it; run chmod 600 ${file}`);
+      throw new AscendError('ASC_KEY_FILE_INSECURE', `${file}: the private key file has mode ${mode.toString(8).padStart(3, '0')}, open to group or others; run chmod 600 ${file}`);
     }
     if (stat.size > 64 * 1024) throw new AscendError('ASC_KEY_INVALID', `${file}: ${stat.size} bytes is too large for a key file`);
     const pem = await handle.readFile('utf8');
-    return { pem, key: parsePrivateKeyPem(pem, file) };
+    return { pem, key: signingKeyFromPem(pem, file) };
   } finally {
     await handle.close().catch(() => undefined);
   }

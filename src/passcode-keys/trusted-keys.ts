@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { AscendError } from '../errors.js';
+import { KEY_ID_PATTERN, keyIdOf, parsePublicKey } from '../passcode/index.js';
 
 /** A public key agents trust, as Group Policy carries it (TrustedKeys: name = kid, value = public key). */
 export interface TrustedKeyEntry {
@@ -16,17 +17,26 @@ export interface TrustedKeysFile {
   keys: TrustedKeyEntry[];
 }
 
-/** Checks a key id: it becomes a registry value name and a JWS header member. */
+/** Checks a key id's form: "asc-" and 16 lower-case hex digits. */
 export function checkKid(kid: string, where: string): string {
-  if (kid.length === 0 || kid.length > 200) throw new AscendError('ASC_KEY_INVALID', `${where}: a key id must have 1 to 200 characters`);
-  if (/[\u0000-\u001f\u007f\s=,]/.test(kid)) throw new AscendError('ASC_KEY_INVALID', `${where}: key id ${JSON.stringify(kid)} contains whitespace, a control character, "=" or ","`);
-  if (kid.startsWith('**')) throw new AscendError('ASC_KEY_INVALID', `${where}: a key id may not start with "**"`);
+  if (!KEY_ID_PATTERN.test(kid)) throw new AscendError('ASC_KEY_INVALID', `${where}: ${JSON.stringify(kid.slice(0, 80))} is not a key id (asc- and 16 hex digits)`);
   return kid;
 }
 
-export function checkPublicKeyText(publicKey: string, where: string): string {
-  if (!/^[A-Za-z0-9+/_=-]{16,2048}$/.test(publicKey)) throw new AscendError('ASC_KEY_INVALID', `${where}: the public key is not base64 text`);
-  return publicKey;
+/**
+ * Checks a trusted key: an Ed25519 public key in its text form whose derived key id is the
+ * one given (agents ignore a key listed under another id, so it is refused here).
+ */
+export function checkTrustedKey(kid: string, publicKey: string, where: string): TrustedKeyEntry {
+  checkKid(kid, where);
+  let derived: string;
+  try {
+    derived = keyIdOf(parsePublicKey(publicKey));
+  } catch (e) {
+    throw new AscendError('ASC_KEY_INVALID', `${where}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (derived !== kid) throw new AscendError('ASC_KEY_INVALID', `${where}: the public key's id is ${derived}, not ${kid}`);
+  return { kid, publicKey: publicKey.trim() };
 }
 
 export function formatTrustedKeys(keys: readonly TrustedKeyEntry[]): string {
@@ -47,10 +57,10 @@ export function parseTrustedKeys(text: string, where: string): TrustedKeyEntry[]
   return keys.map((k: unknown, i): TrustedKeyEntry => {
     const item = k as { kid?: unknown; publicKey?: unknown } | null;
     if (typeof item?.kid !== 'string' || typeof item.publicKey !== 'string') throw new AscendError('ASC_KEY_INVALID', `${where}: keys[${i}] lacks "kid" or "publicKey"`);
-    const kid = checkKid(item.kid, `${where}: keys[${i}]`);
-    if (seen.has(kid)) throw new AscendError('ASC_KEY_INVALID', `${where}: key id ${kid} is listed twice`);
-    seen.add(kid);
-    return { kid, publicKey: checkPublicKeyText(item.publicKey, `${where}: keys[${i}]`) };
+    const key = checkTrustedKey(item.kid, item.publicKey, `${where}: keys[${i}]`);
+    if (seen.has(key.kid)) throw new AscendError('ASC_KEY_INVALID', `${where}: key id ${key.kid} is listed twice`);
+    seen.add(key.kid);
+    return key;
   });
 }
 

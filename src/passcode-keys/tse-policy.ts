@@ -15,34 +15,31 @@ export const OFFLINE_POLICY = 'OfflinePasscodes';
 export interface PolicyTarget {
   /** `file Registry.pol` or `GPO "name"`, for messages. */
   readonly description: string;
-  /** The policy as this one file / GPO sets it (not the effective policy of a machine). */
-  read(policyId: string): Promise<EffectivePolicy>;
-  /** Sets the policy Enabled with these values. */
-  writeEnabled(policyId: string, values: ElementValues): Promise<void>;
+  /**
+   * One read-modify-write of a policy as this file / GPO sets it (not the effective policy
+   * of a machine): `decide` gets the current setting and returns the values to set the
+   * policy Enabled with, or undefined to write nothing. On a GPO a concurrent edit makes
+   * the call fail with ASC_GPO_CONFLICT rather than be lost.
+   */
+  update(policyId: string, decide: (current: EffectivePolicy) => ElementValues | undefined): Promise<void>;
 }
 
 export function fileTarget(file: string): PolicyTarget {
   return {
     description: `file ${file}`,
-    async read(policyId) {
+    async update(policyId, decide) {
       const exists = await fs.stat(file).then(
         () => true,
         (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? false : Promise.reject(new AscendError('ASC_FILE_UNREADABLE', `${file}: cannot read (${e.code ?? String(e)})`))),
       );
       const policies = exists ? await effectiveFromFiles(ASCEND_CATALOG, [file]) : [];
-      return policies.find((p) => p.id === policyId) ?? { id: policyId, state: 'not-configured', values: {}, source: null };
-    },
-    async writeEnabled(policyId, values) {
-      await setPolicyInFile(ASCEND_CATALOG, file, policyId, 'enabled', values);
+      const values = decide(policies.find((p) => p.id === policyId) ?? { id: policyId, state: 'not-configured', values: {}, source: null });
+      if (values) await setPolicyInFile(ASCEND_CATALOG, file, policyId, 'enabled', values);
     },
   };
 }
 
-/**
- * A GPO through GpoAdmin. The read and the write are two steps: an edit another admin makes
- * between them to the same policy is lost (GpoAdmin's own conflict check covers only its
- * write). Edits of other policies of the GPO are kept.
- */
+/** A GPO, edited through GpoAdmin.updatePolicy so the read and the write are one edit. */
 export function gpoTarget(connection: DomainConnection, gpo: string): PolicyTarget {
   const admin = new GpoAdmin(connection.dir, connection.store, ASCEND_CATALOG);
   let name = gpo;
@@ -50,13 +47,12 @@ export function gpoTarget(connection: DomainConnection, gpo: string): PolicyTarg
     get description() {
       return `GPO "${name}"`;
     },
-    async read(policyId) {
-      const { gpo: info, settings } = await admin.show(gpo);
-      name = info.displayName;
-      return settings.find((p) => p.id === policyId) ?? { id: policyId, state: 'not-configured', values: {}, source: null };
-    },
-    async writeEnabled(policyId, values) {
-      await admin.setPolicy(gpo, policyId, 'enabled', values);
+    async update(policyId, decide) {
+      const result = await admin.updatePolicy(gpo, policyId, (current) => {
+        const values = decide(current);
+        return values ? { state: 'enabled', values } : undefined;
+      });
+      name = result.gpo.displayName;
     },
   };
 }
@@ -82,27 +78,29 @@ export interface TrustedKeysEdit {
  * cap and other keys; a Disabled or Not Configured one is enabled with the defaults.
  */
 export async function addTrustedKeys(target: PolicyTarget, keys: readonly TrustedKeyEntry[]): Promise<TrustedKeysEdit> {
-  const current = await target.read(TSE_POLICY);
-  const enabled = current.state === 'enabled';
-  const trusted = enabled ? namedList(current.values.TrustedKeys) : [];
-  let added = 0;
-  for (const key of keys) {
-    const same = trusted.find((t) => t.name.toLowerCase() === key.kid.toLowerCase());
-    if (same) {
-      if (same.value !== key.publicKey) {
-        throw new AscendError('ASC_KEY_INVALID', `${target.description} trusts another public key under key id ${same.name}; nothing was written`, {
-          hint: 'remove it first with "ascend keys unpublish"',
-        });
+  let edit: Omit<TrustedKeysEdit, 'target'> | undefined;
+  await target.update(TSE_POLICY, (current) => {
+    const enabled = current.state === 'enabled';
+    const trusted = enabled ? namedList(current.values.TrustedKeys) : [];
+    let added = 0;
+    for (const key of keys) {
+      const same = trusted.find((t) => t.name.toLowerCase() === key.kid.toLowerCase());
+      if (same) {
+        if (same.value !== key.publicKey) {
+          throw new AscendError('ASC_KEY_INVALID', `${target.description} trusts another public key under key id ${same.name}; nothing was written`, {
+            hint: 'remove it first with "ascend keys unpublish"',
+          });
+        }
+        continue;
       }
-      continue;
+      trusted.push({ name: key.kid, value: key.publicKey });
+      added++;
     }
-    trusted.push({ name: key.kid, value: key.publicKey });
-    added++;
-  }
-  const result = { target: target.description, stateBefore: current.state, trustedKeys: trusted.map((t) => t.name) };
-  if (enabled && added === 0) return { ...result, enabledPolicy: false, changed: false };
-  await target.writeEnabled(TSE_POLICY, { ...(enabled ? current.values : {}), TrustedKeys: trusted });
-  return { ...result, target: target.description, enabledPolicy: !enabled, changed: true };
+    const changed = !(enabled && added === 0);
+    edit = { stateBefore: current.state, trustedKeys: trusted.map((t) => t.name), enabledPolicy: changed && !enabled, changed };
+    return changed ? { ...(enabled ? current.values : {}), TrustedKeys: trusted } : undefined;
+  });
+  return { target: target.description, ...edit! };
 }
 
 /**
@@ -110,21 +108,24 @@ export async function addTrustedKeys(target: PolicyTarget, keys: readonly Truste
  * Enabled with its other values (an empty list trusts no key there).
  */
 export async function removeTrustedKeys(target: PolicyTarget, kids: readonly string[]): Promise<TrustedKeysEdit> {
-  const current = await target.read(TSE_POLICY);
-  if (current.state !== 'enabled') {
-    throw new AscendError('ASC_KEY_NOT_FOUND', `${target.description}: the TSE policy is ${current.state}, so it trusts no key to remove`);
-  }
-  const trusted = namedList(current.values.TrustedKeys);
-  const wanted = new Set(kids.map((k) => k.toLowerCase()));
-  const missing = kids.filter((k) => !trusted.some((t) => t.name.toLowerCase() === k.toLowerCase()));
-  if (missing.length) {
-    throw new AscendError('ASC_KEY_NOT_FOUND', `${target.description} does not trust ${missing.join(', ')}`, {
-      hint: trusted.length ? `it trusts: ${trusted.map((t) => t.name).join(', ')}` : 'it trusts no key',
-    });
-  }
-  const kept = trusted.filter((t) => !wanted.has(t.name.toLowerCase()));
-  await target.writeEnabled(TSE_POLICY, { ...current.values, TrustedKeys: kept });
-  return { target: target.description, stateBefore: current.state, enabledPolicy: false, trustedKeys: kept.map((t) => t.name), changed: true };
+  let edit: Omit<TrustedKeysEdit, 'target'> | undefined;
+  await target.update(TSE_POLICY, (current) => {
+    if (current.state !== 'enabled') {
+      throw new AscendError('ASC_KEY_NOT_FOUND', `${target.description}: the TSE policy is ${current.state}, so it trusts no key to remove`);
+    }
+    const trusted = namedList(current.values.TrustedKeys);
+    const wanted = new Set(kids.map((k) => k.toLowerCase()));
+    const missing = kids.filter((k) => !trusted.some((t) => t.name.toLowerCase() === k.toLowerCase()));
+    if (missing.length) {
+      throw new AscendError('ASC_KEY_NOT_FOUND', `${target.description} does not trust ${missing.join(', ')}`, {
+        hint: trusted.length ? `it trusts: ${trusted.map((t) => t.name).join(', ')}` : 'it trusts no key',
+      });
+    }
+    const kept = trusted.filter((t) => !wanted.has(t.name.toLowerCase()));
+    edit = { stateBefore: current.state, enabledPolicy: false, trustedKeys: kept.map((t) => t.name), changed: true };
+    return { ...current.values, TrustedKeys: kept };
+  });
+  return { target: target.description, ...edit! };
 }
 
 export interface RevokeEdit {
@@ -146,11 +147,13 @@ export interface RevokeEdit {
  */
 export async function revokePasscode(target: PolicyTarget, id: string, note: string): Promise<RevokeEdit> {
   if (id.length === 0 || id.startsWith('**') || /[\u0000-\u001f\u007f]/.test(id)) throw new AscendError('ASC_USAGE', `${JSON.stringify(id)} is not a passcode id`);
-  const current = await target.read(REVOKED_POLICY);
-  const list = current.state === 'enabled' ? namedList(current.values.Passcodes) : [];
-  const base = { target: target.description, id, note, stateBefore: current.state };
-  if (list.some((v) => v.name.toLowerCase() === id.toLowerCase())) return { ...base, revoked: list.map((v) => v.name), changed: false };
-  list.push({ name: id, value: note });
-  await target.writeEnabled(REVOKED_POLICY, { Passcodes: list });
-  return { ...base, target: target.description, revoked: list.map((v) => v.name), changed: true };
+  let edit: Omit<RevokeEdit, 'target'> | undefined;
+  await target.update(REVOKED_POLICY, (current) => {
+    const list = current.state === 'enabled' ? namedList(current.values.Passcodes) : [];
+    const already = list.some((v) => v.name.toLowerCase() === id.toLowerCase());
+    if (!already) list.push({ name: id, value: note });
+    edit = { id, note, stateBefore: current.state, revoked: list.map((v) => v.name), changed: !already };
+    return already ? undefined : { Passcodes: list };
+  });
+  return { target: target.description, ...edit! };
 }

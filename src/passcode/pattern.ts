@@ -10,6 +10,51 @@
 const SID_PREFIX = /^s-1-/i;
 const SURROGATE = /[\ud800-\udfff]/;
 
+/**
+ * True when the text is a well-formed SID string (MS-DTYP 2.4.2.1): "S-1-", an authority
+ * below 2^48 (decimal without leading zeros, or 0x and 1-12 hex digits), then at most 15
+ * sub-authorities, each decimal without leading zeros and below 2^32. The rules of
+ * directory/sid.ts, in one pass without allocating (this runs in the check's hot path).
+ */
+export function isSidText(t: string): boolean {
+  const n = t.length;
+  if (n < 5 || (t.charCodeAt(0) | 0x20) !== 0x73 || t.charCodeAt(1) !== 0x2d || t.charCodeAt(2) !== 0x31 || t.charCodeAt(3) !== 0x2d) return false;
+  let i = 4;
+  if (t.charCodeAt(i) === 0x30 && (t.charCodeAt(i + 1) | 0x20) === 0x78) {
+    i += 2;
+    const start = i;
+    while (i < n && isHexDigit(t.charCodeAt(i))) i++;
+    if (i === start || i - start > 12) return false;
+  } else {
+    i = decimalEnd(t, i, 0xffff_ffff_ffff);
+    if (i < 0) return false;
+  }
+  for (let subs = 0; i < n; subs++) {
+    if (subs === 15 || t.charCodeAt(i) !== 0x2d) return false;
+    i = decimalEnd(t, i + 1, 0xffff_ffff);
+    if (i < 0) return false;
+  }
+  return true;
+}
+
+function isHexDigit(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66);
+}
+
+/** Where the decimal number at i ends, or -1 when there is none, it has a leading zero or exceeds max. */
+function decimalEnd(t: string, i: number, max: number): number {
+  const start = i;
+  let value = 0;
+  for (; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) break;
+    value = value * 10 + (c - 0x30);
+    if (value > max) return -1;
+  }
+  if (i === start || (i - start > 1 && t.charCodeAt(start) === 0x30)) return -1;
+  return i;
+}
+
 /** True when the text is written as a SID ("S-1-..."), well-formed or not. */
 export function looksLikeSid(text: string): boolean {
   return SID_PREFIX.test(text);
@@ -20,8 +65,11 @@ export function looksLikeSid(text: string): boolean {
  * character literal; SID patterns ("S-1-...") compare exactly, ignoring case.
  */
 export function matchPattern(pattern: string, value: string): boolean {
-  const p = pattern.toLowerCase();
-  const v = value.toLowerCase();
+  return matchLower(pattern.toLowerCase(), value.toLowerCase());
+}
+
+/** matchPattern for a pattern and value already in lower case. */
+function matchLower(p: string, v: string): boolean {
   if (looksLikeSid(p)) return p === v;
   if (!SURROGATE.test(p) && !SURROGATE.test(v)) return wildcard(p, v);
   // Outside the BMP, `?` stands for one character (code point), not one UTF-16 unit.
@@ -64,22 +112,24 @@ function wildcard(p: ArrayLike<string>, v: ArrayLike<string>): boolean {
  */
 export function matchesAny(patterns: readonly string[], name: string, sids: readonly string[] | undefined, separator: '\\' | '.'): boolean {
   if (patterns.length === 0) return true;
+  const full = name.toLowerCase();
   let short: string | undefined;
   if (separator === '\\') {
-    const at = name.lastIndexOf('\\');
-    if (at >= 0) short = name.slice(at + 1);
+    const at = full.lastIndexOf('\\');
+    if (at >= 0) short = full.slice(at + 1);
   } else {
-    const at = name.indexOf('.');
-    if (at > 0) short = name.slice(0, at);
+    const at = full.indexOf('.');
+    if (at > 0) short = full.slice(0, at);
   }
   for (const pattern of patterns) {
-    if (looksLikeSid(pattern)) {
-      if (matchPattern(pattern, name)) return true;
-      if (sids) for (const sid of sids) if (matchPattern(pattern, sid)) return true;
+    const p = pattern.toLowerCase();
+    if (looksLikeSid(p)) {
+      if (p === full) return true;
+      if (sids) for (const sid of sids) if (p === sid.toLowerCase()) return true;
       continue;
     }
-    if (matchPattern(pattern, name)) return true;
-    if (short !== undefined && !pattern.includes(separator) && matchPattern(pattern, short)) return true;
+    if (matchLower(p, full)) return true;
+    if (short !== undefined && !p.includes(separator) && matchLower(p, short)) return true;
   }
   return false;
 }

@@ -10,9 +10,8 @@
  * byte for byte.
  */
 import { randomUUID } from 'node:crypto';
-import { isSid } from '../directory/sid.js';
 import { AscendError } from '../errors.js';
-import { looksLikeSid } from './pattern.js';
+import { isSidText, looksLikeSid } from './pattern.js';
 import { canonicalPrivilege, isWindowsPrivilege } from './privileges.js';
 
 export const PASSCODE_TERMS_VERSION = 1;
@@ -77,8 +76,8 @@ export interface NewPasscodeInput {
   /** "30m", "2h", "1d", "90s", "1h30m", or seconds. */
   duration: string | number;
   endProcesses?: boolean;
-  computers?: string[];
-  users?: string[];
+  computers?: readonly string[];
+  users?: readonly string[];
   /**
    * A Date, or "YYYY-MM-DD[THH:MM[:SS]]" with a zone ("Z", "+02:00"); without a zone the
    * text is read in `utcOffsetMinutes`, and refused when that is not given either.
@@ -87,13 +86,13 @@ export interface NewPasscodeInput {
   notBefore?: Date | string;
   notAfter?: Date | string;
   /** 0-6 (0 = Sunday), or names: "mon", "Tuesday", ranges "mon-fri", lists "sat,sun". */
-  weekdays?: (number | string)[];
+  weekdays?: readonly (number | string)[];
   /** "08:00-18:00"; "22:00-06:00" wraps midnight; "24:00" may end a range. */
   hours?: string;
   /** The zone weekdays, hours and zone-less dates are meant in: minutes east of UTC, or "+02:00", "-05:30", "Z". */
   utcOffsetMinutes?: number | string;
-  groups?: string[];
-  privileges?: string[];
+  groups?: readonly string[];
+  privileges?: readonly string[];
   /** Medium, High (default) or System, any case. */
   integrity?: string;
   /** The issue time; defaults to the current time. */
@@ -105,6 +104,15 @@ export interface NewPasscodeInput {
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 // C0 and C1 control characters, DEL, and the Unicode line and paragraph separators.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+// A UTF-16 surrogate without its partner: JSON would have to escape it, and it is no character.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+// Anything either of the two could object to; most text has none, and one test is cheaper.
+const SUSPECT = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\ud800-\udfff]/;
+
+/** True when the text holds a control character or a lone surrogate. */
+function unprintable(x: string): boolean {
+  return SUSPECT.test(x) && (CONTROL.test(x) || LONE_SURROGATE.test(x));
+}
 const HH_MM = /^([01]\d|2[0-3]):([0-5]\d)$/;
 
 const KEYS = new Set<string>([
@@ -143,7 +151,7 @@ const isInt = (x: unknown, min: number, max: number): x is number => typeof x ==
 function textProblem(field: string, x: unknown): string | undefined {
   if (typeof x !== 'string') return `${field}: must be text`;
   if (x.length === 0 || x.length > TERMS_LIMITS.textLength) return `${field}: must be 1 to ${TERMS_LIMITS.textLength} characters`;
-  if (CONTROL.test(x)) return `${field}: must be one line without control characters`;
+  if (unprintable(x)) return `${field}: must be one line without control characters`;
   if (x.trim() !== x) return `${field}: must not start or end with spaces`;
   return undefined;
 }
@@ -152,10 +160,10 @@ function patternsProblem(field: string, x: unknown): string | undefined {
   if (!Array.isArray(x)) return `${field}: must be a list`;
   if (x.length > TERMS_LIMITS.listLength) return `${field}: at most ${TERMS_LIMITS.listLength} entries`;
   for (const p of x as unknown[]) {
-    if (typeof p !== 'string' || p.length === 0 || p.length > TERMS_LIMITS.patternLength || CONTROL.test(p) || p.trim() !== p) {
+    if (typeof p !== 'string' || p.length === 0 || p.length > TERMS_LIMITS.patternLength || unprintable(p) || p.trim() !== p) {
       return `${field}: every entry must be a name pattern of 1 to ${TERMS_LIMITS.patternLength} characters`;
     }
-    if (looksLikeSid(p) && !(p.startsWith('S-') && isSid(p))) return `${field}: "${p}" starts like a SID but is not a well-formed SID (SIDs take no wildcards)`;
+    if (looksLikeSid(p) && !(p.startsWith('S-') && isSidText(p))) return `${field}: "${p}" starts like a SID but is not a well-formed SID (SIDs take no wildcards)`;
   }
   return undefined;
 }
@@ -165,7 +173,7 @@ function sidsProblem(field: string, x: unknown): string | undefined {
   if (x.length > TERMS_LIMITS.listLength) return `${field}: at most ${TERMS_LIMITS.listLength} entries`;
   const seen = new Set<string>();
   for (const s of x as unknown[]) {
-    if (typeof s !== 'string' || !s.startsWith('S-') || s.length > TERMS_LIMITS.patternLength || !isSid(s)) return `${field}: every entry must be a SID (S-1-...)`;
+    if (typeof s !== 'string' || !s.startsWith('S-') || s.length > TERMS_LIMITS.patternLength || !isSidText(s)) return `${field}: every entry must be a SID (S-1-...)`;
     const folded = s.toUpperCase();
     if (seen.has(folded)) return `${field}: "${s}" is listed twice`;
     seen.add(folded);
@@ -364,9 +372,9 @@ function patternList(field: 'computers' | 'users', list: readonly string[] | und
     let p = raw.trim();
     if (p === '') throw bad(`${field}: an entry is empty`);
     if (p.length > TERMS_LIMITS.patternLength) throw bad(`${field}: "${p.slice(0, 40)}..." is longer than ${TERMS_LIMITS.patternLength} characters`);
-    if (CONTROL.test(p)) throw bad(`${field}: an entry holds control characters`);
+    if (unprintable(p)) throw bad(`${field}: an entry holds control characters or a broken character`);
     if (looksLikeSid(p)) {
-      if (!isSid(p)) throw bad(`${field}: "${p}" starts like a SID but is not one (SIDs are compared whole, without wildcards)`);
+      if (!isSidText(p)) throw bad(`${field}: "${p}" starts like a SID but is not one (SIDs are compared whole, without wildcards)`);
       p = `S${p.slice(1)}`;
     }
     const folded = p.toLowerCase();
@@ -382,7 +390,7 @@ function text(field: string, value: unknown): string {
   const t = value.trim();
   if (t === '') throw bad(`${field}: is required`);
   if (t.length > TERMS_LIMITS.textLength) throw bad(`${field}: is longer than ${TERMS_LIMITS.textLength} characters`);
-  if (CONTROL.test(t)) throw bad(`${field}: must be one line without control characters`);
+  if (unprintable(t)) throw bad(`${field}: must be one line without control characters`);
   return t;
 }
 
@@ -413,7 +421,7 @@ export function buildTerms(input: NewPasscodeInput): PasscodeTerms {
   const groups: string[] = [];
   for (const raw of input.groups ?? []) {
     const g = typeof raw === 'string' ? raw.trim() : '';
-    if (!isSid(g)) throw bad(`groups: "${String(raw)}" is not a SID; give the group's SID, e.g. ${BUILTIN_ADMINISTRATORS_SID} for BUILTIN\\Administrators`);
+    if (!isSidText(g)) throw bad(`groups: "${String(raw)}" is not a SID; give the group's SID, e.g. ${BUILTIN_ADMINISTRATORS_SID} for BUILTIN\\Administrators`);
     const sid = `S${g.slice(1)}`;
     if (!groups.some((x) => x.toUpperCase() === sid.toUpperCase())) groups.push(sid);
   }

@@ -166,6 +166,23 @@ describe('GPO integration against a real Samba AD DC', function () {
       await expectCode(admin.setPolicy(g.guid, 'OfflinePasscodes', 'enabled', {}), 'ASC_GPO_CONFLICT');
     });
 
+    it('updatePolicy is one read-modify-write: it sees the current values and keeps them', async () => {
+      const g = await create('Ascend Update');
+      await admin.setPolicy(g.guid, 'RevokedPasscodes', 'enabled', { Passcodes: [{ name: 'p1', value: 'first' }] });
+      const r = await admin.updatePolicy(g.guid, 'RevokedPasscodes', (current) => {
+        expect(current.state).to.equal('enabled');
+        return { state: 'enabled', values: { Passcodes: [...(current.values.Passcodes as { name: string; value: string }[]), { name: 'p2', value: 'second' }] } };
+      });
+      expect([r.versionBefore, r.versionAfter]).to.deep.equal([1, 2]);
+      const shown = await admin.show(g.guid);
+      expect(shown.settings.find((s) => s.id === 'RevokedPasscodes')?.values.Passcodes).to.deep.equal([
+        { name: 'p1', value: 'first' },
+        { name: 'p2', value: 'second' },
+      ]);
+      const unchanged = await admin.updatePolicy(g.guid, 'RevokedPasscodes', () => undefined);
+      expect([unchanged.changed, unchanged.versionAfter]).to.deep.equal([false, 2]);
+    });
+
     it('edits a GPO through SMB (smbclient, signing on) as through the folder', async () => {
       const g = await create('Ascend Smb');
       const smb = openSysvolStore(dc.smbUrl, { user: dc.bindDn, password: dc.password });
