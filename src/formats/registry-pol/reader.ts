@@ -139,7 +139,11 @@ export class RegistryPolReader {
   private findNul(from: number): number {
     const u16 = this.u16;
     if (u16 !== undefined && (from & 1) === 0) {
-      const i = u16.indexOf(0, from >> 1);
+      // Most names are short: a JS loop finds their end sooner than a native call would start.
+      const start = from >> 1;
+      const stop = Math.min(start + 48, u16.length);
+      for (let i = start; i < stop; i++) if (u16[i] === 0) return i * 2;
+      const i = u16.indexOf(0, stop);
       return i < 0 ? -1 : i * 2;
     }
     const dv = this.dv;
