@@ -2,6 +2,7 @@ import { promises as fs, constants as fsc } from 'node:fs';
 import path from 'node:path';
 import { AscendError } from '../errors.js';
 import { isoSeconds, type PasscodeTerms } from '../passcode/index.js';
+import { createPrivateFile } from './key-file.js';
 
 /**
  * The `.ascpass` export file: a readable summary of `Key: value` lines, then the token
@@ -89,28 +90,8 @@ export async function checkNewAscpassPath(file: string): Promise<void> {
  * Writes a new passcode file: O_EXCL (never overwrites: an earlier passcode may be in that
  * file) and mode 600, since whoever holds the token can use it.
  */
-export async function writeAscpassFile(file: string, text: string): Promise<string> {
-  const abs = path.resolve(file);
-  const parent = await fs.stat(path.dirname(abs)).catch(() => undefined);
-  if (!parent?.isDirectory()) throw new AscendError('ASC_FILE_NOT_FOUND', `${file}: folder ${path.dirname(file)} does not exist`);
-  let handle: import('node:fs/promises').FileHandle;
-  try {
-    handle = await fs.open(abs, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw new AscendError('ASC_FILE_EXISTS', `${file}: exists already; a passcode file is never overwritten`, { hint: 'give a new --out path' });
-    throw new AscendError('ASC_FILE_UNREADABLE', `${file}: cannot create (${code ?? String(e)})`);
-  }
-  try {
-    await handle.writeFile(text, 'utf8');
-    await handle.sync();
-  } catch (e) {
-    await handle.close().catch(() => undefined);
-    await fs.rm(abs, { force: true }).catch(() => undefined);
-    throw new AscendError('ASC_FILE_UNREADABLE', `${file}: cannot write (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-  }
-  await handle.close();
-  return abs;
+export function writeAscpassFile(file: string, text: string): Promise<string> {
+  return createPrivateFile(file, text, 'passcode file', 'give a new --out path');
 }
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];

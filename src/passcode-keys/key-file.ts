@@ -23,10 +23,11 @@ export function signingKeyFromPem(pem: string, where: string): PasscodeSigningKe
 }
 
 /**
- * Writes a new private key file: created with O_EXCL (an existing file is never
- * overwritten) and mode 600, flushed before it returns.
+ * Creates a file only its owner can read, for a secret (a private key, a passcode):
+ * O_EXCL, so an existing file is never overwritten; mode 600 exactly; flushed before it
+ * returns; removed again if the write fails. `what` names the kind in messages.
  */
-export async function createKeyFile(file: string, privateKeyPem: string): Promise<string> {
+export async function createPrivateFile(file: string, text: string, what: string, hint: string): Promise<string> {
   const abs = path.resolve(file);
   const parent = await fs.stat(path.dirname(abs)).catch(() => undefined);
   if (!parent?.isDirectory()) throw new AscendError('ASC_FILE_NOT_FOUND', `${file}: folder ${path.dirname(file)} does not exist`);
@@ -34,13 +35,13 @@ export async function createKeyFile(file: string, privateKeyPem: string): Promis
   try {
     handle = await fs.open(abs, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
   } catch (e) {
-    if (errno(e) === 'EEXIST') throw new AscendError('ASC_FILE_EXISTS', `${file}: exists already; a key file is never overwritten`, { hint: 'give a new path' });
+    if (errno(e) === 'EEXIST') throw new AscendError('ASC_FILE_EXISTS', `${file}: exists already; a ${what} is never overwritten`, { hint });
     throw new AscendError('ASC_FILE_UNREADABLE', `${file}: cannot create (${errno(e)})`);
   }
   try {
     // The umask may have taken bits away, never added any; set 600 exactly all the same.
     if (modeBitsApply()) await handle.chmod(0o600);
-    await handle.writeFile(privateKeyPem.endsWith('\n') ? privateKeyPem : `${privateKeyPem}\n`, 'utf8');
+    await handle.writeFile(text, 'utf8');
     await handle.sync();
   } catch (e) {
     await handle.close().catch(() => undefined);
@@ -49,6 +50,11 @@ export async function createKeyFile(file: string, privateKeyPem: string): Promis
   }
   await handle.close();
   return abs;
+}
+
+/** Writes a new private key file (PKCS#8 PEM), mode 600, never over an existing file. */
+export function createKeyFile(file: string, privateKeyPem: string): Promise<string> {
+  return createPrivateFile(file, privateKeyPem.endsWith('\n') ? privateKeyPem : `${privateKeyPem}\n`, 'key file', 'give a new path');
 }
 
 /**
