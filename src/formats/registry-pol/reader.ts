@@ -127,12 +127,11 @@ export class RegistryPolReader {
       throw new RegistryPolError('ASC_POL_SIZE_BEYOND_END', sizeAt, `declared data size ${size} runs past the end of the file`, `at most ${len - p} bytes of data`);
     }
     if (type <= RegType.REG_QWORD) checkDataSize(type, size, sizeAt);
-    const dataAt = p;
     p += size;
     if (p + 1 >= len) throw new RegistryPolError('ASC_POL_TRUNCATED', p, 'file ends before the end of the entry', `']'`);
     if (buf[p] !== CLOSE || buf[p + 1] !== 0) throw new RegistryPolError('ASC_POL_BAD_DELIMITER', p, 'entry is not closed', `']' after ${size} bytes of data`);
     this.pos = p + 2;
-    return new ReadPolEntry(key, type, buf, valueStart, valueEnd - valueStart, dataAt, size);
+    return new ReadPolEntry(key, buf, valueStart, valueEnd - valueStart);
   }
 
   /** Offset of the UTF-16 NUL at or after `from` (an even distance from the entry start), or -1. */
@@ -163,34 +162,45 @@ export class RegistryPolReader {
 }
 
 /**
- * An entry as read from a file. The reader has checked every field; the value name is
- * decoded and the data view made on first use. Most readers look at a few entries, and
- * 100,000 eager strings and views cost more than the parse itself (their garbage
- * collection dominates). The writer copies both straight from the source bytes.
+ * An entry as read from a file. The reader has checked every field; the object keeps only
+ * the key and where the value name starts and ends. The type, the size and the data follow
+ * the name at fixed distances (NUL, ';', type, ';', size, ';'), so they are read from the
+ * file's bytes when asked for, and the name is decoded on first use. 100,000 small objects
+ * cost far less to keep than 100,000 objects with strings and views (garbage collection
+ * dominates a read otherwise). The writer copies names and data straight from the source.
  */
 export class ReadPolEntry implements PolEntry {
   private name: string | undefined;
-  private view: Uint8Array | undefined;
 
   constructor(
     readonly key: string,
-    readonly type: number,
     /** The whole file the entry was read from. */
     readonly source: Buffer,
     /** Where the value name's UTF-16LE bytes are in `source` (without the NUL). */
     readonly nameOffset: number,
     readonly nameBytes: number,
-    /** Where the data is in `source`. */
-    readonly dataOffset: number,
-    readonly dataSize: number,
   ) {}
 
   get valueName(): string {
     return (this.name ??= decodeName(this.source, this.nameOffset, this.nameOffset + this.nameBytes));
   }
 
+  get type(): number {
+    return this.source.readUInt32LE(this.nameOffset + this.nameBytes + TYPE_AFTER_NAME);
+  }
+
+  get dataSize(): number {
+    return this.source.readUInt32LE(this.nameOffset + this.nameBytes + SIZE_AFTER_NAME);
+  }
+
+  get dataOffset(): number {
+    return this.nameOffset + this.nameBytes + DATA_AFTER_NAME;
+  }
+
+  /** A view into the file's bytes (made anew on each access: keep it if you need it twice). */
   get data(): Uint8Array {
-    return (this.view ??= new Uint8Array(this.source.buffer, this.source.byteOffset + this.dataOffset, this.dataSize));
+    const s = this.source;
+    return new Uint8Array(s.buffer, s.byteOffset + this.dataOffset, this.dataSize);
   }
 
   /** A plain-object copy (`{ key, valueName, type, data }`), for comparing and serialising. */
@@ -198,6 +208,11 @@ export class ReadPolEntry implements PolEntry {
     return { key: this.key, valueName: this.valueName, type: this.type, data: this.data };
   }
 }
+
+// Distances from the end of a value name: NUL (2), ';' (2), type (4), ';' (2), size (4), ';' (2).
+const TYPE_AFTER_NAME = 4;
+const SIZE_AFTER_NAME = 10;
+const DATA_AFTER_NAME = 16;
 
 /** Whether the n bytes at a and b are equal (n even), compared four bytes at a time. */
 function sameBytes(dv: DataView, a: number, b: number, n: number): boolean {

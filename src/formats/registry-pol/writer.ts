@@ -48,6 +48,17 @@ export class RegistryPolWriter {
     let prevKeyAt = -1;
     for (let i = 0; i < count; i++) {
       const e = entries[i]!;
+      if (e instanceof ReadPolEntry) {
+        // An entry read from a file is one validated run of bytes there: copy it whole.
+        const keyBytes = e.key.length * 2;
+        const from = e.nameOffset - 6 - keyBytes; // '[' key NUL ';' before the name
+        const to = e.nameOffset + e.nameBytes + 16 + e.dataSize + 2; // ... data ']'
+        e.source.copy(out, p, from, to);
+        prevKey = e.key;
+        prevKeyAt = p + 2;
+        p += to - from;
+        continue;
+      }
       out[p] = 0x5b; out[p + 1] = 0; p += 2;
       const key = e.key;
       const keyBytes = key.length * 2;
@@ -59,37 +70,24 @@ export class RegistryPolWriter {
       prevKeyAt = p;
       p += keyBytes;
       out[p] = 0; out[p + 1] = 0; out[p + 2] = 0x3b; out[p + 3] = 0; p += 4;
-      // Entries read from a file: the name and data bytes are copied from the file itself.
-      const read = e instanceof ReadPolEntry;
-      if (read) {
-        copyBytes(e.source, e.nameOffset, e.nameBytes, out, p);
-        p += e.nameBytes;
-      } else {
-        const name = e.valueName;
-        writeUtf16(out, name, p);
-        p += name.length * 2;
-      }
+      const name = e.valueName;
+      writeUtf16(out, name, p);
+      p += name.length * 2;
       out[p] = 0; out[p + 1] = 0; out[p + 2] = 0x3b; out[p + 3] = 0; p += 4;
       const type = e.type;
       out[p] = type & 0xff; out[p + 1] = (type >>> 8) & 0xff; out[p + 2] = (type >>> 16) & 0xff; out[p + 3] = type >>> 24;
       out[p + 4] = 0x3b; out[p + 5] = 0; p += 6;
-      const data = read ? e.source : e.data;
-      const from = read ? e.dataOffset : 0;
-      const size = read ? e.dataSize : data.byteLength;
+      const data = e.data;
+      const size = data.byteLength;
       out[p] = size & 0xff; out[p + 1] = (size >>> 8) & 0xff; out[p + 2] = (size >>> 16) & 0xff; out[p + 3] = size >>> 24;
       out[p + 4] = 0x3b; out[p + 5] = 0; p += 6;
-      copyBytes(data, from, size, out, p);
+      if (size <= SHORT) for (let j = 0; j < size; j++) out[p + j] = data[j]!;
+      else out.set(data, p);
       p += size;
       out[p] = 0x5d; out[p + 1] = 0; p += 2;
     }
     return out;
   }
-}
-
-/** Copies n bytes; short runs in JS, which beats a call into C++. */
-function copyBytes(from: Uint8Array, at: number, n: number, out: Buffer, to: number): void {
-  if (n <= SHORT) for (let j = 0; j < n; j++) out[to + j] = from[at + j]!;
-  else out.set(from.subarray(at, at + n), to);
 }
 
 /** Writes a string's UTF-16 code units little-endian (lone surrogates as they are). */
