@@ -84,6 +84,21 @@ export function gpoFromEntry(e: DirEntry): GpoInfo {
   };
 }
 
+/**
+ * A GPO half's Registry.pol from SYSVOL (empty when there is none); a damaged file is an
+ * error naming the GPO, with the codec's code and byte offset.
+ */
+export async function readGpoRegistryPol(store: SysvolStore, dnsDomain: string, gpo: Pick<GpoInfo, 'guid' | 'displayName'>, half: 'Machine' | 'User'): Promise<PolEntry[]> {
+  const bytes = await store.read([...gpoSysvolPath(gpo.guid, dnsDomain), half, 'Registry.pol']);
+  if (!bytes) return [];
+  try {
+    return readRegistryPol(bytes);
+  } catch (e) {
+    if (isAscendError(e)) throw new AscendError(e.code, `GPO "${gpo.displayName}" ${gpo.guid} ${half}\\Registry.pol: ${e.message}`, { cause: e });
+    throw e;
+  }
+}
+
 export interface SetGpoPolicyResult {
   gpo: { guid: string; displayName: string };
   policy: string;
@@ -214,15 +229,8 @@ export class GpoAdmin {
   }
 
   /** The computer half's Registry.pol entries (empty when the GPO has none). */
-  async readMachinePol(gpo: GpoInfo): Promise<PolEntry[]> {
-    const bytes = await this.store.read([...gpoSysvolPath(gpo.guid, this.dir.dnsDomain), 'Machine', 'Registry.pol']);
-    if (!bytes) return [];
-    try {
-      return readRegistryPol(bytes);
-    } catch (e) {
-      if (isAscendError(e)) throw new AscendError(e.code, `GPO "${gpo.displayName}" ${gpo.guid} Machine\\Registry.pol: ${e.message}`, { cause: e });
-      throw e;
-    }
+  readMachinePol(gpo: Pick<GpoInfo, 'guid' | 'displayName'>): Promise<PolEntry[]> {
+    return readGpoRegistryPol(this.store, this.dir.dnsDomain, gpo, 'Machine');
   }
 
   /** Every Ascend setting of a GPO, with its state and values. */
@@ -281,7 +289,8 @@ export class GpoAdmin {
     const after = applyPolicyState(before, policy, state, change.values ?? {});
     const afterBytes = writeRegistryPol(after);
     const result = { ...base, state, values: resolved };
-    if (Buffer.from(writeRegistryPol(before)).equals(Buffer.from(afterBytes)) && after.length > 0) {
+    const beforeBytes = writeRegistryPol(before);
+    if (Buffer.from(beforeBytes).equals(Buffer.from(afterBytes))) {
       return { ...result, versionAfter: gpo.version, changed: false };
     }
     const next = bumpHalf(gpo.version, 'machine');
@@ -302,9 +311,24 @@ export class GpoAdmin {
       }
       throw e;
     }
-    await this.store.mkdir([...folder, 'Machine']);
-    await this.store.write([...folder, 'Machine', 'Registry.pol'], afterBytes);
-    await this.store.write([...folder, 'GPT.INI'], Buffer.from(writeGptIni(ini, next), 'utf8'));
+    const polPath = [...folder, 'Machine', 'Registry.pol'];
+    const hadPol = before.length > 0 || (await this.store.exists(polPath));
+    try {
+      await this.store.mkdir([...folder, 'Machine']);
+      await this.store.write(polPath, afterBytes);
+      await this.store.write([...folder, 'GPT.INI'], Buffer.from(writeGptIni(ini, next), 'utf8'));
+    } catch (e) {
+      // Undo, so the GPO is as before and the next edit is not refused as "in progress".
+      await (hadPol ? this.store.write(polPath, beforeBytes) : this.store.removeTree(polPath)).catch(() => undefined);
+      await this.dir
+        .modify(gpo.dn, [
+          { operation: 'delete', attribute: 'versionNumber', values: [String(next)] },
+          { operation: 'add', attribute: 'versionNumber', values: [String(gpo.version)] },
+          { operation: 'replace', attribute: 'gPCMachineExtensionNames', values: gpo.machineExtensionNames ? [gpo.machineExtensionNames] : [] },
+        ])
+        .catch(() => undefined);
+      throw e;
+    }
     return { ...result, versionAfter: next, changed: true };
   }
 

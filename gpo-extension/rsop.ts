@@ -9,18 +9,17 @@
  */
 import { AscendError } from '../src/errors.js';
 import type { PolicyCatalog } from '../src/catalog/index.js';
-import { readRegistryPol, type PolEntry } from '../src/formats/registry-pol/index.js';
+import type { PolEntry } from '../src/formats/registry-pol/index.js';
 import { resolveEffectivePolicies, type EffectivePolicy } from '../src/policy/index.js';
-import { escapeFilterValue, parentDn, parseSecurityDescriptor, sidToString, SD_FLAGS, type DirEntry, type Directory, type SecurityDescriptor } from '../src/directory/index.js';
+import { escapeFilterValue, parentDn, parseSecurityDescriptor, splitDn, sidToString, SD_FLAGS, type DirEntry, type Directory, type SecurityDescriptor } from '../src/directory/index.js';
 import type { SysvolStore } from './sysvol/index.js';
-import { GPO_ATTRIBUTES, gpoFromEntry, type GpoInfo } from './admin.js';
+import { GPO_ATTRIBUTES, gpoFromEntry, readGpoRegistryPol, type GpoInfo } from './admin.js';
 import {
   GPLINK_OPT_DISABLED,
   GPLINK_OPT_ENFORCED,
   GPO_BLOCK_INHERITANCE,
   GPO_FLAG_MACHINE_DISABLED,
   GPO_FLAG_USER_DISABLED,
-  gpoSysvolPath,
   guidOfGpoDn,
   parseGpLink,
   policiesContainerDn,
@@ -94,24 +93,14 @@ export interface DomainSnapshot {
 }
 
 /**
- * A DN for comparison: lower-cased, with the spaces around RDN separators removed. An
- * escaped comma (`\,`) is part of a value, and the spaces beside it are kept.
+ * A DN for comparison: its RDNs as splitDn separates them (escapes kept, so "\\," stays
+ * part of a value), trailing spaces trimmed, joined by commas, lower-cased.
  */
 export function normDn(dn: string): string {
-  let out = '';
-  for (let i = 0; i < dn.length; i++) {
-    const c = dn[i] as string;
-    if (c === '\\' && i + 1 < dn.length) {
-      out += c + (dn[i + 1] as string);
-      i++;
-    } else if (c === ',') {
-      out = out.replace(/ +$/, '') + ',';
-      while (dn[i + 1] === ' ') i++;
-    } else {
-      out += c;
-    }
-  }
-  return out.trim().toLowerCase();
+  return splitDn(dn)
+    .map((rdn) => rdn.replace(/(?<!\\) +$/, ''))
+    .join(',')
+    .toLowerCase();
 }
 
 function somFromEntry(c: DirEntry): Som {
@@ -282,7 +271,8 @@ export function selectGpos(token: AccountToken, snapshot: DomainSnapshot): { app
     else if (kind === 'user' && info.flags & GPO_FLAG_USER_DISABLED) deny('its user settings are disabled (GPO status)');
     else if (info.functionalityVersion < 2) deny(`gPCFunctionalityVersion ${info.functionalityVersion} is below 2`);
     else {
-      const access = gpoAccess(gpo.sd, token.sids);
+      if (!gpo.sd) notes.push(`security filtering of GPO "${info.displayName}" was not evaluated: its security descriptor could not be read (the account used lacks Read permissions on it); it is shown as applied`);
+      const access = gpo.sd ? gpoAccess(gpo.sd, token.sids) : { read: true, apply: true };
       if (!access.read) deny('security filtering: the account may not read the GPO');
       else if (!access.apply) deny('security filtering: the account lacks the Apply Group Policy right');
       else if (half === 0) deny(`empty: the ${kind} half has version 0`);
@@ -293,6 +283,9 @@ export function selectGpos(token: AccountToken, snapshot: DomainSnapshot): { app
   const lastIndex = new Map<string, number>();
   passing.forEach((p, i) => lastIndex.set(p.c.guid, i));
   const kept = passing.filter((p, i) => lastIndex.get(p.c.guid) === i);
+  // A GPO that applies through one link is not listed as not applied through another.
+  const appliedGuids = new Set(kept.map((p) => p.c.guid));
+  for (let i = notApplied.length - 1; i >= 0; i--) if (appliedGuids.has((notApplied[i] as DeniedGpo).guid)) notApplied.splice(i, 1);
   const applied = kept.map(({ c, info }, i): AppliedGpo => {
     if (info.wmiFilter) notes.push(`GPO "${info.displayName}" has a WMI filter, which Ascend does not evaluate; it is shown as applied`);
     return {
@@ -306,7 +299,7 @@ export function selectGpos(token: AccountToken, snapshot: DomainSnapshot): { app
       ...(info.wmiFilter ? { wmiFilter: info.wmiFilter } : {}),
     };
   });
-  return { applied, notApplied, notes };
+  return { applied, notApplied, notes: [...new Set(notes)] };
 }
 
 /** Reads each applied GPO's Registry.pol (once per GUID and version) and folds them. */
@@ -328,14 +321,8 @@ export class PolicyFileCache {
     return p;
   }
 
-  private async load(gpo: AppliedGpo, kind: AccountKind): Promise<PolEntry[]> {
-    const bytes = await this.store.read([...gpoSysvolPath(gpo.guid, this.dnsDomain), kind === 'computer' ? 'Machine' : 'User', 'Registry.pol']);
-    if (!bytes) return [];
-    try {
-      return readRegistryPol(bytes);
-    } catch (e) {
-      throw new AscendError('ASC_GPO_INVALID', `GPO "${gpo.displayName}" ${gpo.guid}: ${(e as Error).message}`, { cause: e });
-    }
+  private load(gpo: AppliedGpo, kind: AccountKind): Promise<PolEntry[]> {
+    return readGpoRegistryPol(this.store, this.dnsDomain, gpo, kind === 'computer' ? 'Machine' : 'User');
   }
 }
 

@@ -32,9 +32,14 @@ function rightsOf(ace: Ace): GpoAccess {
   };
 }
 
-/** Read and Apply Group Policy for a token (a set of SID strings). No DACL grants everything; an empty DACL nothing. */
-export function gpoAccess(sd: SecurityDescriptor | undefined, token: ReadonlySet<string>): GpoAccess {
-  if (!sd || sd.dacl === undefined) return { read: true, apply: true };
+/**
+ * Read and Apply Group Policy for a token (a set of SID strings). A NULL DACL grants
+ * everything; an empty DACL nothing. Any matching deny ACE wins, wherever it stands: the
+ * rule this product promises admins. (Windows walks a DACL in order, so an explicit allow
+ * placed before an inherited deny would grant there; canonical DACLs put denies first.)
+ */
+export function gpoAccess(sd: SecurityDescriptor, token: ReadonlySet<string>): GpoAccess {
+  if (sd.dacl === undefined) return { read: true, apply: true };
   let read = false;
   let apply = false;
   let readDenied = false;

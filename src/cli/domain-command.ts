@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { AscendCommand } from './base-command.js';
-import { connectDomain, type DomainConnection } from '../../gpo-extension/connection.js';
+import { connectDomain, type ConnectionSettings, type DomainConnection } from '../../gpo-extension/connection.js';
 
 /** Connection flags shared by every command that talks to a domain controller. */
 export const domainFlags = {
@@ -16,21 +16,26 @@ export const domainFlags = {
 
 type DomainFlagValues = { [K in keyof typeof domainFlags]?: unknown };
 
+/** The connection settings the domain flags give; `ldapUser` is the account to bind as (a flag value or undefined). */
+export function connectionSettingsFromFlags(flags: DomainFlagValues, ldapUser: unknown): ConnectionSettings {
+  return {
+    url: flags.url as string | undefined,
+    user: ldapUser as string | undefined,
+    passwordFile: flags['password-file'] as string | undefined,
+    caFile: flags['ca-file'] as string | undefined,
+    tlsInsecure: (flags['tls-insecure'] as boolean | undefined) || undefined,
+    startTls: flags['start-tls'] as boolean | undefined,
+    allowPlainLdap: flags['allow-plain-ldap'] as boolean | undefined,
+    sysvol: flags.sysvol as string | undefined,
+  };
+}
+
 /** A command that connects to the domain, runs, and always disconnects. */
 export abstract class DomainCommand<T> extends AscendCommand<T> {
   static override baseFlags = { ...domainFlags };
 
   protected async withDomain<R>(flags: DomainFlagValues, work: (c: DomainConnection) => Promise<R>): Promise<R> {
-    const connection = await connectDomain({
-      url: flags.url as string | undefined,
-      user: flags.user as string | undefined,
-      passwordFile: flags['password-file'] as string | undefined,
-      caFile: flags['ca-file'] as string | undefined,
-      tlsInsecure: (flags['tls-insecure'] as boolean | undefined) || undefined,
-      startTls: flags['start-tls'] as boolean | undefined,
-      allowPlainLdap: flags['allow-plain-ldap'] as boolean | undefined,
-      sysvol: flags.sysvol as string | undefined,
-    });
+    const connection = await connectDomain(connectionSettingsFromFlags(flags, flags.user));
     try {
       return await work(connection);
     } finally {

@@ -122,8 +122,17 @@ export function redact(text: string, secrets: readonly string[] | undefined): st
   return out;
 }
 
-/** The server's diagnostic text on one line, without control characters, shortened. */
-function serverText(message: string): string {
+/**
+ * Text that came from the server or the socket layer, on one line, without control
+ * characters, shortened, and with every secret replaced. Only such text is redacted: our
+ * own wording holds no secret, and redacting it would let a short password show where
+ * "***" lands in a known sentence.
+ */
+function serverText(message: string, secrets: readonly string[] | undefined): string {
+  return oneLine(redact(message, secrets));
+}
+
+function oneLine(message: string): string {
   // Control characters (NUL, tabs, line breaks) become spaces; runs of spaces collapse.
   const oneLine = [...message].map((ch) => (ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f ? ' ' : ch)).join('').replace(/ +/g, ' ').trim();
   return oneLine.length > 300 ? `${oneLine.slice(0, 297)}...` : oneLine;
@@ -158,7 +167,7 @@ function what(ctx: LdapErrorContext): string {
 
 function fromResultCode(err: ResultCodeError, ctx: LdapErrorContext): AscendError {
   // ldapts appends " Code: 0x.." to the server's text; the messages below name the code themselves.
-  const text = serverText(err.message.replace(/\s*Code: 0x[0-9a-f]+\s*$/i, ''));
+  const text = serverText(err.message.replace(/\s*Code: 0x[0-9a-f]+\s*$/i, ''), ctx.secrets);
   const detail = text === '' ? '' : `: ${text}`;
   const cause = { cause: err };
   switch (err.code) {
@@ -215,7 +224,7 @@ function tlsFailure(err: Error, code: string | undefined, ctx: LdapErrorContext)
   if (code === 'EPROTO' || code?.startsWith('ERR_SSL_') || code?.startsWith('ERR_TLS_') || /\b(SSL|TLS)\b|secure TLS connection/i.test(text)) {
     const reason = /before secure TLS connection was established/i.test(text)
       ? 'the server closed the connection during the handshake (does it speak LDAPS on this port?)'
-      : serverText(text);
+      : serverText(text, ctx.secrets);
     return new AscendError('ASC_LDAP_TLS_FAILED', `TLS handshake with ${ctx.url} failed: ${reason}${code ? ` (${code})` : ''}`, { cause: err, hint: TLS_HINT });
   }
   return undefined;
@@ -223,17 +232,9 @@ function tlsFailure(err: Error, code: string | undefined, ctx: LdapErrorContext)
 
 /** Maps any error from an LDAP operation to an AscendError (an AscendError passes through). */
 export function mapLdapError(err: unknown, ctx: LdapErrorContext): AscendError {
-  const mapped = mapUnredacted(err, ctx);
-  const message = redact(mapped.message, ctx.secrets);
-  const hint = mapped.hint === undefined ? undefined : redact(mapped.hint, ctx.secrets);
-  if (message === mapped.message && hint === mapped.hint) return mapped;
-  return new AscendError(mapped.code, message, { ...(hint !== undefined ? { hint } : {}), cause: mapped.cause });
-}
-
-function mapUnredacted(err: unknown, ctx: LdapErrorContext): AscendError {
   if (isAscendError(err)) return err;
   if (err instanceof ResultCodeError) return fromResultCode(err, ctx);
-  if (!(err instanceof Error)) return new AscendError('ASC_LDAP_ERROR', `LDAP ${what(ctx)} failed: ${String(err)}`, { cause: err });
+  if (!(err instanceof Error)) return new AscendError('ASC_LDAP_ERROR', `LDAP ${what(ctx)} failed: ${serverText(String(err), ctx.secrets)}`, { cause: err });
   const code = errorCodeOf(err);
   const tls = tlsFailure(err, code, ctx);
   if (tls) return tls;
@@ -257,10 +258,10 @@ function mapUnredacted(err: unknown, ctx: LdapErrorContext): AscendError {
     });
   }
   if (/Connection closed before message response|Socket error|Socket connection not established/i.test(text)) {
-    return new AscendError('ASC_LDAP_UNREACHABLE', `The connection to ${ctx.url} was lost during ${what(ctx)}: ${serverText(text.split('\n').pop() ?? text)}`, {
+    return new AscendError('ASC_LDAP_UNREACHABLE', `The connection to ${ctx.url} was lost during ${what(ctx)}: ${serverText(text.split('\n').pop() ?? text, ctx.secrets)}`, {
       cause: err,
       hint: 'connect again; check that the DC is up',
     });
   }
-  return new AscendError('ASC_LDAP_ERROR', `LDAP ${what(ctx)} failed: ${serverText(text)}`, { cause: err });
+  return new AscendError('ASC_LDAP_ERROR', `LDAP ${what(ctx)} failed: ${serverText(text, ctx.secrets)}`, { cause: err });
 }

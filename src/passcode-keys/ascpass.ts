@@ -61,7 +61,8 @@ export function tokenFromAscpass(text: string, where: string): string {
 export async function readAscpassText(file: string): Promise<string> {
   let handle: import('node:fs/promises').FileHandle;
   try {
-    handle = await fs.open(file, fsc.O_RDONLY);
+    // O_NONBLOCK: opening a FIFO must not hang; the stat below then refuses it.
+    handle = await fs.open(file, fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new AscendError('ASC_FILE_NOT_FOUND', `${file}: no such file`);

@@ -64,7 +64,8 @@ export function createKeyFile(file: string, privateKeyPem: string): Promise<stri
 export async function readKeyFile(file: string): Promise<{ pem: string; key: PasscodeSigningKey }> {
   let handle: import('node:fs/promises').FileHandle;
   try {
-    handle = await fs.open(file, fsc.O_RDONLY);
+    // O_NONBLOCK: opening a FIFO must not hang; the stat below then refuses it.
+    handle = await fs.open(file, fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0));
   } catch (e) {
     if (errno(e) === 'ENOENT') throw new AscendError('ASC_FILE_NOT_FOUND', `${file}: no such key file`);
     throw new AscendError('ASC_FILE_UNREADABLE', `${file}: cannot read (${errno(e)})`);

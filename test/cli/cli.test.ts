@@ -172,6 +172,13 @@ describe('ascend CLI', function () {
       expect(readFileSync(file).equals(corrupt)).to.equal(true);
     });
 
+    it('a FIFO given as a passcode or key file is refused at once, not waited on', () => {
+      const fifo = path.join(dir, 'pipe');
+      expect(spawnSync('mkfifo', [fifo]).status).to.equal(0);
+      expectOneLineError(ascend(['passcode', 'inspect', fifo]), /not a regular file/);
+      expectOneLineError(ascend(['passcode', 'new', '--title', 't', '--max-uses', '1', '--duration', '1h', '--key-file', fifo, '--out', path.join(dir, 'x.ascpass')]), /not a regular file|mode|cannot/);
+    });
+
     it('a missing file, a missing flag and a bad state exit non-zero with one line', () => {
       expectOneLineError(ascend(['pol', 'show', path.join(dir, 'none.pol')]), /none\.pol: no such file/);
       const usage = ascend(['pol', 'set', path.join(dir, 'x.pol'), 'OfflinePasscodes']);

@@ -35,6 +35,13 @@ export default class KeysPublish extends DomainCommand<KeysPublishResult> {
     const ids = keys.map((k) => k.kid).join(', ');
     if (!edit.changed) this.say(`${edit.target} trusts ${ids} already; nothing written`);
     else this.say(`${edit.target}: now trusts ${edit.trustedKeys.join(', ')}${edit.enabledPolicy ? ` (TemporarySessionElevation was ${edit.stateBefore}; now enabled)` : ''}`);
+    if (edit.enabledPolicy) {
+      // Enabling writes the whole policy, so in a machine's fold it replaces what GPOs of lower
+      // precedence set for TSE: say so rather than let it pass unnoticed.
+      this.logToStderr(
+        `Warning: ${edit.target} now sets the whole TSE policy: its defaults (groups: BUILTIN\\Administrators, integrity High, no session cap, only the keys listed) replace the TSE settings of lower-precedence GPOs for the machines it applies to; use "ascend gpo set" to set them here.`,
+      );
+    }
     return { ...edit, published: keys };
   }
 }

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { AscendCommand } from '../../base-command.js';
-import { domainFlags } from '../../domain-command.js';
+import { connectionSettingsFromFlags, domainFlags } from '../../domain-command.js';
 import { connectDomain } from '../../../../gpo-extension/connection.js';
 import { AscendError, isAscendError } from '../../../errors.js';
 import { ASCEND_CATALOG } from '../../../catalog/index.js';
@@ -105,16 +105,7 @@ export default class PasscodeCheck extends AscendCommand<PasscodeCheckResult> {
       policySource = `Registry.pol ${flags.policy.join(', ')}`;
     } else {
       const gpo = flags.gpo as string;
-      const connection = await connectDomain({
-        url: flags.url,
-        user: flags['ldap-user'],
-        passwordFile: flags['password-file'],
-        caFile: flags['ca-file'],
-        tlsInsecure: flags['tls-insecure'] || undefined,
-        startTls: flags['start-tls'],
-        allowPlainLdap: flags['allow-plain-ldap'],
-        sysvol: flags.sysvol,
-      });
+      const connection = await connectDomain(connectionSettingsFromFlags(flags, flags['ldap-user']));
       const shown = await new GpoAdmin(connection.dir, connection.store, ASCEND_CATALOG).show(gpo).finally(() => connection.close().catch(() => undefined));
       policy = passcodePolicyFromEffective(shown.settings);
       policySource = `GPO "${shown.gpo.displayName}" ${shown.gpo.guid}`;
