@@ -183,6 +183,34 @@ describe('GPO integration against a real Samba AD DC', function () {
       expect([unchanged.changed, unchanged.versionAfter]).to.deep.equal([false, 2]);
     });
 
+    it('a SYSVOL write that fails is undone: versions as before, and the next edit goes through', async () => {
+      const g = await create('Ascend Undo');
+      await admin.setPolicy(g.guid, 'OfflinePasscodes', 'enabled', {});
+      const polBefore = readFileSync(path.join(gpoFolder(g), 'Machine', 'Registry.pol'));
+      // A store whose GPT.INI write fails, after Registry.pol was already replaced.
+      const failing: SysvolStore = {
+        description: 'failing store',
+        read: (p) => store.read(p),
+        mkdir: (p) => store.mkdir(p),
+        exists: (p) => store.exists(p),
+        removeTree: (p) => store.removeTree(p),
+        list: (p) => store.list(p),
+        write: async (p, data) => {
+          if (p[p.length - 1] === 'GPT.INI') throw new AscendError('ASC_SYSVOL_IO', 'disk full (simulated)');
+          return store.write(p, data);
+        },
+      };
+      await expectCode(new GpoAdmin(dir, failing, ASCEND_CATALOG).setPolicy(g.guid, 'ClientDataCollection', 'enabled', { CollectorHost: 'lost' }), 'ASC_SYSVOL_IO');
+      const after = await admin.find(g.guid);
+      expect(after.version).to.equal(1);
+      expect(readFileSync(path.join(gpoFolder(g), 'Machine', 'Registry.pol')).equals(polBefore)).to.equal(true);
+      expect(parseGptIni(readFileSync(path.join(gpoFolder(g), 'GPT.INI'), 'utf8')).version).to.equal(1);
+      const next = await admin.setPolicy(g.guid, 'ClientDataCollection', 'enabled', { CollectorHost: 'kept' });
+      expect([next.versionBefore, next.versionAfter]).to.deep.equal([1, 2]);
+      const none = await admin.setPolicy(g.guid, 'Approvals', 'not-configured', {});
+      expect([none.changed, none.versionAfter], 'Not Configured where nothing was set changes nothing').to.deep.equal([false, 2]);
+    });
+
     it('edits a GPO through SMB (smbclient, signing on) as through the folder', async () => {
       const g = await create('Ascend Smb');
       const smb = openSysvolStore(dc.smbUrl, { user: dc.bindDn, password: dc.password });
