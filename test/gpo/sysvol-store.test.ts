@@ -14,6 +14,7 @@ import {
   type SysvolStore,
 } from '../../gpo-extension/sysvol/index.js';
 import { requireTestDc, type TestDc } from '../support/samba-dc.js';
+import { requireComponent } from '../support/components.js';
 
 /** Awaits the promise and returns the AscendError it rejects with (fails when it resolves). */
 async function rejection(p: Promise<unknown>): Promise<AscendError> {
@@ -50,7 +51,7 @@ function contract(label: string, setup: () => Promise<{ store: SysvolStore; base
 
     before(async function () {
       const s = await setup();
-      if (s === undefined) return this.skip();
+      if (s === undefined) return requireComponent(this, false, `the store under test (${label})`, 'see test/support/samba-dc.ts');
       store = s.store;
       base = s.base;
       await store.mkdir(base);
@@ -387,7 +388,7 @@ describe('SmbSysvolStore on the test DC', function () {
     let store: SmbSysvolStore;
     let base: string[];
     before(async function () {
-      if (dc === undefined) return this.skip();
+      if (dc === undefined) return requireComponent(this, false, 'the test DC', 'see test/support/samba-dc.ts');
       store = smbStoreFor(dc);
       base = [dc.dnsDomain, `ascend-test-${randomBytes(6).toString('hex')}`];
       await store.mkdir(base);
@@ -397,7 +398,7 @@ describe('SmbSysvolStore on the test DC', function () {
     });
 
     it('writes where the DC keeps the share (the folder store sees the same bytes)', async function () {
-      if (dc === undefined || !existsSync(dc.sysvolPath)) return this.skip();
+      if (dc === undefined || !existsSync(dc.sysvolPath)) return requireComponent(this, false, 'the test DC and its sysvol folder', 'see test/support/samba-dc.ts');
       await store.write([...base, 'Registry.pol'], ALL_BYTES);
       const fsStore = new FsSysvolStore(dc.sysvolPath);
       expect(Array.from((await fsStore.read([...base, 'Registry.pol'])) ?? [])).to.deep.equal(Array.from(ALL_BYTES));
@@ -405,13 +406,13 @@ describe('SmbSysvolStore on the test DC', function () {
     });
 
     it('reads the Default Domain Policy GPT.INI that provisioning wrote', async function () {
-      if (dc === undefined) return this.skip();
+      if (dc === undefined) return requireComponent(this, false, 'the test DC', 'see test/support/samba-dc.ts');
       const ini = await store.read([dc.dnsDomain, 'Policies', '{31B2F340-016D-11D2-945F-00C04FB984F9}', 'GPT.INI']);
       expect(Buffer.from(ini ?? []).toString('latin1')).to.match(/\[General\]/i);
     });
 
     it('a wrong password is ASC_SYSVOL_AUTH, and no password shows in the message', async function () {
-      if (dc === undefined) return this.skip();
+      if (dc === undefined) return requireComponent(this, false, 'the test DC', 'see test/support/samba-dc.ts');
       const wrong = `Wrong-${randomBytes(6).toString('hex')}`;
       const e = await rejection(smbStoreFor(dc, wrong).read([...base, 'x']));
       expect(e.code).to.equal('ASC_SYSVOL_AUTH');
@@ -421,7 +422,7 @@ describe('SmbSysvolStore on the test DC', function () {
     });
 
     it('a share that does not exist and a closed port are ASC_SYSVOL_IO with smbclient\'s NT_STATUS', async function () {
-      if (dc === undefined) return this.skip();
+      if (dc === undefined) return requireComponent(this, false, 'the test DC', 'see test/support/samba-dc.ts');
       const noShare = new SmbSysvolStore({ host: '127.0.0.1', share: 'no-such-share', user: 'Administrator', domain: dc.netbiosDomain, password: dc.password });
       const e1 = await rejection(noShare.exists(['x']));
       expect(e1.code).to.equal('ASC_SYSVOL_IO');
@@ -435,7 +436,7 @@ describe('SmbSysvolStore on the test DC', function () {
     });
 
     it('the password is not in any process argv while smbclient runs', async function () {
-      if (dc === undefined || process.platform !== 'linux') return this.skip();
+      if (dc === undefined || process.platform !== 'linux') return requireComponent(this, false, 'the test DC on Linux (/proc)', 'see test/support/samba-dc.ts');
       const big = new Uint8Array(randomBytes(8 * 1024 * 1024));
       const pending = store.write([...base, 'big.bin'], big);
       const offenders = new Set<string>();
