@@ -54,6 +54,12 @@ export const ERROR_CODES = {
   ASC_PASSCODE_MALFORMED: 'A passcode file holds no readable passcode token, or the token is not a well-formed Ascend passcode (compact JWS with our header and terms).',
   ASC_FILE_EXISTS: 'The file to create exists already; Ascend does not overwrite keys or passcodes.',
   ASC_PASSCODE_BAD_TERMS: 'A passcode term (title, maximum usage, duration, window, hours, privilege ...) is missing or invalid; the message names the field.',
+  // Data-collection server: storage
+  ASC_COLLECTOR_ENROLL_REFUSED: 'The enrollment token is unknown, expired or used up.',
+  ASC_COLLECTOR_BAD_INPUT: 'An event, approval, passcode or token given to the collector is malformed; nothing was stored.',
+  ASC_COLLECTOR_NOT_FOUND: 'The collector has no agent, approval request, passcode or API token with that id.',
+  ASC_COLLECTOR_CONFLICT: 'The approval request was already decided or expired, or the record exists already.',
+  ASC_COLLECTOR_STORAGE: "The collector's database could not be opened or migrated (or was written by a newer Ascend).",
   // Files and command line
   ASC_FILE_NOT_FOUND: 'A file named on the command line does not exist.',
   ASC_FILE_UNREADABLE: 'A file could not be read or written.',
