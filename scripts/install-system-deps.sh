@@ -2,12 +2,13 @@
 # Installs the Debian packages the tests use: xmllint (ADMX schema validation), Samba's
 # Python bindings (Registry.pol interoperability), and a Samba AD domain controller with
 # its clients (scripts/test-dc.sh: samba-ad-dc, samba-ad-provision, smbclient, ldap-utils,
-# krb5-user). Runs apt-get as root, or through sudo. Safe to run again: it only installs
-# what is missing. Package scripts may not start Samba's services while it installs: a
+# krb5-user), and PostgreSQL's server (the collector storage tests start their own
+# cluster with initdb and pg_ctl). Runs apt-get as root, or through sudo. Safe to run
+# again: it only installs what is missing. Package scripts may not start Samba's services while it installs: a
 # system smbd on port 445 would keep the test DC from starting.
 set -euo pipefail
 
-packages=(libxml2-utils python3-samba samba-ad-dc samba-ad-provision smbclient ldap-utils krb5-user dbus gnome-keyring libsecret-tools)
+packages=(libxml2-utils python3-samba samba-ad-dc samba-ad-provision smbclient ldap-utils krb5-user dbus gnome-keyring libsecret-tools postgresql)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,0 +1,3 @@
+export * from './types.js';
+export { MIGRATIONS, type Migration } from './migrations.js';
+export { PostgresStore, SqlCollectorStore, SqliteStore, sha256Hex } from './store.js';

@@ -1,0 +1,152 @@
+/**
+ * The collector's one schema, as versioned migrations for both adapters. Each migration
+ * runs once, in its own transaction, and is recorded in schema_migrations. `{JSON}`
+ * becomes TEXT on SQLite and JSONB on PostgreSQL; everything else is common SQL.
+ * Times are BIGINT milliseconds since the epoch. Never edit a released migration: add one.
+ */
+import { AscendError } from '../../errors.js';
+import type { Driver } from './driver.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+CREATE TABLE enrollment_tokens (
+  id TEXT PRIMARY KEY,
+  token_hash TEXT NOT NULL UNIQUE,
+  uses_left INTEGER NOT NULL,
+  expires_at BIGINT,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE agents (
+  id TEXT PRIMARY KEY,
+  computer TEXT NOT NULL,
+  credential_hash TEXT NOT NULL UNIQUE,
+  enrolled_at BIGINT NOT NULL,
+  enrollment_token_id TEXT,
+  revoked_at BIGINT
+);
+CREATE TABLE events (
+  agent_id TEXT NOT NULL REFERENCES agents(id),
+  event_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  occurred_at BIGINT NOT NULL,
+  received_at BIGINT NOT NULL,
+  computer TEXT NOT NULL,
+  user_name TEXT,
+  passcode_id TEXT,
+  session_id TEXT,
+  payload {JSON} NOT NULL,
+  PRIMARY KEY (agent_id, event_id)
+);
+CREATE INDEX events_time ON events (occurred_at);
+CREATE INDEX events_type_time ON events (type, occurred_at);
+CREATE INDEX events_computer ON events (computer, occurred_at);
+CREATE INDEX events_user ON events (user_name, occurred_at);
+CREATE INDEX events_passcode ON events (passcode_id, occurred_at);
+CREATE INDEX events_session ON events (agent_id, session_id);
+CREATE TABLE approval_requests (
+  id TEXT PRIMARY KEY,
+  agent_id TEXT NOT NULL REFERENCES agents(id),
+  request_id TEXT NOT NULL,
+  computer TEXT NOT NULL,
+  user_name TEXT NOT NULL,
+  process_path TEXT NOT NULL,
+  args TEXT,
+  justification TEXT,
+  status TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  decided_at BIGINT,
+  decided_by TEXT,
+  time_limit_s INTEGER,
+  UNIQUE (agent_id, request_id)
+);
+CREATE INDEX approvals_status ON approval_requests (status, created_at);
+CREATE TABLE passcodes (
+  id TEXT PRIMARY KEY,
+  title TEXT NOT NULL,
+  max_uses INTEGER,
+  uses INTEGER NOT NULL DEFAULT 0,
+  issued_at BIGINT NOT NULL,
+  revoked_at BIGINT
+);
+CREATE TABLE passcode_redemptions (
+  passcode_id TEXT NOT NULL REFERENCES passcodes(id),
+  agent_id TEXT NOT NULL,
+  use_number INTEGER NOT NULL,
+  redeemed_at BIGINT NOT NULL,
+  PRIMARY KEY (passcode_id, use_number)
+);
+CREATE TABLE revocations (
+  kind TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  reason TEXT,
+  revoked_at BIGINT NOT NULL,
+  PRIMARY KEY (kind, subject)
+);
+CREATE INDEX revocations_time ON revocations (revoked_at);
+CREATE TABLE api_tokens (
+  id TEXT PRIMARY KEY,
+  token_hash TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('viewer', 'approver', 'admin')),
+  created_at BIGINT NOT NULL,
+  revoked_at BIGINT
+);
+`,
+  },
+];
+
+const MIGRATION_LOCK_KEY = 0x41534345; // "ASCE"
+
+function forDialect(sql: string, dialect: Driver['dialect']): string {
+  return sql.replaceAll('{JSON}', dialect === 'postgres' ? 'JSONB' : 'TEXT');
+}
+
+/** Splits a migration into statements (ours hold no `;` inside literals). */
+function statements(sql: string): string[] {
+  return sql.split(';').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+export async function appliedVersions(db: Driver): Promise<number[]> {
+  // Under the migration lock: two collectors creating the table at once would collide on PostgreSQL.
+  await db.tx(
+    (q) => q.run('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)'),
+    { lockKey: MIGRATION_LOCK_KEY },
+  );
+  const rows = await db.all('SELECT version FROM schema_migrations ORDER BY version');
+  return rows.map((r) => Number(r.version));
+}
+
+/** Applies the pending migrations, each in one transaction; returns the versions it applied. */
+export async function migrate(db: Driver, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+  const known = new Set(migrations.map((m) => m.version));
+  const before = await appliedVersions(db);
+  const newer = before.filter((v) => !known.has(v));
+  if (newer.length > 0) {
+    throw new AscendError('ASC_COLLECTOR_STORAGE', `the database has schema version ${Math.max(...newer)}, newer than this Ascend knows`);
+  }
+  const applied: number[] = [];
+  for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+    const did = await db.tx(
+      async (q) => {
+        // Checked again inside the transaction: another collector may have applied it meanwhile.
+        const has = await q.all('SELECT version FROM schema_migrations WHERE version = ?', [m.version]);
+        if (has.length > 0) return false;
+        for (const stmt of statements(forDialect(m.sql, db.dialect))) await q.run(stmt);
+        await q.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [m.version, m.name, Date.now()]);
+        return true;
+      },
+      { lockKey: MIGRATION_LOCK_KEY },
+    );
+    if (did) applied.push(m.version);
+  }
+  return applied;
+}

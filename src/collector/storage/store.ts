@@ -1,0 +1,493 @@
+/**
+ * The CollectorStore over either driver. Secrets (enrollment tokens, agent credentials,
+ * API tokens) are 256 random bits; only their SHA-256 hashes are stored. Every counter
+ * (token uses, passcode uses) is moved by one conditional UPDATE, which is atomic on both
+ * databases (SQLite serializes writers; PostgreSQL re-checks the WHERE under the row lock).
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { AscendError } from '../../errors.js';
+import { type Driver, PostgresDriver, type Row, type Sql, type SqlValue, SqliteDriver } from './driver.js';
+import { appliedVersions, migrate } from './migrations.js';
+import {
+  API_ROLES,
+  type Agent,
+  type ApiRole,
+  type ApiToken,
+  type ApprovalRequest,
+  type ApprovalRequestInput,
+  type ApprovalStatus,
+  type CollectorEventInput,
+  type CollectorStore,
+  type Decision,
+  type Enrollment,
+  type EnrollmentToken,
+  type PasscodeRecord,
+  type RedemptionResult,
+  type ReportFilter,
+  type Revocation,
+  type StoredEvent,
+  type TseUsageRow,
+} from './types.js';
+
+export function sha256Hex(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+function newSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+const str = (v: unknown): string => String(v);
+const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+function badInput(message: string): AscendError {
+  return new AscendError('ASC_COLLECTOR_BAD_INPUT', message);
+}
+
+function optionalString(e: CollectorEventInput, field: 'user' | 'passcodeId' | 'sessionId', i: number): string | null {
+  const v = e[field];
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string') throw badInput(`events[${i}].${field} must be a string`);
+  return v;
+}
+
+function eventTime(v: unknown, i: number): number {
+  const t = typeof v === 'number' ? v : typeof v === 'string' ? Date.parse(v) : Number.NaN;
+  if (!Number.isFinite(t)) throw badInput(`events[${i}].time must be an ISO 8601 time or milliseconds`);
+  return Math.trunc(t);
+}
+
+/** Rows per multi-row INSERT: 10 parameters a row stays far below SQLite's 32,766 variables. */
+const EVENT_CHUNK = 500;
+
+const APPROVAL_COLUMNS =
+  'id, agent_id, request_id, computer, user_name, process_path, args, justification, status, created_at, decided_at, decided_by, time_limit_s';
+
+function approvalOf(r: Row): ApprovalRequest {
+  return {
+    id: str(r.id),
+    agentId: str(r.agent_id),
+    requestId: str(r.request_id),
+    computer: str(r.computer),
+    user: str(r.user_name),
+    processPath: str(r.process_path),
+    args: strOrNull(r.args),
+    justification: strOrNull(r.justification),
+    status: str(r.status) as ApprovalStatus,
+    createdAt: Number(r.created_at),
+    decidedAt: numOrNull(r.decided_at),
+    decidedBy: strOrNull(r.decided_by),
+    timeLimitSeconds: numOrNull(r.time_limit_s),
+  };
+}
+
+function agentOf(r: Row): Agent {
+  return { id: str(r.id), computer: str(r.computer), enrolledAt: Number(r.enrolled_at), revokedAt: numOrNull(r.revoked_at) };
+}
+
+function passcodeOf(r: Row): PasscodeRecord {
+  return {
+    id: str(r.id),
+    title: str(r.title),
+    maxUses: numOrNull(r.max_uses),
+    uses: Number(r.uses),
+    issuedAt: Number(r.issued_at),
+    revokedAt: numOrNull(r.revoked_at),
+  };
+}
+
+function apiTokenOf(r: Row): ApiToken {
+  return { id: str(r.id), name: str(r.name), role: str(r.role) as ApiRole, createdAt: Number(r.created_at), revokedAt: numOrNull(r.revoked_at) };
+}
+
+function parsePayload(v: unknown): Record<string, unknown> {
+  const parsed: unknown = typeof v === 'string' ? JSON.parse(v) : v;
+  return parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {};
+}
+
+export class SqlCollectorStore implements CollectorStore {
+  readonly kind: 'sqlite' | 'postgres';
+
+  constructor(protected readonly db: Driver) {
+    this.kind = db.dialect;
+  }
+
+  migrate(): Promise<number[]> {
+    return migrate(this.db);
+  }
+
+  appliedMigrations(): Promise<number[]> {
+    return appliedVersions(this.db);
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+
+  // --- enrollment and agents
+
+  async createEnrollmentToken(opts: { uses?: number; expiresAt?: number | null; now?: number }): Promise<EnrollmentToken> {
+    const uses = opts.uses ?? 1;
+    if (!Number.isInteger(uses) || uses < 1) throw badInput('uses must be a whole number of at least 1');
+    const token = newSecret();
+    const id = randomUUID();
+    const expiresAt = opts.expiresAt ?? null;
+    await this.db.run('INSERT INTO enrollment_tokens (id, token_hash, uses_left, expires_at, created_at) VALUES (?, ?, ?, ?, ?)', [
+      id,
+      sha256Hex(token),
+      uses,
+      expiresAt,
+      opts.now ?? Date.now(),
+    ]);
+    return { token, id, uses, expiresAt };
+  }
+
+  async enrollAgent(enrollmentToken: string, computer: string, now = Date.now()): Promise<Enrollment> {
+    if (computer.trim() === '') throw badInput('computer must not be empty');
+    return this.db.tx(async (q) => {
+      const rows = await q.all(
+        'UPDATE enrollment_tokens SET uses_left = uses_left - 1 WHERE token_hash = ? AND uses_left > 0 AND (expires_at IS NULL OR expires_at > ?) RETURNING id',
+        [sha256Hex(enrollmentToken), now],
+      );
+      const tokenRow = rows[0];
+      if (tokenRow === undefined) throw new AscendError('ASC_COLLECTOR_ENROLL_REFUSED', 'the enrollment token is unknown, expired or used up');
+      const credential = newSecret();
+      const agent: Agent = { id: randomUUID(), computer, enrolledAt: now, revokedAt: null };
+      await q.run('INSERT INTO agents (id, computer, credential_hash, enrolled_at, enrollment_token_id) VALUES (?, ?, ?, ?, ?)', [
+        agent.id,
+        computer,
+        sha256Hex(credential),
+        now,
+        str(tokenRow.id),
+      ]);
+      return { agent, credential };
+    });
+  }
+
+  async findAgentByCredential(credential: string): Promise<Agent | undefined> {
+    const rows = await this.db.all('SELECT id, computer, enrolled_at, revoked_at FROM agents WHERE credential_hash = ?', [sha256Hex(credential)]);
+    return rows[0] === undefined ? undefined : agentOf(rows[0]);
+  }
+
+  async getAgent(id: string): Promise<Agent | undefined> {
+    const rows = await this.db.all('SELECT id, computer, enrolled_at, revoked_at FROM agents WHERE id = ?', [id]);
+    return rows[0] === undefined ? undefined : agentOf(rows[0]);
+  }
+
+  async revokeAgent(id: string, reason?: string, now = Date.now()): Promise<void> {
+    await this.db.tx(async (q) => {
+      const n = await q.run('UPDATE agents SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?', [now, id]);
+      if (n === 0) throw new AscendError('ASC_COLLECTOR_NOT_FOUND', `no agent ${id}`);
+      await this.addRevocation(q, 'agent', id, reason ?? null, now);
+    });
+  }
+
+  private async addRevocation(q: Sql, kind: Revocation['kind'], subject: string, reason: string | null, now: number): Promise<void> {
+    await q.run('INSERT INTO revocations (kind, subject, reason, revoked_at) VALUES (?, ?, ?, ?) ON CONFLICT (kind, subject) DO NOTHING', [
+      kind,
+      subject,
+      reason,
+      now,
+    ]);
+  }
+
+  // --- events
+
+  async insertEvents(agentId: string, events: readonly CollectorEventInput[], now = Date.now()): Promise<number> {
+    const rows: SqlValue[][] = events.map((e, i) => {
+      if (e === null || typeof e !== 'object') throw badInput(`events[${i}] must be an object`);
+      if (typeof e.id !== 'string' || e.id === '' || e.id.length > 200) throw badInput(`events[${i}].id must be a string of 1 to 200 characters`);
+      if (typeof e.type !== 'string' || e.type === '') throw badInput(`events[${i}].type must be a non-empty string`);
+      return [e.id, e.type, eventTime(e.time, i), optionalString(e, 'user', i), optionalString(e, 'passcodeId', i), optionalString(e, 'sessionId', i), JSON.stringify(e)];
+    });
+    if (rows.length === 0) return 0;
+    return this.db.tx(async (q) => {
+      const agents = await q.all('SELECT computer, revoked_at FROM agents WHERE id = ?', [agentId]);
+      const agent = agents[0];
+      if (agent === undefined || agent.revoked_at !== null) throw new AscendError('ASC_COLLECTOR_NOT_FOUND', `no enrolled agent ${agentId}`);
+      // The machine is the enrolled one, whatever the payload claims.
+      const computer = str(agent.computer);
+      let added = 0;
+      for (let start = 0; start < rows.length; start += EVENT_CHUNK) {
+        const chunk = rows.slice(start, start + EVENT_CHUNK);
+        const params: SqlValue[] = [];
+        for (const [id, type, time, user, passcode, session, payload] of chunk) {
+          params.push(agentId, id ?? null, type ?? null, time ?? null, now, computer, user ?? null, passcode ?? null, session ?? null, payload ?? null);
+        }
+        const values = chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
+        added += await q.run(
+          `INSERT INTO events (agent_id, event_id, type, occurred_at, received_at, computer, user_name, passcode_id, session_id, payload) VALUES ${values} ON CONFLICT (agent_id, event_id) DO NOTHING`,
+          params,
+        );
+      }
+      return added;
+    });
+  }
+
+  async listEvents(agentId?: string): Promise<StoredEvent[]> {
+    const where = agentId === undefined ? '' : 'WHERE agent_id = ?';
+    const rows = await this.db.all(
+      `SELECT agent_id, event_id, type, occurred_at, received_at, computer, user_name, passcode_id, session_id, CAST(payload AS TEXT) AS payload FROM events ${where} ORDER BY occurred_at, agent_id, event_id`,
+      agentId === undefined ? [] : [agentId],
+    );
+    return rows.map((r) => ({
+      agentId: str(r.agent_id),
+      id: str(r.event_id),
+      type: str(r.type),
+      time: Number(r.occurred_at),
+      receivedAt: Number(r.received_at),
+      computer: str(r.computer),
+      user: strOrNull(r.user_name),
+      passcodeId: strOrNull(r.passcode_id),
+      sessionId: strOrNull(r.session_id),
+      payload: parsePayload(r.payload),
+    }));
+  }
+
+  async countEvents(): Promise<number> {
+    const rows = await this.db.all('SELECT COUNT(*) AS n FROM events');
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  // --- approvals
+
+  async createApprovalRequest(agentId: string, input: ApprovalRequestInput, now = Date.now()): Promise<ApprovalRequest> {
+    for (const f of ['requestId', 'user', 'processPath'] as const) {
+      if (typeof input[f] !== 'string' || input[f] === '') throw badInput(`${f} must be a non-empty string`);
+    }
+    return this.db.tx(async (q) => {
+      const agents = await q.all('SELECT computer, revoked_at FROM agents WHERE id = ?', [agentId]);
+      const agent = agents[0];
+      if (agent === undefined || agent.revoked_at !== null) throw new AscendError('ASC_COLLECTOR_NOT_FOUND', `no enrolled agent ${agentId}`);
+      await q.run(
+        `INSERT INTO approval_requests (${APPROVAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, NULL, NULL, NULL) ON CONFLICT (agent_id, request_id) DO NOTHING`,
+        [randomUUID(), agentId, input.requestId, str(agent.computer), input.user, input.processPath, input.args ?? null, input.justification ?? null, now],
+      );
+      const rows = await q.all(`SELECT ${APPROVAL_COLUMNS} FROM approval_requests WHERE agent_id = ? AND request_id = ?`, [agentId, input.requestId]);
+      return approvalOf(rows[0] as Row);
+    });
+  }
+
+  async listPendingApprovals(): Promise<ApprovalRequest[]> {
+    const rows = await this.db.all(`SELECT ${APPROVAL_COLUMNS} FROM approval_requests WHERE status = 'pending' ORDER BY created_at, id`);
+    return rows.map(approvalOf);
+  }
+
+  async getApprovalRequest(id: string): Promise<ApprovalRequest | undefined> {
+    const rows = await this.db.all(`SELECT ${APPROVAL_COLUMNS} FROM approval_requests WHERE id = ?`, [id]);
+    return rows[0] === undefined ? undefined : approvalOf(rows[0]);
+  }
+
+  async getApprovalForAgent(agentId: string, requestId: string): Promise<ApprovalRequest | undefined> {
+    const rows = await this.db.all(`SELECT ${APPROVAL_COLUMNS} FROM approval_requests WHERE agent_id = ? AND request_id = ?`, [agentId, requestId]);
+    return rows[0] === undefined ? undefined : approvalOf(rows[0]);
+  }
+
+  async decideApproval(id: string, decision: Decision, now = Date.now()): Promise<ApprovalRequest> {
+    const limit = decision.timeLimitSeconds;
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw badInput('timeLimitSeconds must be a whole number of at least 1');
+    if (typeof decision.by !== 'string' || decision.by === '') throw badInput('by must name the approver');
+    return this.db.tx(async (q) => {
+      const n = await q.run(
+        "UPDATE approval_requests SET status = ?, decided_at = ?, decided_by = ?, time_limit_s = ? WHERE id = ? AND status = 'pending'",
+        [decision.approve ? 'approved' : 'denied', now, decision.by, decision.approve ? (limit ?? null) : null, id],
+      );
+      const rows = await q.all(`SELECT ${APPROVAL_COLUMNS} FROM approval_requests WHERE id = ?`, [id]);
+      const row = rows[0];
+      if (row === undefined) throw new AscendError('ASC_COLLECTOR_NOT_FOUND', `no approval request ${id}`);
+      if (n === 0) throw new AscendError('ASC_COLLECTOR_CONFLICT', `approval request ${id} is ${str(row.status)} already`);
+      return approvalOf(row);
+    });
+  }
+
+  expirePendingApprovals(maxAgeMs: number, now = Date.now()): Promise<number> {
+    return this.db.run("UPDATE approval_requests SET status = 'expired', decided_at = ? WHERE status = 'pending' AND created_at < ?", [now, now - maxAgeMs]);
+  }
+
+  // --- passcode registry
+
+  async registerPasscode(p: { id: string; title: string; maxUses: number | null; issuedAt?: number }): Promise<PasscodeRecord> {
+    if (typeof p.id !== 'string' || p.id === '') throw badInput('passcode id must be a non-empty string');
+    if (p.maxUses !== null && (!Number.isInteger(p.maxUses) || p.maxUses < 1)) throw badInput('maxUses must be null or a whole number of at least 1');
+    const issuedAt = p.issuedAt ?? Date.now();
+    const n = await this.db.run('INSERT INTO passcodes (id, title, max_uses, uses, issued_at) VALUES (?, ?, ?, 0, ?) ON CONFLICT (id) DO NOTHING', [
+      p.id,
+      p.title,
+      p.maxUses,
+      issuedAt,
+    ]);
+    if (n === 0) throw new AscendError('ASC_COLLECTOR_CONFLICT', `passcode ${p.id} is registered already`);
+    return { id: p.id, title: p.title, maxUses: p.maxUses, uses: 0, issuedAt, revokedAt: null };
+  }
+
+  async getPasscode(id: string): Promise<PasscodeRecord | undefined> {
+    const rows = await this.db.all('SELECT id, title, max_uses, uses, issued_at, revoked_at FROM passcodes WHERE id = ?', [id]);
+    return rows[0] === undefined ? undefined : passcodeOf(rows[0]);
+  }
+
+  recordRedemption(passcodeId: string, agentId: string, now = Date.now()): Promise<RedemptionResult> {
+    return this.db.tx(async (q): Promise<RedemptionResult> => {
+      const rows = await q.all(
+        'UPDATE passcodes SET uses = uses + 1 WHERE id = ? AND revoked_at IS NULL AND (max_uses IS NULL OR uses < max_uses) RETURNING uses',
+        [passcodeId],
+      );
+      const row = rows[0];
+      if (row === undefined) {
+        const p = await q.all('SELECT revoked_at FROM passcodes WHERE id = ?', [passcodeId]);
+        const found = p[0];
+        if (found === undefined) return { ok: false, reason: 'unknown' };
+        return { ok: false, reason: found.revoked_at !== null ? 'revoked' : 'spent' };
+      }
+      const uses = Number(row.uses);
+      await q.run('INSERT INTO passcode_redemptions (passcode_id, agent_id, use_number, redeemed_at) VALUES (?, ?, ?, ?)', [passcodeId, agentId, uses, now]);
+      return { ok: true, uses };
+    });
+  }
+
+  async revokePasscode(id: string, reason?: string, now = Date.now()): Promise<void> {
+    // A passcode the registry never saw (issued offline) can still be revoked: the revocation list carries it.
+    await this.db.tx(async (q) => {
+      await q.run('UPDATE passcodes SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?', [now, id]);
+      await this.addRevocation(q, 'passcode', id, reason ?? null, now);
+    });
+  }
+
+  async listRevocations(since?: number): Promise<Revocation[]> {
+    const rows = await this.db.all(
+      `SELECT kind, subject, reason, revoked_at FROM revocations ${since === undefined ? '' : 'WHERE revoked_at >= ?'} ORDER BY revoked_at, kind, subject`,
+      since === undefined ? [] : [since],
+    );
+    return rows.map((r) => ({ kind: str(r.kind) as Revocation['kind'], subject: str(r.subject), reason: strOrNull(r.reason), revokedAt: Number(r.revoked_at) }));
+  }
+
+  // --- admin API tokens
+
+  async createApiToken(role: ApiRole, name: string, now = Date.now()): Promise<{ token: string; record: ApiToken }> {
+    if (!API_ROLES.includes(role)) throw badInput(`role must be one of ${API_ROLES.join(', ')}`);
+    const token = newSecret();
+    const record: ApiToken = { id: randomUUID(), name, role, createdAt: now, revokedAt: null };
+    await this.db.run('INSERT INTO api_tokens (id, token_hash, name, role, created_at) VALUES (?, ?, ?, ?, ?)', [record.id, sha256Hex(token), name, role, now]);
+    return { token, record };
+  }
+
+  async findApiToken(token: string): Promise<ApiToken | undefined> {
+    const rows = await this.db.all('SELECT id, name, role, created_at, revoked_at FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL', [sha256Hex(token)]);
+    return rows[0] === undefined ? undefined : apiTokenOf(rows[0]);
+  }
+
+  async revokeApiToken(id: string, now = Date.now()): Promise<void> {
+    const n = await this.db.run('UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?', [now, id]);
+    if (n === 0) throw new AscendError('ASC_COLLECTOR_NOT_FOUND', `no API token ${id}`);
+  }
+
+  async listApiTokens(): Promise<ApiToken[]> {
+    const rows = await this.db.all('SELECT id, name, role, created_at, revoked_at FROM api_tokens ORDER BY created_at, id');
+    return rows.map(apiTokenOf);
+  }
+
+  // --- reports
+
+  /**
+   * TSE Usage Report: one row per process-elevated event, with its session (the
+   * passcode-redeemed event of the same agent and session id) and how the session ended
+   * (session-expired = by expiry; session-ended otherwise).
+   */
+  async tseUsageReport(filter: ReportFilter = {}): Promise<TseUsageRow[]> {
+    const where: string[] = ["e.type = 'process-elevated'"];
+    const params: SqlValue[] = [];
+    if (filter.from !== undefined) (where.push('e.occurred_at >= ?'), params.push(filter.from));
+    if (filter.to !== undefined) (where.push('e.occurred_at < ?'), params.push(filter.to));
+    if (filter.computer !== undefined) (where.push('e.computer = ?'), params.push(filter.computer));
+    if (filter.user !== undefined) (where.push('e.user_name = ?'), params.push(filter.user));
+    if (filter.passcodeId !== undefined) (where.push('e.passcode_id = ?'), params.push(filter.passcodeId));
+    const rows = await this.db.all(
+      `SELECT e.agent_id, e.event_id, e.occurred_at, e.computer, e.user_name, e.passcode_id, e.session_id,
+              CAST(e.payload AS TEXT) AS payload, p.title AS passcode_title,
+              (SELECT MIN(s.occurred_at) FROM events s WHERE s.agent_id = e.agent_id AND s.session_id = e.session_id AND s.type = 'passcode-redeemed') AS session_start,
+              (SELECT MIN(x.occurred_at) FROM events x WHERE x.agent_id = e.agent_id AND x.session_id = e.session_id AND x.type IN ('session-expired', 'session-ended')) AS session_end,
+              (SELECT COUNT(*) FROM events x WHERE x.agent_id = e.agent_id AND x.session_id = e.session_id AND x.type = 'session-expired') AS expired
+         FROM events e LEFT JOIN passcodes p ON p.id = e.passcode_id
+        WHERE ${where.join(' AND ')}
+        ORDER BY e.occurred_at, e.agent_id, e.event_id`,
+      params,
+    );
+    return rows.map((r) => {
+      const payload = parsePayload(r.payload);
+      const text = (k: string): string | null => (typeof payload[k] === 'string' ? (payload[k] as string) : null);
+      return {
+        time: Number(r.occurred_at),
+        computer: str(r.computer),
+        user: strOrNull(r.user_name),
+        passcodeId: strOrNull(r.passcode_id),
+        passcodeTitle: strOrNull(r.passcode_title) ?? text('passcodeTitle'),
+        processPath: text('processPath'),
+        args: text('args'),
+        elevatedBy: text('elevatedBy'),
+        sessionId: strOrNull(r.session_id),
+        sessionStart: numOrNull(r.session_start),
+        sessionEnd: numOrNull(r.session_end),
+        endedByExpiry: Number(r.expired) > 0,
+        agentId: str(r.agent_id),
+        eventId: str(r.event_id),
+      };
+    });
+  }
+}
+
+/**
+ * Embedded SQLite in a data folder (collector.db). WAL journal with synchronous=FULL:
+ * the WAL is fsynced at every commit, so a commit that returned (an acknowledged batch)
+ * survives kill -9 and also a power loss or OS crash (NORMAL would survive kill -9 but
+ * could lose the last commits on power loss).
+ */
+export class SqliteStore extends SqlCollectorStore {
+  readonly file: string;
+
+  private constructor(driver: SqliteDriver, file: string) {
+    super(driver);
+    this.file = file;
+  }
+
+  static async open(dataDir: string, opts: { migrate?: boolean } = {}): Promise<SqliteStore> {
+    let db: Database.Database;
+    const file = join(dataDir, 'collector.db');
+    try {
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+      db = new Database(file);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('foreign_keys = ON');
+      db.pragma('busy_timeout = 5000');
+    } catch (e) {
+      throw new AscendError('ASC_COLLECTOR_STORAGE', `cannot open ${file}: ${(e as Error).message}`, { cause: e });
+    }
+    const store = new SqliteStore(new SqliteDriver(db), file);
+    if (opts.migrate !== false) await store.migrate();
+    return store;
+  }
+}
+
+/** PostgreSQL through a pg Pool; several collectors may share one database. */
+export class PostgresStore extends SqlCollectorStore {
+  private constructor(driver: PostgresDriver) {
+    super(driver);
+  }
+
+  static async open(connectionString: string, opts: { migrate?: boolean; poolSize?: number } = {}): Promise<PostgresStore> {
+    const driver = new PostgresDriver(connectionString, opts.poolSize === undefined ? {} : { max: opts.poolSize });
+    const store = new PostgresStore(driver);
+    if (opts.migrate !== false) {
+      try {
+        await store.migrate();
+      } catch (e) {
+        await driver.close();
+        throw e;
+      }
+    }
+    return store;
+  }
+}

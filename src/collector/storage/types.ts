@@ -1,0 +1,197 @@
+/**
+ * The collector's storage interface (issue 5, DESIGN section 8). Two adapters implement it
+ * over one schema: SqliteStore (embedded, the default) and PostgresStore (several
+ * collectors behind a load balancer). Times are milliseconds since the epoch.
+ */
+
+export type ApiRole = 'viewer' | 'approver' | 'admin';
+export const API_ROLES: readonly ApiRole[] = ['viewer', 'approver', 'admin'];
+
+export interface EnrollmentToken {
+  /** The secret to hand to an agent; only its SHA-256 hash is stored. */
+  token: string;
+  id: string;
+  uses: number;
+  expiresAt: number | null;
+}
+
+export interface Agent {
+  id: string;
+  computer: string;
+  enrolledAt: number;
+  revokedAt: number | null;
+}
+
+export interface Enrollment {
+  agent: Agent;
+  /** 256 random bits, base64url; shown once, stored only as a SHA-256 hash. */
+  credential: string;
+}
+
+/** An event as an agent sends it. Everything except the indexed fields stays in the JSON payload. */
+export interface CollectorEventInput {
+  /** Made by the agent; unique per agent. A resent event with the same id is stored once. */
+  id: string;
+  type: string;
+  /** When it happened on the agent: ISO 8601 or milliseconds. */
+  time: string | number;
+  user?: string;
+  passcodeId?: string;
+  sessionId?: string;
+  [field: string]: unknown;
+}
+
+export interface StoredEvent {
+  agentId: string;
+  id: string;
+  type: string;
+  time: number;
+  receivedAt: number;
+  /** The enrolled machine's name, whatever the payload says. */
+  computer: string;
+  user: string | null;
+  passcodeId: string | null;
+  sessionId: string | null;
+  payload: Record<string, unknown>;
+}
+
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired';
+
+export interface ApprovalRequestInput {
+  /** Made by the agent; (agent, requestId) names the request, so a decision can not be replayed elsewhere. */
+  requestId: string;
+  user: string;
+  processPath: string;
+  args?: string;
+  justification?: string;
+}
+
+export interface ApprovalRequest {
+  id: string;
+  agentId: string;
+  requestId: string;
+  computer: string;
+  user: string;
+  processPath: string;
+  args: string | null;
+  justification: string | null;
+  status: ApprovalStatus;
+  createdAt: number;
+  decidedAt: number | null;
+  decidedBy: string | null;
+  /** Approved for this many seconds; null = no time limit (or not approved). */
+  timeLimitSeconds: number | null;
+}
+
+export interface Decision {
+  approve: boolean;
+  by: string;
+  timeLimitSeconds?: number;
+}
+
+export interface PasscodeRecord {
+  id: string;
+  title: string;
+  /** null = no domain-wide limit. */
+  maxUses: number | null;
+  uses: number;
+  issuedAt: number;
+  revokedAt: number | null;
+}
+
+export type RedemptionResult =
+  | { ok: true; uses: number }
+  | { ok: false; reason: 'unknown' | 'revoked' | 'spent' };
+
+export interface Revocation {
+  kind: 'passcode' | 'agent' | 'key';
+  subject: string;
+  reason: string | null;
+  revokedAt: number;
+}
+
+export interface ApiToken {
+  id: string;
+  name: string;
+  role: ApiRole;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export interface ReportFilter {
+  from?: number;
+  to?: number;
+  computer?: string;
+  user?: string;
+  passcodeId?: string;
+}
+
+/** One row of the TSE Usage Report: a process launched elevated, with its session. */
+export interface TseUsageRow {
+  time: number;
+  computer: string;
+  user: string | null;
+  passcodeId: string | null;
+  passcodeTitle: string | null;
+  processPath: string | null;
+  args: string | null;
+  /** tse, rule or approval */
+  elevatedBy: string | null;
+  sessionId: string | null;
+  sessionStart: number | null;
+  sessionEnd: number | null;
+  endedByExpiry: boolean;
+  agentId: string;
+  eventId: string;
+}
+
+export interface CollectorStore {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Applies the migrations not yet applied, each once and in its own transaction. Safe to call again. */
+  migrate(): Promise<number[]>;
+  /** The versions applied, ascending. */
+  appliedMigrations(): Promise<number[]>;
+  close(): Promise<void>;
+
+  createEnrollmentToken(opts: { uses?: number; expiresAt?: number | null; now?: number }): Promise<EnrollmentToken>;
+  /** Consumes one use of the token and enrolls the machine, atomically. Throws ASC_COLLECTOR_ENROLL_REFUSED. */
+  enrollAgent(enrollmentToken: string, computer: string, now?: number): Promise<Enrollment>;
+  /** The agent whose credential this is (revoked ones included, with revokedAt), or undefined. */
+  findAgentByCredential(credential: string): Promise<Agent | undefined>;
+  getAgent(id: string): Promise<Agent | undefined>;
+  revokeAgent(id: string, reason?: string, now?: number): Promise<void>;
+
+  /**
+   * Stores a batch in one transaction, idempotent on (agent id, event id). Resolves after
+   * the commit (durable), with the number of events that were new.
+   */
+  insertEvents(agentId: string, events: readonly CollectorEventInput[], now?: number): Promise<number>;
+  listEvents(agentId?: string): Promise<StoredEvent[]>;
+  countEvents(): Promise<number>;
+
+  /** Files a request; filing the same (agent, requestId) again returns the existing one. */
+  createApprovalRequest(agentId: string, input: ApprovalRequestInput, now?: number): Promise<ApprovalRequest>;
+  listPendingApprovals(): Promise<ApprovalRequest[]>;
+  getApprovalRequest(id: string): Promise<ApprovalRequest | undefined>;
+  /** The request as its own agent sees it: bound to (agent, requestId). */
+  getApprovalForAgent(agentId: string, requestId: string): Promise<ApprovalRequest | undefined>;
+  /** Throws ASC_COLLECTOR_NOT_FOUND, or ASC_COLLECTOR_CONFLICT when it is no longer pending. */
+  decideApproval(id: string, decision: Decision, now?: number): Promise<ApprovalRequest>;
+  /** Marks pending requests filed more than maxAgeMs ago as expired; returns how many. */
+  expirePendingApprovals(maxAgeMs: number, now?: number): Promise<number>;
+
+  registerPasscode(p: { id: string; title: string; maxUses: number | null; issuedAt?: number }): Promise<PasscodeRecord>;
+  getPasscode(id: string): Promise<PasscodeRecord | undefined>;
+  /** Counts one redemption domain-wide, atomically; refused when revoked or spent. */
+  recordRedemption(passcodeId: string, agentId: string, now?: number): Promise<RedemptionResult>;
+  revokePasscode(id: string, reason?: string, now?: number): Promise<void>;
+  listRevocations(since?: number): Promise<Revocation[]>;
+
+  createApiToken(role: ApiRole, name: string, now?: number): Promise<{ token: string; record: ApiToken }>;
+  /** The token's record if it exists and is not revoked. */
+  findApiToken(token: string): Promise<ApiToken | undefined>;
+  revokeApiToken(id: string, now?: number): Promise<void>;
+  listApiTokens(): Promise<ApiToken[]>;
+
+  tseUsageReport(filter?: ReportFilter): Promise<TseUsageRow[]>;
+}

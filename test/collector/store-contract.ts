@@ -1,0 +1,270 @@
+/**
+ * The one CollectorStore suite, run against every adapter (storage.test.ts calls it once
+ * per adapter with a factory that opens a fresh, migrated, empty store).
+ */
+import { expect } from 'chai';
+import { isAscendError } from '../../src/errors.js';
+import type { CollectorEventInput, CollectorStore } from '../../src/collector/storage/index.js';
+
+export interface StoreFactory {
+  /** A fresh empty store, migrated. */
+  open(): Promise<CollectorStore>;
+  /** Opens the same database as `store` again (a second handle / a restarted collector). */
+  reopen(store: CollectorStore): Promise<CollectorStore>;
+  /** Raw rows of a table, for checks that no secret is stored in clear. */
+  rawRows(store: CollectorStore, table: string): Promise<Record<string, unknown>[]>;
+}
+
+async function codeOfAsync(p: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await p;
+  } catch (e) {
+    if (isAscendError(e)) return e.code;
+    throw e;
+  }
+  return undefined;
+}
+
+const T0 = Date.parse('2026-03-02T09:00:00Z');
+
+function ev(id: string, extra: Partial<CollectorEventInput> = {}): CollectorEventInput {
+  return { id, type: 'policy-applied', time: T0, ...extra };
+}
+
+export function storeContract(name: string, setup: (ctx: Mocha.Context) => Promise<StoreFactory>): void {
+  describe(`CollectorStore contract: ${name}`, function () {
+    let factory: StoreFactory;
+    const open: CollectorStore[] = [];
+    let store: CollectorStore;
+
+    async function openStore(): Promise<CollectorStore> {
+      const s = await factory.open();
+      open.push(s);
+      return s;
+    }
+
+    async function enrolled(computer = 'PC-01'): Promise<string> {
+      const t = await store.createEnrollmentToken({ uses: 1 });
+      return (await store.enrollAgent(t.token, computer)).agent.id;
+    }
+
+    before(async function () {
+      factory = await setup(this);
+    });
+    beforeEach(async () => {
+      store = await openStore();
+    });
+    afterEach(async () => {
+      for (const s of open.splice(0)) await s.close();
+    });
+
+    describe('migrations', () => {
+      it('applies each migration once and again is a no-op', async () => {
+        const versions = await store.appliedMigrations();
+        expect(versions).to.deep.equal([1]);
+        expect(await store.migrate()).to.deep.equal([]);
+        const second = await factory.reopen(store);
+        open.push(second);
+        expect(await second.migrate()).to.deep.equal([]);
+        expect(await second.appliedMigrations()).to.deep.equal([1]);
+      });
+    });
+
+    describe('enrollment', () => {
+      it('honours the number of uses', async () => {
+        const t = await store.createEnrollmentToken({ uses: 2 });
+        await store.enrollAgent(t.token, 'PC-A');
+        await store.enrollAgent(t.token, 'PC-B');
+        expect(await codeOfAsync(store.enrollAgent(t.token, 'PC-C'))).to.equal('ASC_COLLECTOR_ENROLL_REFUSED');
+      });
+
+      it('refuses an expired or unknown token', async () => {
+        const now = Date.now();
+        const t = await store.createEnrollmentToken({ uses: 5, expiresAt: now + 1000 });
+        await store.enrollAgent(t.token, 'PC-A', now);
+        expect(await codeOfAsync(store.enrollAgent(t.token, 'PC-B', now + 1000))).to.equal('ASC_COLLECTOR_ENROLL_REFUSED');
+        expect(await codeOfAsync(store.enrollAgent('no-such-token', 'PC-B', now))).to.equal('ASC_COLLECTOR_ENROLL_REFUSED');
+      });
+
+      it('consumes a one-use token once under concurrency', async () => {
+        const t = await store.createEnrollmentToken({ uses: 1 });
+        const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => store.enrollAgent(t.token, `PC-${i}`)));
+        expect(results.filter((r) => r.status === 'fulfilled')).to.have.length(1);
+      });
+
+      it('finds an agent by its credential, stores only hashes, and revokes', async () => {
+        const t = await store.createEnrollmentToken({ uses: 1 });
+        const { agent, credential } = await store.enrollAgent(t.token, 'PC-01');
+        expect(Buffer.from(credential, 'base64url')).to.have.length(32);
+        expect((await store.findAgentByCredential(credential))?.id).to.equal(agent.id);
+        expect(await store.findAgentByCredential(`${credential}x`)).to.equal(undefined);
+        const agents = JSON.stringify(await factory.rawRows(store, 'agents'));
+        const tokens = JSON.stringify(await factory.rawRows(store, 'enrollment_tokens'));
+        expect(agents).to.not.include(credential);
+        expect(tokens).to.not.include(t.token);
+        await store.revokeAgent(agent.id, 'stolen laptop');
+        expect((await store.findAgentByCredential(credential))?.revokedAt).to.be.a('number');
+        expect(await codeOfAsync(store.insertEvents(agent.id, [ev('e1')]))).to.equal('ASC_COLLECTOR_NOT_FOUND');
+        expect((await store.listRevocations()).map((r) => [r.kind, r.subject])).to.deep.equal([['agent', agent.id]]);
+      });
+    });
+
+    describe('events', () => {
+      it('stores a resent batch once and counts only new events', async () => {
+        const agent = await enrolled();
+        const batch = [ev('a'), ev('b'), ev('c')];
+        expect(await store.insertEvents(agent, batch)).to.equal(3);
+        expect(await store.insertEvents(agent, batch)).to.equal(0);
+        expect(await store.insertEvents(agent, [ev('c'), ev('d'), ev('d')])).to.equal(1);
+        expect(await store.countEvents()).to.equal(4);
+      });
+
+      it('keys idempotency on (agent, event id), attributes to the enrolled machine', async () => {
+        const a = await enrolled('PC-A');
+        const b = await enrolled('PC-B');
+        await store.insertEvents(a, [ev('same', { computer: 'FORGED', user: 'CORP\\alice' })]);
+        await store.insertEvents(b, [ev('same')]);
+        const events = await store.listEvents();
+        expect(events.map((e) => e.computer).sort()).to.deep.equal(['PC-A', 'PC-B']);
+        const fromA = await store.listEvents(a);
+        expect(fromA[0]?.user).to.equal('CORP\\alice');
+        expect(fromA[0]?.payload.computer).to.equal('FORGED');
+      });
+
+      it('stores a batch entirely or not at all', async () => {
+        const agent = await enrolled();
+        const bad = [ev('ok1'), { id: 'bad', type: 'x', time: 'not a time' } as CollectorEventInput];
+        expect(await codeOfAsync(store.insertEvents(agent, bad))).to.equal('ASC_COLLECTOR_BAD_INPUT');
+        expect(await store.countEvents()).to.equal(0);
+      });
+
+      it('handles concurrent overlapping batches', async () => {
+        const agents = [await enrolled('PC-1'), await enrolled('PC-2')];
+        const batches = Array.from({ length: 20 }, (_, i) =>
+          Array.from({ length: 100 }, (_, j) => ev(`e${(i % 10) * 50 + j}`)),
+        );
+        const added = await Promise.all(batches.map((b, i) => store.insertEvents(agents[i % 2] as string, b)));
+        const distinct = new Set<string>();
+        batches.forEach((b, i) => b.forEach((e) => distinct.add(`${i % 2}:${e.id}`)));
+        expect(added.reduce((x, y) => x + y, 0)).to.equal(distinct.size);
+        expect(await store.countEvents()).to.equal(distinct.size);
+      });
+
+      it('takes a batch of 1,000 events', async () => {
+        const agent = await enrolled();
+        const batch = Array.from({ length: 1000 }, (_, i) => ev(`big-${i}`, { data: 'x'.repeat(200) }));
+        expect(await store.insertEvents(agent, batch)).to.equal(1000);
+        expect(await store.insertEvents(agent, batch)).to.equal(0);
+      });
+    });
+
+    describe('approvals', () => {
+      it('files, lists, decides once, and binds to the agent and request', async () => {
+        const a = await enrolled('PC-A');
+        const b = await enrolled('PC-B');
+        const input = { requestId: 'r1', user: 'CORP\\bob', processPath: 'C:\\Tools\\x.exe', args: '/quiet', justification: 'install' };
+        const req = await store.createApprovalRequest(a, input);
+        expect((await store.createApprovalRequest(a, input)).id).to.equal(req.id);
+        expect(req.computer).to.equal('PC-A');
+        expect((await store.listPendingApprovals()).map((r) => r.id)).to.deep.equal([req.id]);
+        expect(await store.getApprovalForAgent(b, 'r1')).to.equal(undefined);
+        const decided = await store.decideApproval(req.id, { approve: true, by: 'CORP\\admin', timeLimitSeconds: 900 });
+        expect(decided.status).to.equal('approved');
+        expect(decided.timeLimitSeconds).to.equal(900);
+        expect((await store.getApprovalForAgent(a, 'r1'))?.status).to.equal('approved');
+        expect(await codeOfAsync(store.decideApproval(req.id, { approve: false, by: 'x' }))).to.equal('ASC_COLLECTOR_CONFLICT');
+        expect(await codeOfAsync(store.decideApproval('nope', { approve: false, by: 'x' }))).to.equal('ASC_COLLECTOR_NOT_FOUND');
+        expect(await store.listPendingApprovals()).to.deep.equal([]);
+      });
+
+      it('expires pending requests older than the limit', async () => {
+        const a = await enrolled();
+        const now = Date.now();
+        const old = await store.createApprovalRequest(a, { requestId: 'old', user: 'u', processPath: 'p' }, now - 5 * 3600_000);
+        const fresh = await store.createApprovalRequest(a, { requestId: 'new', user: 'u', processPath: 'p' }, now - 60_000);
+        expect(await store.expirePendingApprovals(4 * 3600_000, now)).to.equal(1);
+        expect((await store.getApprovalRequest(old.id))?.status).to.equal('expired');
+        expect((await store.getApprovalRequest(fresh.id))?.status).to.equal('pending');
+        expect(await codeOfAsync(store.decideApproval(old.id, { approve: true, by: 'x' }))).to.equal('ASC_COLLECTOR_CONFLICT');
+      });
+    });
+
+    describe('passcode registry', () => {
+      it('counts redemptions domain-wide: 20 parallel on maxUses=5 → exactly 5', async () => {
+        const a = await enrolled();
+        await store.registerPasscode({ id: 'pc-1', title: 'Install printer driver', maxUses: 5 });
+        const results = await Promise.all(Array.from({ length: 20 }, () => store.recordRedemption('pc-1', a)));
+        const ok = results.filter((r) => r.ok);
+        expect(ok).to.have.length(5);
+        expect(ok.map((r) => (r.ok ? r.uses : 0)).sort()).to.deep.equal([1, 2, 3, 4, 5]);
+        expect(results.filter((r) => !r.ok && r.reason === 'spent')).to.have.length(15);
+        expect((await store.getPasscode('pc-1'))?.uses).to.equal(5);
+      });
+
+      it('refuses unknown and revoked passcodes and lists revocations', async () => {
+        const a = await enrolled();
+        await store.registerPasscode({ id: 'pc-2', title: 't', maxUses: null });
+        expect(await store.recordRedemption('pc-2', a)).to.deep.equal({ ok: true, uses: 1 });
+        expect(await store.recordRedemption('nope', a)).to.deep.equal({ ok: false, reason: 'unknown' });
+        const before = Date.now();
+        await store.revokePasscode('pc-2', 'leaked');
+        await store.revokePasscode('offline-issued');
+        expect(await store.recordRedemption('pc-2', a)).to.deep.equal({ ok: false, reason: 'revoked' });
+        const revs = await store.listRevocations(before);
+        expect(revs.map((r) => r.subject).sort()).to.deep.equal(['offline-issued', 'pc-2']);
+        expect(await codeOfAsync(store.registerPasscode({ id: 'pc-2', title: 't', maxUses: 1 }))).to.equal('ASC_COLLECTOR_CONFLICT');
+      });
+    });
+
+    describe('admin API tokens', () => {
+      it('stores a hash, carries the role, and revokes', async () => {
+        const { token, record } = await store.createApiToken('approver', 'helpdesk');
+        expect(JSON.stringify(await factory.rawRows(store, 'api_tokens'))).to.not.include(token);
+        expect((await store.findApiToken(token))?.role).to.equal('approver');
+        await store.revokeApiToken(record.id);
+        expect(await store.findApiToken(token)).to.equal(undefined);
+        expect(await codeOfAsync(store.createApiToken('root' as 'admin', 'x'))).to.equal('ASC_COLLECTOR_BAD_INPUT');
+      });
+    });
+
+    describe('TSE Usage Report', () => {
+      it('joins sessions and filters by time, computer, user and passcode', async () => {
+        const a = await enrolled('PC-A');
+        const b = await enrolled('PC-B');
+        await store.registerPasscode({ id: 'pc-9', title: 'Update BIOS', maxUses: 3 });
+        const h = 3600_000;
+        await store.insertEvents(a, [
+          { id: '1', type: 'passcode-redeemed', time: T0, user: 'alice', passcodeId: 'pc-9', sessionId: 's1' },
+          { id: '2', type: 'process-elevated', time: T0 + 60_000, user: 'alice', passcodeId: 'pc-9', sessionId: 's1', processPath: 'C:\\bios.exe', args: '/flash', elevatedBy: 'tse' },
+          { id: '3', type: 'session-expired', time: T0 + h, user: 'alice', passcodeId: 'pc-9', sessionId: 's1' },
+        ]);
+        await store.insertEvents(b, [
+          { id: '1', type: 'process-elevated', time: T0 + 2 * h, user: 'bob', processPath: 'C:\\app.exe', elevatedBy: 'rule' },
+          { id: '2', type: 'elevation-denied', time: T0 + 3 * h, user: 'bob', processPath: 'C:\\bad.exe' },
+        ]);
+        const all = await store.tseUsageReport();
+        expect(all).to.have.length(2);
+        const first = all[0];
+        expect(first).to.include({
+          computer: 'PC-A',
+          user: 'alice',
+          passcodeId: 'pc-9',
+          passcodeTitle: 'Update BIOS',
+          processPath: 'C:\\bios.exe',
+          args: '/flash',
+          elevatedBy: 'tse',
+          sessionStart: T0,
+          sessionEnd: T0 + h,
+          endedByExpiry: true,
+        });
+        expect(all[1]).to.include({ computer: 'PC-B', elevatedBy: 'rule', sessionStart: null, endedByExpiry: false });
+        expect(await store.tseUsageReport({ computer: 'PC-B' })).to.have.length(1);
+        expect(await store.tseUsageReport({ user: 'alice' })).to.have.length(1);
+        expect(await store.tseUsageReport({ passcodeId: 'pc-9' })).to.have.length(1);
+        expect(await store.tseUsageReport({ from: T0 + h })).to.have.length(1);
+        expect(await store.tseUsageReport({ to: T0 + h })).to.have.length(1);
+        expect(await store.tseUsageReport({ from: T0 + 3 * h })).to.have.length(0);
+      });
+    });
+  });
+}
