@@ -60,6 +60,13 @@ export const ERROR_CODES = {
   ASC_COLLECTOR_NOT_FOUND: 'The collector has no agent, approval request, passcode or API token with that id.',
   ASC_COLLECTOR_CONFLICT: 'The approval request was already decided or expired, or the record exists already.',
   ASC_COLLECTOR_STORAGE: "The collector's database could not be opened or migrated (or was written by a newer Ascend).",
+  // Data-collection server: HTTP API and its CLI
+  ASC_COLLECTOR_BAD_JSON: 'The request body is not well-formed JSON (or is empty where JSON is expected); nothing was stored.',
+  ASC_COLLECTOR_TOO_LARGE: 'The request body is larger than the 1 MiB limit; nothing was stored.',
+  ASC_COLLECTOR_UNAUTHENTICATED: 'The request carries no bearer credential or token, or one that is unknown or revoked.',
+  ASC_COLLECTOR_FORBIDDEN: "The API token's role does not allow that request.",
+  ASC_COLLECTOR_INSECURE_REFUSED: 'The server refuses to listen on a non-loopback address without TLS unless --insecure-http is given.',
+  ASC_COLLECTOR_UNREACHABLE: 'The collector server could not be reached, or did not answer with JSON.',
   // Files and command line
   ASC_FILE_NOT_FOUND: 'A file named on the command line does not exist.',
   ASC_FILE_UNREADABLE: 'A file could not be read or written.',

@@ -240,6 +240,8 @@ describe('ascend CLI', function () {
         'pol:show',
         'policy:list',
         'rsop',
+        'server:enroll-token:create',
+        'server:start',
       ]);
     });
   });

@@ -1,0 +1,47 @@
+import { Flags } from '@oclif/core';
+import { AscendError } from '../../../../errors.js';
+import { AscendCommand } from '../../../base-command.js';
+import { callServer, readTokenFile } from '../../../../collector/server/index.js';
+
+export interface EnrollTokenResult {
+  token: string;
+  id: string;
+  uses: number;
+  expiresAt: string | null;
+}
+
+/** "24h", "7d", "30m", "3600s" from now, or an ISO 8601 time. */
+export function parseExpiry(text: string, now = Date.now()): string {
+  const m = /^(\d+)\s*([smhd])$/i.exec(text.trim());
+  if (m) {
+    const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[(m[2] ?? 's').toLowerCase() as 's' | 'm' | 'h' | 'd'];
+    return new Date(now + Number(m[1]) * unit).toISOString();
+  }
+  const t = Date.parse(text);
+  if (!Number.isFinite(t)) throw new AscendError('ASC_USAGE', `--expires must be a duration (30m, 24h, 7d) or an ISO 8601 time: ${text}`);
+  return new Date(t).toISOString();
+}
+
+export default class ServerEnrollTokenCreate extends AscendCommand<EnrollTokenResult> {
+  static override summary = 'Create an enrollment token on the collector for agents to enroll with.';
+  static override description = 'Needs an admin API token (the bootstrap token file, for instance). The token is shown once.';
+  static override examples = [
+    '<%= config.bin %> server enroll-token create --server http://127.0.0.1:8003 --token-file ascend-data/bootstrap-admin-token --uses 50 --expires 7d --json',
+  ];
+  static override flags = {
+    server: Flags.string({ description: 'collector URL', required: true }),
+    'token-file': Flags.string({ description: 'file holding an admin API token', required: true }),
+    uses: Flags.integer({ description: 'how many agents may enroll with it', default: 1, min: 1 }),
+    expires: Flags.string({ description: 'expiry: a duration (30m, 24h, 7d) or an ISO 8601 time' }),
+  };
+
+  async run(): Promise<EnrollTokenResult> {
+    const { flags } = await this.parse(ServerEnrollTokenCreate);
+    const token = readTokenFile(flags['token-file']);
+    const body = { uses: flags.uses, ...(flags.expires === undefined ? {} : { expiresAt: parseExpiry(flags.expires) }) };
+    const r = await callServer<EnrollTokenResult>(flags.server, token, 'POST', 'api/v1/enroll-tokens', body);
+    this.say(r.token);
+    this.say(`(${r.uses} use${r.uses === 1 ? '' : 's'}, ${r.expiresAt === null ? 'no expiry' : `expires ${r.expiresAt}`})`);
+    return r;
+  }
+}
