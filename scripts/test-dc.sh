@@ -141,11 +141,14 @@ except SystemExit as e:
     rc = e.code
 sys.exit(rc or 0)
 '
+  # winbindd's socket stays at its default path (/run/samba/winbindd): smbd reaches winbindd
+  # through libwbclient, which knows only that compiled-in path, to map a user's SIDs at
+  # session setup. Moved elsewhere, every SMB login fails with NT_STATUS_INTERNAL_ERROR.
   if ! /usr/bin/python3 -c "$py" "$dir/admin-password" --targetdir="$dir" --realm="$REALM" --domain="$DOMAIN" \
       --server-role=dc --dns-backend=NONE --host-name="$HOST_NAME" \
       --option="interfaces=lo" --option="bind interfaces only=yes" \
       --option="pid directory=$dir/run" --option="log file=$dir/log/log.%m" \
-      --option="ncalrpc dir=$dir/run/ncalrpc" --option="winbindd socket directory=$dir/run/winbindd" \
+      --option="ncalrpc dir=$dir/run/ncalrpc" \
       --option="ntp signd socket directory=$dir/run/ntp_signd" \
       >"$dir/provision.log" 2>&1 </dev/null; then
     die "provisioning failed; see $dir/provision.log ($(grep -m1 -E 'ERROR|error' "$dir/provision.log" || tail -1 "$dir/provision.log"))"
@@ -207,6 +210,8 @@ cmd_start() {
     return 0
   fi
 
+  # winbindd's default socket folder; Debian makes /run/samba at boot, which a container may not do.
+  mkdir -p /run/samba
   local args=(-s "$dir/etc/smb.conf" -i -M single)
   [ "$max_runtime" -eq 0 ] || args+=(--maximum-runtime="$max_runtime")
   local t0=$SECONDS
