@@ -2,12 +2,11 @@
  * SYSVOL as a folder: the DC's own sysvol folder, a mount of the share, or (on Windows)
  * a UNC path such as \\corp.example.test\SYSVOL.
  */
-import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { AscendError } from '../../src/errors.js';
-import { checkPath, tempName, type SysvolStore } from './store.js';
+import { replaceFileAtomically } from '../../src/atomic-file.js';
+import { checkPath, type SysvolStore } from './store.js';
 
 function errCode(e: unknown): string | undefined {
   return typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string' ? e.code : undefined;
@@ -23,18 +22,6 @@ function isMissing(e: unknown): boolean {
  * holding the target open makes the rename fail for a moment with EPERM/EACCES/EBUSY;
  * retry that for about 3 s, as SmbSysvolStore does for a sharing violation.
  */
-async function renameOver(from: string, to: string): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await fsp.rename(from, to);
-      return;
-    } catch (e) {
-      const c = errCode(e);
-      if (process.platform !== 'win32' || attempt >= 10 || (c !== 'EPERM' && c !== 'EACCES' && c !== 'EBUSY')) throw e;
-      await new Promise((r) => setTimeout(r, Math.min(400, 25 * 2 ** attempt)));
-    }
-  }
-}
 
 export class FsSysvolStore implements SysvolStore {
   readonly description: string;
@@ -80,47 +67,12 @@ export class FsSysvolStore implements SysvolStore {
 
   async write(path: readonly string[], data: Uint8Array): Promise<void> {
     const segs = checkPath(path, 1);
-    const name = segs[segs.length - 1] as string;
     const target = this.at(segs);
-    const folder = this.at(segs.slice(0, -1));
-    const temp = join(folder, tempName(name, randomBytes(6).toString('hex')));
-    // Keep the replaced file's mode and owner (Samba maps them to its ACLs).
-    let old: { mode: number; uid: number; gid: number } | undefined;
     try {
-      const st = await fsp.stat(target);
-      if (!st.isFile()) throw new AscendError('ASC_SYSVOL_IO', `writing ${target} failed: it is a folder`);
-      old = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+      await replaceFileAtomically(target, data);
     } catch (e) {
-      if (e instanceof AscendError) throw e;
-      if (!isMissing(e)) throw this.fail('writing', segs, e);
-    }
-    let handle: FileHandle | undefined;
-    try {
-      handle = await fsp.open(temp, 'wx', old?.mode ?? 0o644);
-      await handle.writeFile(data);
-      await handle.sync();
-      if (old !== undefined) {
-        await handle.chmod(old.mode);
-        if (process.getuid?.() === 0) await handle.chown(old.uid, old.gid).catch(() => undefined);
-      }
-      await handle.close();
-      handle = undefined;
-      await renameOver(temp, target);
-    } catch (e) {
-      await handle?.close().catch(() => undefined);
-      await fsp.rm(temp, { force: true }).catch(() => undefined);
+      if ((e as NodeJS.ErrnoException).code === 'EISDIR') throw new AscendError('ASC_SYSVOL_IO', `writing ${target} failed: it is a folder`);
       throw this.fail('writing', segs, e);
-    }
-    // Make the rename durable; some filesystems (and Windows) refuse to sync a folder.
-    try {
-      const dir = await fsp.open(folder, 'r');
-      try {
-        await dir.sync();
-      } finally {
-        await dir.close();
-      }
-    } catch {
-      /* best effort */
     }
   }
 

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { promises as fs, constants as fsc } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { AscendError, isAscendError } from '../errors.js';
+import { replaceFileAtomically } from '../atomic-file.js';
 import { requirePolicy, type ElementValues, type PolicyCatalog, type PolicyState } from '../catalog/index.js';
 import { DEFAULT_MAX_POL_BYTES, readRegistryPol, writeRegistryPol, type PolEntry } from '../formats/registry-pol/index.js';
 import { applyPolicyState, checkState, resolveEnabledValues, resolveEffectivePolicies, type EffectivePolicy } from '../policy/index.js';
@@ -32,32 +32,13 @@ async function statFile(file: string): Promise<import('node:fs').Stats | undefin
   }
 }
 
-/**
- * Replaces a file's content atomically: a temporary file in the same folder, flushed,
- * then renamed over the target, so a reader sees the old file or the new one, never half.
- * The target keeps its permissions; a new file gets `mode`.
- */
+/** Replaces a file atomically (see replaceFileAtomically); failures are one-line ASC_FILE_UNREADABLE errors. */
 export async function writeFileAtomic(file: string, bytes: Uint8Array, mode = 0o644): Promise<void> {
-  const dir = path.dirname(path.resolve(file));
-  const existing = await statFile(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  let handle: import('node:fs/promises').FileHandle | undefined;
   try {
-    handle = await fs.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, existing ? existing.mode & 0o7777 : mode);
-    await handle.writeFile(bytes);
-    await handle.sync();
-    await handle.close();
-    handle = undefined;
-    await fs.rename(tmp, file);
+    await replaceFileAtomically(file, bytes, mode);
   } catch (e) {
-    await handle?.close().catch(() => undefined);
-    await fs.rm(tmp, { force: true }).catch(() => undefined);
     throw new AscendError('ASC_FILE_UNREADABLE', `${file}: cannot write (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
-  // Make the rename itself durable.
-  const dirHandle = await fs.open(dir, 'r').catch(() => undefined);
-  await dirHandle?.sync().catch(() => undefined);
-  await dirHandle?.close();
 }
 
 export interface SetPolicyResult {

@@ -1,7 +1,7 @@
 import { promises as fs, constants as fsc } from 'node:fs';
 import path from 'node:path';
 import { AscendError } from '../errors.js';
-import { isoSeconds, type PasscodeTerms } from '../passcode/index.js';
+import { isoSeconds, utcOffsetText, type PasscodeTerms } from '../passcode/index.js';
 import { createPrivateFile } from './key-file.js';
 
 /**
@@ -109,19 +109,13 @@ export function durationText(seconds: number): string {
   return parts.join('') || '0s';
 }
 
-export function zoneText(minutes: number): string {
-  const sign = minutes < 0 ? '-' : '+';
-  const abs = Math.abs(minutes);
-  return `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
-}
-
 /**
  * The readable summary of a passcode's terms, `Key: value` pairs in the wizard's order.
  * Written into .ascpass files and shown by `passcode inspect`; never read back.
  */
 export function passcodeSummary(terms: PasscodeTerms, kid: string): [string, string][] {
   const list = (items: readonly string[], empty: string): string => (items.length ? items.join(', ') : empty);
-  const zone = terms.utcOffsetMinutes === undefined ? "the machine's time zone" : `UTC${zoneText(terms.utcOffsetMinutes)}`;
+  const zone = terms.utcOffsetMinutes === undefined ? "the machine's time zone" : `UTC${utcOffsetText(terms.utcOffsetMinutes)}`;
   const rows: [string, string][] = [
     ['Id', terms.id],
     ['Title', terms.title],

@@ -18,7 +18,6 @@ export {
   checkNewAscpassPath,
   passcodeSummary,
   durationText,
-  zoneText,
   ASCPASS_EXTENSION,
   ASCPASS_BEGIN,
   ASCPASS_END,

@@ -63,6 +63,7 @@ export {
   type PasscodePolicy,
   type RefusalReason,
   type SessionTerms,
+  utcOffsetText,
 } from './verify.js';
 export { readCanonicalTerms } from './canonical.js';
 export { passcodePolicyFromEffective, policyForTrustedKeys, TSE_POLICY_ID, OFFLINE_POLICY_ID, REVOKED_POLICY_ID } from './policy.js';

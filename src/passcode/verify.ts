@@ -132,10 +132,11 @@ function minutesOf(hhmm: string): number {
 
 const DAY_NAMES = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 
-function zoneText(minutes: number): string {
+/** A UTC offset in minutes as "+HH:MM" / "-HH:MM". */
+export function utcOffsetText(minutes: number): string {
   const sign = minutes < 0 ? '-' : '+';
   const abs = Math.abs(minutes);
-  return `UTC${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+  return `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
 }
 
 /** Where now falls in the passcode's weekdays and hours: undefined when allowed, else why not. */
@@ -147,7 +148,7 @@ export function outsideHours(terms: PasscodeTerms, nowSeconds: number, machineOf
   const weekday = (((day + 4) % 7) + 7) % 7; // 1970-01-01 was a Thursday
   const secondOfDay = local - day * 86_400;
   if (terms.weekdays !== undefined && !terms.weekdays.includes(weekday)) {
-    return `it is ${DAY_NAMES[weekday]} (${zoneText(offset)}); the passcode allows ${terms.weekdays.map((d) => DAY_NAMES[d]?.slice(0, 3)).join(', ')}`;
+    return `it is ${DAY_NAMES[weekday]} (UTC${utcOffsetText(offset)}); the passcode allows ${terms.weekdays.map((d) => DAY_NAMES[d]?.slice(0, 3)).join(', ')}`;
   }
   if (terms.hours !== undefined) {
     const from = minutesOf(terms.hours.from) * 60;
@@ -156,7 +157,7 @@ export function outsideHours(terms: PasscodeTerms, nowSeconds: number, machineOf
     if (!inside) {
       const hh = String(Math.floor(secondOfDay / 3600)).padStart(2, '0');
       const mm = String(Math.floor((secondOfDay % 3600) / 60)).padStart(2, '0');
-      return `it is ${hh}:${mm} (${zoneText(offset)}); the passcode allows ${terms.hours.from}-${terms.hours.to}`;
+      return `it is ${hh}:${mm} (UTC${utcOffsetText(offset)}); the passcode allows ${terms.hours.from}-${terms.hours.to}`;
     }
   }
   return undefined;

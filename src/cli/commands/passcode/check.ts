@@ -13,11 +13,12 @@ import {
   passcodePolicyFromEffective,
   policyForTrustedKeys,
   REFUSAL_REASONS,
+  utcOffsetText,
   type CheckResult,
   type KeyProblem,
   type PasscodePolicy,
 } from '../../../passcode/index.js';
-import { durationText, readAscpassText, readTrustedKeysFile, tokenFromAscpass, zoneText } from '../../../passcode-keys/index.js';
+import { durationText, readAscpassText, readTrustedKeysFile, tokenFromAscpass } from '../../../passcode-keys/index.js';
 
 export type PasscodeCheckResult = CheckResult & {
   /** What decided: the trusted-keys file, the Registry.pol files, or the GPO. */
@@ -136,7 +137,7 @@ export default class PasscodeCheck extends AscendCommand<PasscodeCheckResult> {
     this.say(`  ${'Integrity:'.padEnd(13)}${s.integrity}`);
     this.say(`  ${'Duration:'.padEnd(13)}${durationText(s.durationSeconds)} from activation${s.endProcesses ? '; elevated processes end when it expires' : ''}`);
     this.say(`  ${'Uses left:'.padEnd(13)}${s.usesLeft} after this one`);
-    this.say(`  ${'Checked at:'.padEnd(13)}${at.toISOString()} (UTC${zoneText(utcOffsetMinutes)})`);
+    this.say(`  ${'Checked at:'.padEnd(13)}${at.toISOString()} (UTC${utcOffsetText(utcOffsetMinutes)})`);
     return result;
   }
 
