@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { expect } from 'chai';
 import pg from 'pg';
-import { type CollectorStore, PostgresStore, SqliteStore } from '../../src/collector/storage/index.js';
+import { type CollectorStore, MIGRATIONS, PostgresStore, SqliteStore } from '../../src/collector/storage/index.js';
+import { SqliteDriver } from '../../src/collector/storage/driver.js';
+import { migrate } from '../../src/collector/storage/migrations.js';
 import { getTestPostgres } from '../support/postgres.js';
 import { storeContract } from './store-contract.js';
 
@@ -80,9 +82,32 @@ describe('PostgresStore: concurrent migrations from several collectors', () => {
     const stores = opened.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     try {
       expect(opened.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).to.deep.equal([]);
-      for (const s of stores) expect(await s.appliedMigrations()).to.deep.equal([1]);
+      for (const s of stores) expect(await s.appliedMigrations()).to.deep.equal(MIGRATIONS.map((m) => m.version));
     } finally {
       for (const s of stores) await s.close();
+    }
+  });
+});
+
+describe('SqliteStore: upgrading a database made by an older Ascend', () => {
+  it('applies the newer migrations and keeps the tokens and requests it held', async () => {
+    const dir = tempDir();
+    const db = new Database(join(dir, 'collector.db'));
+    const driver = new SqliteDriver(db);
+    await migrate(driver, MIGRATIONS.slice(0, 1));
+    db.prepare("INSERT INTO api_tokens (id, token_hash, name, role, created_at) VALUES ('t1', ?, 'old admin', 'admin', 1)").run(
+      // sha256("old-token")
+      '9f9d4b5e2c5f1ab0a2f0d9b6d2d0d8c3c8f6b0f7e0a9a6d2b9e1c0b3a7f5e4d1',
+    );
+    await driver.close();
+    const store = await SqliteStore.open(dir);
+    try {
+      expect(await store.appliedMigrations()).to.deep.equal(MIGRATIONS.map((m) => m.version));
+      const tokens = await store.listApiTokens();
+      expect(tokens).to.have.length(1);
+      expect(tokens[0]).to.include({ name: 'old admin', role: 'admin', source: 'token', expiresAt: null });
+    } finally {
+      await store.close();
     }
   });
 });

@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import { isAscendError } from '../../src/errors.js';
-import type { CollectorEventInput, CollectorStore } from '../../src/collector/storage/index.js';
+import { type CollectorEventInput, type CollectorStore, MIGRATIONS } from '../../src/collector/storage/index.js';
 
 export interface StoreFactory {
   /** A fresh empty store, migrated. */
@@ -61,12 +61,12 @@ export function storeContract(name: string, setup: (ctx: Mocha.Context) => Promi
     describe('migrations', () => {
       it('applies each migration once and again is a no-op', async () => {
         const versions = await store.appliedMigrations();
-        expect(versions).to.deep.equal([1]);
+        expect(versions).to.deep.equal(MIGRATIONS.map((m) => m.version));
         expect(await store.migrate()).to.deep.equal([]);
         const second = await factory.reopen(store);
         open.push(second);
         expect(await second.migrate()).to.deep.equal([]);
-        expect(await second.appliedMigrations()).to.deep.equal([1]);
+        expect(await second.appliedMigrations()).to.deep.equal(MIGRATIONS.map((m) => m.version));
       });
     });
 
@@ -242,8 +242,12 @@ export function storeContract(name: string, setup: (ctx: Mocha.Context) => Promi
           { id: '1', type: 'process-elevated', time: T0 + 2 * h, user: 'bob', processPath: 'C:\\app.exe', elevatedBy: 'rule' },
           { id: '2', type: 'elevation-denied', time: T0 + 3 * h, user: 'bob', processPath: 'C:\\bad.exe' },
         ]);
+        await store.insertEvents(a, [
+          { id: '4', type: 'process-elevated', time: T0 + 120_000, user: 'alice', sessionId: 's1', processPath: 'C:\\w.exe', elevatedBy: 'rule', rule: 'Tools', controls: ['mfa', 'approval'] },
+        ]);
         const all = await store.tseUsageReport();
-        expect(all).to.have.length(2);
+        // Elevations inside a session only: bob's rule elevation outside any session is Elevation Activity.
+        expect(all.map((r) => r.eventId)).to.deep.equal(['2', '4']);
         const first = all[0];
         expect(first).to.include({
           computer: 'PC-A',
@@ -257,13 +261,88 @@ export function storeContract(name: string, setup: (ctx: Mocha.Context) => Promi
           sessionEnd: T0 + h,
           endedByExpiry: true,
         });
-        expect(all[1]).to.include({ computer: 'PC-B', elevatedBy: 'rule', sessionStart: null, endedByExpiry: false });
-        expect(await store.tseUsageReport({ computer: 'PC-B' })).to.have.length(1);
-        expect(await store.tseUsageReport({ user: 'alice' })).to.have.length(1);
+        expect(all[1]).to.include({ elevatedBy: 'rule', sessionStart: T0, endedByExpiry: true });
+        expect(await store.tseUsageReport({ computer: 'pc-b' })).to.have.length(0);
+        expect(await store.tseUsageReport({ computer: 'pc-a' }), 'computer names match case-insensitively').to.have.length(2);
+        expect(await store.tseUsageReport({ user: 'ALICE' })).to.have.length(2);
         expect(await store.tseUsageReport({ passcodeId: 'pc-9' })).to.have.length(1);
-        expect(await store.tseUsageReport({ from: T0 + h })).to.have.length(1);
-        expect(await store.tseUsageReport({ to: T0 + h })).to.have.length(1);
+        expect(await store.tseUsageReport({ from: T0 + 100_000 })).to.have.length(1);
+        expect(await store.tseUsageReport({ to: T0 + 100_000 })).to.have.length(1);
         expect(await store.tseUsageReport({ from: T0 + 3 * h })).to.have.length(0);
+
+        const elevations = await store.elevationsReport();
+        expect(elevations.map((r) => [r.computer, r.eventId])).to.deep.equal([['PC-A', '2'], ['PC-A', '4'], ['PC-B', '1']]);
+        expect(elevations[1]).to.include({ rule: 'Tools', controls: 'mfa, approval', elevatedBy: 'rule', passcodeId: null, sessionId: 's1' });
+        expect(await store.elevationsReport({ user: 'bob' })).to.have.length(1);
+        const denied = await store.deniedReport();
+        expect(denied).to.have.length(1);
+        expect(denied[0]).to.include({ computer: 'PC-B', user: 'bob', processPath: 'C:\\bad.exe', rule: null });
+        expect(await store.deniedReport({ to: T0 + 3 * h })).to.have.length(0);
+      });
+    });
+
+    describe('approvals audit and use', () => {
+      it('runs an approved request once, within its time limit, only for the requesting agent', async () => {
+        const a = await enrolled('PC-A');
+        const b = await enrolled('PC-B');
+        const r1 = await store.createApprovalRequest(a, { requestId: 'r1', user: 'alice', processPath: 'C:\\x.exe' }, T0);
+        const r2 = await store.createApprovalRequest(a, { requestId: 'r2', user: 'alice', processPath: 'C:\\y.exe' }, T0);
+        await store.createApprovalRequest(b, { requestId: 'r1', user: 'bob', processPath: 'C:\\z.exe' }, T0 + 5);
+        expect(await codeOfAsync(store.useApproval(a, 'r1', T0 + 1))).to.equal('ASC_COLLECTOR_CONFLICT'); // pending
+        await store.decideApproval(r1.id, { approve: true, by: 'carol', timeLimitSeconds: 60 }, T0 + 10);
+        await store.decideApproval(r2.id, { approve: false, by: 'carol' }, T0 + 10);
+        expect(await codeOfAsync(store.useApproval(b, 'r2', T0 + 20)), 'another agent can not use it').to.equal('ASC_COLLECTOR_NOT_FOUND');
+        expect(await codeOfAsync(store.useApproval(a, 'r2', T0 + 20))).to.equal('ASC_COLLECTOR_CONFLICT'); // denied
+        const used = await store.useApproval(a, 'r1', T0 + 20);
+        expect(used.usedAt).to.equal(T0 + 20);
+        expect(await codeOfAsync(store.useApproval(a, 'r1', T0 + 30)), 'only once').to.equal('ASC_COLLECTOR_CONFLICT');
+
+        const r3 = await store.createApprovalRequest(a, { requestId: 'r3', user: 'alice', processPath: 'C:\\x.exe' }, T0);
+        await store.decideApproval(r3.id, { approve: true, by: 'carol', timeLimitSeconds: 60 }, T0 + 10);
+        expect(await codeOfAsync(store.useApproval(a, 'r3', T0 + 10 + 60_000)), 'past the time limit').to.equal('ASC_COLLECTOR_CONFLICT');
+
+        const audit = await store.listApprovals();
+        // Oldest first; r1..r3 share a filing time, so compare them as a set.
+        expect(audit.slice(0, 3).map((x) => `${x.requestId}:${x.status}`).sort()).to.deep.equal(['r1:approved', 'r2:denied', 'r3:approved']);
+        expect(audit[3]).to.include({ requestId: 'r1', status: 'pending', computer: 'PC-B' });
+        expect(audit).to.have.length(4);
+        expect((await store.listApprovals({ status: 'denied' })).map((x) => x.requestId)).to.deep.equal(['r2']);
+        expect((await store.listApprovals({ computer: 'pc-b' })).map((x) => x.user)).to.deep.equal(['bob']);
+        expect(await store.listApprovals({ from: T0 + 1 })).to.have.length(1);
+      });
+    });
+
+    describe('MFA enrollments', () => {
+      const SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DP';
+      const opts = { maxFailures: 3, lockMs: 60_000 };
+      it('accepts a step once, counts failures and locks, case-insensitively per user', async () => {
+        expect(await store.recordMfaAttempt('alice', 5, { ...opts, now: T0 })).to.deep.equal({ ok: false, reason: 'not-enrolled' });
+        await store.putMfaSecret('CORP\\Alice', SECRET, T0);
+        expect((await store.getMfa('corp\\alice'))?.confirmedAt).to.equal(null);
+        expect(await store.recordMfaAttempt('corp\\ALICE', 100, { ...opts, now: T0 + 1 })).to.deep.equal({ ok: true });
+        expect((await store.getMfa('CORP\\alice'))).to.include({ confirmedAt: T0 + 1, lastStep: 100, user: 'CORP\\Alice' });
+        expect(await store.recordMfaAttempt('corp\\alice', 100, { ...opts, now: T0 + 2 })).to.deep.equal({ ok: false, reason: 'replayed' });
+        expect(await store.recordMfaAttempt('corp\\alice', null, { ...opts, now: T0 + 3 })).to.deep.equal({ ok: false, reason: 'wrong-code' });
+        const locked = await store.recordMfaAttempt('corp\\alice', null, { ...opts, now: T0 + 4 });
+        expect(locked).to.deep.equal({ ok: false, reason: 'wrong-code', lockedUntil: T0 + 4 + 60_000 });
+        expect(await store.recordMfaAttempt('corp\\alice', 101, { ...opts, now: T0 + 5 }), 'a right code while locked').to.deep.include({ ok: false, reason: 'locked' });
+        expect(await store.recordMfaAttempt('corp\\alice', 101, { ...opts, now: T0 + 4 + 60_000 })).to.deep.equal({ ok: true });
+        expect(await codeOfAsync(store.putMfaSecret('bob', 'not base32!'))).to.equal('ASC_COLLECTOR_BAD_INPUT');
+        expect(await store.deleteMfa('CORP\\ALICE')).to.equal(true);
+        expect(await store.getMfa('corp\\alice')).to.equal(undefined);
+      });
+    });
+
+    describe('lists and sign-in sessions', () => {
+      it('lists agents and passcodes; an expired session token is not found', async () => {
+        await enrolled('PC-A');
+        expect((await store.listAgents()).map((x) => x.computer)).to.deep.equal(['PC-A']);
+        await store.registerPasscode({ id: 'p1', title: 'One', maxUses: 2, issuedAt: T0 });
+        await store.recordRedemption('p1', (await store.listAgents())[0]!.id);
+        expect((await store.listPasscodes()).map((p) => [p.id, p.uses, p.maxUses])).to.deep.equal([['p1', 1, 2]]);
+        const s = await store.createApiToken('approver', 'CORP\\carol', T0, { expiresAt: T0 + 1000, source: 'ad' });
+        expect(await store.findApiToken(s.token, T0 + 999)).to.include({ role: 'approver', source: 'ad', expiresAt: T0 + 1000 });
+        expect(await store.findApiToken(s.token, T0 + 1000)).to.equal(undefined);
       });
     });
   });

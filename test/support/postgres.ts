@@ -4,7 +4,7 @@
  * getTestPostgres() creates a cluster in a fresh temp folder on first use (initdb as the
  * `postgres` user when we run as root: the server refuses to run as root), starts it with
  * pg_ctl on a free loopback port (socket in the same folder), and returns how to reach it.
- * mochaGlobalTeardown (this file is in .mocharc.json's `require`) stops it and removes the
+ * mochaGlobalTeardown (this file is in .mocharc.cjs's `require`) stops it and removes the
  * folder; an exit hook does the same if the run dies first. ASCEND_TEST_PG_KEEP=1 keeps it.
  */
 import { execFile, spawnSync } from 'node:child_process';

@@ -2,7 +2,7 @@
  * One real Samba AD domain controller for the whole mocha run (DESIGN section 10).
  *
  * getTestDc() provisions and starts it on first use (scripts/test-dc.sh in a fresh temp
- * folder); mochaGlobalTeardown (this file is in .mocharc.json's `require`) stops it and
+ * folder); mochaGlobalTeardown (this file is in .mocharc.cjs's `require`) stops it and
  * removes the folder. ASCEND_TEST_DC_DIR=/path uses a DC already running from that folder
  * instead (password from ASCEND_TEST_DC_PASSWORD or DIR/admin-password); it is neither
  * started nor stopped. ASCEND_TEST_DC_KEEP=1 leaves the temp folder for a post-mortem.
@@ -212,7 +212,7 @@ export async function stopTestDc(): Promise<void> {
   }
 }
 
-/** mocha's global teardown (this file is loaded through .mocharc.json `require`). */
+/** mocha's global teardown (this file is loaded through .mocharc.cjs `require`). */
 export async function mochaGlobalTeardown(): Promise<void> {
   await stopTestDc();
 }

@@ -102,6 +102,26 @@ CREATE TABLE api_tokens (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'sign-in sessions, approvals run once, TOTP enrollments',
+    sql: `
+ALTER TABLE api_tokens ADD COLUMN expires_at BIGINT;
+ALTER TABLE api_tokens ADD COLUMN source TEXT NOT NULL DEFAULT 'token';
+ALTER TABLE approval_requests ADD COLUMN used_at BIGINT;
+CREATE INDEX approvals_created ON approval_requests (created_at);
+CREATE TABLE mfa_enrollments (
+  user_key TEXT PRIMARY KEY,
+  user_name TEXT NOT NULL,
+  secret TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  confirmed_at BIGINT,
+  last_step BIGINT,
+  failures INTEGER NOT NULL DEFAULT 0,
+  locked_until BIGINT
+)
+`,
+  },
 ];
 
 const MIGRATION_LOCK_KEY = 0x41534345; // "ASCE"

@@ -18,7 +18,12 @@ import {
   type ApiToken,
   type ApprovalRequest,
   type ApprovalRequestInput,
+  type ApprovalFilter,
   type ApprovalStatus,
+  type DeniedRow,
+  type ElevationRow,
+  type MfaCheck,
+  type MfaEnrollment,
   type CollectorEventInput,
   type CollectorStore,
   type Decision,
@@ -65,7 +70,25 @@ function eventTime(v: unknown, i: number): number {
 const EVENT_CHUNK = 500;
 
 const APPROVAL_COLUMNS =
-  'id, agent_id, request_id, computer, user_name, process_path, args, justification, status, created_at, decided_at, decided_by, time_limit_s';
+  'id, agent_id, request_id, computer, user_name, process_path, args, justification, status, created_at, decided_at, decided_by, time_limit_s, used_at';
+const API_TOKEN_COLUMNS = 'id, name, role, created_at, revoked_at, expires_at, source';
+const MFA_COLUMNS = 'user_name, secret, created_at, confirmed_at, last_step, failures, locked_until';
+
+/** Report filters as SQL conditions on a table alias with occurred_at / computer / user_name / passcode_id. */
+function filterSql(filter: ReportFilter, alias: string, timeColumn = 'occurred_at'): { where: string[]; params: SqlValue[] } {
+  const where: string[] = [];
+  const params: SqlValue[] = [];
+  if (filter.from !== undefined) (where.push(`${alias}.${timeColumn} >= ?`), params.push(filter.from));
+  if (filter.to !== undefined) (where.push(`${alias}.${timeColumn} < ?`), params.push(filter.to));
+  if (filter.computer !== undefined) (where.push(`LOWER(${alias}.computer) = LOWER(?)`), params.push(filter.computer));
+  if (filter.user !== undefined) (where.push(`LOWER(${alias}.user_name) = LOWER(?)`), params.push(filter.user));
+  return { where, params };
+}
+
+/** A user name as the MFA table keys it: Windows account names are case-insensitive. */
+function mfaKey(user: string): string {
+  return user.trim().toLowerCase();
+}
 
 function approvalOf(r: Row): ApprovalRequest {
   return {
@@ -82,6 +105,19 @@ function approvalOf(r: Row): ApprovalRequest {
     decidedAt: numOrNull(r.decided_at),
     decidedBy: strOrNull(r.decided_by),
     timeLimitSeconds: numOrNull(r.time_limit_s),
+    usedAt: numOrNull(r.used_at),
+  };
+}
+
+function mfaOf(r: Row): MfaEnrollment {
+  return {
+    user: str(r.user_name),
+    secret: str(r.secret),
+    createdAt: Number(r.created_at),
+    confirmedAt: numOrNull(r.confirmed_at),
+    lastStep: numOrNull(r.last_step),
+    failures: Number(r.failures),
+    lockedUntil: numOrNull(r.locked_until),
   };
 }
 
@@ -101,7 +137,15 @@ function passcodeOf(r: Row): PasscodeRecord {
 }
 
 function apiTokenOf(r: Row): ApiToken {
-  return { id: str(r.id), name: str(r.name), role: str(r.role) as ApiRole, createdAt: Number(r.created_at), revokedAt: numOrNull(r.revoked_at) };
+  return {
+    id: str(r.id),
+    name: str(r.name),
+    role: str(r.role) as ApiRole,
+    createdAt: Number(r.created_at),
+    revokedAt: numOrNull(r.revoked_at),
+    expiresAt: numOrNull(r.expires_at),
+    source: str(r.source) === 'ad' ? 'ad' : 'token',
+  };
 }
 
 function parsePayload(v: unknown): Record<string, unknown> {
@@ -176,6 +220,11 @@ export class SqlCollectorStore implements CollectorStore {
   async getAgent(id: string): Promise<Agent | undefined> {
     const rows = await this.db.all('SELECT id, computer, enrolled_at, revoked_at FROM agents WHERE id = ?', [id]);
     return rows[0] === undefined ? undefined : agentOf(rows[0]);
+  }
+
+  async listAgents(): Promise<Agent[]> {
+    const rows = await this.db.all('SELECT id, computer, enrolled_at, revoked_at FROM agents ORDER BY enrolled_at, id');
+    return rows.map(agentOf);
   }
 
   async revokeAgent(id: string, reason?: string, now = Date.now()): Promise<void> {
@@ -264,7 +313,7 @@ export class SqlCollectorStore implements CollectorStore {
       const agent = agents[0];
       if (agent === undefined || agent.revoked_at !== null) throw new AscendError('ASC_COLLECTOR_NOT_FOUND', `no enrolled agent ${agentId}`);
       await q.run(
-        `INSERT INTO approval_requests (${APPROVAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, NULL, NULL, NULL) ON CONFLICT (agent_id, request_id) DO NOTHING`,
+        `INSERT INTO approval_requests (${APPROVAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, NULL, NULL, NULL, NULL) ON CONFLICT (agent_id, request_id) DO NOTHING`,
         [randomUUID(), agentId, input.requestId, str(agent.computer), input.user, input.processPath, input.args ?? null, input.justification ?? null, now],
       );
       const rows = await q.all(`SELECT ${APPROVAL_COLUMNS} FROM approval_requests WHERE agent_id = ? AND request_id = ?`, [agentId, input.requestId]);
@@ -275,6 +324,35 @@ export class SqlCollectorStore implements CollectorStore {
   async listPendingApprovals(): Promise<ApprovalRequest[]> {
     const rows = await this.db.all(`SELECT ${APPROVAL_COLUMNS} FROM approval_requests WHERE status = 'pending' ORDER BY created_at, id`);
     return rows.map(approvalOf);
+  }
+
+  async listApprovals(filter: ApprovalFilter = {}): Promise<ApprovalRequest[]> {
+    const { where, params } = filterSql(filter, 'a', 'created_at');
+    if (filter.status !== undefined) (where.push('a.status = ?'), params.push(filter.status));
+    const rows = await this.db.all(
+      `SELECT ${APPROVAL_COLUMNS} FROM approval_requests a ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY a.created_at, a.id`,
+      params,
+    );
+    return rows.map(approvalOf);
+  }
+
+  async useApproval(agentId: string, requestId: string, now = Date.now()): Promise<ApprovalRequest> {
+    return this.db.tx(async (q) => {
+      // One conditional UPDATE: two concurrent calls can not both run the elevation.
+      const n = await q.run(
+        "UPDATE approval_requests SET used_at = ? WHERE agent_id = ? AND request_id = ? AND status = 'approved' AND used_at IS NULL AND (time_limit_s IS NULL OR decided_at + time_limit_s * 1000 > ?)",
+        [now, agentId, requestId, now],
+      );
+      const rows = await q.all(`SELECT ${APPROVAL_COLUMNS} FROM approval_requests WHERE agent_id = ? AND request_id = ?`, [agentId, requestId]);
+      const row = rows[0];
+      if (row === undefined) throw new AscendError('ASC_COLLECTOR_NOT_FOUND', `no approval request ${requestId} from this agent`);
+      if (n === 0) {
+        const a = approvalOf(row);
+        const why = a.status !== 'approved' ? `is ${a.status}` : a.usedAt !== null ? 'was used already' : 'is past its time limit';
+        throw new AscendError('ASC_COLLECTOR_CONFLICT', `approval request ${requestId} ${why}`);
+      }
+      return approvalOf(row);
+    });
   }
 
   async getApprovalRequest(id: string): Promise<ApprovalRequest | undefined> {
@@ -329,6 +407,11 @@ export class SqlCollectorStore implements CollectorStore {
     return rows[0] === undefined ? undefined : passcodeOf(rows[0]);
   }
 
+  async listPasscodes(): Promise<PasscodeRecord[]> {
+    const rows = await this.db.all('SELECT id, title, max_uses, uses, issued_at, revoked_at FROM passcodes ORDER BY issued_at, id');
+    return rows.map(passcodeOf);
+  }
+
   recordRedemption(passcodeId: string, agentId: string, now = Date.now()): Promise<RedemptionResult> {
     return this.db.tx(async (q): Promise<RedemptionResult> => {
       const rows = await q.all(
@@ -366,16 +449,33 @@ export class SqlCollectorStore implements CollectorStore {
 
   // --- admin API tokens
 
-  async createApiToken(role: ApiRole, name: string, now = Date.now()): Promise<{ token: string; record: ApiToken }> {
+  async createApiToken(
+    role: ApiRole,
+    name: string,
+    now = Date.now(),
+    opts: { expiresAt?: number | null; source?: ApiToken['source'] } = {},
+  ): Promise<{ token: string; record: ApiToken }> {
     if (!API_ROLES.includes(role)) throw badInput(`role must be one of ${API_ROLES.join(', ')}`);
+    if (typeof name !== 'string' || name.trim() === '') throw badInput('name must not be empty');
     const token = newSecret();
-    const record: ApiToken = { id: randomUUID(), name, role, createdAt: now, revokedAt: null };
-    await this.db.run('INSERT INTO api_tokens (id, token_hash, name, role, created_at) VALUES (?, ?, ?, ?, ?)', [record.id, sha256Hex(token), name, role, now]);
+    const record: ApiToken = { id: randomUUID(), name, role, createdAt: now, revokedAt: null, expiresAt: opts.expiresAt ?? null, source: opts.source ?? 'token' };
+    await this.db.run('INSERT INTO api_tokens (id, token_hash, name, role, created_at, expires_at, source) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+      record.id,
+      sha256Hex(token),
+      name,
+      role,
+      now,
+      record.expiresAt,
+      record.source,
+    ]);
     return { token, record };
   }
 
-  async findApiToken(token: string): Promise<ApiToken | undefined> {
-    const rows = await this.db.all('SELECT id, name, role, created_at, revoked_at FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL', [sha256Hex(token)]);
+  async findApiToken(token: string, now = Date.now()): Promise<ApiToken | undefined> {
+    const rows = await this.db.all(
+      `SELECT ${API_TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)`,
+      [sha256Hex(token), now],
+    );
     return rows[0] === undefined ? undefined : apiTokenOf(rows[0]);
   }
 
@@ -385,8 +485,58 @@ export class SqlCollectorStore implements CollectorStore {
   }
 
   async listApiTokens(): Promise<ApiToken[]> {
-    const rows = await this.db.all('SELECT id, name, role, created_at, revoked_at FROM api_tokens ORDER BY created_at, id');
+    const rows = await this.db.all(`SELECT ${API_TOKEN_COLUMNS} FROM api_tokens ORDER BY created_at, id`);
     return rows.map(apiTokenOf);
+  }
+
+  // --- MFA (TOTP)
+
+  async putMfaSecret(user: string, secret: string, now = Date.now()): Promise<MfaEnrollment> {
+    const key = mfaKey(user);
+    if (key === '') throw badInput('user must not be empty');
+    if (!/^[A-Z2-7]{16,128}$/.test(secret)) throw badInput('the TOTP secret must be base32 (16 to 128 characters)');
+    await this.db.run(
+      `INSERT INTO mfa_enrollments (user_key, ${MFA_COLUMNS}) VALUES (?, ?, ?, ?, NULL, NULL, 0, NULL)
+       ON CONFLICT (user_key) DO UPDATE SET user_name = excluded.user_name, secret = excluded.secret, created_at = excluded.created_at,
+         confirmed_at = NULL, last_step = NULL, failures = 0, locked_until = NULL`,
+      [key, user.trim(), secret, now],
+    );
+    return { user: user.trim(), secret, createdAt: now, confirmedAt: null, lastStep: null, failures: 0, lockedUntil: null };
+  }
+
+  async getMfa(user: string): Promise<MfaEnrollment | undefined> {
+    const rows = await this.db.all(`SELECT ${MFA_COLUMNS} FROM mfa_enrollments WHERE user_key = ?`, [mfaKey(user)]);
+    return rows[0] === undefined ? undefined : mfaOf(rows[0]);
+  }
+
+  async deleteMfa(user: string): Promise<boolean> {
+    return (await this.db.run('DELETE FROM mfa_enrollments WHERE user_key = ?', [mfaKey(user)])) > 0;
+  }
+
+  recordMfaAttempt(user: string, step: number | null, opts: { maxFailures: number; lockMs: number; now?: number }): Promise<MfaCheck> {
+    const now = opts.now ?? Date.now();
+    const key = mfaKey(user);
+    return this.db.tx(async (q): Promise<MfaCheck> => {
+      // Read and write in one transaction so that concurrent guesses are all counted.
+      const rows = await q.all(`SELECT ${MFA_COLUMNS} FROM mfa_enrollments WHERE user_key = ?${this.kind === 'postgres' ? ' FOR UPDATE' : ''}`, [key]);
+      const row = rows[0];
+      if (row === undefined) return { ok: false, reason: 'not-enrolled' };
+      const m = mfaOf(row);
+      if (m.lockedUntil !== null && m.lockedUntil > now) return { ok: false, reason: 'locked', lockedUntil: m.lockedUntil };
+      if (step !== null && (m.lastStep === null || step > m.lastStep)) {
+        await q.run('UPDATE mfa_enrollments SET last_step = ?, failures = 0, locked_until = NULL, confirmed_at = COALESCE(confirmed_at, ?) WHERE user_key = ?', [
+          step,
+          now,
+          key,
+        ]);
+        return { ok: true };
+      }
+      const failures = m.failures + 1;
+      const lockedUntil = failures >= opts.maxFailures ? now + opts.lockMs : null;
+      await q.run('UPDATE mfa_enrollments SET failures = ?, locked_until = ? WHERE user_key = ?', [lockedUntil === null ? failures : 0, lockedUntil, key]);
+      const reason = step === null ? 'wrong-code' : 'replayed';
+      return lockedUntil === null ? { ok: false, reason } : { ok: false, reason, lockedUntil };
+    });
   }
 
   // --- reports
@@ -397,12 +547,9 @@ export class SqlCollectorStore implements CollectorStore {
    * (session-expired = by expiry; session-ended otherwise).
    */
   async tseUsageReport(filter: ReportFilter = {}): Promise<TseUsageRow[]> {
-    const where: string[] = ["e.type = 'process-elevated'"];
-    const params: SqlValue[] = [];
-    if (filter.from !== undefined) (where.push('e.occurred_at >= ?'), params.push(filter.from));
-    if (filter.to !== undefined) (where.push('e.occurred_at < ?'), params.push(filter.to));
-    if (filter.computer !== undefined) (where.push('e.computer = ?'), params.push(filter.computer));
-    if (filter.user !== undefined) (where.push('e.user_name = ?'), params.push(filter.user));
+    const { where, params } = filterSql(filter, 'e');
+    // TSE usage: the elevations made inside a passcode session (by the session itself, or by a rule or approval meanwhile).
+    where.unshift("e.type = 'process-elevated'", '(e.passcode_id IS NOT NULL OR e.session_id IS NOT NULL)');
     if (filter.passcodeId !== undefined) (where.push('e.passcode_id = ?'), params.push(filter.passcodeId));
     const rows = await this.db.all(
       `SELECT e.agent_id, e.event_id, e.occurred_at, e.computer, e.user_name, e.passcode_id, e.session_id,
@@ -436,6 +583,63 @@ export class SqlCollectorStore implements CollectorStore {
       };
     });
   }
+
+  /** Events of one type with their payloads, filtered, oldest first. */
+  private async eventsOfType(type: string, filter: ReportFilter): Promise<{ row: Row; payload: Record<string, unknown> }[]> {
+    const { where, params } = filterSql(filter, 'e');
+    where.unshift('e.type = ?');
+    params.unshift(type);
+    if (filter.passcodeId !== undefined) (where.push('e.passcode_id = ?'), params.push(filter.passcodeId));
+    const rows = await this.db.all(
+      `SELECT e.agent_id, e.event_id, e.occurred_at, e.computer, e.user_name, e.passcode_id, e.session_id, CAST(e.payload AS TEXT) AS payload
+         FROM events e WHERE ${where.join(' AND ')} ORDER BY e.occurred_at, e.agent_id, e.event_id`,
+      params,
+    );
+    return rows.map((row) => ({ row, payload: parsePayload(row.payload) }));
+  }
+
+  async elevationsReport(filter: ReportFilter = {}): Promise<ElevationRow[]> {
+    return (await this.eventsOfType('process-elevated', filter)).map(({ row, payload }) => ({
+      time: Number(row.occurred_at),
+      computer: str(row.computer),
+      user: strOrNull(row.user_name),
+      processPath: payloadText(payload, 'processPath'),
+      args: payloadText(payload, 'args'),
+      elevatedBy: payloadText(payload, 'elevatedBy'),
+      rule: payloadText(payload, 'rule'),
+      controls: payloadList(payload, 'controls'),
+      passcodeId: strOrNull(row.passcode_id),
+      sessionId: strOrNull(row.session_id),
+      agentId: str(row.agent_id),
+      eventId: str(row.event_id),
+    }));
+  }
+
+  async deniedReport(filter: ReportFilter = {}): Promise<DeniedRow[]> {
+    return (await this.eventsOfType('elevation-denied', filter)).map(({ row, payload }) => ({
+      time: Number(row.occurred_at),
+      computer: str(row.computer),
+      user: strOrNull(row.user_name),
+      processPath: payloadText(payload, 'processPath'),
+      args: payloadText(payload, 'args'),
+      rule: payloadText(payload, 'rule'),
+      reason: payloadText(payload, 'reason'),
+      agentId: str(row.agent_id),
+      eventId: str(row.event_id),
+    }));
+  }
+}
+
+function payloadText(payload: Record<string, unknown>, key: string): string | null {
+  const v = payload[key];
+  return typeof v === 'string' ? v : null;
+}
+
+/** A list field as "a, b" (controls: mfa, approval). */
+function payloadList(payload: Record<string, unknown>, key: string): string | null {
+  const v = payload[key];
+  if (Array.isArray(v)) return v.filter((x) => typeof x === 'string').join(', ');
+  return typeof v === 'string' ? v : null;
 }
 
 /**

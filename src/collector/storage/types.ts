@@ -81,6 +81,12 @@ export interface ApprovalRequest {
   decidedBy: string | null;
   /** Approved for this many seconds; null = no time limit (or not approved). */
   timeLimitSeconds: number | null;
+  /** When the agent ran the approved elevation; an approval runs once. */
+  usedAt: number | null;
+}
+
+export interface ApprovalFilter extends ReportFilter {
+  status?: ApprovalStatus;
 }
 
 export interface Decision {
@@ -116,7 +122,28 @@ export interface ApiToken {
   role: ApiRole;
   createdAt: number;
   revokedAt: number | null;
+  /** null = no expiry (made tokens); a sign-in session always expires. */
+  expiresAt: number | null;
+  /** token = made by an admin (or the bootstrap token); ad = an Active Directory sign-in session. */
+  source: 'token' | 'ad';
 }
+
+/** A user's TOTP enrollment. The secret must be kept to check codes; it never leaves the server after enrollment. */
+export interface MfaEnrollment {
+  user: string;
+  secret: string;
+  createdAt: number;
+  /** Set by the first good code. */
+  confirmedAt: number | null;
+  /** The last TOTP time step accepted: a code is good once. */
+  lastStep: number | null;
+  failures: number;
+  lockedUntil: number | null;
+}
+
+export type MfaCheck =
+  | { ok: true }
+  | { ok: false; reason: 'not-enrolled' | 'locked' | 'wrong-code' | 'replayed'; lockedUntil?: number };
 
 export interface ReportFilter {
   from?: number;
@@ -124,6 +151,35 @@ export interface ReportFilter {
   computer?: string;
   user?: string;
   passcodeId?: string;
+}
+
+/** One row of the Elevation Activity report: every process-elevated event. */
+export interface ElevationRow {
+  time: number;
+  computer: string;
+  user: string | null;
+  processPath: string | null;
+  args: string | null;
+  elevatedBy: string | null;
+  rule: string | null;
+  controls: string | null;
+  passcodeId: string | null;
+  sessionId: string | null;
+  agentId: string;
+  eventId: string;
+}
+
+/** One row of the Denied Activity report: every elevation-denied event (blacklist rules). */
+export interface DeniedRow {
+  time: number;
+  computer: string;
+  user: string | null;
+  processPath: string | null;
+  args: string | null;
+  rule: string | null;
+  reason: string | null;
+  agentId: string;
+  eventId: string;
 }
 
 /** One row of the TSE Usage Report: a process launched elevated, with its session. */
@@ -159,6 +215,7 @@ export interface CollectorStore {
   /** The agent whose credential this is (revoked ones included, with revokedAt), or undefined. */
   findAgentByCredential(credential: string): Promise<Agent | undefined>;
   getAgent(id: string): Promise<Agent | undefined>;
+  listAgents(): Promise<Agent[]>;
   revokeAgent(id: string, reason?: string, now?: number): Promise<void>;
 
   /**
@@ -172,6 +229,13 @@ export interface CollectorStore {
   /** Files a request; filing the same (agent, requestId) again returns the existing one. */
   createApprovalRequest(agentId: string, input: ApprovalRequestInput, now?: number): Promise<ApprovalRequest>;
   listPendingApprovals(): Promise<ApprovalRequest[]>;
+  /** Every request matching the filter (time = filed at), oldest first: the approvals audit. */
+  listApprovals(filter?: ApprovalFilter): Promise<ApprovalRequest[]>;
+  /**
+   * The agent runs an approved request: marks it used, once. Throws ASC_COLLECTOR_NOT_FOUND,
+   * or ASC_COLLECTOR_CONFLICT when it is not approved, used already, or past its time limit.
+   */
+  useApproval(agentId: string, requestId: string, now?: number): Promise<ApprovalRequest>;
   getApprovalRequest(id: string): Promise<ApprovalRequest | undefined>;
   /** The request as its own agent sees it: bound to (agent, requestId). */
   getApprovalForAgent(agentId: string, requestId: string): Promise<ApprovalRequest | undefined>;
@@ -182,16 +246,35 @@ export interface CollectorStore {
 
   registerPasscode(p: { id: string; title: string; maxUses: number | null; issuedAt?: number }): Promise<PasscodeRecord>;
   getPasscode(id: string): Promise<PasscodeRecord | undefined>;
+  listPasscodes(): Promise<PasscodeRecord[]>;
   /** Counts one redemption domain-wide, atomically; refused when revoked or spent. */
   recordRedemption(passcodeId: string, agentId: string, now?: number): Promise<RedemptionResult>;
   revokePasscode(id: string, reason?: string, now?: number): Promise<void>;
   listRevocations(since?: number): Promise<Revocation[]>;
 
-  createApiToken(role: ApiRole, name: string, now?: number): Promise<{ token: string; record: ApiToken }>;
-  /** The token's record if it exists and is not revoked. */
-  findApiToken(token: string): Promise<ApiToken | undefined>;
+  createApiToken(
+    role: ApiRole,
+    name: string,
+    now?: number,
+    opts?: { expiresAt?: number | null; source?: ApiToken['source'] },
+  ): Promise<{ token: string; record: ApiToken }>;
+  /** The token's record if it exists, is not revoked and has not expired. */
+  findApiToken(token: string, now?: number): Promise<ApiToken | undefined>;
   revokeApiToken(id: string, now?: number): Promise<void>;
   listApiTokens(): Promise<ApiToken[]>;
 
+  /** Enrolls (or re-enrolls, replacing the secret) a user for TOTP; the user name is matched case-insensitively. */
+  putMfaSecret(user: string, secret: string, now?: number): Promise<MfaEnrollment>;
+  getMfa(user: string): Promise<MfaEnrollment | undefined>;
+  deleteMfa(user: string): Promise<boolean>;
+  /**
+   * Records one verification, atomically: `step` is the time step of the code that matched
+   * (null = no match). A match at or before the last accepted step is a replay. After
+   * `maxFailures` failures in a row the user is locked for `lockMs`.
+   */
+  recordMfaAttempt(user: string, step: number | null, opts: { maxFailures: number; lockMs: number; now?: number }): Promise<MfaCheck>;
+
   tseUsageReport(filter?: ReportFilter): Promise<TseUsageRow[]>;
+  elevationsReport(filter?: ReportFilter): Promise<ElevationRow[]>;
+  deniedReport(filter?: ReportFilter): Promise<DeniedRow[]>;
 }
