@@ -8,7 +8,7 @@
 # system smbd on port 445 would keep the test DC from starting.
 set -euo pipefail
 
-packages=(libxml2-utils python3-samba samba-ad-dc samba-ad-provision smbclient ldap-utils krb5-user dbus gnome-keyring libsecret-tools postgresql)
+packages=(libxml2-utils python3-samba samba-ad-dc samba-ad-provision smbclient ldap-utils krb5-user dbus gnome-keyring libsecret-tools postgresql chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -63,6 +63,7 @@ export const ERROR_CODES = {
   // Data-collection server: HTTP API and its CLI
   ASC_COLLECTOR_BAD_JSON: 'The request body is not well-formed JSON (or is empty where JSON is expected); nothing was stored.',
   ASC_COLLECTOR_TOO_LARGE: 'The request body is larger than the 1 MiB limit; nothing was stored.',
+  ASC_COLLECTOR_RATE_LIMITED: 'Too many requests with one credential, or too many failed sign-ins or MFA codes; try again later.',
   ASC_COLLECTOR_UNAUTHENTICATED: 'The request carries no bearer credential or token, or one that is unknown or revoked.',
   ASC_COLLECTOR_FORBIDDEN: "The API token's role does not allow that request.",
   ASC_COLLECTOR_INSECURE_REFUSED: 'The server refuses to listen on a non-loopback address without TLS unless --insecure-http is given.',

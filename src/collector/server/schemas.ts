@@ -95,3 +95,62 @@ export const ReportQuery = Type.Object(
 );
 
 export const EmptyQuery = Type.Object({}, { additionalProperties: false });
+
+/** A report's name in GET /api/v1/reports/:name. */
+export const REPORT_NAMES = ['tse-usage', 'elevations', 'denied', 'approvals'] as const;
+export type ReportName = (typeof REPORT_NAMES)[number];
+export const ReportParams = Type.Object({ name: Type.Unsafe<ReportName>({ type: 'string', enum: [...REPORT_NAMES] }) }, { additionalProperties: false });
+
+const Uuid = Type.String({ minLength: 1, maxLength: 64, pattern: '^[0-9A-Za-z-]+$' });
+export const IdParams = Type.Object({ id: Uuid }, { additionalProperties: false });
+export const RequestIdParams = Type.Object({ requestId: Id }, { additionalProperties: false });
+export const PasscodeIdParams = Type.Object({ id: Id }, { additionalProperties: false });
+export const ReasonBody = Type.Object({ reason: Type.Optional(Text) }, { additionalProperties: false });
+
+const Role = Type.Unsafe<'viewer' | 'approver' | 'admin'>({ type: 'string', enum: ['viewer', 'approver', 'admin'] });
+const UserName = Type.String({ minLength: 1, maxLength: 256, pattern: '\\S' });
+
+export const ApprovalRequestBody = Type.Object(
+  {
+    requestId: Id,
+    user: UserName,
+    processPath: Type.String({ minLength: 1, maxLength: 4096 }),
+    args: Type.Optional(LongText),
+    justification: Type.Optional(LongText),
+  },
+  { additionalProperties: false },
+);
+/** Long-poll: wait up to this many seconds for a decision. */
+export const ApprovalPollQuery = Type.Object({ wait: Type.Optional(Type.String({ pattern: '^\\d{1,3}$' })) }, { additionalProperties: false });
+export const ApprovalListQuery = Type.Object(
+  { status: Type.Optional(Type.Unsafe<'pending' | 'approved' | 'denied' | 'expired'>({ type: 'string', enum: ['pending', 'approved', 'denied', 'expired'] })) },
+  { additionalProperties: false },
+);
+export const ApproveBody = Type.Object(
+  { timeLimitSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 * 86400 })) },
+  { additionalProperties: false },
+);
+export const DenyBody = Type.Object({}, { additionalProperties: false });
+
+export const MfaEnrollBody = Type.Object({ user: UserName }, { additionalProperties: false });
+export const MfaUserParams = Type.Object({ user: UserName }, { additionalProperties: false });
+export const MfaVerifyBody = Type.Object({ user: UserName, code: Type.String({ minLength: 1, maxLength: 16 }) }, { additionalProperties: false });
+
+export const PasscodeBody = Type.Object(
+  {
+    id: Id,
+    title: Type.String({ maxLength: 512 }),
+    maxUses: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+export const SinceQuery = Type.Object({ since: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) }, { additionalProperties: false });
+
+export const TokenBody = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' }), role: Role, expiresAt: Type.Optional(Time) },
+  { additionalProperties: false },
+);
+export const SignInBody = Type.Object(
+  { user: UserName, password: Type.String({ minLength: 1, maxLength: 1024 }) },
+  { additionalProperties: false },
+);

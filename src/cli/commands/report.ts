@@ -1,0 +1,154 @@
+import { Args, Flags } from '@oclif/core';
+import { AscendError } from '../../errors.js';
+import { AscendCommand } from '../base-command.js';
+import { readTokenFile } from '../../collector/server/client.js';
+import { callServerText } from '../../collector/server/client-text.js';
+import { renderTable } from '../table.js';
+
+export const REPORT_NAMES = ['tse-usage', 'elevations', 'denied', 'approvals'] as const;
+export type ReportName = (typeof REPORT_NAMES)[number];
+
+export type ReportValue = string | number | boolean | null;
+
+/** What the server answers with `format=json`, and what `--json` prints. */
+export interface ReportResult {
+  report: string;
+  columns: string[];
+  rows: Record<string, ReportValue>[];
+}
+
+/** Header labels for the table; a column not listed shows its key. */
+export const COLUMN_LABELS: Readonly<Record<string, string>> = {
+  time: 'Time',
+  createdAt: 'Requested',
+  computer: 'Computer',
+  user: 'User',
+  passcodeId: 'Passcode',
+  passcodeTitle: 'Passcode title',
+  processPath: 'Process',
+  args: 'Arguments',
+  elevatedBy: 'Elevated by',
+  rule: 'Rule',
+  controls: 'Controls',
+  reason: 'Reason',
+  justification: 'Justification',
+  status: 'Status',
+  decidedAt: 'Decided',
+  decidedBy: 'Decided by',
+  timeLimitSeconds: 'Time limit (s)',
+  usedAt: 'Used',
+  sessionId: 'Session',
+  sessionStart: 'Session start',
+  sessionEnd: 'Session end',
+  endedByExpiry: 'Expired',
+  agentId: 'Agent',
+  eventId: 'Event',
+  id: 'Id',
+};
+
+/**
+ * --from/--to: an ISO 8601 time, milliseconds since the epoch, or a duration back from now
+ * ("30m", "24h", "7d"). Sent to the server as ISO 8601 (milliseconds as they are).
+ */
+export function parseReportTime(text: string, flag: string, now = Date.now()): string {
+  const t = text.trim();
+  if (/^\d+$/.test(t)) return t;
+  const m = /^(\d+)\s*([smhdw])$/i.exec(t);
+  if (m) {
+    const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3 }[(m[2] ?? 's').toLowerCase() as 's' | 'm' | 'h' | 'd' | 'w'];
+    return new Date(now - Number(m[1]) * unit).toISOString();
+  }
+  const ms = Date.parse(t);
+  if (!Number.isFinite(ms)) throw new AscendError('ASC_USAGE', `${flag} must be an ISO 8601 time, milliseconds, or a duration back from now (30m, 24h, 7d): ${text}`);
+  return new Date(ms).toISOString();
+}
+
+function isValue(v: unknown): v is ReportValue {
+  return v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+}
+
+/** Checks the server's JSON against the report contract; anything else is not trusted. */
+export function parseReportJson(text: string, name: string, origin: string): ReportResult {
+  const bad = (why: string): AscendError => new AscendError('ASC_COLLECTOR_UNREACHABLE', `${origin} did not answer with the ${name} report (${why})`);
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw bad('not JSON');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw bad('not an object');
+  const { report, columns, rows } = body as Record<string, unknown>;
+  if (report !== name) throw bad(`"report" is ${JSON.stringify(report)}`);
+  if (!Array.isArray(rows) || !rows.every((r) => typeof r === 'object' && r !== null && !Array.isArray(r))) throw bad('"rows" is not an array of objects');
+  // A collector older than the columns field: the keys of the first row, in their order.
+  const cols = columns === undefined ? Object.keys((rows[0] as object | undefined) ?? {}) : columns;
+  if (!Array.isArray(cols) || !cols.every((c) => typeof c === 'string')) throw bad('"columns" is not an array of names');
+  for (const [i, r] of (rows as Record<string, unknown>[]).entries()) {
+    for (const [k, v] of Object.entries(r)) if (!isValue(v)) throw bad(`rows[${i}].${k} is not a string, number, boolean or null`);
+  }
+  return { report: name, columns: cols as string[], rows: rows as Record<string, ReportValue>[] };
+}
+
+export default class Report extends AscendCommand<ReportResult | undefined> {
+  static override summary = 'Print a report from the collector: TSE usage, elevations, denied elevations or approval requests.';
+  static override description =
+    'Needs an API token of the viewer role or above, read from --token-file (or the file named by ASCEND_TOKEN_FILE). ' +
+    '--format table (the default) prints aligned columns with long cells cut; json and csv print what the server sent, as it sent it. ' +
+    '--json prints the typed result {report, columns, rows} whatever --format says. ' +
+    '--from and --to take an ISO 8601 time, milliseconds, or a duration back from now (30m, 24h, 7d); --to is exclusive.';
+  static override examples = [
+    '<%= config.bin %> report tse-usage --server http://127.0.0.1:8003 --token-file ascend-data/bootstrap-admin-token --from 7d',
+    '<%= config.bin %> report denied --server https://collector.corp.example --computer PC-042 --format csv > denied.csv',
+    'ASCEND_TOKEN_FILE=~/.ascend-viewer <%= config.bin %> report approvals --server https://collector.corp.example --json',
+  ];
+  static override args = {
+    name: Args.string({ description: 'the report', required: true, options: [...REPORT_NAMES] }),
+  };
+  static override flags = {
+    server: Flags.string({ description: 'collector URL', required: true }),
+    'token-file': Flags.string({ description: 'file holding an API token (viewer or above); default: $ASCEND_TOKEN_FILE' }),
+    format: Flags.string({ description: 'output: aligned text, or the server\'s JSON or CSV', options: ['table', 'json', 'csv'], default: 'table' }),
+    from: Flags.string({ description: 'from this time on (inclusive)' }),
+    to: Flags.string({ description: 'before this time (exclusive)' }),
+    computer: Flags.string({ description: 'only this computer' }),
+    user: Flags.string({ description: 'only this user (DOMAIN\\name as the agent reports it)' }),
+    passcode: Flags.string({ description: 'only this passcode id' }),
+    'max-width': Flags.integer({ description: 'table: longest cell, in characters', default: 40, min: 4 }),
+  };
+
+  async run(): Promise<ReportResult | undefined> {
+    const { args, flags } = await this.parse(Report);
+    const name = args.name as ReportName;
+    const envFile = process.env.ASCEND_TOKEN_FILE;
+    const tokenFile = flags['token-file'] ?? (envFile !== undefined && envFile.trim() !== '' ? envFile : undefined);
+    if (tokenFile === undefined) throw new AscendError('ASC_USAGE', 'an API token is needed: give --token-file FILE or set ASCEND_TOKEN_FILE');
+    const token = readTokenFile(tokenFile);
+
+    // --json always takes the JSON answer: the typed result.
+    const format = this.jsonEnabled() ? 'json' : (flags.format as 'table' | 'json' | 'csv');
+    const query = new URLSearchParams();
+    if (flags.from !== undefined) query.set('from', parseReportTime(flags.from, '--from'));
+    if (flags.to !== undefined) query.set('to', parseReportTime(flags.to, '--to'));
+    if (flags.computer !== undefined) query.set('computer', flags.computer);
+    if (flags.user !== undefined) query.set('user', flags.user);
+    if (flags.passcode !== undefined) query.set('passcode', flags.passcode);
+    query.set('format', format === 'csv' ? 'csv' : 'json');
+    const path = `api/v1/reports/${encodeURIComponent(name)}?${query.toString()}`;
+
+    const answer = await callServerText(flags.server, token, path, format === 'csv' ? 'text/csv' : 'application/json');
+    const origin = new URL(flags.server).origin;
+    if (format === 'csv') {
+      if (!/^text\/csv\b/i.test(answer.contentType)) throw new AscendError('ASC_COLLECTOR_UNREACHABLE', `${origin} did not answer with CSV (Content-Type: ${answer.contentType || 'none'})`);
+      process.stdout.write(answer.text);
+      return undefined;
+    }
+    const result = parseReportJson(answer.text, name, origin);
+    if (format === 'json') {
+      if (!this.jsonEnabled()) process.stdout.write(answer.text.endsWith('\n') ? answer.text : `${answer.text}\n`);
+    } else {
+      this.say(renderTable(result.columns, result.rows, { labels: COLUMN_LABELS, maxCellWidth: flags['max-width'] }));
+      if (result.rows.length > 0) this.say(`(${result.rows.length} row${result.rows.length === 1 ? '' : 's'})`);
+    }
+    return result;
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The domain-wide passcode registry: passcodes the console issued (with their use limits),
+ * redemptions counted across every agent (an online agent's redemption is refused once the
+ * count is spent), and revocations, which agents fetch.
+ */
+import type { Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { Agent, PasscodeRecord, Revocation } from '../../storage/index.js';
+import { actor, fail, iso, parseTime, type RouteContext } from '../context.js';
+import { EmptyQuery, PasscodeBody, PasscodeIdParams, ReasonBody, SinceQuery } from '../schemas.js';
+
+function passcodeView(p: PasscodeRecord) {
+  return {
+    id: p.id,
+    title: p.title,
+    maxUses: p.maxUses,
+    uses: p.uses,
+    usesLeft: p.maxUses === null ? null : Math.max(0, p.maxUses - p.uses),
+    issuedAt: iso(p.issuedAt),
+    revokedAt: iso(p.revokedAt),
+  };
+}
+
+function revocationView(r: Revocation) {
+  return { kind: r.kind, subject: r.subject, reason: r.reason, revokedAt: iso(r.revokedAt) };
+}
+
+export function registerPasscodeRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  const { store } = ctx;
+
+  app.post<{ Body: Static<typeof PasscodeBody> }>(
+    '/api/v1/passcodes',
+    { schema: { body: PasscodeBody }, onRequest: ctx.requireRole('admin') },
+    async (req, reply) => {
+      const p = await store.registerPasscode({ id: req.body.id, title: req.body.title, maxUses: req.body.maxUses ?? null });
+      req.log.info({ passcodeId: p.id, maxUses: p.maxUses, by: actor(req) }, 'passcode registered');
+      return reply.code(201).send({ passcode: passcodeView(p) });
+    },
+  );
+
+  app.get('/api/v1/passcodes', { schema: { querystring: EmptyQuery }, onRequest: ctx.requireRole('viewer') }, async () => ({
+    passcodes: (await store.listPasscodes()).map(passcodeView),
+  }));
+
+  app.get<{ Params: Static<typeof PasscodeIdParams> }>(
+    '/api/v1/passcodes/:id',
+    { schema: { params: PasscodeIdParams }, onRequest: ctx.requireRole('viewer') },
+    async (req) => {
+      const p = await store.getPasscode(req.params.id);
+      if (p === undefined) throw fail('ASC_COLLECTOR_NOT_FOUND', `no passcode ${req.params.id} in the registry`);
+      return { passcode: passcodeView(p) };
+    },
+  );
+
+  app.post<{ Params: Static<typeof PasscodeIdParams>; Body: Static<typeof ReasonBody> }>(
+    '/api/v1/passcodes/:id/revoke',
+    { schema: { params: PasscodeIdParams, body: ReasonBody }, onRequest: ctx.requireRole('admin') },
+    async (req) => {
+      // Revoking a passcode the registry never saw (issued offline) still lists it for agents.
+      await store.revokePasscode(req.params.id, req.body.reason);
+      req.log.info({ passcodeId: req.params.id, by: actor(req) }, 'passcode revoked');
+      const p = await store.getPasscode(req.params.id);
+      return { id: req.params.id, revoked: true, passcode: p === undefined ? null : passcodeView(p) };
+    },
+  );
+
+  const listRevocations = async (since: string | undefined) => ({
+    revocations: (await store.listRevocations(parseTime(since, 'query.since'))).map(revocationView),
+  });
+  app.get<{ Querystring: Static<typeof SinceQuery> }>(
+    '/api/v1/revocations',
+    { schema: { querystring: SinceQuery }, onRequest: ctx.requireRole('viewer') },
+    async (req) => listRevocations(req.query.since),
+  );
+  app.get<{ Querystring: Static<typeof SinceQuery> }>(
+    '/api/v1/agent/revocations',
+    { schema: { querystring: SinceQuery }, onRequest: ctx.agentAuth },
+    async (req) => listRevocations(req.query.since),
+  );
+
+  app.post<{ Params: Static<typeof PasscodeIdParams> }>(
+    '/api/v1/agent/passcodes/:id/redeem',
+    { schema: { params: PasscodeIdParams }, onRequest: ctx.agentAuth },
+    async (req) => {
+      const agent = req.agent as Agent;
+      const r = await store.recordRedemption(req.params.id, agent.id);
+      req.log.info({ passcodeId: req.params.id, agentId: agent.id, ok: r.ok, ...(r.ok ? { uses: r.uses } : { reason: r.reason }) }, 'passcode redemption');
+      if (!r.ok) return { ok: false, reason: r.reason };
+      const p = await store.getPasscode(req.params.id);
+      return { ok: true, uses: r.uses, maxUses: p?.maxUses ?? null };
+    },
+  );
+}

@@ -1,0 +1,106 @@
+/**
+ * GET /api/v1/reports/:name as JSON ({report, columns, rows}) or CSV with the same columns.
+ * Times are ISO 8601 in both. A CSV cell that would start a spreadsheet formula is defused.
+ */
+import type { Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { ApprovalRequest, ReportFilter } from '../../storage/index.js';
+import { fail, parseTime, type RouteContext } from '../context.js';
+import { type ReportName, ReportParams, ReportQuery } from '../schemas.js';
+
+export type ReportCell = string | number | boolean | null;
+export interface Report {
+  report: ReportName;
+  columns: readonly string[];
+  rows: Record<string, ReportCell>[];
+}
+
+export const REPORT_COLUMNS: Record<ReportName, readonly string[]> = {
+  'tse-usage': ['time', 'computer', 'user', 'passcodeId', 'passcodeTitle', 'processPath', 'args', 'elevatedBy', 'sessionId', 'sessionStart', 'sessionEnd', 'endedByExpiry', 'agentId', 'eventId'],
+  elevations: ['time', 'computer', 'user', 'processPath', 'args', 'elevatedBy', 'rule', 'controls', 'passcodeId', 'sessionId', 'agentId', 'eventId'],
+  denied: ['time', 'computer', 'user', 'processPath', 'args', 'rule', 'reason', 'agentId', 'eventId'],
+  approvals: ['createdAt', 'computer', 'user', 'processPath', 'args', 'justification', 'status', 'decidedAt', 'decidedBy', 'timeLimitSeconds', 'usedAt', 'id'],
+};
+
+const TIME_COLUMNS = new Set(['time', 'sessionStart', 'sessionEnd', 'createdAt', 'decidedAt', 'usedAt']);
+
+/** Keeps exactly the report's columns, in order, with times as ISO 8601. */
+function shape(name: ReportName, rows: readonly object[]): Record<string, ReportCell>[] {
+  const columns = REPORT_COLUMNS[name];
+  return rows.map((r) => {
+    const src = r as Record<string, unknown>;
+    const out: Record<string, ReportCell> = {};
+    for (const c of columns) {
+      const v = src[c];
+      if (v === undefined || v === null) out[c] = null;
+      else if (TIME_COLUMNS.has(c) && typeof v === 'number') out[c] = new Date(v).toISOString();
+      else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[c] = v;
+      else out[c] = JSON.stringify(v);
+    }
+    return out;
+  });
+}
+
+function csvCell(v: ReportCell): string {
+  if (v === null) return '';
+  const text = String(v);
+  // A leading = + - @ (or tab, CR) would be a formula in a spreadsheet: defuse it.
+  const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+export function reportCsv(report: Report): string {
+  const lines = [report.columns.join(',')];
+  for (const r of report.rows) lines.push(report.columns.map((c) => csvCell(r[c] ?? null)).join(','));
+  return `${lines.join('\r\n')}\r\n`;
+}
+
+export async function buildReport(ctx: RouteContext, name: ReportName, filter: ReportFilter): Promise<Report> {
+  const { store } = ctx;
+  let rows: readonly object[];
+  switch (name) {
+    case 'tse-usage':
+      rows = await store.tseUsageReport(filter);
+      break;
+    case 'elevations':
+      rows = await store.elevationsReport(filter);
+      break;
+    case 'denied':
+      rows = await store.deniedReport(filter);
+      break;
+    case 'approvals': {
+      await store.expirePendingApprovals(ctx.settings.approvalTtlMs);
+      rows = (await store.listApprovals(filter)).map((a: ApprovalRequest) => ({ ...a }));
+      break;
+    }
+  }
+  return { report: name, columns: REPORT_COLUMNS[name], rows: shape(name, rows) };
+}
+
+export function registerReportRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  app.get<{ Params: Static<typeof ReportParams>; Querystring: Static<typeof ReportQuery> }>(
+    '/api/v1/reports/:name',
+    { schema: { params: ReportParams, querystring: ReportQuery }, onRequest: ctx.requireRole('viewer') },
+    async (req, reply) => {
+      const { name } = req.params;
+      const q = req.query;
+      const filter: ReportFilter = {};
+      const from = parseTime(q.from, 'query.from');
+      const to = parseTime(q.to, 'query.to');
+      if (from !== undefined) filter.from = from;
+      if (to !== undefined) filter.to = to;
+      if (from !== undefined && to !== undefined && from >= to) throw fail('ASC_COLLECTOR_BAD_INPUT', 'query.from must be before query.to');
+      if (q.computer !== undefined) filter.computer = q.computer;
+      if (q.user !== undefined) filter.user = q.user;
+      if (q.passcode !== undefined) {
+        if (name === 'approvals') throw fail('ASC_COLLECTOR_BAD_INPUT', 'query.passcode does not apply to the approvals report');
+        filter.passcodeId = q.passcode;
+      }
+      const report = await buildReport(ctx, name, filter);
+      if (q.format === 'csv') {
+        return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}.csv"`).send(reportCsv(report));
+      }
+      return report;
+    },
+  );
+}

@@ -1,0 +1,12 @@
+/**
+ * The collector's web page: GET /reports serves the report page (static, self-contained,
+ * under a strict Content-Security-Policy) and GET / redirects there. The page itself needs no
+ * authentication: it holds no data; it asks for an API token and calls /api/v1/reports/NAME.
+ */
+import type { FastifyInstance } from 'fastify';
+import { REPORT_PAGE_HEADERS, REPORT_PAGE_HTML } from '../web/report-page.js';
+
+export function registerWebRoutes(app: FastifyInstance): void {
+  app.get('/reports', async (_req, reply) => reply.headers(REPORT_PAGE_HEADERS).type('text/html; charset=utf-8').send(REPORT_PAGE_HTML));
+  app.get('/', async (_req, reply) => reply.header('cache-control', 'no-store').redirect('/reports', 302));
+}

@@ -1,0 +1,300 @@
+/**
+ * The collector's report page (GET /reports): one self-contained HTML document, its CSS and
+ * JavaScript inline, nothing loaded from elsewhere. The page is static; the data comes from
+ * /api/v1/reports/NAME with the API token in the Authorization header.
+ *
+ * Security: event fields are written by agents and so are attacker-controlled. The script
+ * puts them into the page with textContent and setAttribute('title') only, never as markup.
+ * The Content-Security-Policy allows exactly this script and this style (by SHA-256 hash),
+ * no other script, style, image, font, frame or form target, requires Trusted Types (so an
+ * innerHTML assignment would throw instead of parsing data), and lets the page talk only to
+ * its own origin. The token lives in sessionStorage (this tab, gone when it closes), never in
+ * a URL, a cookie or localStorage; the inputs have no name, so no form can send them.
+ */
+import { createHash } from 'node:crypto';
+
+export const REPORT_NAMES = ['tse-usage', 'elevations', 'denied', 'approvals'] as const;
+
+/** sessionStorage key of the API token. */
+export const TOKEN_STORAGE_KEY = 'ascend.apiToken';
+
+const STYLE = `
+:root { color-scheme: light dark; --border: #8884; --muted: #777; --error-bg: #fdd; --error-fg: #700; }
+@media (prefers-color-scheme: dark) { :root { --error-bg: #511; --error-fg: #fcc; } }
+* { box-sizing: border-box; }
+body { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 1.5rem 2rem; }
+h1 { font-size: 1.3rem; margin: 1rem 0; }
+fieldset { border: 1px solid var(--border); border-radius: 6px; margin: 0 0 1rem; padding: .6rem .8rem; }
+legend { padding: 0 .3rem; font-weight: 600; }
+label { display: inline-flex; flex-direction: column; gap: .15rem; margin: 0 .8rem .5rem 0; font-size: .85rem; }
+input, select, button { font: inherit; padding: .25rem .4rem; }
+.row { display: flex; flex-wrap: wrap; align-items: flex-end; }
+.actions { display: flex; gap: .5rem; margin-bottom: .5rem; }
+#token-state { color: var(--muted); margin-left: .5rem; align-self: center; }
+#error { background: var(--error-bg); color: var(--error-fg); border-radius: 6px; padding: .5rem .8rem; margin: 0 0 1rem; white-space: pre-wrap; }
+#status { color: var(--muted); margin: 0 0 .5rem; }
+.table-wrap { overflow-x: auto; border: 1px solid var(--border); border-radius: 6px; }
+table { border-collapse: collapse; width: 100%; }
+th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--border); vertical-align: top; }
+th { position: sticky; top: 0; background: Canvas; white-space: nowrap; }
+td { max-width: 28rem; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; font-variant-numeric: tabular-nums; }
+td.null { color: var(--muted); }
+[hidden] { display: none !important; }
+`;
+
+const SCRIPT = `
+'use strict';
+(() => {
+  const KEY = ${JSON.stringify(TOKEN_STORAGE_KEY)};
+  const LABELS = {
+    time: 'Time', createdAt: 'Requested', computer: 'Computer', user: 'User', passcodeId: 'Passcode',
+    passcodeTitle: 'Passcode title', processPath: 'Process', args: 'Arguments', elevatedBy: 'Elevated by',
+    rule: 'Rule', controls: 'Controls', reason: 'Reason', justification: 'Justification', status: 'Status',
+    decidedAt: 'Decided', decidedBy: 'Decided by', timeLimitSeconds: 'Time limit (s)', usedAt: 'Used', sessionId: 'Session',
+    sessionStart: 'Session start', sessionEnd: 'Session end', endedByExpiry: 'Expired', agentId: 'Agent',
+    eventId: 'Event', id: 'Id'
+  };
+  const $ = (id) => document.getElementById(id);
+  const tokenInput = $('token'), tokenState = $('token-state'), errorBox = $('error'), statusLine = $('status');
+  const table = $('report-table'), wrap = $('table-wrap');
+
+  function storedToken() {
+    try { return sessionStorage.getItem(KEY) || ''; } catch { return ''; }
+  }
+  function showTokenState() {
+    const has = storedToken() !== '';
+    tokenState.textContent = has ? 'A token is set for this tab.' : 'No token set.';
+    $('forget').disabled = !has;
+  }
+  function showError(text) {
+    errorBox.textContent = text;
+    errorBox.hidden = text === '';
+  }
+  function clearTable() {
+    table.replaceChildren();
+    wrap.hidden = true;
+  }
+
+  $('token-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const t = tokenInput.value.trim();
+    tokenInput.value = '';
+    if (t === '' || /\\s/.test(t)) { showError('Enter one API token (no spaces).'); return; }
+    try { sessionStorage.setItem(KEY, t); } catch { showError('This browser does not allow session storage; the token cannot be kept.'); return; }
+    showError('');
+    showTokenState();
+  });
+  $('forget').addEventListener('click', () => {
+    try { sessionStorage.removeItem(KEY); } catch { /* nothing stored */ }
+    clearTable();
+    statusLine.textContent = '';
+    showTokenState();
+  });
+
+  function isoOrEmpty(id) {
+    const v = $(id).value;
+    if (v === '') return '';
+    const t = new Date(v);
+    if (Number.isNaN(t.getTime())) throw new Error('"' + id + '" is not a date and time');
+    return t.toISOString();
+  }
+  function reportUrl(format) {
+    const q = new URLSearchParams();
+    const from = isoOrEmpty('from'), to = isoOrEmpty('to');
+    if (from) q.set('from', from);
+    if (to) q.set('to', to);
+    for (const id of ['computer', 'user', 'passcode']) {
+      const v = $(id).value.trim();
+      if (v !== '') q.set(id, v);
+    }
+    q.set('format', format);
+    return '/api/v1/reports/' + encodeURIComponent($('report').value) + '?' + q.toString();
+  }
+
+  /** GET with the bearer token; resolves to the Response when 2xx, else throws the server's message. */
+  async function get(format) {
+    const token = storedToken();
+    if (token === '') throw new Error('Enter an API token first (viewer role or above).');
+    let res;
+    try {
+      res = await fetch(reportUrl(format), { headers: { Authorization: 'Bearer ' + token, Accept: format === 'csv' ? 'text/csv' : 'application/json' }, cache: 'no-store', credentials: 'omit', redirect: 'error' });
+    } catch (e) {
+      throw new Error('Cannot reach the collector: ' + (e && e.message ? e.message : String(e)));
+    }
+    if (res.ok) return res;
+    let message = 'HTTP ' + res.status;
+    try {
+      const body = await res.json();
+      if (body && body.error && typeof body.error.message === 'string') message = body.error.message + (typeof body.error.code === 'string' ? ' (' + body.error.code + ', HTTP ' + res.status + ')' : ' (HTTP ' + res.status + ')');
+    } catch { /* not JSON: keep the status */ }
+    if (res.status === 401) {
+      try { sessionStorage.removeItem(KEY); } catch { /* nothing stored */ }
+      showTokenState();
+      message += ' The token was forgotten; enter another.';
+    }
+    throw new Error(message);
+  }
+
+  function cellValue(v) {
+    if (v === null || v === undefined) return '';
+    if (typeof v === 'boolean') return v ? 'yes' : 'no';
+    return String(v);
+  }
+
+  function render(body) {
+    const columns = body.columns;
+    const thead = document.createElement('thead');
+    const hr = document.createElement('tr');
+    for (const c of columns) {
+      const th = document.createElement('th');
+      th.scope = 'col';
+      th.textContent = Object.prototype.hasOwnProperty.call(LABELS, c) ? LABELS[c] : c;
+      th.setAttribute('title', c);
+      hr.append(th);
+    }
+    thead.append(hr);
+    const tbody = document.createElement('tbody');
+    for (const row of body.rows) {
+      const tr = document.createElement('tr');
+      for (const c of columns) {
+        const td = document.createElement('td');
+        const v = Object.prototype.hasOwnProperty.call(row, c) ? row[c] : null;
+        const text = cellValue(v);
+        td.textContent = text;
+        if (v === null || v === undefined) td.className = 'null';
+        else if (text.length > 30) td.setAttribute('title', text);
+        tr.append(td);
+      }
+      tbody.append(tr);
+    }
+    table.replaceChildren(thead, tbody);
+    wrap.hidden = false;
+    const n = body.rows.length;
+    statusLine.textContent = n === 0 ? 'No rows.' : n + (n === 1 ? ' row.' : ' rows.');
+  }
+
+  let busy = false;
+  async function run(what) {
+    if (busy) return;
+    busy = true;
+    $('show').disabled = true;
+    $('csv').disabled = true;
+    showError('');
+    statusLine.textContent = what === 'csv' ? 'Preparing the CSV...' : 'Loading...';
+    try {
+      if (what === 'csv') {
+        const res = await get('csv');
+        const blob = await res.blob();
+        const url = URL.createObjectURL(new Blob([blob], { type: 'text/csv' }));
+        const a = document.createElement('a');
+        a.href = url;
+        a.download = $('report').value + '.csv';
+        document.body.append(a);
+        a.click();
+        a.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 60000);
+        statusLine.textContent = 'CSV downloaded.';
+      } else {
+        clearTable();
+        const res = await get('json');
+        const body = await res.json();
+        if (!body || !Array.isArray(body.rows)) throw new Error('The collector answered without a report.');
+        // A collector older than the columns field: the keys of the first row, in their order.
+        if (!Array.isArray(body.columns)) body.columns = body.rows.length > 0 && body.rows[0] ? Object.keys(body.rows[0]) : [];
+        render(body);
+      }
+    } catch (e) {
+      statusLine.textContent = '';
+      showError(e && e.message ? e.message : String(e));
+    } finally {
+      busy = false;
+      $('show').disabled = false;
+      $('csv').disabled = false;
+    }
+  }
+
+  $('filters').addEventListener('submit', (ev) => { ev.preventDefault(); void run('json'); });
+  $('csv').addEventListener('click', () => { void run('csv'); });
+  $('report').addEventListener('change', () => { clearTable(); statusLine.textContent = ''; showError(''); });
+  showTokenState();
+})();
+`;
+
+function sha256(text: string): string {
+  return `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
+}
+
+const OPTIONS = REPORT_NAMES.map((n) => {
+  const label = { 'tse-usage': 'TSE usage', elevations: 'Elevations', denied: 'Denied elevations', approvals: 'Approval requests' }[n];
+  return `<option value="${n}">${label}</option>`;
+}).join('');
+
+/** The page. Static: nothing from a request or the database is in it. */
+export const REPORT_PAGE_HTML = `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>Ascend reports</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<h1>Ascend Privilege Manager: reports</h1>
+<form id="token-form" autocomplete="off">
+<fieldset>
+<legend>API token</legend>
+<div class="row">
+<label>Token (viewer role or above; kept in this tab only)<input id="token" type="password" autocomplete="off" spellcheck="false" size="50"></label>
+<div class="actions"><button id="use-token" type="submit">Use token</button><button id="forget" type="button">Forget token</button></div>
+<span id="token-state" role="status"></span>
+</div>
+</fieldset>
+</form>
+<form id="filters" autocomplete="off">
+<fieldset>
+<legend>Report</legend>
+<div class="row">
+<label>Report<select id="report">${OPTIONS}</select></label>
+<label>From<input id="from" type="datetime-local" step="1"></label>
+<label>To (before)<input id="to" type="datetime-local" step="1"></label>
+<label>Computer<input id="computer" type="text" spellcheck="false"></label>
+<label>User<input id="user" type="text" spellcheck="false"></label>
+<label>Passcode id<input id="passcode" type="text" spellcheck="false"></label>
+</div>
+<div class="actions"><button id="show" type="submit">Show report</button><button id="csv" type="button">Download CSV</button></div>
+</fieldset>
+</form>
+<div id="error" role="alert" hidden></div>
+<p id="status" role="status"></p>
+<div id="table-wrap" class="table-wrap" hidden><table id="report-table"></table></div>
+<script>${SCRIPT}</script>
+</body>
+</html>
+`;
+
+/** The page's Content-Security-Policy: only its own inline script and style, only its own origin. */
+export const REPORT_PAGE_CSP = [
+  "default-src 'none'",
+  `script-src ${sha256(SCRIPT)}`,
+  `style-src ${sha256(STYLE)}`,
+  "connect-src 'self'",
+  "img-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+  "require-trusted-types-for 'script'",
+  "trusted-types 'none'",
+].join('; ');
+
+/** The security headers the page is sent with. */
+export const REPORT_PAGE_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy': REPORT_PAGE_CSP,
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+  'permissions-policy': 'camera=(), microphone=(), geolocation=(), payment=(), usb=()',
+};
