@@ -4,7 +4,8 @@ import { resolve } from 'node:path';
 import { Flags } from '@oclif/core';
 import { AscendError } from '../../../errors.js';
 import { AscendCommand } from '../../base-command.js';
-import { buildServer, ensureBootstrapToken } from '../../../collector/server/index.js';
+import { buildServer, DEFAULT_RATE_LIMIT, ensureBootstrapToken } from '../../../collector/server/index.js';
+import { AdSignIn } from '../../../collector/server/ad-sign-in.js';
 import { type CollectorStore, PostgresStore, SqliteStore } from '../../../collector/storage/index.js';
 
 export interface ServerStartResult {
@@ -22,6 +23,14 @@ export function isLoopback(host: string): boolean {
   return h.startsWith('::ffff:127.');
 }
 
+/** "90s", "30m", "4h", "7d" → milliseconds. */
+export function parseDuration(text: string, flag: string): number {
+  const m = /^(\d+)\s*([smhd])$/i.exec(text.trim());
+  const unit = m ? { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[(m[2] ?? 's').toLowerCase() as 's' | 'm' | 'h' | 'd'] : 0;
+  if (!m || Number(m[1]) <= 0) throw new AscendError('ASC_USAGE', `${flag} must be a duration such as 30m, 4h or 7d: ${text}`);
+  return Number(m[1]) * unit;
+}
+
 export default class ServerStart extends AscendCommand<ServerStartResult> {
   static override summary = 'Run the data-collection server (port 8003) until SIGINT or SIGTERM.';
   static override description =
@@ -32,6 +41,7 @@ export default class ServerStart extends AscendCommand<ServerStartResult> {
     '<%= config.bin %> server start',
     '<%= config.bin %> server start --host 0.0.0.0 --tls-cert collector.crt --tls-key collector.key',
     '<%= config.bin %> server start --database postgres://ascend@db.corp.example/ascend --data /var/lib/ascend',
+    '<%= config.bin %> server start --host 0.0.0.0 --tls-cert c.crt --tls-key c.key --ad-url ldaps://dc1.corp.example --ad-ca-file corp-ca.pem --ad-approver-group "Ascend Approvers" --ad-viewer-group "Helpdesk"',
   ];
   static override flags = {
     host: Flags.string({ description: 'address to listen on', default: '127.0.0.1' }),
@@ -41,6 +51,19 @@ export default class ServerStart extends AscendCommand<ServerStartResult> {
     'tls-cert': Flags.string({ description: 'PEM certificate file for HTTPS', dependsOn: ['tls-key'] }),
     'tls-key': Flags.string({ description: 'PEM private key file for HTTPS', dependsOn: ['tls-cert'] }),
     'insecure-http': Flags.boolean({ description: 'allow plain HTTP on a non-loopback address (not recommended)', default: false }),
+    'rate-limit': Flags.string({
+      description: `requests a minute per credential (default ${DEFAULT_RATE_LIMIT}), or "off"; also ASCEND_RATE_LIMIT`,
+    }),
+    'approval-ttl': Flags.string({ description: 'pending approval requests expire after this long (default 4h)', default: '4h' }),
+    'session-ttl': Flags.string({ description: 'Active Directory sign-in sessions last this long (default 8h)', default: '8h' }),
+    'ad-url': Flags.string({ description: 'sign-in with Active Directory: the DC, ldaps://dc.corp.example (or ldap:// with --ad-start-tls)', helpGroup: 'ACTIVE DIRECTORY' }),
+    'ad-start-tls': Flags.boolean({ description: 'StartTLS on an ldap:// --ad-url', default: false, helpGroup: 'ACTIVE DIRECTORY' }),
+    'ad-ca-file': Flags.string({ description: 'PEM CA bundle that signed the DC certificate', helpGroup: 'ACTIVE DIRECTORY' }),
+    'ad-tls-server-name': Flags.string({ description: 'name to check the DC certificate against, when --ad-url names it otherwise', helpGroup: 'ACTIVE DIRECTORY' }),
+    'ad-domain': Flags.string({ description: 'DNS domain for bare user names (alice → alice@DOMAIN)', helpGroup: 'ACTIVE DIRECTORY' }),
+    'ad-admin-group': Flags.string({ description: 'group giving the admin role (name, DN or SID; repeatable); default Domain Admins', multiple: true, helpGroup: 'ACTIVE DIRECTORY' }),
+    'ad-approver-group': Flags.string({ description: 'group giving the approver role (repeatable)', multiple: true, helpGroup: 'ACTIVE DIRECTORY' }),
+    'ad-viewer-group': Flags.string({ description: 'group giving the viewer role (repeatable)', multiple: true, helpGroup: 'ACTIVE DIRECTORY' }),
   };
 
   async run(): Promise<ServerStartResult> {
@@ -65,6 +88,34 @@ export default class ServerStart extends AscendCommand<ServerStartResult> {
       };
       https = { cert: read(flags['tls-cert'] as string), key: read(flags['tls-key'] as string) };
     }
+    const rateLimitText = flags['rate-limit'] ?? process.env.ASCEND_RATE_LIMIT;
+    let rateLimit: { max: number } | false = { max: DEFAULT_RATE_LIMIT };
+    if (rateLimitText !== undefined) {
+      if (rateLimitText.trim().toLowerCase() === 'off') rateLimit = false;
+      else if (/^\d+$/.test(rateLimitText.trim()) && Number(rateLimitText) > 0) rateLimit = { max: Number(rateLimitText) };
+      else throw new AscendError('ASC_USAGE', `--rate-limit must be a number of requests a minute or "off": ${rateLimitText}`);
+    }
+    const approvalTtlMs = parseDuration(flags['approval-ttl'], '--approval-ttl');
+    const sessionTtlMs = parseDuration(flags['session-ttl'], '--session-ttl');
+    let signIn: AdSignIn | undefined;
+    if (flags['ad-url'] !== undefined) {
+      const groups = {
+        ...(flags['ad-admin-group'] === undefined ? {} : { admin: flags['ad-admin-group'] }),
+        ...(flags['ad-approver-group'] === undefined ? {} : { approver: flags['ad-approver-group'] }),
+        ...(flags['ad-viewer-group'] === undefined ? {} : { viewer: flags['ad-viewer-group'] }),
+      };
+      signIn = new AdSignIn({
+        url: flags['ad-url'],
+        startTls: flags['ad-start-tls'],
+        groups,
+        ...(flags['ad-ca-file'] === undefined ? {} : { caFile: flags['ad-ca-file'] }),
+        ...(flags['ad-tls-server-name'] === undefined ? {} : { tlsServerName: flags['ad-tls-server-name'] }),
+        ...(flags['ad-domain'] === undefined ? {} : { domain: flags['ad-domain'] }),
+        onWarning: (m) => process.stderr.write(`Warning: ${m}\n`),
+      });
+    } else if (flags['ad-admin-group'] ?? flags['ad-approver-group'] ?? flags['ad-viewer-group'] ?? flags['ad-domain']) {
+      throw new AscendError('ASC_USAGE', 'the --ad-* group and domain options need --ad-url');
+    }
     const dataDir = resolve(flags.data);
     const store: CollectorStore = flags.database ? await PostgresStore.open(flags.database) : await SqliteStore.open(dataDir);
     let bootstrap;
@@ -74,7 +125,13 @@ export default class ServerStart extends AscendCommand<ServerStartResult> {
       await store.close();
       throw e;
     }
-    const app = buildServer({ store, logger: { level: process.env.ASCEND_LOG_LEVEL ?? 'info', stream: process.stderr }, ...(https ? { https } : {}) });
+    const app = buildServer({
+      store,
+      logger: { level: process.env.ASCEND_LOG_LEVEL ?? 'info', stream: process.stderr },
+      rateLimit,
+      settings: { approvalTtlMs, sessionTtlMs, signIn },
+      ...(https ? { https } : {}),
+    });
     try {
       await app.listen({ host: flags.host, port: flags.port });
     } catch (e) {
