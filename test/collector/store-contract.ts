@@ -110,6 +110,21 @@ export function storeContract(name: string, setup: (ctx: Mocha.Context) => Promi
     });
 
     describe('events', () => {
+      it('answers concurrent batches each with its own count; a refused one does not undo the others', async () => {
+        const a = await enrolled('PC-A');
+        const b = await enrolled('PC-B');
+        const gone = await enrolled('PC-GONE');
+        await store.revokeAgent(gone);
+        const results = await Promise.allSettled([
+          store.insertEvents(a, [ev('1'), ev('2')]),
+          store.insertEvents(gone, [ev('x')]),
+          store.insertEvents(b, [ev('1')]),
+          store.insertEvents(a, [ev('2'), ev('3')]),
+        ]);
+        expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as { code?: string }).code))).to.deep.equal([2, 'ASC_COLLECTOR_NOT_FOUND', 1, 1]);
+        expect((await store.listEvents()).map((e) => `${e.computer}:${e.id}`).sort()).to.deep.equal(['PC-A:1', 'PC-A:2', 'PC-A:3', 'PC-B:1']);
+      });
+
       it('stores a resent batch once and counts only new events', async () => {
         const agent = await enrolled();
         const batch = [ev('a'), ev('b'), ev('c')];

@@ -44,9 +44,25 @@ export class SqliteDriver implements Driver {
 
   constructor(readonly db: Database.Database) {}
 
+  /** Prepared statements by SQL text; ours are a small fixed set (plus a few batch sizes). */
+  private readonly statements = new Map<string, Database.Statement>();
+
+  private prepare(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (st === undefined) {
+      st = this.db.prepare(sql);
+      if (this.statements.size >= 200) this.statements.clear();
+      this.statements.set(sql, st);
+    }
+    return st;
+  }
+
   private direct: Sql = {
-    all: async (sql, params = []) => this.db.prepare(sql).all(...params) as Row[],
-    run: async (sql, params = []) => this.db.prepare(sql).run(...params).changes,
+    all: async (sql, params = []) => {
+      const st = this.prepare(sql);
+      return (st.reader ? st.all(...params) : (st.run(...params), [])) as Row[];
+    },
+    run: async (sql, params = []) => this.prepare(sql).run(...params).changes,
   };
 
   all(sql: string, params: readonly SqlValue[] = []): Promise<Row[]> {

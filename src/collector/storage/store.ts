@@ -66,6 +66,18 @@ function eventTime(v: unknown, i: number): number {
   return Math.trunc(t);
 }
 
+/** An event checked and flattened for the events table: id, type, time, user, passcode, session, payload JSON. */
+type EventRow = [string, string, number, string | null, string | null, string | null, string];
+
+function eventRows(events: readonly CollectorEventInput[]): EventRow[] {
+  return events.map((e, i) => {
+    if (e === null || typeof e !== 'object') throw badInput(`events[${i}] must be an object`);
+    if (typeof e.id !== 'string' || e.id === '' || e.id.length > 200) throw badInput(`events[${i}].id must be a string of 1 to 200 characters`);
+    if (typeof e.type !== 'string' || e.type === '') throw badInput(`events[${i}].type must be a non-empty string`);
+    return [e.id, e.type, eventTime(e.time, i), optionalString(e, 'user', i), optionalString(e, 'passcodeId', i), optionalString(e, 'sessionId', i), JSON.stringify(e)];
+  });
+}
+
 /** Rows per multi-row INSERT: 10 parameters a row stays far below SQLite's 32,766 variables. */
 const EVENT_CHUNK = 500;
 
@@ -247,34 +259,32 @@ export class SqlCollectorStore implements CollectorStore {
   // --- events
 
   async insertEvents(agentId: string, events: readonly CollectorEventInput[], now = Date.now()): Promise<number> {
-    const rows: SqlValue[][] = events.map((e, i) => {
-      if (e === null || typeof e !== 'object') throw badInput(`events[${i}] must be an object`);
-      if (typeof e.id !== 'string' || e.id === '' || e.id.length > 200) throw badInput(`events[${i}].id must be a string of 1 to 200 characters`);
-      if (typeof e.type !== 'string' || e.type === '') throw badInput(`events[${i}].type must be a non-empty string`);
-      return [e.id, e.type, eventTime(e.time, i), optionalString(e, 'user', i), optionalString(e, 'passcodeId', i), optionalString(e, 'sessionId', i), JSON.stringify(e)];
-    });
+    const rows = eventRows(events);
     if (rows.length === 0) return 0;
-    return this.db.tx(async (q) => {
-      const agents = await q.all('SELECT computer, revoked_at FROM agents WHERE id = ?', [agentId]);
-      const agent = agents[0];
-      if (agent === undefined || agent.revoked_at !== null) throw new AscendError('ASC_COLLECTOR_NOT_FOUND', `no enrolled agent ${agentId}`);
-      // The machine is the enrolled one, whatever the payload claims.
-      const computer = str(agent.computer);
-      let added = 0;
-      for (let start = 0; start < rows.length; start += EVENT_CHUNK) {
-        const chunk = rows.slice(start, start + EVENT_CHUNK);
-        const params: SqlValue[] = [];
-        for (const [id, type, time, user, passcode, session, payload] of chunk) {
-          params.push(agentId, id ?? null, type ?? null, time ?? null, now, computer, user ?? null, passcode ?? null, session ?? null, payload ?? null);
-        }
-        const values = chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
-        added += await q.run(
-          `INSERT INTO events (agent_id, event_id, type, occurred_at, received_at, computer, user_name, passcode_id, session_id, payload) VALUES ${values} ON CONFLICT (agent_id, event_id) DO NOTHING`,
-          params,
-        );
+    return this.db.tx((q) => this.insertEventRows(q, agentId, rows, now));
+  }
+
+  /** Inserts validated rows for one enrolled agent inside the caller's transaction; returns how many were new. */
+  protected async insertEventRows(q: Sql, agentId: string, rows: readonly EventRow[], now: number): Promise<number> {
+    const agents = await q.all('SELECT computer, revoked_at FROM agents WHERE id = ?', [agentId]);
+    const agent = agents[0];
+    if (agent === undefined || agent.revoked_at !== null) throw new AscendError('ASC_COLLECTOR_NOT_FOUND', `no enrolled agent ${agentId}`);
+    // The machine is the enrolled one, whatever the payload claims.
+    const computer = str(agent.computer);
+    let added = 0;
+    for (let start = 0; start < rows.length; start += EVENT_CHUNK) {
+      const chunk = rows.slice(start, start + EVENT_CHUNK);
+      const params: SqlValue[] = [];
+      for (const [id, type, time, user, passcode, session, payload] of chunk) {
+        params.push(agentId, id, type, time, now, computer, user, passcode, session, payload);
       }
-      return added;
-    });
+      const values = chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
+      added += await q.run(
+        `INSERT INTO events (agent_id, event_id, type, occurred_at, received_at, computer, user_name, passcode_id, session_id, payload) VALUES ${values} ON CONFLICT (agent_id, event_id) DO NOTHING`,
+        params,
+      );
+    }
+    return added;
   }
 
   async listEvents(agentId?: string): Promise<StoredEvent[]> {
@@ -650,6 +660,62 @@ function payloadList(payload: Record<string, unknown>, key: string): string | nu
  */
 export class SqliteStore extends SqlCollectorStore {
   readonly file: string;
+  private queued: { agentId: string; rows: EventRow[]; now: number; done: (n: number) => void; fail: (e: unknown) => void }[] = [];
+  private flushScheduled = false;
+
+  /**
+   * Group commit: batches that arrive while the event loop is busy share one transaction
+   * (each in its own savepoint, so one refused batch does not undo the others), and every
+   * caller is answered only after that COMMIT — the acknowledgement stays durable, and the
+   * fsync is paid once per group instead of once per request.
+   */
+  override insertEvents(agentId: string, events: readonly CollectorEventInput[], now = Date.now()): Promise<number> {
+    let rows: EventRow[];
+    try {
+      rows = eventRows(events);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (rows.length === 0) return Promise.resolve(0);
+    return new Promise<number>((done, fail) => {
+      this.queued.push({ agentId, rows, now, done, fail });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => void this.flushEvents());
+      }
+    });
+  }
+
+  private async flushEvents(): Promise<void> {
+    this.flushScheduled = false;
+    const group = this.queued.splice(0);
+    if (group.length === 0) return;
+    const results: ({ ok: true; n: number } | { ok: false; e: unknown })[] = [];
+    try {
+      await this.db.tx(async (q) => {
+        for (const item of group) {
+          await q.run('SAVEPOINT batch');
+          try {
+            results.push({ ok: true, n: await this.insertEventRows(q, item.agentId, item.rows, item.now) });
+            await q.run('RELEASE batch');
+          } catch (e) {
+            await q.run('ROLLBACK TO batch');
+            await q.run('RELEASE batch');
+            results.push({ ok: false, e });
+          }
+        }
+      });
+    } catch (e) {
+      // The COMMIT itself failed: nothing of the group is stored, and nobody is told otherwise.
+      for (const item of group) item.fail(e);
+      return;
+    }
+    group.forEach((item, i) => {
+      const r = results[i];
+      if (r?.ok) item.done(r.n);
+      else item.fail(r === undefined ? new AscendError('ASC_INTERNAL', 'a batch of the group was not stored') : r.e);
+    });
+  }
 
   private constructor(driver: SqliteDriver, file: string) {
     super(driver);
@@ -666,6 +732,8 @@ export class SqliteStore extends SqlCollectorStore {
       db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');
       db.pragma('busy_timeout = 5000');
+      // Checkpoint the WAL less often (up to ~40 MB): fewer stalls under a steady stream of events.
+      db.pragma('wal_autocheckpoint = 10000');
     } catch (e) {
       throw new AscendError('ASC_COLLECTOR_STORAGE', `cannot open ${file}: ${(e as Error).message}`, { cause: e });
     }
