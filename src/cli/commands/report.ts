@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { AscendError } from '../../errors.js';
 import { AscendCommand } from '../base-command.js';
-import { readTokenFile } from '../../collector/server/client.js';
+import { serverFlags, serverToken } from '../server-command.js';
 import { callServerText } from '../../collector/server/client-text.js';
 import { renderTable } from '../table.js';
 
@@ -105,8 +105,7 @@ export default class Report extends AscendCommand<ReportResult | undefined> {
     name: Args.string({ description: 'the report', required: true, options: [...REPORT_NAMES] }),
   };
   static override flags = {
-    server: Flags.string({ description: 'collector URL', required: true }),
-    'token-file': Flags.string({ description: 'file holding an API token (viewer or above); default: $ASCEND_TOKEN_FILE' }),
+    ...serverFlags,
     format: Flags.string({ description: 'output: aligned text, or the server\'s JSON or CSV', options: ['table', 'json', 'csv'], default: 'table' }),
     from: Flags.string({ description: 'from this time on (inclusive)' }),
     to: Flags.string({ description: 'before this time (exclusive)' }),
@@ -119,10 +118,7 @@ export default class Report extends AscendCommand<ReportResult | undefined> {
   async run(): Promise<ReportResult | undefined> {
     const { args, flags } = await this.parse(Report);
     const name = args.name as ReportName;
-    const envFile = process.env.ASCEND_TOKEN_FILE;
-    const tokenFile = flags['token-file'] ?? (envFile !== undefined && envFile.trim() !== '' ? envFile : undefined);
-    if (tokenFile === undefined) throw new AscendError('ASC_USAGE', 'an API token is needed: give --token-file FILE or set ASCEND_TOKEN_FILE');
-    const token = readTokenFile(tokenFile);
+    const token = serverToken(flags);
 
     // --json always takes the JSON answer: the typed result.
     const format = this.jsonEnabled() ? 'json' : (flags.format as 'table' | 'json' | 'csv');

@@ -50,6 +50,10 @@ export const REDACT_PATHS = [
   '*.token',
   '*.credential',
   '*.enrollmentToken',
+  'password',
+  '*.password',
+  'secret',
+  '*.secret',
 ];
 
 const STATUS: Partial<Record<ErrorCode, number>> = {

@@ -15,7 +15,8 @@ export function readTokenFile(file: string): string {
   return token;
 }
 
-export async function callServer<T>(server: string, token: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+/** `token` undefined: no Authorization header (sign-in). */
+export async function callServer<T>(server: string, token: string | undefined, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
   let url: URL;
   try {
     url = new URL(path, server.endsWith('/') ? server : `${server}/`);
@@ -26,7 +27,7 @@ export async function callServer<T>(server: string, token: string, method: 'GET'
   try {
     res = await fetch(url, {
       method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: { ...(token === undefined ? {} : { authorization: `Bearer ${token}` }), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(30_000),
     });

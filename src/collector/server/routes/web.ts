@@ -4,9 +4,10 @@
  * authentication: it holds no data; it asks for an API token and calls /api/v1/reports/NAME.
  */
 import type { FastifyInstance } from 'fastify';
+import { EmptyQuery } from '../schemas.js';
 import { REPORT_PAGE_HEADERS, REPORT_PAGE_HTML } from '../web/report-page.js';
 
 export function registerWebRoutes(app: FastifyInstance): void {
-  app.get('/reports', async (_req, reply) => reply.headers(REPORT_PAGE_HEADERS).type('text/html; charset=utf-8').send(REPORT_PAGE_HTML));
-  app.get('/', async (_req, reply) => reply.header('cache-control', 'no-store').redirect('/reports', 302));
+  app.get('/reports', { schema: { querystring: EmptyQuery } }, async (_req, reply) => reply.headers(REPORT_PAGE_HEADERS).type('text/html; charset=utf-8').send(REPORT_PAGE_HTML));
+  app.get('/', { schema: { querystring: EmptyQuery } }, async (_req, reply) => reply.header('cache-control', 'no-store').redirect('/reports', 302));
 }

@@ -1,7 +1,8 @@
 import { Flags } from '@oclif/core';
 import { AscendError } from '../../../../errors.js';
 import { AscendCommand } from '../../../base-command.js';
-import { callServer, readTokenFile } from '../../../../collector/server/index.js';
+import { callServer } from '../../../../collector/server/index.js';
+import { serverFlags, serverToken } from '../../../server-command.js';
 
 export interface EnrollTokenResult {
   token: string;
@@ -29,15 +30,14 @@ export default class ServerEnrollTokenCreate extends AscendCommand<EnrollTokenRe
     '<%= config.bin %> server enroll-token create --server http://127.0.0.1:8003 --token-file ascend-data/bootstrap-admin-token --uses 50 --expires 7d --json',
   ];
   static override flags = {
-    server: Flags.string({ description: 'collector URL', required: true }),
-    'token-file': Flags.string({ description: 'file holding an admin API token', required: true }),
+    ...serverFlags,
     uses: Flags.integer({ description: 'how many agents may enroll with it', default: 1, min: 1 }),
     expires: Flags.string({ description: 'expiry: a duration (30m, 24h, 7d) or an ISO 8601 time' }),
   };
 
   async run(): Promise<EnrollTokenResult> {
     const { flags } = await this.parse(ServerEnrollTokenCreate);
-    const token = readTokenFile(flags['token-file']);
+    const token = serverToken(flags);
     const body = { uses: flags.uses, ...(flags.expires === undefined ? {} : { expiresAt: parseExpiry(flags.expires) }) };
     const r = await callServer<EnrollTokenResult>(flags.server, token, 'POST', 'api/v1/enroll-tokens', body);
     this.say(r.token);

@@ -1,0 +1,77 @@
+import { Flags } from '@oclif/core';
+import { AscendCommand } from '../../../base-command.js';
+import { callApi, durationShort, relative, safe, serverFlags, when } from '../../../server-command.js';
+
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired';
+
+/** An approval request as approvers see it. */
+export interface ApprovalView {
+  id: string;
+  agentId: string;
+  requestId: string;
+  computer: string;
+  user: string;
+  processPath: string;
+  args: string | null;
+  justification: string | null;
+  status: ApprovalStatus;
+  createdAt: string;
+  /** Pending: when it expires. */
+  expiresAt: string | null;
+  decidedAt: string | null;
+  decidedBy: string | null;
+  timeLimitSeconds: number | null;
+  usedAt: string | null;
+}
+
+export interface ApprovalListResult {
+  requests: ApprovalView[];
+}
+
+/**
+ * One request for people: what would run where and why, then its state. Every field an agent
+ * sent is shown as inert text (control characters and bidi overrides escaped).
+ */
+export function describeApproval(r: ApprovalView, now = Date.now()): string[] {
+  const lines = [`${r.id}  ${r.status.toUpperCase()}  ${safe(r.user)} on ${safe(r.computer)}`, `  process:       ${safe(r.processPath)}`];
+  if (r.args !== null && r.args !== '') lines.push(`  arguments:     ${safe(r.args)}`);
+  lines.push(`  justification: ${r.justification === null || r.justification === '' ? '(none given)' : safe(r.justification)}`);
+  let state = `  requested:     ${when(r.createdAt)} (${relative(r.createdAt, now)})`;
+  if (r.status === 'pending' && r.expiresAt !== null) state += `, expires ${relative(r.expiresAt, now)}`;
+  lines.push(state);
+  if (r.decidedAt !== null) {
+    const limit = r.status === 'approved' ? (r.timeLimitSeconds === null ? ', no time limit' : `, for ${durationShort(r.timeLimitSeconds * 1000)}`) : '';
+    lines.push(`  decided:       ${when(r.decidedAt)} by ${safe(r.decidedBy)}${limit}${r.usedAt === null ? '' : `; run at ${when(r.usedAt)}`}`);
+  }
+  return lines;
+}
+
+export default class ServerApprovalList extends AscendCommand<ApprovalListResult> {
+  static override summary = 'List approval requests from agents (pending ones by default).';
+  static override description =
+    'Needs a token of the approver role or above. Each request shows the computer, the user, the process and its arguments, the justification, ' +
+    'and how long ago it was asked and when it expires. Decide with "ascend server approval approve ID" or "... deny ID".';
+  static override examples = [
+    '<%= config.bin %> server approval list --server https://collector.corp.example',
+    '<%= config.bin %> server approval list --server URL --status approved --json',
+  ];
+  static override flags = {
+    ...serverFlags,
+    status: Flags.string({ description: 'which requests', options: ['pending', 'approved', 'denied', 'expired'], default: 'pending' }),
+  };
+
+  async run(): Promise<ApprovalListResult> {
+    const { flags } = await this.parse(ServerApprovalList);
+    const r = await callApi<ApprovalListResult>(flags, 'GET', `api/v1/approvals?${new URLSearchParams({ status: flags.status }).toString()}`);
+    if (r.requests.length === 0) {
+      this.say(`No ${flags.status} approval requests.`);
+      return r;
+    }
+    const now = Date.now();
+    r.requests.forEach((req, i) => {
+      if (i > 0) this.say();
+      for (const line of describeApproval(req, now)) this.say(line);
+    });
+    return r;
+  }
+}
