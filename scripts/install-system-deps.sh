@@ -3,7 +3,8 @@
 # Python bindings (Registry.pol interoperability), and a Samba AD domain controller with
 # its clients (scripts/test-dc.sh: samba-ad-dc, samba-ad-provision, smbclient, ldap-utils,
 # krb5-user), and PostgreSQL's server (the collector storage tests start their own
-# cluster with initdb and pg_ctl). Runs apt-get as root, or through sudo. Safe to run
+# cluster with initdb and pg_ctl), and Chromium (the report web page tests drive it through
+# playwright-core). Runs apt-get as root, or through sudo. Safe to run
 # again: it only installs what is missing. Package scripts may not start Samba's services while it installs: a
 # system smbd on port 445 would keep the test DC from starting.
 set -euo pipefail
