@@ -1,0 +1,333 @@
+/**
+ * The agent's durable event spool (DESIGN section 7): every event is appended here first,
+ * fsynced per batch, and only then considered reported. The uploader reads from the
+ * acknowledged position, sends, and moves the position after the collector's answer.
+ *
+ * On disk, in the spool folder: segment files `seg-<n>.log` of checksummed records (see
+ * record.ts), `position.json` (the first record not yet acknowledged by the collector,
+ * replaced atomically), and `drops.json` (events refused because the spool was full).
+ * Segments wholly before the position are deleted. Disk use is bounded: an append that
+ * would pass `maxBytes` stores nothing and counts its events as dropped; once there is
+ * room again an agent-error event reports how many were dropped.
+ *
+ * Crash safety: an append returns only after fdatasync; a crash mid-append leaves a torn
+ * tail, which open() cuts off (that append never returned, so nothing acknowledged to the
+ * caller is lost). A crash after sending but before the position moved resends the batch;
+ * event ids make that harmless at the collector.
+ */
+import { promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { replaceFileAtomically } from '../../src/atomic-file.js';
+import { decodeRecord, encodeRecord } from './record.js';
+
+/** An event as the collector takes it: an id made here, a type, a time, and fields. */
+export interface SpoolEvent {
+  id: string;
+  type: string;
+  time: string | number;
+  [field: string]: unknown;
+}
+
+export interface SpoolPosition {
+  segment: number;
+  offset: number;
+}
+
+export interface SpoolOptions {
+  /** Total bytes of segment files the spool may hold (default 64 MiB). */
+  maxBytes?: number;
+  /** A segment is closed and a new one started past this size (default 4 MiB). */
+  segmentBytes?: number;
+}
+
+export interface SpoolBatch {
+  events: SpoolEvent[];
+  /** Where the batch ends: acknowledge this after the collector stored the batch. */
+  next: SpoolPosition;
+}
+
+export interface SpoolStats {
+  /** Bytes in segment files. */
+  bytes: number;
+  segments: number;
+  /** Events dropped because the spool was full, ever. */
+  dropped: number;
+  /** Of those, how many an agent-error event has reported already. */
+  droppedReported: number;
+  /** Records cut off at open (torn tails) or skipped as damaged. */
+  damaged: number;
+}
+
+const SEGMENT_RE = /^seg-(\d{10})\.log$/;
+const segmentName = (n: number): string => `seg-${String(n).padStart(10, '0')}.log`;
+
+/** One operation at a time: appends, reads and acknowledgements never interleave. */
+class Queue {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(task, task);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const h = await fs.open(dir, 'r');
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+}
+
+async function readJson<T>(file: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await fs.readFile(file, 'utf8')) as T;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+export class Spool {
+  private readonly queue = new Queue();
+  private active: { n: number; handle: FileHandle; size: number } | undefined;
+  /** Segment number → size in bytes, ascending. */
+  private readonly sizes = new Map<number, number>();
+  private position: SpoolPosition;
+  private drops: { dropped: number; reported: number };
+  private damaged = 0;
+  private closed = false;
+
+  private constructor(
+    readonly dir: string,
+    private readonly maxBytes: number,
+    private readonly segmentBytes: number,
+    position: SpoolPosition,
+    drops: { dropped: number; reported: number },
+  ) {
+    this.position = position;
+    this.drops = drops;
+  }
+
+  static async open(dir: string, options: SpoolOptions = {}): Promise<Spool> {
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    const position = (await readJson<SpoolPosition>(path.join(dir, 'position.json'))) ?? { segment: 1, offset: 0 };
+    const drops = (await readJson<{ dropped: number; reported: number }>(path.join(dir, 'drops.json'))) ?? { dropped: 0, reported: 0 };
+    const spool = new Spool(dir, options.maxBytes ?? 64 * 1024 * 1024, options.segmentBytes ?? 4 * 1024 * 1024, position, drops);
+    await spool.recover();
+    return spool;
+  }
+
+  /** Lists the segments, cuts a torn tail off the last one, removes acknowledged ones. */
+  private async recover(): Promise<void> {
+    const numbers = (await fs.readdir(this.dir))
+      .map((f) => SEGMENT_RE.exec(f)?.[1])
+      .filter((m): m is string => m !== undefined)
+      .map(Number)
+      .sort((a, b) => a - b);
+    for (const n of numbers) {
+      if (n < this.position.segment) {
+        await fs.rm(path.join(this.dir, segmentName(n)), { force: true });
+        continue;
+      }
+      this.sizes.set(n, (await fs.stat(path.join(this.dir, segmentName(n)))).size);
+    }
+    const last = numbers.filter((n) => n >= this.position.segment).at(-1);
+    if (last !== undefined) {
+      const file = path.join(this.dir, segmentName(last));
+      const buf = await fs.readFile(file);
+      let offset = 0;
+      for (;;) {
+        const r = decodeRecord(buf, offset);
+        if (!('payload' in r)) {
+          if (r.reason !== 'end') {
+            this.damaged++;
+            await fs.truncate(file, offset);
+            this.sizes.set(last, offset);
+          }
+          break;
+        }
+        offset = r.end;
+      }
+    }
+    const n = Math.max(last ?? 0, this.position.segment);
+    await this.openSegment(n);
+  }
+
+  private async openSegment(n: number): Promise<void> {
+    const handle = await fs.open(path.join(this.dir, segmentName(n)), 'a+', 0o600);
+    const size = (await handle.stat()).size;
+    this.active = { n, handle, size };
+    if (!this.sizes.has(n)) {
+      this.sizes.set(n, size);
+      // The new file's name must survive a crash too.
+      await fsyncDir(this.dir);
+    }
+  }
+
+  private totalBytes(): number {
+    let total = 0;
+    for (const s of this.sizes.values()) total += s;
+    return total;
+  }
+
+  /**
+   * Appends events durably (one write, one fdatasync). Returns how many were stored; when the
+   * spool is full none are, and they are counted as dropped.
+   */
+  append(events: readonly SpoolEvent[]): Promise<{ stored: number; dropped: number }> {
+    return this.queue.run(async () => {
+      this.ensureOpen();
+      if (events.length === 0) return { stored: 0, dropped: 0 };
+      const records: Buffer[] = [];
+      if (this.drops.dropped > this.drops.reported) records.push(encodeRecord(Buffer.from(JSON.stringify(this.dropReport()), 'utf8')));
+      for (const e of events) records.push(encodeRecord(Buffer.from(JSON.stringify(e), 'utf8')));
+      const bytes = records.reduce((n, r) => n + r.length, 0);
+      if (this.totalBytes() + bytes > this.maxBytes) {
+        this.drops.dropped += events.length;
+        await this.saveDrops();
+        return { stored: 0, dropped: events.length };
+      }
+      await this.write(Buffer.concat(records));
+      if (records.length > events.length) {
+        this.drops.reported = this.drops.dropped;
+        await this.saveDrops();
+      }
+      return { stored: events.length, dropped: 0 };
+    });
+  }
+
+  private dropReport(): SpoolEvent {
+    const total = this.drops.dropped;
+    return {
+      // The same report (same total) keeps the same id, so a resend is stored once.
+      id: `spool-drop-${total}`,
+      type: 'agent-error',
+      time: Date.now(),
+      message: `the event spool was full: ${total - this.drops.reported} events were dropped (${total} in all)`,
+      data: { dropped: total - this.drops.reported, droppedTotal: total },
+    };
+  }
+
+  private async saveDrops(): Promise<void> {
+    await replaceFileAtomically(path.join(this.dir, 'drops.json'), Buffer.from(JSON.stringify(this.drops)), 0o600);
+  }
+
+  private async write(bytes: Buffer): Promise<void> {
+    let active = this.active as NonNullable<Spool['active']>;
+    if (active.size > 0 && active.size + bytes.length > this.segmentBytes) {
+      await active.handle.close();
+      await this.openSegment(active.n + 1);
+      active = this.active as NonNullable<Spool['active']>;
+    }
+    await active.handle.write(bytes);
+    await active.handle.datasync();
+    active.size += bytes.length;
+    this.sizes.set(active.n, active.size);
+  }
+
+  /**
+   * The next events after the acknowledged position, up to `maxEvents` and about `maxBytes`
+   * of payload. A damaged record (not at the tail) is skipped, counted, and the read goes on
+   * with the next segment: one bad sector does not stop reporting.
+   */
+  read(maxEvents = 1000, maxBytes = 900 * 1024): Promise<SpoolBatch> {
+    return this.queue.run(async () => {
+      this.ensureOpen();
+      const events: SpoolEvent[] = [];
+      let pos = { ...this.position };
+      let bytes = 0;
+      const lastSegment = this.active?.n ?? pos.segment;
+      while (events.length < maxEvents && bytes < maxBytes) {
+        const size = this.sizes.get(pos.segment) ?? 0;
+        if (pos.offset >= size) {
+          if (pos.segment >= lastSegment) break;
+          pos = { segment: pos.segment + 1, offset: 0 };
+          continue;
+        }
+        // A segment is a few MiB at most: read the rest of it and decode what the batch needs.
+        const buf = await this.readSegment(pos.segment, pos.offset, size - pos.offset);
+        let offset = 0;
+        let damaged = false;
+        while (events.length < maxEvents && bytes < maxBytes) {
+          const r = decodeRecord(buf, offset);
+          if (!('payload' in r)) {
+            damaged = r.reason !== 'end';
+            break;
+          }
+          try {
+            events.push(JSON.parse(r.payload.toString('utf8')) as SpoolEvent);
+          } catch {
+            this.damaged++;
+          }
+          bytes += r.payload.length;
+          offset = r.end;
+        }
+        if (damaged) {
+          // Nothing after a damaged record of this segment can be framed: skip to the next one.
+          this.damaged++;
+          pos = pos.segment >= lastSegment ? { segment: pos.segment, offset: size } : { segment: pos.segment + 1, offset: 0 };
+        } else {
+          pos = { segment: pos.segment, offset: pos.offset + offset };
+        }
+      }
+      return { events, next: pos };
+    });
+  }
+
+  private async readSegment(n: number, offset: number, length: number): Promise<Buffer> {
+    if (this.active?.n === n) {
+      const buf = Buffer.allocUnsafe(length);
+      const { bytesRead } = await this.active.handle.read(buf, 0, length, offset);
+      return buf.subarray(0, bytesRead);
+    }
+    const h = await fs.open(path.join(this.dir, segmentName(n)), 'r');
+    try {
+      const buf = Buffer.allocUnsafe(length);
+      const { bytesRead } = await h.read(buf, 0, length, offset);
+      return buf.subarray(0, bytesRead);
+    } finally {
+      await h.close();
+    }
+  }
+
+  /** The collector stored everything before `next`: move the position there and delete finished segments. */
+  ack(next: SpoolPosition): Promise<void> {
+    return this.queue.run(async () => {
+      this.ensureOpen();
+      if (next.segment < this.position.segment || (next.segment === this.position.segment && next.offset < this.position.offset)) return;
+      await replaceFileAtomically(path.join(this.dir, 'position.json'), Buffer.from(JSON.stringify(next)), 0o600);
+      this.position = { ...next };
+      for (const n of [...this.sizes.keys()]) {
+        if (n < next.segment && n !== this.active?.n) {
+          await fs.rm(path.join(this.dir, segmentName(n)), { force: true });
+          this.sizes.delete(n);
+        }
+      }
+    });
+  }
+
+  /** Whether every stored event has been acknowledged. */
+  async isDrained(): Promise<boolean> {
+    const b = await this.read(1);
+    return b.events.length === 0;
+  }
+
+  stats(): SpoolStats {
+    return { bytes: this.totalBytes(), segments: this.sizes.size, dropped: this.drops.dropped, droppedReported: this.drops.reported, damaged: this.damaged };
+  }
+
+  close(): Promise<void> {
+    return this.queue.run(async () => {
+      if (this.closed) return;
+      this.closed = true;
+      await this.active?.handle.close();
+    });
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw new Error('the spool is closed');
+  }
+}
