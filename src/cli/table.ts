@@ -41,6 +41,18 @@ export function cellText(value: Cell): string {
   });
 }
 
+/**
+ * Text for a terminal that keeps its line structure (CR, LF, TAB) but shows every other
+ * unsafe character as an escape: CSV from agents must not drive the terminal.
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(UNSAFE, (ch) => {
+    if (ch === '\n' || ch === '\r' || ch === '\t') return ch;
+    const code = ch.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
 /** Cuts to `max` characters (code points, never half a surrogate pair), the last one "…". */
 export function truncate(text: string, max: number): string {
   const chars = Array.from(text);

@@ -24,8 +24,11 @@ function tempDir(): string {
 }
 
 /** A stand-in for the AD provider (the real one is tested against the Samba DC in ad-sign-in.test.ts). */
+let authenticateCalls = 0;
 const signIn = {
   async authenticate(user: string, password: string) {
+    authenticateCalls++;
+    if (user === 'ldap-down') throw new AscendError('ASC_LDAP_UNREACHABLE', 'cannot reach ldaps://dc1.corp.example.test:636 (certificate for DC1 expired)');
     if (user === 'CORP\\carol' && password === 'right') return { name: 'CORP\\carol', role: 'approver' as const };
     if (user === 'CORP\\dave' && password === 'right') throw new AscendError('ASC_COLLECTOR_FORBIDDEN', 'CORP\\dave is in none of the groups that give a role');
     throw new AscendError('ASC_COLLECTOR_UNAUTHENTICATED', 'the user name or password is wrong');
@@ -83,7 +86,7 @@ function apiSuite(name: string, openStore: (ctx: Mocha.Context) => Promise<Colle
         expect(filed.statusCode, filed.body).to.equal(201);
         expect(filed.json().request).to.include({ requestId: 'req-1', status: 'pending' });
         // A retry of the same filing answers with the same request.
-        expect((await call('POST', '/api/v1/agent/approvals', pc1, { requestId: 'req-1', user: 'CORP\\bob', processPath: 'C:\\x.exe' })).statusCode).to.equal(200);
+        expect((await call('POST', '/api/v1/agent/approvals', pc1, { requestId: 'req-1', user: 'CORP\\bob', processPath: 'C:\\x.exe', args: '/s' })).statusCode).to.equal(200);
 
         const list = await call('GET', '/api/v1/approvals', approver);
         expect(list.statusCode).to.equal(200);
@@ -269,6 +272,77 @@ function apiSuite(name: string, openStore: (ctx: Mocha.Context) => Promise<Colle
       });
     });
 
+    describe('hardening', () => {
+      it('counts sign-in attempts before the directory answers, per account however it is spelled', async () => {
+        authenticateCalls = 0;
+        const many = await Promise.all(Array.from({ length: 20 }, () => call('POST', '/api/v1/sign-in', undefined, { user: 'CORP\\erin', password: 'guess' })));
+        expect(authenticateCalls, 'parallel guesses reach the directory at most 5 times').to.equal(5);
+        expect(many.filter((r) => r.statusCode === 429)).to.have.length(15);
+        authenticateCalls = 0;
+        for (const spelling of ['erin', 'ERIN@corp.example.test', 'corp.example.test\\Erin']) {
+          expectError(await call('POST', '/api/v1/sign-in', undefined, { user: spelling, password: 'guess' }), 429, 'ASC_COLLECTOR_RATE_LIMITED');
+        }
+        expect(authenticateCalls).to.equal(0);
+      });
+
+      it('answers directory trouble with 503 and no detail for the client', async () => {
+        const r = await call('POST', '/api/v1/sign-in', undefined, { user: 'ldap-down', password: 'x' });
+        expect(expectError(r, 503, 'ASC_LDAP_UNREACHABLE')).to.not.match(/dc1|certificate/i);
+      });
+
+      it('refuses times outside a Date, times without a zone, and events nested too deeply; nothing is stored', async () => {
+        const pc = await enroll('PC-50');
+        for (const time of [9e15, '2024-06-01T10:00:00', 'Sat 1 June 2024', '99999999999999999']) {
+          expect(expectError(await call('POST', '/api/v1/events', pc, { events: [{ id: 'x', type: 'mfa', time }] }), 400, 'ASC_COLLECTOR_BAD_INPUT')).to.include('time');
+        }
+        const deep = `${'{"d":'.repeat(150_000)}{}${'}'.repeat(150_000)}`;
+        const r = await app.inject({ method: 'POST', url: '/api/v1/events', headers: { authorization: `Bearer ${pc}`, 'content-type': 'application/json' }, body: `{"events":[{"id":"y","type":"mfa","time":1,"data":${deep}}]}` });
+        expect(r.statusCode).to.be.within(400, 413);
+        expect(await store.countEvents()).to.equal(0);
+        // With a zone, any offset form is fine.
+        for (const [i, time] of ['2024-06-01T10:00:00Z', '2024-06-01T12:00:00+02:00', '2024-06-01T12:00:00+0200', '2024-06-01'].entries()) {
+          expect((await call('POST', '/api/v1/events', pc, { events: [{ id: `ok${i}`, type: 'mfa', time }] })).statusCode).to.equal(200);
+        }
+        const times = (await store.listEvents()).map((e) => new Date(e.time).toISOString());
+        expect(times.sort()).to.deep.equal(['2024-06-01T00:00:00.000Z', '2024-06-01T10:00:00.000Z', '2024-06-01T10:00:00.000Z', '2024-06-01T10:00:00.000Z']);
+      });
+
+      it('keeps a passcode revoked before it was registered revoked', async () => {
+        const pc = await enroll('PC-51');
+        await call('POST', '/api/v1/passcodes/early/revoke', admin, { reason: 'leaked' });
+        const reg = await call('POST', '/api/v1/passcodes', admin, { id: 'early', title: 'x', maxUses: 3 });
+        expect(reg.json().passcode.revokedAt).to.be.a('string');
+        expect((await call('POST', '/api/v1/agent/passcodes/early/redeem', pc)).json()).to.deep.equal({ ok: false, reason: 'revoked' });
+      });
+
+      it('refuses a request id filed again for another process, user or arguments', async () => {
+        const pc = await enroll('PC-52');
+        await call('POST', '/api/v1/agent/approvals', pc, { requestId: 'q', user: 'bob', processPath: 'notepad.exe' });
+        const id = (await call('GET', '/api/v1/approvals', approver)).json().requests[0].id as string;
+        await call('POST', `/api/v1/approvals/${id}/approve`, approver, {});
+        expectError(await call('POST', '/api/v1/agent/approvals', pc, { requestId: 'q', user: 'mallory', processPath: 'cmd.exe' }), 409, 'ASC_COLLECTOR_CONFLICT');
+        expectError(await call('POST', '/api/v1/agent/approvals', pc, { requestId: 'q', user: 'bob', processPath: 'notepad.exe', args: '/x' }), 409, 'ASC_COLLECTOR_CONFLICT');
+        const same = await call('POST', '/api/v1/agent/approvals', pc, { requestId: 'q', user: 'bob', processPath: 'notepad.exe' });
+        expect(same.json().request).to.include({ status: 'approved', processPath: 'notepad.exe', user: 'bob' });
+      });
+
+      it('ends long-polls when the server closes, without waiting for them', async function () {
+        const pc = await enroll('PC-53');
+        await call('POST', '/api/v1/agent/approvals', pc, { requestId: 'w', user: 'u', processPath: 'p' });
+        const started = Date.now();
+        const poll = call('GET', '/api/v1/agent/approvals/w?wait=60', pc);
+        await new Promise((r) => setTimeout(r, 100));
+        await app.close();
+        const r = await poll;
+        expect(r.json().request.status).to.equal('pending');
+        // The wait was 60 s: far from it means the close ended the poll.
+        expect(Date.now() - started).to.be.lessThan(30_000);
+        store = await openStore(this);
+        app = buildServer({ store });
+        await app.ready();
+      });
+    });
+
     describe('rate limits', () => {
       it('limits requests per credential with 429 and Retry-After, without affecting other credentials', async function () {
         await app.close();
@@ -283,6 +357,16 @@ function apiSuite(name: string, openStore: (ctx: Mocha.Context) => Promise<Colle
         expect(await store.countEvents(), 'nothing stored past the limit').to.equal(5);
         expect((await call('GET', '/api/v1/whoami', viewer)).statusCode, 'another credential').to.equal(200);
         expect((await call('GET', '/api/v1/health')).statusCode, 'health is not limited').to.equal(200);
+      });
+
+      it('limits unauthenticated routes per address: a made-up bearer value buys no allowance', async function () {
+        await app.close();
+        await start(this, { rateLimit: { max: 5 } });
+        const statuses: number[] = [];
+        for (let i = 0; i < 7; i++) {
+          statuses.push((await call('POST', '/api/v1/enroll', `made-up-${i}`, { enrollmentToken: `nope-${i}`, computer: 'X' })).statusCode);
+        }
+        expect(statuses).to.deep.equal([403, 403, 403, 403, 403, 429, 429]);
       });
     });
   });

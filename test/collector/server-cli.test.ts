@@ -93,6 +93,20 @@ describe('ascend server (CLI)', function () {
     expect(existsSync(join(dir, 'data'))).to.equal(false);
   });
 
+  it('refuses directory sign-in over plain HTTP off loopback, even with --insecure-http, and a sign-in client sending a password that way', () => {
+    const r = ascend(['server', 'start', '--host', '0.0.0.0', '--port', '0', '--insecure-http', '--ad-url', 'ldaps://dc1.corp.example', '--data', join(dir, 'data')]);
+    expect(r.status).to.equal(1);
+    expect(r.stderr.trimEnd().split('\n').filter((l) => !l.startsWith('Warning:'))).to.have.length(1);
+    expect(r.stderr).to.match(/refusing Active Directory sign-in on 0\.0\.0\.0 without TLS/);
+    expect(existsSync(join(dir, 'data'))).to.equal(false);
+    const pw = join(dir, 'pw');
+    spawnSync('sh', ['-c', `umask 077; printf 'secret' > '${pw}'`]);
+    const c = ascend(['server', 'sign-in', '--server', 'http://collector.corp.example:8003', '--user', 'alice', '--password-file', pw, '--out', join(dir, 'session')]);
+    expect(c.status).to.equal(2);
+    expect(c.stderr).to.match(/refusing to send a domain password to http:\/\/collector\.corp\.example:8003 over plain HTTP/);
+    expect(existsSync(join(dir, 'session'))).to.equal(false);
+  });
+
   it('reports an unreachable server', () => {
     const tokenFile = join(dir, 'token');
     spawnSync('sh', ['-c', `printf 'abc' > '${tokenFile}'`]);

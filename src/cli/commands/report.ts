@@ -3,7 +3,7 @@ import { AscendError } from '../../errors.js';
 import { AscendCommand } from '../base-command.js';
 import { serverFlags, serverToken } from '../server-command.js';
 import { callServerText } from '../../collector/server/client-text.js';
-import { renderTable } from '../table.js';
+import { renderTable, terminalSafe } from '../table.js';
 
 export const REPORT_NAMES = ['tse-usage', 'elevations', 'denied', 'approvals'] as const;
 export type ReportName = (typeof REPORT_NAMES)[number];
@@ -135,7 +135,8 @@ export default class Report extends AscendCommand<ReportResult | undefined> {
     const origin = new URL(flags.server).origin;
     if (format === 'csv') {
       if (!/^text\/csv\b/i.test(answer.contentType)) throw new AscendError('ASC_COLLECTOR_UNREACHABLE', `${origin} did not answer with CSV (Content-Type: ${answer.contentType || 'none'})`);
-      process.stdout.write(answer.text);
+      // Redirected to a file it is the server's CSV byte for byte; on a terminal, control characters are shown escaped.
+      process.stdout.write(process.stdout.isTTY ? terminalSafe(answer.text) : answer.text);
       return undefined;
     }
     const result = parseReportJson(answer.text, name, origin);

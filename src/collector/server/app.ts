@@ -12,8 +12,8 @@ import rateLimit from '@fastify/rate-limit';
 import type { DestinationStream } from 'pino';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { AscendError, type ErrorCode, isAscendError } from '../../errors.js';
-import { type CollectorStore, sha256Hex } from '../storage/index.js';
-import { bearer, type CollectorSettings, DEFAULT_SETTINGS, makeAuth, type RouteContext } from './context.js';
+import type { CollectorStore } from '../storage/index.js';
+import { type CollectorSettings, DEFAULT_SETTINGS, makeAuth, type RouteContext } from './context.js';
 import { registerAgentRoutes } from './routes/agents.js';
 import { registerApprovalRoutes } from './routes/approvals.js';
 import { registerMfaRoutes } from './routes/mfa.js';
@@ -114,6 +114,11 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err.validation) return sendError(reply, 400, 'ASC_COLLECTOR_BAD_INPUT', describeValidation(err.validationContext, err.validation as AjvError[]));
+    if (isAscendError(err) && err.code.startsWith('ASC_LDAP_')) {
+      // Directory trouble during sign-in: the detail (DC name, certificate) is for the log, not the client.
+      req.log.error({ code: err.code, err: err.message }, 'directory error during sign-in');
+      return sendError(reply, 503, err.code, 'sign-in could not use the directory; the server log has the detail');
+    }
     if (isAscendError(err)) {
       const status = STATUS[err.code] ?? 500;
       if (status >= 500) req.log.error({ code: err.code, err: err.message }, 'request failed');
@@ -144,7 +149,14 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     settings: { ...DEFAULT_SETTINGS, ...opts.settings },
     ...makeAuth(store),
     approvalEvents: new EventEmitter().setMaxListeners(0),
+    closing: new AbortController(),
   };
+  // Closing: end long-polls at once, and close each keep-alive connection after its answer,
+  // so a graceful stop does not wait for polls or idle clients.
+  app.addHook('preClose', async () => ctx.closing.abort());
+  app.addHook('onSend', async (_req, reply) => {
+    if (ctx.closing.signal.aborted) reply.header('connection', 'close');
+  });
 
   const limit = opts.rateLimit === undefined ? { max: DEFAULT_RATE_LIMIT } : opts.rateLimit;
   if (limit !== false) {
@@ -152,11 +164,10 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
       global: true,
       max: limit.max,
       timeWindow: 60_000,
-      // Per credential: the hash of the bearer secret (never the secret itself), else the address.
-      keyGenerator: (req) => {
-        const secret = bearer(req);
-        return secret === undefined ? `ip:${req.ip}` : `cred:${sha256Hex(secret).slice(0, 32)}`;
-      },
+      // Per verified credential: the limiter runs after a route's own authentication hook
+      // (onRoute appends it), so a made-up bearer value buys no allowance of its own; routes
+      // without authentication (enroll, sign-in) are limited per client address.
+      keyGenerator: (req) => (req.agent ? `agent:${req.agent.id}` : req.apiToken ? `token:${req.apiToken.id}` : `ip:${req.ip}`),
       errorResponseBuilder: (_req, c) =>
         new AscendError('ASC_COLLECTOR_RATE_LIMITED', `too many requests with this credential (at most ${c.max} a minute); try again in ${c.after}`),
     });

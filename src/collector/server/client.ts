@@ -1,5 +1,6 @@
 /** The admin CLI's side of the API: `--server URL --token-file F`. */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { AscendError, ERROR_CODES, type ErrorCode } from '../../errors.js';
 
 export function readTokenFile(file: string): string {
@@ -47,4 +48,12 @@ export async function callServer<T>(server: string, token: string | undefined, m
     throw new AscendError(code, `the server refused (HTTP ${res.status}): ${err?.message ?? 'no message'}`);
   }
   return json as T;
+}
+
+/** localhost, 127.0.0.0/8 and ::1: addresses that never leave the machine. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost' || h === '::1') return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  return h.startsWith('::ffff:127.');
 }

@@ -69,6 +69,8 @@ export interface RouteContext {
   requireRole(min: ApiRole): AuthHook;
   /** Emits `decided` with the approval request id when this collector decides one. */
   approvalEvents: EventEmitter;
+  /** Aborted when the server starts closing (long-polls end). */
+  closing: AbortController;
 }
 
 export const ROLE_RANK: Record<ApiRole, number> = { viewer: 0, approver: 1, admin: 2 };
@@ -85,11 +87,30 @@ export function fail(code: ErrorCode, message: string): AscendError {
   return new AscendError(code, message);
 }
 
+/** The largest time a JavaScript Date can hold (±100,000,000 days from 1970), in milliseconds. */
+export const MAX_TIME_MS = 8.64e15;
+
+/**
+ * Strict ISO 8601: a date (taken as UTC midnight), or a date and time with Z or an offset.
+ * A time without a zone would mean the server's local time, so it is refused.
+ */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2}))?$/i;
+
+/** ISO 8601 (strict) or whole milliseconds since the epoch, within a Date's range; undefined when not. */
+export function timeFrom(v: string | number): number | undefined {
+  let t: number;
+  if (typeof v === 'number') t = v;
+  else if (/^\d{1,16}$/.test(v)) t = Number(v);
+  else if (ISO_TIME.test(v)) t = Date.parse(v.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
+  else return undefined;
+  return Number.isInteger(t) && Math.abs(t) <= MAX_TIME_MS ? t : undefined;
+}
+
 /** ISO 8601 or milliseconds; the field is named in the error. */
 export function parseTime(v: string | number | undefined, field: string): number | undefined {
   if (v === undefined) return undefined;
-  const t = typeof v === 'number' ? v : /^\d+$/.test(v) ? Number(v) : Date.parse(v);
-  if (!Number.isFinite(t)) throw new AscendError('ASC_COLLECTOR_BAD_INPUT', `${field} must be an ISO 8601 time or milliseconds`);
+  const t = timeFrom(v);
+  if (t === undefined) throw new AscendError('ASC_COLLECTOR_BAD_INPUT', `${field} must be an ISO 8601 time with a zone (2026-03-02T09:00:00Z) or milliseconds`);
   return t;
 }
 

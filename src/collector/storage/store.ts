@@ -60,10 +60,16 @@ function optionalString(e: CollectorEventInput, field: 'user' | 'passcodeId' | '
   return v;
 }
 
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2}))?$/i;
+
+/** Strict ISO 8601 with a zone (a date alone is UTC) or milliseconds, within a Date's range. */
 function eventTime(v: unknown, i: number): number {
-  const t = typeof v === 'number' ? v : typeof v === 'string' ? Date.parse(v) : Number.NaN;
-  if (!Number.isFinite(t)) throw badInput(`events[${i}].time must be an ISO 8601 time or milliseconds`);
-  return Math.trunc(t);
+  let t = Number.NaN;
+  if (typeof v === 'number') t = Math.trunc(v);
+  else if (typeof v === 'string' && /^\d{1,16}$/.test(v)) t = Number(v);
+  else if (typeof v === 'string' && ISO_TIME.test(v)) t = Date.parse(v.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
+  if (!Number.isFinite(t) || Math.abs(t) > 8.64e15) throw badInput(`events[${i}].time must be an ISO 8601 time with a zone or milliseconds`);
+  return t;
 }
 
 /** An event checked and flattened for the events table: id, type, time, user, passcode, session, payload JSON. */
@@ -74,7 +80,13 @@ function eventRows(events: readonly CollectorEventInput[]): EventRow[] {
     if (e === null || typeof e !== 'object') throw badInput(`events[${i}] must be an object`);
     if (typeof e.id !== 'string' || e.id === '' || e.id.length > 200) throw badInput(`events[${i}].id must be a string of 1 to 200 characters`);
     if (typeof e.type !== 'string' || e.type === '') throw badInput(`events[${i}].type must be a non-empty string`);
-    return [e.id, e.type, eventTime(e.time, i), optionalString(e, 'user', i), optionalString(e, 'passcodeId', i), optionalString(e, 'sessionId', i), JSON.stringify(e)];
+    let payload: string;
+    try {
+      payload = JSON.stringify(e);
+    } catch {
+      throw badInput(`events[${i}] is nested too deeply or can not be stored as JSON`);
+    }
+    return [e.id, e.type, eventTime(e.time, i), optionalString(e, 'user', i), optionalString(e, 'passcodeId', i), optionalString(e, 'sessionId', i), payload];
   });
 }
 
@@ -402,14 +414,20 @@ export class SqlCollectorStore implements CollectorStore {
     if (typeof p.id !== 'string' || p.id === '') throw badInput('passcode id must be a non-empty string');
     if (p.maxUses !== null && (!Number.isInteger(p.maxUses) || p.maxUses < 1)) throw badInput('maxUses must be null or a whole number of at least 1');
     const issuedAt = p.issuedAt ?? Date.now();
-    const n = await this.db.run('INSERT INTO passcodes (id, title, max_uses, uses, issued_at) VALUES (?, ?, ?, 0, ?) ON CONFLICT (id) DO NOTHING', [
-      p.id,
-      p.title,
-      p.maxUses,
-      issuedAt,
-    ]);
-    if (n === 0) throw new AscendError('ASC_COLLECTOR_CONFLICT', `passcode ${p.id} is registered already`);
-    return { id: p.id, title: p.title, maxUses: p.maxUses, uses: 0, issuedAt, revokedAt: null };
+    return this.db.tx(async (q) => {
+      // A passcode revoked before it was registered stays revoked.
+      const revoked = await q.all("SELECT revoked_at FROM revocations WHERE kind = 'passcode' AND subject = ?", [p.id]);
+      const revokedAt = revoked[0] === undefined ? null : Number(revoked[0].revoked_at);
+      const n = await q.run('INSERT INTO passcodes (id, title, max_uses, uses, issued_at, revoked_at) VALUES (?, ?, ?, 0, ?, ?) ON CONFLICT (id) DO NOTHING', [
+        p.id,
+        p.title,
+        p.maxUses,
+        issuedAt,
+        revokedAt,
+      ]);
+      if (n === 0) throw new AscendError('ASC_COLLECTOR_CONFLICT', `passcode ${p.id} is registered already`);
+      return { id: p.id, title: p.title, maxUses: p.maxUses, uses: 0, issuedAt, revokedAt };
+    });
   }
 
   async getPasscode(id: string): Promise<PasscodeRecord | undefined> {

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { AscendError } from '../../../errors.js';
+import { isLoopback } from '../../../collector/server/client.js';
 import { AscendCommand } from '../../base-command.js';
 import { callApi, readPrivateSecretFile, relative, safe, when, writeRenewableSecretFile } from '../../server-command.js';
 
@@ -70,6 +71,16 @@ export default class ServerSignIn extends AscendCommand<SignInResult> {
   async run(): Promise<SignInResult> {
     const { flags } = await this.parse(ServerSignIn);
     if (flags.user.trim() === '') throw new AscendError('ASC_USAGE', '--user must not be empty');
+    const target = (() => {
+      try {
+        return new URL(flags.server);
+      } catch {
+        throw new AscendError('ASC_USAGE', `--server is not a URL: ${flags.server}`);
+      }
+    })();
+    if (target.protocol === 'http:' && !isLoopback(target.hostname)) {
+      throw new AscendError('ASC_USAGE', `refusing to send a domain password to ${target.origin} over plain HTTP`, { hint: 'use the collector\'s https:// URL' });
+    }
     const password = await readPassword(flags['password-file']);
     const r = await callApi<{ token: string; name: string; role: SignInResult['role']; expiresAt: string }>(
       flags,

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { Flags } from '@oclif/core';
 import { AscendError } from '../../../errors.js';
 import { AscendCommand } from '../../base-command.js';
+import { isLoopback } from '../../../collector/server/client.js';
 import { buildServer, DEFAULT_RATE_LIMIT, ensureBootstrapToken } from '../../../collector/server/index.js';
 import { AdSignIn } from '../../../collector/server/ad-sign-in.js';
 import { type CollectorStore, PostgresStore, SqliteStore } from '../../../collector/storage/index.js';
@@ -16,12 +17,6 @@ export interface ServerStartResult {
   stoppedBy: string;
 }
 
-export function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h === '::1') return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
-  return h.startsWith('::ffff:127.');
-}
 
 /** "90s", "30m", "4h", "7d" → milliseconds. */
 export function parseDuration(text: string, flag: string): number {
@@ -98,6 +93,12 @@ export default class ServerStart extends AscendCommand<ServerStartResult> {
     const approvalTtlMs = parseDuration(flags['approval-ttl'], '--approval-ttl');
     const sessionTtlMs = parseDuration(flags['session-ttl'], '--session-ttl');
     let signIn: AdSignIn | undefined;
+    if (flags['ad-url'] !== undefined && !tls && !isLoopback(flags.host)) {
+      // Sign-in carries domain passwords: never over plain HTTP across the network.
+      throw new AscendError('ASC_COLLECTOR_INSECURE_REFUSED', `refusing Active Directory sign-in on ${flags.host} without TLS: passwords would cross the network in clear`, {
+        hint: 'give --tls-cert and --tls-key',
+      });
+    }
     if (flags['ad-url'] !== undefined) {
       const groups = {
         ...(flags['ad-admin-group'] === undefined ? {} : { admin: flags['ad-admin-group'] }),

@@ -17,6 +17,10 @@ function agentView(r: ApprovalRequest, ttlMs: number) {
     r.status === 'pending' ? r.createdAt + ttlMs : r.status === 'approved' && r.timeLimitSeconds !== null && r.decidedAt !== null ? r.decidedAt + r.timeLimitSeconds * 1000 : null;
   return {
     requestId: r.requestId,
+    // What was asked, so the agent can check the decision is for the elevation it is about to run.
+    user: r.user,
+    processPath: r.processPath,
+    args: r.args,
     status: r.status,
     createdAt: iso(r.createdAt),
     decidedAt: iso(r.decidedAt),
@@ -54,9 +58,8 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: RouteContext):
   const ttl = settings.approvalTtlMs;
   const expire = () => store.expirePendingApprovals(ttl);
 
-  // Long-polls end when the server closes, so a graceful shutdown does not wait for them.
-  const closing = new AbortController();
-  app.addHook('onClose', async () => closing.abort());
+  // Long-polls end when the server starts closing (preClose), so a graceful stop does not wait for them.
+  const closing = ctx.closing;
 
   async function ownRequest(req: FastifyRequest, requestId: string): Promise<ApprovalRequest> {
     const agent = req.agent as Agent;
@@ -110,6 +113,10 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: RouteContext):
         ...(req.body.args === undefined ? {} : { args: req.body.args }),
         ...(req.body.justification === undefined ? {} : { justification: req.body.justification }),
       });
+      if (before !== undefined && (before.user !== req.body.user || before.processPath !== req.body.processPath || before.args !== (req.body.args ?? null))) {
+        // A request id names one elevation: reusing it for another must not inherit its decision.
+        throw fail('ASC_COLLECTOR_CONFLICT', `approval request ${req.body.requestId} was filed for another user, process or arguments`);
+      }
       if (before === undefined) req.log.info({ approvalId: r.id, agentId: agent.id, computer: agent.computer }, 'approval requested');
       // Filing the same request again (a retry) answers with the request as it is.
       return reply.code(before === undefined ? 201 : 200).send({ request: agentView(r, ttl) });

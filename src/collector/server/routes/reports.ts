@@ -33,7 +33,7 @@ function shape(name: ReportName, rows: readonly object[]): Record<string, Report
     for (const c of columns) {
       const v = src[c];
       if (v === undefined || v === null) out[c] = null;
-      else if (TIME_COLUMNS.has(c) && typeof v === 'number') out[c] = new Date(v).toISOString();
+      else if (TIME_COLUMNS.has(c) && typeof v === 'number') out[c] = Number.isFinite(new Date(v).getTime()) ? new Date(v).toISOString() : v;
       else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[c] = v;
       else out[c] = JSON.stringify(v);
     }

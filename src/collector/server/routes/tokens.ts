@@ -15,41 +15,70 @@ function tokenView(t: ApiToken) {
   return { id: t.id, name: t.name, role: t.role, source: t.source, createdAt: iso(t.createdAt), expiresAt: iso(t.expiresAt), revokedAt: iso(t.revokedAt) };
 }
 
-/** Failures per key in a sliding window; memory is bounded by dropping the oldest keys. */
-export class FailureCounter {
-  private readonly failures = new Map<string, number[]>();
+/**
+ * Attempts per key in a sliding window. An attempt is counted when it starts (so concurrent
+ * guesses can not all pass one check) and forgiven when it succeeds. Memory is bounded: past
+ * `maxKeys` the oldest key that is not blocked is dropped.
+ */
+export class AttemptCounter {
+  private readonly attempts = new Map<string, number[]>();
   constructor(
     private readonly max: number,
     private readonly windowMs: number,
     private readonly maxKeys = 10_000,
   ) {}
 
+  private recent(key: string, now: number): number[] {
+    return (this.attempts.get(key) ?? []).filter((t) => t > now - this.windowMs);
+  }
+
   /** Milliseconds until the key may try again; 0 = now. */
   blockedFor(key: string, now = Date.now()): number {
-    const recent = (this.failures.get(key) ?? []).filter((t) => t > now - this.windowMs);
+    const recent = this.recent(key, now);
     if (recent.length < this.max) return 0;
     return (recent[recent.length - this.max] ?? now) + this.windowMs - now;
   }
 
-  fail(key: string, now = Date.now()): void {
-    const recent = (this.failures.get(key) ?? []).filter((t) => t > now - this.windowMs);
+  /** Counts an attempt; returns the wait when the key is over its limit (and then counts nothing). */
+  begin(key: string, now = Date.now()): number {
+    const wait = this.blockedFor(key, now);
+    if (wait > 0) return wait;
+    const recent = this.recent(key, now);
     recent.push(now);
-    this.failures.delete(key);
-    this.failures.set(key, recent);
-    if (this.failures.size > this.maxKeys) {
-      const oldest = this.failures.keys().next().value;
-      if (oldest !== undefined) this.failures.delete(oldest);
+    this.attempts.delete(key);
+    this.attempts.set(key, recent);
+    if (this.attempts.size > this.maxKeys) {
+      let looked = 0;
+      for (const k of this.attempts.keys()) {
+        if (++looked > 1000) break;
+        if (this.blockedFor(k, now) === 0) {
+          this.attempts.delete(k);
+          break;
+        }
+      }
     }
+    return 0;
   }
 
+  /** A success forgives the key's attempts. */
   clear(key: string): void {
-    this.failures.delete(key);
+    this.attempts.delete(key);
   }
+}
+
+/** One account, however it is spelled: CORP\\alice, alice@corp.example, ALICE → alice. */
+export function accountKey(user: string): string {
+  const u = user.trim().toLowerCase();
+  const afterSlash = u.includes('\\') ? u.slice(u.lastIndexOf('\\') + 1) : u;
+  const at = afterSlash.indexOf('@');
+  return at >= 0 ? afterSlash.slice(0, at) : afterSlash;
 }
 
 export function registerTokenRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const { store, settings } = ctx;
-  const signInFailures = new FailureCounter(settings.signInMaxFailures, settings.signInWindowMs);
+  // Per account and address, and per address whatever the account (one address guessing many accounts).
+  const perAccount = new AttemptCounter(settings.signInMaxFailures, settings.signInWindowMs);
+  const perAddress = new AttemptCounter(settings.signInMaxFailures * 4, settings.signInWindowMs);
 
   app.post<{ Body: Static<typeof TokenBody> }>('/api/v1/tokens', { schema: { body: TokenBody }, onRequest: ctx.requireRole('admin') }, async (req, reply) => {
     const expiresAt = parseTime(req.body.expiresAt, 'body.expiresAt') ?? null;
@@ -78,21 +107,23 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: RouteContext): vo
   app.post<{ Body: Static<typeof SignInBody> }>('/api/v1/sign-in', { schema: { body: SignInBody } }, async (req, reply: FastifyReply) => {
     const provider = settings.signIn;
     if (provider === undefined) throw fail('ASC_COLLECTOR_NOT_FOUND', 'sign-in with Active Directory is not configured on this server (start it with --ad-url)');
-    const key = `${req.ip}|${req.body.user.trim().toLowerCase()}`;
-    const wait = signInFailures.blockedFor(key);
-    if (wait > 0) {
-      reply.header('retry-after', String(Math.ceil(wait / 1000)));
-      throw fail('ASC_COLLECTOR_RATE_LIMITED', `too many failed sign-ins for ${req.body.user} from this address; try again in ${Math.ceil(wait / 1000)} s`);
+    const key = `${req.ip}|${accountKey(req.body.user)}`;
+    const wait = Math.max(perAddress.blockedFor(req.ip), perAccount.blockedFor(key));
+    if (wait > 0 || perAccount.begin(key) > 0 || perAddress.begin(req.ip) > 0) {
+      const seconds = Math.max(1, Math.ceil(Math.max(wait, perAccount.blockedFor(key), perAddress.blockedFor(req.ip)) / 1000));
+      reply.header('retry-after', String(seconds));
+      throw fail('ASC_COLLECTOR_RATE_LIMITED', `too many sign-in attempts for ${req.body.user} from this address; try again in ${seconds} s`);
     }
     let who;
     try {
       who = await provider.authenticate(req.body.user, req.body.password);
     } catch (e) {
-      if (isAscendError(e) && (e.code === 'ASC_COLLECTOR_UNAUTHENTICATED' || e.code === 'ASC_COLLECTOR_FORBIDDEN')) signInFailures.fail(key);
       req.log.info({ user: req.body.user, code: isAscendError(e) ? e.code : 'error' }, 'sign-in refused');
       throw e;
     }
-    signInFailures.clear(key);
+    // A success forgives the attempts.
+    perAccount.clear(key);
+    perAddress.clear(req.ip);
     const expiresAt = Date.now() + settings.sessionTtlMs;
     const { token, record } = await store.createApiToken(who.role, who.name, Date.now(), { expiresAt, source: 'ad' });
     req.log.info({ user: who.name, role: who.role, tokenId: record.id }, 'signed in with Active Directory');
