@@ -54,6 +54,11 @@ export const ERROR_CODES = {
   ASC_PASSCODE_MALFORMED: 'A passcode file holds no readable passcode token, or the token is not a well-formed Ascend passcode (compact JWS with our header and terms).',
   ASC_FILE_EXISTS: 'The file to create exists already; Ascend does not overwrite keys or passcodes.',
   ASC_PASSCODE_BAD_TERMS: 'A passcode term (title, maximum usage, duration, window, hours, privilege ...) is missing or invalid; the message names the field.',
+  // Elevation rules
+  ASC_RULE_INVALID: 'An elevation or blacklist rule is malformed (not JSON, an unknown field, a wrong type, no application matcher); the message names the rule and the field.',
+  ASC_RULE_EXISTS: 'A rule of that name exists already in the file or GPO (in ElevationRules or BlacklistRules).',
+  ASC_RULE_NOT_FOUND: 'No rule of that name is in the file or GPO.',
+  ASC_RULE_POLICY_DISABLED: 'The rule list policy is Disabled in the file or GPO, so a rule is not added there.',
   // Data-collection server: storage
   ASC_COLLECTOR_ENROLL_REFUSED: 'The enrollment token is unknown, expired or used up.',
   ASC_COLLECTOR_BAD_INPUT: 'An event, approval, passcode or token given to the collector is malformed; nothing was stored.',

@@ -1,0 +1,232 @@
+import { promises as fs } from 'node:fs';
+import { Flags } from '@oclif/core';
+import { AscendCommand } from '../../base-command.js';
+import { connectionSettingsFromFlags, domainFlags } from '../../domain-command.js';
+import { connectDomain, type DomainConnection } from '../../../../gpo-extension/connection.js';
+import { GpoAdmin } from '../../../../gpo-extension/admin.js';
+import { AscendError } from '../../../errors.js';
+import { ASCEND_CATALOG, type ElementValues } from '../../../catalog/index.js';
+import { effectiveFromFiles } from '../../../local-policy/index.js';
+import { fileTarget, gpoTarget, type PolicyTarget } from '../../../passcode-keys/index.js';
+import type { EffectivePolicy } from '../../../policy/index.js';
+import {
+  BLACKLIST_RULES_POLICY,
+  checkAddRule,
+  ELEVATION_RULES_POLICY,
+  formatRule,
+  listFor,
+  RULE_CONTROLS,
+  RuleParseError,
+  ruleFromJson,
+  valuesWithRule,
+  type PolicySetting,
+  type Rule,
+  type RuleList,
+} from '../../../rules/index.js';
+
+// --user names a rule's (or a request's) user in the rules commands, so the LDAP account is --ldap-user (or ASCEND_LDAP_USER).
+const { user: ldapUserFlag, ...otherDomainFlags } = domainFlags;
+
+/** The connection flags of the rules commands: the domain flags with --ldap-user for --user. */
+export const rulesDomainFlags = {
+  ...otherDomainFlags,
+  'ldap-user': Flags.string({ description: 'with --gpo, the account to bind as, user@realm or a DN (env ASCEND_LDAP_USER)', helpGroup: ldapUserFlag.helpGroup }),
+};
+
+/** Connects with the rules commands' flags, runs, and always disconnects. */
+export async function withRulesDomain<R>(flags: Record<string, unknown>, work: (c: DomainConnection) => Promise<R>): Promise<R> {
+  const connection = await connectDomain(connectionSettingsFromFlags(flags, flags['ldap-user']));
+  try {
+    return await work(connection);
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}
+
+/** One file or GPO whose rule lists are edited. */
+export interface RulesEditTarget {
+  readonly description: string;
+  /** Both list policies as this file or GPO sets them. */
+  read(): Promise<{ elevation: PolicySetting; blacklist: PolicySetting }>;
+  /** One read-modify-write of a list policy (see PolicyTarget.update). */
+  update(policyId: RuleList, decide: (current: EffectivePolicy) => ElementValues | undefined): Promise<void>;
+}
+
+const notConfigured = (id: string): PolicySetting => ({ id, state: 'not-configured', values: {} });
+
+function pick(settings: readonly EffectivePolicy[]): { elevation: PolicySetting; blacklist: PolicySetting } {
+  return {
+    elevation: settings.find((s) => s.id === ELEVATION_RULES_POLICY) ?? notConfigured(ELEVATION_RULES_POLICY),
+    blacklist: settings.find((s) => s.id === BLACKLIST_RULES_POLICY) ?? notConfigured(BLACKLIST_RULES_POLICY),
+  };
+}
+
+/** A local Registry.pol (created by the first edit when missing). */
+export function fileRulesTarget(file: string): RulesEditTarget {
+  const target: PolicyTarget = fileTarget(file);
+  return {
+    description: target.description,
+    async read() {
+      const exists = await fs.stat(file).then(
+        () => true,
+        (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? false : Promise.reject(new AscendError('ASC_FILE_UNREADABLE', `${file}: cannot read (${e.code ?? String(e)})`))),
+      );
+      return pick(exists ? await effectiveFromFiles(ASCEND_CATALOG, [file]) : []);
+    },
+    update: (policyId, decide) => target.update(policyId, decide),
+  };
+}
+
+/** A GPO, edited through GpoAdmin.updatePolicy (conflict-safe, versions bumped as GPMC does). */
+export function gpoRulesTarget(connection: DomainConnection, gpo: string): RulesEditTarget {
+  const target = gpoTarget(connection, gpo);
+  const admin = new GpoAdmin(connection.dir, connection.store, ASCEND_CATALOG);
+  return {
+    get description() {
+      return target.description;
+    },
+    async read() {
+      return pick((await admin.show(gpo)).settings);
+    },
+    update: (policyId, decide) => target.update(policyId, decide),
+  };
+}
+
+export interface RulesAddResult {
+  target: string;
+  /** The list policy the rule went to. */
+  policy: RuleList;
+  /** That policy's state in the target before the edit. */
+  stateBefore: string;
+  rule: { name: string; action: Rule['action']; match: Rule['match']; target: Rule['target']; controls: Rule['controls']; description?: string };
+  /** The JSON stored as the list value. */
+  value: string;
+}
+
+const FLAG_OF_FIELD: Record<string, string> = {
+  'match.path': '--path',
+  'match.sha256': '--sha256',
+  'match.publisher': '--publisher',
+  'match.args': '--args',
+  'match.parent': '--parent',
+  'target.users': '--user',
+  'target.groups': '--group',
+  'target.computers': '--computer',
+  'target.collections': '--collection',
+  controls: '--control',
+  description: '--description',
+  name: '--name',
+};
+
+/** A rule from flags; a value the rule model refuses is a usage error naming the flag. */
+export function ruleFromFlags(flags: {
+  name: string;
+  action: string;
+  path?: string | undefined;
+  sha256?: string | undefined;
+  publisher?: string | undefined;
+  args?: string | undefined;
+  parent?: string | undefined;
+  user: string[];
+  group: string[];
+  computer: string[];
+  collection: string[];
+  control: string[];
+  description?: string | undefined;
+}): Rule {
+  const match: Record<string, string> = {};
+  for (const k of ['path', 'sha256', 'publisher', 'args', 'parent'] as const) {
+    const v = flags[k];
+    if (v !== undefined) match[k] = v;
+  }
+  if (Object.keys(match).length === 0) throw new AscendError('ASC_USAGE', 'a rule needs at least one application matcher: --path, --sha256, --publisher, --args or --parent');
+  const target: Record<string, string[]> = {};
+  if (flags.user.length) target.users = flags.user;
+  if (flags.group.length) target.groups = flags.group;
+  if (flags.computer.length) target.computers = flags.computer;
+  if (flags.collection.length) target.collections = flags.collection;
+  const json = {
+    action: flags.action,
+    match,
+    ...(Object.keys(target).length ? { target } : {}),
+    ...(flags.control.length ? { controls: flags.control } : {}),
+    ...(flags.description !== undefined ? { description: flags.description } : {}),
+  };
+  try {
+    return ruleFromJson(flags.name, json, flags.action === 'deny' ? BLACKLIST_RULES_POLICY : ELEVATION_RULES_POLICY);
+  } catch (e) {
+    if (!(e instanceof RuleParseError)) throw e;
+    const field = e.field.replace(/\[\d+\]$/, '');
+    const flag = FLAG_OF_FIELD[field];
+    throw new AscendError('ASC_USAGE', flag ? `${flag}: ${e.message.replace(/^rule "[^"]*": [^:]+: /, '')}` : e.message);
+  }
+}
+
+export default class RulesAdd extends AscendCommand<RulesAddResult> {
+  static override summary = 'Add an elevation rule (allow) or a blacklist rule (deny) to a Registry.pol or a GPO.';
+  static override description =
+    'An allow rule goes to the ElevationRules list, a deny rule to the Blacklist (BlacklistRules); both lists are additive, so the rules of every ' +
+    'applying GPO stack. The rule is stored as one list value: its name is the value name, its JSON the data. A rule name is unique in the file or ' +
+    'GPO across both lists (remove a rule first to change it). At least one application matcher is needed. The other rules are kept; a list that ' +
+    'is Not Configured becomes Enabled; a list that is Disabled there (it clears the rules of lower-precedence GPOs) is refused, and nothing is written. ' +
+    'Patterns take * and ? (case-insensitive); a path without a backslash matches the file name anywhere. --args is matched against the whole ' +
+    'command line after the program, split as Windows splits it (give a value that starts with "-" as --args=-x).';
+  static override examples = [
+    '<%= config.bin %> rules add --policy Registry.pol --name net-user --action allow --path net.exe --args "user *" --group "CORP\\Helpdesk" --control mfa',
+    '<%= config.bin %> rules add --policy Registry.pol --name no-admin-group --action deny --path C:\\Windows\\System32\\net.exe --args "localgroup administrators*"',
+    '<%= config.bin %> rules add --gpo "Ascend - Workstations" --name tools --action allow --path "C:\\Tools\\*" --computer "PC-*" --control approval --control justify',
+  ];
+  static override baseFlags = rulesDomainFlags;
+  static override flags = {
+    policy: Flags.string({ description: 'a local Registry.pol to edit (created when missing)', exactlyOne: ['policy', 'gpo'] }),
+    gpo: Flags.string({ description: 'the GPO to edit: display name or {GUID}', exactlyOne: ['policy', 'gpo'] }),
+    name: Flags.string({ description: 'the rule name (unique in the file or GPO)', required: true }),
+    action: Flags.string({ description: 'allow (ElevationRules) or deny (Blacklist)', options: ['allow', 'deny'], required: true }),
+    path: Flags.string({ description: 'program path pattern (* ?); without a backslash: the file name' }),
+    sha256: Flags.string({ description: "SHA-256 of the program file (64 hex digits)" }),
+    publisher: Flags.string({ description: "publisher (signer) pattern" }),
+    args: Flags.string({ description: 'pattern over the whole command line after the program ("" for none)' }),
+    parent: Flags.string({ description: 'parent process path pattern' }),
+    user: Flags.string({ description: 'a user: DOMAIN\\name, name or SID (repeatable)', multiple: true, default: [] }),
+    group: Flags.string({ description: 'a group: DOMAIN\\name, name or SID (repeatable)', multiple: true, default: [] }),
+    computer: Flags.string({ description: 'a computer name pattern (repeatable)', multiple: true, default: [] }),
+    collection: Flags.string({ description: 'a collection name (repeatable)', multiple: true, default: [] }),
+    control: Flags.string({ description: 'a control the user must satisfy (repeatable; allow rules only)', options: [...RULE_CONTROLS], multiple: true, default: [] }),
+    description: Flags.string({ description: 'a note stored with the rule' }),
+  };
+
+  async run(): Promise<RulesAddResult> {
+    const { flags } = await this.parse(RulesAdd);
+    const rule = ruleFromFlags(flags);
+    const list = listFor(rule);
+    const edit = (target: RulesEditTarget): Promise<RulesAddResult> => addRule(target, rule, list);
+    const result = flags.policy !== undefined ? await edit(fileRulesTarget(flags.policy)) : await withRulesDomain(flags, (c) => edit(gpoRulesTarget(c, flags.gpo as string)));
+    this.say(`${result.target}: added ${rule.action} rule "${rule.name}" to ${list}${result.stateBefore === 'enabled' ? '' : ` (the policy was ${result.stateBefore}; it is Enabled now)`}`);
+    return result;
+  }
+}
+
+async function addRule(target: RulesEditTarget, rule: Rule, list: RuleList): Promise<RulesAddResult> {
+  const { elevation, blacklist } = await target.read();
+  checkAddRule(elevation, blacklist, rule, target.description);
+  let stateBefore = 'not-configured';
+  // The update re-reads the list policy, so a rule added meanwhile is not lost (and a GPO edited meanwhile is refused).
+  await target.update(list, (current) => {
+    stateBefore = current.state;
+    return valuesWithRule(current, rule, target.description);
+  });
+  return {
+    target: target.description,
+    policy: list,
+    stateBefore,
+    rule: {
+      name: rule.name,
+      action: rule.action,
+      match: rule.match,
+      target: rule.target,
+      controls: rule.controls,
+      ...(rule.description !== undefined ? { description: rule.description } : {}),
+    },
+    value: formatRule(rule),
+  };
+}

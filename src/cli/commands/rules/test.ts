@@ -1,0 +1,70 @@
+import { Flags } from '@oclif/core';
+import { AscendCommand } from '../../base-command.js';
+import { rulesDomainFlags } from './add.js';
+import { loadRules } from './list.js';
+import { compileRules, decide, type Decision } from '../../../rules/index.js';
+
+export default class RulesTest extends AscendCommand<Decision> {
+  static override summary = 'Decide an elevation request as an agent would, from Registry.pol files, a GPO or the RSoP of a computer.';
+  static override description =
+    'Prints the decision (allow, deny or not-elevated), the controls the user must satisfy, the rules that decided and why. A deny rule (every ' +
+    'Blacklist rule) wins over allow rules and over an active TSE session; the controls of every matching allow rule add up; with nothing matching, ' +
+    'an active TSE session allows (reason "tse", no controls), else the program is not elevated. The rules come from exactly one of: --policy FILE ' +
+    '(repeatable, lowest precedence first, folded as "ascend pol effective" does), --gpo GPO (that GPO alone), --rsop-computer NAME (every GPO that ' +
+    'applies to the computer account, in precedence order). --user may be a SID; --group takes the token\'s groups by name or SID; --collection names ' +
+    'the collections the computer is in. With --json exactly {"decision","controls","matchedRules","reason"}; reason is deny-rule, allow-rule, tse or ' +
+    'no-match. The exit status is 0 whatever the decision.';
+  static override examples = [
+    '<%= config.bin %> rules test --policy Registry.pol --user "CORP\\bob" --computer PC-042 --app C:\\Windows\\System32\\net.exe --args "user bob /add"',
+    '<%= config.bin %> rules test --gpo "Ascend - Workstations" --user S-1-5-21-1-2-3-1001 --group "CORP\\Helpdesk" --computer PC-042 --app C:\\Tools\\x.exe --json',
+    '<%= config.bin %> rules test --rsop-computer PC-042 --user "CORP\\bob" --computer PC-042 --app C:\\Tools\\psexec.exe --tse-active',
+  ];
+  static override baseFlags = rulesDomainFlags;
+  static override flags = {
+    policy: Flags.string({ description: 'a Registry.pol (repeatable, lowest precedence first)', multiple: true, exactlyOne: ['policy', 'gpo', 'rsop-computer'] }),
+    gpo: Flags.string({ description: 'a GPO whose rules decide: display name or {GUID}', exactlyOne: ['policy', 'gpo', 'rsop-computer'] }),
+    'rsop-computer': Flags.string({ description: 'a computer account whose applying GPOs decide (RSoP)', exactlyOne: ['policy', 'gpo', 'rsop-computer'] }),
+    user: Flags.string({ description: 'the requesting user: DOMAIN\\name, name or SID', required: true }),
+    group: Flags.string({ description: "a group of the user's token, by name or SID (repeatable)", multiple: true, default: [] }),
+    computer: Flags.string({ description: 'the computer the request is made on', required: true }),
+    collection: Flags.string({ description: 'a collection the computer is in (repeatable)', multiple: true, default: [] }),
+    app: Flags.string({ description: "the program's full path", required: true }),
+    args: Flags.string({ description: 'the command line after the program (give "-x" values as --args=-x)' }),
+    sha256: Flags.string({ description: "SHA-256 of the program file" }),
+    publisher: Flags.string({ description: "the program's publisher (signer)" }),
+    parent: Flags.string({ description: "the parent process's full path" }),
+    'tse-active': Flags.boolean({ description: 'a Temporary Session Elevation is active for the user', default: false }),
+  };
+
+  async run(): Promise<Decision> {
+    const { flags } = await this.parse(RulesTest);
+    const loaded = await loadRules(flags);
+    for (const p of loaded.problems) process.stderr.write(`Warning: ${p.list} ${p.source ? `in ${p.source} ` : ''}${p.message}; skipped\n`);
+    const isSid = /^s-1-/i.test(flags.user);
+    const d = decide(compileRules(loaded.rules), {
+      user: flags.user,
+      ...(isSid ? { userSid: flags.user } : {}),
+      groups: flags.group,
+      computer: flags.computer,
+      collections: flags.collection,
+      path: flags.app,
+      ...(flags.args !== undefined ? { args: flags.args } : {}),
+      ...(flags.sha256 !== undefined ? { sha256: flags.sha256 } : {}),
+      ...(flags.publisher !== undefined ? { publisher: flags.publisher } : {}),
+      ...(flags.parent !== undefined ? { parentPath: flags.parent } : {}),
+      tseActive: flags['tse-active'],
+    });
+    const rules = d.matchedRules.length ? ` by ${d.matchedRules.join(', ')}` : '';
+    const line =
+      d.decision === 'deny'
+        ? `DENY: denied${rules}`
+        : d.decision === 'allow'
+          ? d.reason === 'tse'
+            ? `ALLOW: inside the active TSE session${rules ? ` (also allowed${rules})` : ''}, no controls`
+            : `ALLOW${rules}${d.controls.length ? `, after ${d.controls.join(' + ')}` : ', no controls'}`
+          : 'NOT ELEVATED: no rule matches (the program runs with the user\'s own rights)';
+    this.say(line);
+    this.say(`  decided by ${loaded.policySource}; ${loaded.rules.length} rule(s) loaded, reason ${d.reason}`);
+    return { decision: d.decision, controls: d.controls, matchedRules: d.matchedRules, reason: d.reason };
+  }
+}

@@ -1,0 +1,259 @@
+/**
+ * How the parts of an elevation request and of a rule are brought to one form before
+ * they are compared: Windows paths, command lines, account and computer names. Windows
+ * compares names case-insensitively, so everything is lower-cased here (toLowerCase,
+ * which agrees with Windows' case folding for the characters paths and names use).
+ */
+
+/** What an agent asks about: who starts what, where, and whether a TSE session is active. */
+export interface DecisionRequest {
+  /** The user: DOMAIN\name, name, name@domain, or a SID. */
+  readonly user: string;
+  /** The user's SID, when known besides the name. */
+  readonly userSid?: string;
+  /** The groups of the user's token: names (DOMAIN\name or name) or SIDs. */
+  readonly groups?: readonly string[];
+  /** The computer: host name, DNS name, or DOMAIN\NAME$. */
+  readonly computer: string;
+  /**
+   * The collections the computer belongs to. Collections are named groups of computers
+   * that the engine does not resolve: the agent's configuration (or `ascend rules test
+   * --collection`) says which ones this computer is in.
+   */
+  readonly collections?: readonly string[];
+  /** The program's full path. */
+  readonly path: string;
+  /** The command line after the program (its arguments), as Windows passes it. */
+  readonly args?: string;
+  /** SHA-256 of the program file, hex. */
+  readonly sha256?: string;
+  /** The publisher (signer name) of a signed program. */
+  readonly publisher?: string;
+  /** The parent process's full path. */
+  readonly parentPath?: string;
+  /** A Temporary Session Elevation is active for the user. */
+  readonly tseActive?: boolean;
+}
+
+/**
+ * A Windows path in one form: `/` as `\`, the `\\?\` and `\??\` prefixes removed (`\\?\UNC\`
+ * as `\\`), repeated separators as one, `.` segments dropped and `..` taken back (never
+ * above the drive or share), lower case. So `C:/Windows//System32/../System32/NET.EXE`
+ * is `c:\windows\system32\net.exe`.
+ */
+export function normalizePath(path: string): string {
+  // Most paths an agent sees are canonical already: then lower case is all there is to do.
+  if (
+    path.indexOf('/') < 0 &&
+    path.indexOf('\\\\', 1) < 0 &&
+    path.indexOf('\\.') < 0 &&
+    !path.startsWith('.') &&
+    !path.endsWith('\\') &&
+    !path.startsWith('\\\\?') &&
+    !path.startsWith('\\??')
+  ) {
+    return path.toLowerCase();
+  }
+  let p = path.replace(/\//g, '\\');
+  if (/^\\\\\?\\unc\\/i.test(p)) p = `\\\\${p.slice(8)}`;
+  else if (p.startsWith('\\\\?\\') || p.startsWith('\\??\\')) p = p.slice(4);
+  p = p.toLowerCase();
+  const unc = p.startsWith('\\\\');
+  const lead = unc ? '\\\\' : p.startsWith('\\') ? '\\' : '';
+  const parts = p.slice(lead.length).split('\\');
+  const out: string[] = [];
+  // The root that `..` never climbs above: the drive ("c:") or the UNC server and share.
+  const fixed = unc ? 2 : /^[a-z]:$/.test(parts[0] ?? '') ? 1 : 0;
+  for (const part of parts) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (out.length > fixed) out.pop();
+      continue;
+    }
+    out.push(part);
+  }
+  return lead + out.join('\\');
+}
+
+/** The last segment of a normalised path. */
+export function fileNameOf(normalizedPath: string): string {
+  return normalizedPath.slice(normalizedPath.lastIndexOf('\\') + 1);
+}
+
+/**
+ * A path pattern in one form: `/` as `\`, repeated separators as one (a leading `\\` of a
+ * UNC pattern kept), lower case. Wildcards stay as they are; `.` and `..` are not resolved.
+ */
+export function normalizePathPattern(pattern: string): string {
+  const p = pattern.replace(/\//g, '\\').toLowerCase();
+  const lead = p.startsWith('\\\\') ? '\\\\' : '';
+  return lead + p.slice(lead.length).replace(/\\{2,}/g, '\\');
+}
+
+/** Whether a (normalised) path pattern names a full path rather than a file name. */
+export function isFullPathPattern(normalizedPattern: string): boolean {
+  return normalizedPattern.includes('\\');
+}
+
+/**
+ * A command line's arguments in one form: split as Windows programs split them
+ * (CommandLineToArgvW: blanks separate arguments outside double quotes; quotes are
+ * removed; 2n backslashes before a quote are n backslashes and the quote counts, 2n+1 are
+ * n and a literal quote; other backslashes are literal), then joined by single spaces
+ * and lower-cased. `net  localgroup "Administrators" x` becomes
+ * `localgroup administrators x`, so extra blanks or quotes cannot slip past a pattern.
+ * Patterns are normalised the same way (their `*` and `?` pass through).
+ */
+export function normalizeArgs(args: string | undefined): string {
+  if (args === undefined) return '';
+  const tokens: string[] = [];
+  let cur = '';
+  let inToken = false;
+  let quoted = false;
+  let i = 0;
+  const n = args.length;
+  while (i < n) {
+    const c = args[i] as string;
+    if (c === '\\') {
+      let k = i;
+      while (k < n && args[k] === '\\') k++;
+      const count = k - i;
+      if (args[k] === '"') {
+        cur += '\\'.repeat(count >> 1);
+        inToken = true;
+        if (count % 2 === 1) {
+          cur += '"';
+          i = k + 1;
+        } else {
+          i = k; // the quote is handled below
+        }
+      } else {
+        cur += '\\'.repeat(count);
+        inToken = true;
+        i = k;
+      }
+      continue;
+    }
+    if (c === '"') {
+      // Inside quotes, "" is a literal quote (as the C runtime reads it).
+      if (quoted && args[i + 1] === '"') {
+        cur += '"';
+        i += 2;
+        continue;
+      }
+      quoted = !quoted;
+      inToken = true;
+      i++;
+      continue;
+    }
+    if (!quoted && (c === ' ' || c === '\t' || c === '\n' || c === '\r')) {
+      if (inToken) tokens.push(cur);
+      cur = '';
+      inToken = false;
+      i++;
+      continue;
+    }
+    cur += c;
+    inToken = true;
+    i++;
+  }
+  if (inToken) tokens.push(cur);
+  return tokens.join(' ').toLowerCase();
+}
+
+const SID = /^s-1-/i;
+
+export function isSidLike(text: string): boolean {
+  return SID.test(text);
+}
+
+/**
+ * An account name's forms for matching: the full form (lower case; a SID as is) and the
+ * bare account name (`corp\bob` and `bob@corp.example` give `bob`; a bare name is its own).
+ */
+export function principalForms(name: string): { full: string; short: string | undefined } {
+  const full = name.trim().toLowerCase();
+  if (isSidLike(full)) return { full, short: undefined };
+  const slash = full.lastIndexOf('\\');
+  if (slash >= 0) return { full, short: full.slice(slash + 1) };
+  const at = full.indexOf('@');
+  if (at > 0) return { full, short: full.slice(0, at) };
+  return { full, short: full };
+}
+
+/**
+ * Whether a rule's principal entry (lower case) is compared with the full forms (a SID,
+ * DOMAIN\name, name@domain) or with the bare account names (a bare name matches the
+ * account in any domain).
+ */
+export function entryIsQualified(entryLower: string): boolean {
+  return isSidLike(entryLower) || entryLower.includes('\\') || entryLower.includes('@');
+}
+
+/** A computer name's forms: the full name and the host name (before the first dot), lower case, without DOMAIN\ and a trailing $. */
+export function computerForms(name: string): { full: string; host: string } {
+  let full = name.trim().toLowerCase();
+  const slash = full.lastIndexOf('\\');
+  if (slash >= 0) full = full.slice(slash + 1);
+  if (full.endsWith('$')) full = full.slice(0, -1);
+  const dot = full.indexOf('.');
+  return { full, host: dot > 0 ? full.slice(0, dot) : full };
+}
+
+/** The request in the compared form, computed once per decision. */
+export interface NormalizedRequest {
+  readonly path: string;
+  readonly fileName: string;
+  readonly args: string;
+  readonly sha256: string | undefined;
+  readonly publisher: string | undefined;
+  readonly parentPath: string | undefined;
+  readonly parentName: string | undefined;
+  /** The user's full forms (name and SIDs) and bare names (short lists: arrays beat sets here). */
+  readonly userFull: readonly string[];
+  readonly userShort: readonly string[];
+  readonly groupFull: readonly string[];
+  readonly groupShort: readonly string[];
+  readonly computerFull: string;
+  readonly computerHost: string;
+  readonly collections: readonly string[];
+  readonly tseActive: boolean;
+}
+
+export function normalizeRequest(r: DecisionRequest): NormalizedRequest {
+  const path = normalizePath(r.path);
+  const parentPath = r.parentPath === undefined ? undefined : normalizePath(r.parentPath);
+  const userFull: string[] = [];
+  const userShort: string[] = [];
+  const u = principalForms(r.user);
+  userFull.push(u.full);
+  if (u.short !== undefined) userShort.push(u.short);
+  if (r.userSid !== undefined) userFull.push(r.userSid.trim().toLowerCase());
+  const groupFull: string[] = [];
+  const groupShort: string[] = [];
+  for (const g of r.groups ?? []) {
+    const f = principalForms(g);
+    groupFull.push(f.full);
+    if (f.short !== undefined) groupShort.push(f.short);
+  }
+  const c = computerForms(r.computer);
+  const collections: string[] = [];
+  for (const x of r.collections ?? []) collections.push(x.trim().toLowerCase());
+  return {
+    path,
+    fileName: fileNameOf(path),
+    args: normalizeArgs(r.args),
+    sha256: r.sha256 === undefined ? undefined : r.sha256.trim().toLowerCase(),
+    publisher: r.publisher === undefined ? undefined : r.publisher.trim().toLowerCase(),
+    parentPath,
+    parentName: parentPath === undefined ? undefined : fileNameOf(parentPath),
+    userFull,
+    userShort,
+    groupFull,
+    groupShort,
+    computerFull: c.full,
+    computerHost: c.host,
+    collections,
+    tseActive: r.tseActive === true,
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * Wildcard patterns of elevation rules: `*` stands for any run of characters (also none,
+ * and also backslashes), `?` for exactly one character; every other character stands for
+ * itself. No regular expression is ever built from a pattern, so `(`, `[`, `+`, `.`,
+ * `$` ... in a pattern can only match themselves.
+ *
+ * A pattern is compiled once (per policy change) into the literal pieces between its
+ * stars; matching anchors the first piece at the start, the last at the end, and finds
+ * the pieces in between left to right (leftmost is always right for star-separated
+ * pieces), so a match is linear in practice, O(|pattern|·|value|) at worst, without
+ * recursion or back-tracking blow-ups.
+ *
+ * Both sides are expected in lower case already (the callers fold case once). Text
+ * outside the Basic Multilingual Plane is matched per code point, so `?` is one character.
+ */
+
+const SURROGATE = /[\ud800-\udfff]/;
+
+export interface Wildcard {
+  /** The pattern as compiled (lower-cased by the caller). */
+  readonly pattern: string;
+  /** Set when the pattern has no wildcard at all: a plain comparison. */
+  readonly literal: string | undefined;
+  /** The pieces between `*`s; `?` inside a piece is any one character. */
+  readonly pieces: readonly string[];
+  /** Whether each piece holds a `?`. */
+  readonly pieceHasQ: readonly boolean[];
+  /** The pattern starts / ends with `*`. */
+  readonly openStart: boolean;
+  readonly openEnd: boolean;
+  /** The pattern needs code-point matching (it has characters outside the BMP). */
+  readonly astral: boolean;
+}
+
+export function hasWildcard(text: string): boolean {
+  return text.includes('*') || text.includes('?');
+}
+
+export function compileWildcard(pattern: string): Wildcard {
+  const astral = SURROGATE.test(pattern);
+  if (!hasWildcard(pattern)) {
+    return { pattern, literal: pattern, pieces: [pattern], pieceHasQ: [false], openStart: false, openEnd: false, astral };
+  }
+  const raw = pattern.split('*');
+  const openStart = pattern.startsWith('*');
+  const openEnd = pattern.endsWith('*');
+  // Empty pieces come from leading, trailing or repeated stars; they constrain nothing.
+  const pieces = raw.filter((p, i) => p.length > 0 || (i === 0 && !openStart) || (i === raw.length - 1 && !openEnd));
+  return { pattern, literal: undefined, pieces, pieceHasQ: pieces.map((p) => p.includes('?')), openStart, openEnd, astral };
+}
+
+/** Whether `value` (lower case) matches the compiled pattern. */
+export function matchWildcard(w: Wildcard, value: string): boolean {
+  if (w.literal !== undefined) return w.literal === value;
+  if (w.astral || SURROGATE.test(value)) return matchUnits(w, Array.from(value), w.pieces.map((p) => Array.from(p)));
+  return matchUnits(w, value, w.pieces);
+}
+
+/** Whether `piece` (with `?` as any one unit) sits in `v` at `at`. */
+function pieceAt(piece: ArrayLike<string>, v: ArrayLike<string>, at: number): boolean {
+  if (at < 0 || at + piece.length > v.length) return false;
+  for (let k = 0; k < piece.length; k++) {
+    const c = piece[k];
+    if (c !== '?' && c !== v[at + k]) return false;
+  }
+  return true;
+}
+
+/** The first index >= from where `piece` sits in `v`, or -1. */
+function findPiece(piece: ArrayLike<string>, v: ArrayLike<string>, from: number, plain: boolean): number {
+  if (plain && typeof v === 'string' && typeof piece === 'string') return v.indexOf(piece, from);
+  for (let at = from; at + piece.length <= v.length; at++) if (pieceAt(piece, v, at)) return at;
+  return -1;
+}
+
+function matchUnits(w: Wildcard, v: ArrayLike<string>, pieces: readonly ArrayLike<string>[]): boolean {
+  const n = pieces.length;
+  let start = 0; // first index of v not yet consumed
+  let end = v.length; // index after the last unit still free
+  let first = 0;
+  let last = n - 1;
+  if (!w.openStart) {
+    const p = pieces[0] ?? '';
+    if (!pieceAt(p, v, 0)) return false;
+    start = p.length;
+    first = 1;
+  }
+  if (!w.openEnd && last >= first) {
+    const p = pieces[last] ?? '';
+    if (!pieceAt(p, v, v.length - p.length) || v.length - p.length < start) return false;
+    end = v.length - p.length;
+    last--;
+  } else if (!w.openEnd) {
+    // The one piece was anchored at the start and must also reach the end (no star at all
+    // cannot happen here, so the pattern was "abc*"-free: e.g. "a?c").
+    return start === v.length;
+  }
+  for (let i = first; i <= last; i++) {
+    const p = pieces[i] ?? '';
+    const at = findPiece(p, v, start, !(w.pieceHasQ[i] ?? false));
+    if (at < 0 || at + p.length > end) return false;
+    start = at + p.length;
+  }
+  return start <= end;
+}
