@@ -5,8 +5,9 @@ import { serverFlags, serverToken } from '../server-command.js';
 import { callServerText } from '../../collector/server/client-text.js';
 import { renderTable, terminalSafe } from '../table.js';
 
-export const REPORT_NAMES = ['tse-usage', 'elevations', 'denied', 'approvals'] as const;
-export type ReportName = (typeof REPORT_NAMES)[number];
+// One list of report names: the server's.
+export { REPORT_NAMES, type ReportName } from '../../collector/server/schemas.js';
+import { REPORT_NAMES, type ReportName } from '../../collector/server/schemas.js';
 
 export type ReportValue = string | number | boolean | null;
 

@@ -12,8 +12,7 @@
  * a URL, a cookie or localStorage; the inputs have no name, so no form can send them.
  */
 import { createHash } from 'node:crypto';
-
-export const REPORT_NAMES = ['tse-usage', 'elevations', 'denied', 'approvals'] as const;
+import { REPORT_NAMES } from '../schemas.js';
 
 /** sessionStorage key of the API token. */
 export const TOKEN_STORAGE_KEY = 'ascend.apiToken';
