@@ -173,6 +173,22 @@ sysvol_answers() {
 
 group_alive() { kill -0 -- "-$1" 2>/dev/null; }
 
+# A test DC whose folder is gone (its run ended without stopping it) serves nobody and holds
+# the ports: stop it. Only samba processes whose open files are all in a deleted
+# ascend-test-dc-* folder qualify; any other samba is left alone.
+reap_orphans() {
+  local pid files
+  for pid in $(pgrep -x samba 2>/dev/null || true); do
+    [ "$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')" = "$pid" ] || continue
+    files=$(ls -l "/proc/$pid/fd" 2>/dev/null | grep -o ' -> /.*' | sed 's/^ -> //' | grep '^/' | grep -v '^/dev/' || true)
+    [ -n "$files" ] || continue
+    if ! grep -qv '/ascend-test-dc-[^/]*/.* (deleted)$' <<<"$files"; then
+      note "stopping an orphaned test DC (pid $pid) whose folder was deleted"
+      stop_group "$pid" || true
+    fi
+  done
+}
+
 cmd_start() {
   local dir="" run=1 max_runtime=0
   while [ $# -gt 0 ]; do
@@ -196,6 +212,7 @@ cmd_start() {
     if [ -f "$dir/samba.pid" ] && group_alive "$(cat "$dir/samba.pid")"; then
       die "samba from $dir is already running (pid $(cat "$dir/samba.pid")); stop it first"
     fi
+    reap_orphans
     # Only one DC fits on the machine: refuse before spending time on provisioning.
     local port taken
     for port in "${DC_PORTS[@]}"; do
