@@ -19,6 +19,7 @@ import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { replaceFileAtomically } from '../../src/atomic-file.js';
+import { SerialQueue } from '../../src/serial-queue.js';
 import { decodeRecord, encodeRecord } from './record.js';
 
 /** An event as the collector takes it: an id made here, a type, a time, and fields. */
@@ -62,16 +63,6 @@ export interface SpoolStats {
 const SEGMENT_RE = /^seg-(\d{10})\.log$/;
 const segmentName = (n: number): string => `seg-${String(n).padStart(10, '0')}.log`;
 
-/** One operation at a time: appends, reads and acknowledgements never interleave. */
-class Queue {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(task, task);
-    this.tail = result.catch(() => undefined);
-    return result;
-  }
-}
-
 async function fsyncDir(dir: string): Promise<void> {
   const h = await fs.open(dir, 'r');
   try {
@@ -91,7 +82,8 @@ async function readJson<T>(file: string): Promise<T | undefined> {
 }
 
 export class Spool {
-  private readonly queue = new Queue();
+  /** One operation at a time: appends, reads and acknowledgements never interleave. */
+  private readonly queue = new SerialQueue();
   private active: { n: number; handle: FileHandle; size: number } | undefined;
   /** Segment number → size in bytes, ascending. */
   private readonly sizes = new Map<number, number>();

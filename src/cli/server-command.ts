@@ -11,6 +11,8 @@ import path from 'node:path';
 import { Flags } from '@oclif/core';
 import { AscendError, isAscendError } from '../errors.js';
 import { callServer, readTokenFile } from '../collector/server/client.js';
+import { durationMs } from './duration.js';
+import { readPrivateFile } from '../passcode-keys/key-file.js';
 import { cellText } from './table.js';
 
 export const TOKEN_FILE_ENV = 'ASCEND_TOKEN_FILE';
@@ -101,9 +103,8 @@ export function seg(value: string): string {
 
 /** "3600s", "30m", "2h", "1d" (or bare seconds) as seconds; a usage error names the flag. */
 export function parseSeconds(text: string, flag: string, max = 30 * 86400): number {
-  const m = /^(\d{1,9})\s*([smhd]?)$/i.exec(text.trim());
-  const unit = m === null ? undefined : { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[(m[2] ?? '').toLowerCase() as '' | 's' | 'm' | 'h' | 'd'];
-  const seconds = m === null || unit === undefined ? NaN : Number(m[1]) * unit;
+  const t = text.trim();
+  const seconds = /^\d{1,9}$/.test(t) ? Number(t) : (durationMs(t) ?? NaN) / 1000;
   if (!Number.isInteger(seconds) || seconds < 1 || seconds > max) {
     throw new AscendError('ASC_USAGE', `${flag} must be a duration from 1s to ${durationShort(max * 1000)} such as 30m, 2h or 3600s: ${text}`);
   }
@@ -155,28 +156,14 @@ function errno(e: unknown): string {
  * file, so a swap between check and read does not pass. One trailing line break is dropped.
  */
 export async function readPrivateSecretFile(file: string, what: string): Promise<string> {
-  let handle: FileHandle;
-  try {
-    // O_NONBLOCK: opening a FIFO must not hang; the stat below then refuses it.
-    handle = await fs.open(file, fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0));
-  } catch (e) {
-    if (errno(e) === 'ENOENT') throw new AscendError('ASC_FILE_NOT_FOUND', `${file}: no such ${what}`);
-    throw new AscendError('ASC_FILE_UNREADABLE', `${file}: cannot read (${errno(e)})`);
-  }
-  try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) throw new AscendError('ASC_FILE_UNREADABLE', `${file}: not a regular file`);
-    const mode = stat.mode & 0o777;
-    if (modeBitsApply() && (mode & 0o077) !== 0) {
-      throw new AscendError('ASC_KEY_FILE_INSECURE', `${file}: the ${what} has mode ${mode.toString(8).padStart(3, '0')}, open to group or others`, {
-        hint: `run chmod 600 ${file}`,
-      });
-    }
-    if (stat.size > 64 * 1024) throw new AscendError('ASC_FILE_UNREADABLE', `${file}: ${stat.size} bytes is too large for a ${what}`);
-    return (await handle.readFile('utf8')).replace(/\r?\n$/, '');
-  } finally {
-    await handle.close().catch(() => undefined);
-  }
+  const text = await readPrivateFile(file, {
+    what,
+    maxBytes: 64 * 1024,
+    tooLarge: 'ASC_FILE_UNREADABLE',
+    insecure: (mode) =>
+      new AscendError('ASC_KEY_FILE_INSECURE', `${file}: the ${what} has mode ${mode}, open to group or others`, { hint: `run chmod 600 ${file}` }),
+  });
+  return text.replace(/\r?\n$/, '');
 }
 
 /**

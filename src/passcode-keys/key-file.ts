@@ -1,6 +1,6 @@
 import { promises as fs, constants as fsc } from 'node:fs';
 import path from 'node:path';
-import { AscendError, isAscendError } from '../errors.js';
+import { AscendError, type ErrorCode, isAscendError } from '../errors.js';
 import { importSigningKey, type PasscodeSigningKey } from '../passcode/index.js';
 
 function errno(e: unknown): string {
@@ -58,29 +58,41 @@ export function createKeyFile(file: string, privateKeyPem: string): Promise<stri
 }
 
 /**
- * Reads a private key file, refusing one that its group or others can read or write
- * (checked on the open file, so a swap between check and read does not pass).
+ * Reads a file holding a secret, refusing one that its group or others can read or write
+ * (checked on the open file, so a swap between check and read does not pass), anything that
+ * is not a regular file, and anything over `maxBytes`. `insecure` makes the refusal.
  */
-export async function readKeyFile(file: string): Promise<{ pem: string; key: PasscodeSigningKey }> {
+export async function readPrivateFile(
+  file: string,
+  opts: { what: string; maxBytes: number; tooLarge: ErrorCode; insecure: (mode: string) => AscendError },
+): Promise<string> {
   let handle: import('node:fs/promises').FileHandle;
   try {
     // O_NONBLOCK: opening a FIFO must not hang; the stat below then refuses it.
     handle = await fs.open(file, fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0));
   } catch (e) {
-    if (errno(e) === 'ENOENT') throw new AscendError('ASC_FILE_NOT_FOUND', `${file}: no such key file`);
+    if (errno(e) === 'ENOENT') throw new AscendError('ASC_FILE_NOT_FOUND', `${file}: no such ${opts.what}`);
     throw new AscendError('ASC_FILE_UNREADABLE', `${file}: cannot read (${errno(e)})`);
   }
   try {
     const stat = await handle.stat();
     if (!stat.isFile()) throw new AscendError('ASC_FILE_UNREADABLE', `${file}: not a regular file`);
     const mode = stat.mode & 0o777;
-    if (modeBitsApply() && (mode & 0o077) !== 0) {
-      throw new AscendError('ASC_KEY_FILE_INSECURE', `${file}: the private key file has mode ${mode.toString(8).padStart(3, '0')}, open to group or others; run chmod 600 ${file}`);
-    }
-    if (stat.size > 64 * 1024) throw new AscendError('ASC_KEY_INVALID', `${file}: ${stat.size} bytes is too large for a key file`);
-    const pem = await handle.readFile('utf8');
-    return { pem, key: signingKeyFromPem(pem, file) };
+    if (modeBitsApply() && (mode & 0o077) !== 0) throw opts.insecure(mode.toString(8).padStart(3, '0'));
+    if (stat.size > opts.maxBytes) throw new AscendError(opts.tooLarge, `${file}: ${stat.size} bytes is too large for a ${opts.what}`);
+    return await handle.readFile('utf8');
   } finally {
     await handle.close().catch(() => undefined);
   }
+}
+
+/** Reads a private key file (see readPrivateFile for what is refused). */
+export async function readKeyFile(file: string): Promise<{ pem: string; key: PasscodeSigningKey }> {
+  const pem = await readPrivateFile(file, {
+    what: 'key file',
+    maxBytes: 64 * 1024,
+    tooLarge: 'ASC_KEY_INVALID',
+    insecure: (mode) => new AscendError('ASC_KEY_FILE_INSECURE', `${file}: the private key file has mode ${mode}, open to group or others; run chmod 600 ${file}`),
+  });
+  return { pem, key: signingKeyFromPem(pem, file) };
 }

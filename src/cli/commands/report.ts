@@ -3,6 +3,7 @@ import { AscendError } from '../../errors.js';
 import { AscendCommand } from '../base-command.js';
 import { serverFlags, serverToken } from '../server-command.js';
 import { callServerText } from '../../collector/server/client-text.js';
+import { durationMs } from '../duration.js';
 import { renderTable, terminalSafe } from '../table.js';
 
 // One list of report names: the server's.
@@ -54,11 +55,8 @@ export const COLUMN_LABELS: Readonly<Record<string, string>> = {
 export function parseReportTime(text: string, flag: string, now = Date.now()): string {
   const t = text.trim();
   if (/^\d+$/.test(t)) return t;
-  const m = /^(\d+)\s*([smhdw])$/i.exec(t);
-  if (m) {
-    const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3 }[(m[2] ?? 's').toLowerCase() as 's' | 'm' | 'h' | 'd' | 'w'];
-    return new Date(now - Number(m[1]) * unit).toISOString();
-  }
+  const back = durationMs(t);
+  if (back !== undefined) return new Date(now - back).toISOString();
   const ms = Date.parse(t);
   if (!Number.isFinite(ms)) throw new AscendError('ASC_USAGE', `${flag} must be an ISO 8601 time, milliseconds, or a duration back from now (30m, 24h, 7d): ${text}`);
   return new Date(ms).toISOString();

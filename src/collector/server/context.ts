@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import type { FastifyRequest } from 'fastify';
 import { AscendError, type ErrorCode } from '../../errors.js';
 import type { Agent, ApiRole, ApiToken, CollectorStore } from '../storage/index.js';
+import { timeFrom } from '../time.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -85,25 +86,6 @@ export function bearer(req: FastifyRequest): string | undefined {
 
 export function fail(code: ErrorCode, message: string): AscendError {
   return new AscendError(code, message);
-}
-
-/** The largest time a JavaScript Date can hold (±100,000,000 days from 1970), in milliseconds. */
-export const MAX_TIME_MS = 8.64e15;
-
-/**
- * Strict ISO 8601: a date (taken as UTC midnight), or a date and time with Z or an offset.
- * A time without a zone would mean the server's local time, so it is refused.
- */
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2}))?$/i;
-
-/** ISO 8601 (strict) or whole milliseconds since the epoch, within a Date's range; undefined when not. */
-export function timeFrom(v: string | number): number | undefined {
-  let t: number;
-  if (typeof v === 'number') t = v;
-  else if (/^\d{1,16}$/.test(v)) t = Number(v);
-  else if (ISO_TIME.test(v)) t = Date.parse(v.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
-  else return undefined;
-  return Number.isInteger(t) && Math.abs(t) <= MAX_TIME_MS ? t : undefined;
 }
 
 /** ISO 8601 or milliseconds; the field is named in the error. */

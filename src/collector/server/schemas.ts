@@ -3,6 +3,7 @@
  * closed (additionalProperties: false): an unknown field is a 400, never silently dropped.
  */
 import { type Static, Type } from '@sinclair/typebox';
+import { MAX_TIME_MS } from '../time.js';
 
 export const EVENT_TYPES = [
   'passcode-redeemed',
@@ -27,7 +28,7 @@ const Id = Type.String({ minLength: 1, maxLength: 200 });
 const Text = Type.String({ maxLength: 4096 });
 const LongText = Type.String({ maxLength: 32768 });
 /** ISO 8601 or milliseconds since the epoch. */
-const Time = Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Integer({ minimum: 0, maximum: 8.64e15 })]);
+const Time = Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Integer({ minimum: 0, maximum: MAX_TIME_MS })]);
 
 /**
  * One event as an agent sends it. The known fields are listed; anything else an agent wants

@@ -5,6 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { SerialQueue } from '../../serial-queue.js';
 
 export type SqlValue = string | number | null;
 export type Row = Record<string, unknown>;
@@ -23,23 +24,13 @@ export interface Driver extends Sql {
   close(): Promise<void>;
 }
 
-/** A promise chain that runs one task at a time. */
-class Mutex {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(task, task);
-    this.tail = result.catch(() => undefined);
-    return result;
-  }
-}
-
 /**
  * better-sqlite3 is synchronous, on one connection. Every call goes through a mutex so a
  * transaction's awaits can not interleave with another caller's statements.
  */
 export class SqliteDriver implements Driver {
   readonly dialect = 'sqlite' as const;
-  private readonly mutex = new Mutex();
+  private readonly mutex = new SerialQueue();
   private closed = false;
 
   constructor(readonly db: Database.Database) {}

@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { AscendError } from '../../errors.js';
+import { timeFrom } from '../time.js';
 import { type Driver, PostgresDriver, type Row, type Sql, type SqlValue, SqliteDriver } from './driver.js';
 import { appliedVersions, migrate } from './migrations.js';
 import {
@@ -60,15 +61,10 @@ function optionalString(e: CollectorEventInput, field: 'user' | 'passcodeId' | '
   return v;
 }
 
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2}))?$/i;
-
-/** Strict ISO 8601 with a zone (a date alone is UTC) or milliseconds, within a Date's range. */
+/** An event's time as milliseconds; the event is named in the error. */
 function eventTime(v: unknown, i: number): number {
-  let t = Number.NaN;
-  if (typeof v === 'number') t = Math.trunc(v);
-  else if (typeof v === 'string' && /^\d{1,16}$/.test(v)) t = Number(v);
-  else if (typeof v === 'string' && ISO_TIME.test(v)) t = Date.parse(v.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
-  if (!Number.isFinite(t) || Math.abs(t) > 8.64e15) throw badInput(`events[${i}].time must be an ISO 8601 time with a zone or milliseconds`);
+  const t = typeof v === 'number' ? timeFrom(Math.trunc(v)) : typeof v === 'string' ? timeFrom(v) : undefined;
+  if (t === undefined) throw badInput(`events[${i}].time must be an ISO 8601 time with a zone or milliseconds`);
   return t;
 }
 

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { Flags } from '@oclif/core';
 import { AscendError } from '../../../errors.js';
 import { AscendCommand } from '../../base-command.js';
+import { durationMs } from '../../duration.js';
 import { isLoopback } from '../../../collector/server/client.js';
 import { buildServer, DEFAULT_RATE_LIMIT, ensureBootstrapToken } from '../../../collector/server/index.js';
 import { AdSignIn } from '../../../collector/server/ad-sign-in.js';
@@ -20,10 +21,9 @@ export interface ServerStartResult {
 
 /** "90s", "30m", "4h", "7d" → milliseconds. */
 export function parseDuration(text: string, flag: string): number {
-  const m = /^(\d+)\s*([smhd])$/i.exec(text.trim());
-  const unit = m ? { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[(m[2] ?? 's').toLowerCase() as 's' | 'm' | 'h' | 'd'] : 0;
-  if (!m || Number(m[1]) <= 0) throw new AscendError('ASC_USAGE', `${flag} must be a duration such as 30m, 4h or 7d: ${text}`);
-  return Number(m[1]) * unit;
+  const ms = durationMs(text);
+  if (ms === undefined || ms <= 0) throw new AscendError('ASC_USAGE', `${flag} must be a duration such as 30m, 4h or 7d: ${text}`);
+  return ms;
 }
 
 export default class ServerStart extends AscendCommand<ServerStartResult> {

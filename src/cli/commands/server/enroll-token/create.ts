@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { AscendError } from '../../../../errors.js';
 import { AscendCommand } from '../../../base-command.js';
+import { durationMs } from '../../../duration.js';
 import { callServer } from '../../../../collector/server/index.js';
 import { serverFlags, serverToken } from '../../../server-command.js';
 
@@ -13,11 +14,8 @@ export interface EnrollTokenResult {
 
 /** "24h", "7d", "30m", "3600s" from now, or an ISO 8601 time. */
 export function parseExpiry(text: string, now = Date.now()): string {
-  const m = /^(\d+)\s*([smhd])$/i.exec(text.trim());
-  if (m) {
-    const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[(m[2] ?? 's').toLowerCase() as 's' | 'm' | 'h' | 'd'];
-    return new Date(now + Number(m[1]) * unit).toISOString();
-  }
+  const ms = durationMs(text);
+  if (ms !== undefined) return new Date(now + ms).toISOString();
   const t = Date.parse(text);
   if (!Number.isFinite(t)) throw new AscendError('ASC_USAGE', `--expires must be a duration (30m, 24h, 7d) or an ISO 8601 time: ${text}`);
   return new Date(t).toISOString();
