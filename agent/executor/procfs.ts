@@ -1,0 +1,59 @@
+import { readFileSync, readdirSync } from 'node:fs';
+
+/** One process as /proc shows it. */
+export interface ProcInfo {
+  pid: number;
+  /** The state letter of /proc/PID/stat (R, S, D, T, Z, X ...). */
+  state: string;
+  pgrp: number;
+  /** Real, effective, saved and filesystem uid. */
+  uids: number[];
+}
+
+/** Reads /proc/PID/stat and /proc/PID/status; null when the process is gone. */
+export function readProc(pid: number): ProcInfo | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so cut after the last ')'.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const uidLine = /^Uid:\s+(.*)$/m.exec(status);
+    const uids = uidLine?.[1] ? uidLine[1].trim().split(/\s+/).map(Number) : [];
+    return { pid, state: rest[0] ?? '?', pgrp: Number(rest[2]), uids };
+  } catch {
+    return null;
+  }
+}
+
+/** Every process on the machine (those that vanish while reading are left out). */
+export function listProcs(): ProcInfo[] {
+  const out: ProcInfo[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(name)) continue;
+    const p = readProc(Number(name));
+    if (p) out.push(p);
+  }
+  return out;
+}
+
+/** A zombie (or dead) process cannot be signalled usefully and holds nothing; it only waits to be reaped. */
+export function isLive(p: ProcInfo): boolean {
+  return p.state !== 'Z' && p.state !== 'X';
+}
+
+/** Live processes whose real, effective or saved uid is `uid`. */
+export function liveProcsOfUid(uid: number): number[] {
+  return listProcs()
+    .filter((p) => isLive(p) && p.uids.slice(0, 3).includes(uid))
+    .map((p) => p.pid);
+}
+
+/** Sends a signal; false when the process is gone (ESRCH). */
+export function trySignal(pid: number, sig: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, sig);
+    return true;
+  } catch {
+    return false;
+  }
+}

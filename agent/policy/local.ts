@@ -1,0 +1,51 @@
+/**
+ * Policy from local Registry.pol files (Linux agents outside a domain, and tests), folded in
+ * the order given, lowest precedence first: with `--policy A --policy B`, B wins.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { AscendError, isAscendError } from '../../src/errors.js';
+import { readRegistryPol } from '../../src/formats/registry-pol/index.js';
+import type { PolSource } from '../../src/policy/index.js';
+import { makeSnapshot, type PolicySnapshot } from './snapshot.js';
+import type { PolicySource } from './source.js';
+
+export class LocalPolicyFiles implements PolicySource {
+  readonly description: string;
+  private readonly paths: string[];
+
+  constructor(paths: readonly string[], private readonly now: () => number = Date.now) {
+    if (paths.length === 0) throw new AscendError('ASC_AGENT_CONFIG', 'no policy file given', { hint: 'name at least one Registry.pol (--policy FILE)' });
+    this.paths = paths.map((p) => path.resolve(p));
+    this.description = `Registry.pol file${this.paths.length > 1 ? 's' : ''} ${this.paths.join(', ')}`;
+  }
+
+  async load(): Promise<PolicySnapshot> {
+    const sources: PolSource[] = [];
+    const labels: Record<string, string> = {};
+    for (const file of this.paths) {
+      sources.push({ source: file, entries: await readPolFile(file) });
+      labels[file] = file;
+    }
+    return makeSnapshot({ origin: 'local', sources, labels, fetchedAt: this.now(), problems: [] });
+  }
+}
+
+/** One Registry.pol: a missing or damaged file is an error naming it (and the codec's byte offset). */
+async function readPolFile(file: string) {
+  let bytes: Buffer;
+  try {
+    bytes = await fs.readFile(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new AscendError('ASC_FILE_NOT_FOUND', `policy file ${file} does not exist`, { hint: 'check the --policy path' });
+    throw new AscendError('ASC_FILE_UNREADABLE', `policy file ${file} cannot be read (${code ?? String(e)})`);
+  }
+  try {
+    return readRegistryPol(bytes);
+  } catch (e) {
+    // The codec's message carries the byte offset ("... at byte N (expected ...)").
+    if (isAscendError(e)) throw new AscendError(e.code, `policy file ${file}: ${e.message}`, { cause: e });
+    throw e;
+  }
+}
