@@ -48,6 +48,9 @@ export const EventSchema = Type.Object(
     processPath: Type.Optional(Text),
     args: Type.Optional(LongText),
     elevatedBy: Type.Optional(Type.Unsafe<string>({ type: 'string', enum: ['tse', 'rule', 'approval'] })),
+    /** The rules that decided (names, comma-separated), and the controls that were met. */
+    rule: Type.Optional(Text),
+    controls: Type.Optional(Type.Array(Type.Unsafe<string>({ type: 'string', enum: ['approval', 'justify', 'mfa'] }), { maxItems: 3 })),
     pid: Type.Optional(Type.Integer({ minimum: 0 })),
     processIds: Type.Optional(Type.Array(Type.Integer({ minimum: 0 }), { maxItems: 10000 })),
     requestId: Type.Optional(Text),

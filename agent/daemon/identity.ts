@@ -1,0 +1,60 @@
+/**
+ * Who is asking, from the uid the kernel gave for the socket peer: the account's name,
+ * home and groups as the name service knows them (local files, or sssd/winbind for domain
+ * accounts). Never from what the client says.
+ */
+import { execFile } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface Requester {
+  uid: number;
+  gid: number;
+  /** The account name, or "uid:N" when the name service does not know the uid. */
+  name: string;
+  home: string | null;
+  /** Group names of the account (primary first). */
+  groups: string[];
+}
+
+/** Reads the account of a uid through getent (so NSS modules answer too). */
+export async function requesterOf(uid: number, gid: number): Promise<Requester> {
+  let name = `uid:${uid}`;
+  let home: string | null = null;
+  try {
+    const { stdout } = await run('getent', ['passwd', String(uid)], { timeout: 5000 });
+    const fields = stdout.trim().split(':');
+    if (fields.length >= 7 && fields[0]) {
+      name = fields[0];
+      home = fields[5] || null;
+    }
+  } catch {
+    // Unknown to the name service: the uid stands for itself.
+  }
+  let groups: string[] = [];
+  if (!name.startsWith('uid:')) {
+    try {
+      const { stdout } = await run('id', ['-Gn', '--', name], { timeout: 5000 });
+      groups = stdout.trim().split(/\s+/).filter(Boolean);
+    } catch {
+      groups = [];
+    }
+  }
+  return { uid, gid, name, home, groups };
+}
+
+/** The executable of a process's parent, for rules that match the parent process. */
+export async function parentExecutable(pid: number): Promise<string | undefined> {
+  try {
+    const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
+    // The command name may hold spaces and parentheses: the fields after the last ')' are fixed.
+    const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ppid = Number(after[1]);
+    if (!Number.isSafeInteger(ppid) || ppid <= 0) return undefined;
+    return await fs.readlink(`/proc/${ppid}/exe`);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,98 @@
+import os from 'node:os';
+import { Flags } from '@oclif/core';
+import { AscendCommand } from '../../base-command.js';
+import { connectionSettingsFromFlags, domainFlags } from '../../domain-command.js';
+import { DEFAULT_AGENT_SOCKET, AGENT_SOCKET_ENV } from '../../agent-command.js';
+import { AscendError } from '../../../errors.js';
+import { readPrivateSecretFile } from '../../server-command.js';
+import { AscendAgent, type LogFn } from '../../../../agent/daemon/agent.js';
+import { DomainPolicy, LocalPolicyFiles, WindowsRegistryPolicy, type PolicySource } from '../../../../agent/policy/index.js';
+
+const { user: ldapUser, ...connection } = domainFlags;
+
+/** "S-1-5-32-544=sudo,adm" → { 'S-1-5-32-544': ['sudo', 'adm'] } */
+function parseGroupMap(items: readonly string[]): Record<string, string[]> {
+  const map: Record<string, string[]> = {};
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    const key = item.slice(0, eq).trim();
+    const groups = item.slice(eq + 1).split(',').map((g) => g.trim()).filter(Boolean);
+    if (eq <= 0 || groups.length === 0 || groups.some((g) => !/^[a-z_][a-z0-9_.-]*\$?$/i.test(g))) {
+      throw new AscendError('ASC_USAGE', `--group-map "${item}" is not SID-OR-NAME=group[,group...]`);
+    }
+    map[key] = groups;
+  }
+  return map;
+}
+
+export default class AgentRun extends AscendCommand<void> {
+  static override enableJsonFlag = false;
+  static override summary = 'Run the endpoint agent (as root): policy, elevation decisions, TSE sessions, ephemeral accounts, reporting.';
+  static override description =
+    'The policy comes from exactly one source: --policy FILE (Registry.pol files, lowest precedence first), --domain (the GPOs that apply ' +
+    "to this computer, read over LDAPS and SYSVOL with the machine account's credentials), or --windows-registry (the policy root in HKLM, " +
+    'as Windows applied it). It is cached in the state folder, so a machine that starts offline keeps its last policy, and refreshed every ' +
+    '90 minutes plus a random 0-30 (or now: ascend agent refresh). Events go to a durable spool in the state folder and from there to the ' +
+    "collector: --collector, else the policy's Client Data Collection host. The first start enrolls with --enroll-token-file (or " +
+    '--enroll-token); the credential is kept in the state folder (mode 600). Clients connect on --socket; the agent takes their uid from the ' +
+    'kernel. SIGTERM or SIGINT stop it: running elevated programs are ended and their accounts removed.';
+  static override examples = [
+    '<%= config.bin %> agent run --state-dir /var/lib/ascend --policy /etc/ascend/Registry.pol',
+    '<%= config.bin %> agent run --state-dir /var/lib/ascend --domain --url ldaps://dc1.corp.example --ldap-user "PC-042$@CORP.EXAMPLE" --password-file /etc/ascend/machine.secret --ca-file /etc/ascend/corp-ca.pem --collector https://collector.corp.example:8003 --enroll-token-file /etc/ascend/enroll.token',
+  ];
+  static override flags = {
+    'state-dir': Flags.string({ description: 'state folder (policy cache, TSE use counts, spool, collector credential); root only', default: '/var/lib/ascend' }),
+    socket: Flags.string({ description: `the socket clients connect to (default $${AGENT_SOCKET_ENV} or ${DEFAULT_AGENT_SOCKET})` }),
+    policy: Flags.string({ description: 'a Registry.pol (repeatable, lowest precedence first)', multiple: true, exactlyOne: ['policy', 'domain', 'windows-registry'] }),
+    domain: Flags.boolean({ description: 'read the GPOs that apply to this computer from the domain', exactlyOne: ['policy', 'domain', 'windows-registry'] }),
+    'windows-registry': Flags.boolean({ description: 'read the policy Windows applied under HKLM (Windows only)', exactlyOne: ['policy', 'domain', 'windows-registry'] }),
+    ...connection,
+    'ldap-user': Flags.string({ description: "the machine account to bind as, e.g. PC-042$@CORP.EXAMPLE (env ASCEND_LDAP_USER)", helpGroup: 'CONNECTION' }),
+    computer: Flags.string({ description: 'this computer\'s name as rules, passcodes and the domain know it (default: the host name)' }),
+    collection: Flags.string({ description: 'a collection this computer is in (repeatable; rules may target collections)', multiple: true, default: [] }),
+    collector: Flags.string({ description: "the collector's URL (default: the policy's Client Data Collection host)" }),
+    'enroll-token': Flags.string({ description: 'enrollment token for the first start (prefer --enroll-token-file: argv is visible to other users)' }),
+    'enroll-token-file': Flags.string({ description: 'file (mode 600) holding the enrollment token' }),
+    'group-map': Flags.string({ description: 'token group → host groups, SID-OR-NAME=group[,group] (repeatable; default S-1-5-32-544=sudo, or wheel)', multiple: true, default: [] }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(AgentRun);
+    if (process.platform !== 'win32' && process.getuid?.() !== 0) {
+      throw new AscendError('ASC_AGENT_CONFIG', 'the agent must run as root (it creates accounts and runs programs as them)');
+    }
+    const computer = (flags.computer ?? os.hostname().split('.')[0] ?? '').trim();
+    if (!computer) throw new AscendError('ASC_AGENT_CONFIG', 'no computer name: pass --computer');
+    let source: PolicySource;
+    if (flags.policy) source = new LocalPolicyFiles(flags.policy);
+    else if (flags.domain) source = new DomainPolicy({ ...connectionSettingsFromFlags(flags, flags['ldap-user']), computer });
+    else source = new WindowsRegistryPolicy();
+    if (flags['enroll-token'] !== undefined && flags['enroll-token-file'] !== undefined) throw new AscendError('ASC_USAGE', 'give --enroll-token or --enroll-token-file, not both');
+    const enrollToken = flags['enroll-token-file'] !== undefined ? (await readPrivateSecretFile(flags['enroll-token-file'], 'enrollment token file')).trim() : flags['enroll-token'];
+    const log: LogFn = (level, message, fields) => {
+      process.stderr.write(`${new Date().toISOString()} ${level} ${message}${fields && Object.keys(fields).length ? ` ${JSON.stringify(fields)}` : ''}\n`);
+    };
+    const agent = await AscendAgent.start({
+      stateDir: flags['state-dir'],
+      socketPath: flags.socket ?? (process.env[AGENT_SOCKET_ENV] || DEFAULT_AGENT_SOCKET),
+      computer,
+      collections: flags.collection,
+      policySource: source,
+      ...(flags.collector !== undefined ? { collectorUrl: flags.collector } : {}),
+      ...(enrollToken ? { enrollToken } : {}),
+      ...(flags['group-map'].length ? { groupMap: parseGroupMap(flags['group-map']) } : {}),
+      log,
+    });
+    await new Promise<void>((resolve) => {
+      const stop = (sig: string) => {
+        log('info', `${sig}: stopping`);
+        agent.stop().then(resolve, (e: unknown) => {
+          log('error', `stop failed: ${e instanceof Error ? e.message : String(e)}`);
+          resolve();
+        });
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+  }
+}

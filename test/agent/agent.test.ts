@@ -1,0 +1,308 @@
+/**
+ * The agent as a user meets it, as root, with real parts: `ascend agent run --policy FILE`
+ * (the built CLI), a real collector (`ascend server start`), an unprivileged user whose uid
+ * the kernel gives the agent, and real ephemeral accounts. Rules and their controls
+ * (JUSTIFY, MFA checked by the collector, APPROVAL waited for and run once), the blacklist,
+ * and crashes: kill -9 of the agent with a collector outage, then both back.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import * as OTPAuth from 'otpauth';
+import { requireComponent } from '../support/components.js';
+import { ascend, bin, cliEnv, requireBuiltCli, root, type Run } from '../passcode-cli/support.js';
+import { ASCEND_CATALOG, requirePolicy } from '../../src/catalog/index.js';
+import { encodePolicyState } from '../../src/policy/index.js';
+import { writeRegistryPol } from '../../src/formats/registry-pol/index.js';
+
+const USER = 'ascagtuser';
+
+interface Outcome {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function rule(name: string, json: object) {
+  return { name, value: JSON.stringify(json) };
+}
+
+function accountsWithPrefix(prefix: string): string[] {
+  return readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .map((l) => l.split(':')[0] ?? '')
+    .filter((n) => n.startsWith(prefix));
+}
+
+function waitFor(child: ChildProcess, stream: 'stdout' | 'stderr', re: RegExp, timeoutMs: number, seen: { text: string }): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const m = re.exec(seen.text);
+      if (m) {
+        clearTimeout(timer);
+        child[stream]?.off('data', check);
+        resolve(m);
+      }
+    };
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${re}:\n${seen.text}`)), timeoutMs);
+    child[stream]?.on('data', check);
+    check();
+  });
+}
+
+describe('agent: rules, controls through the collector, blacklist, crashes (root, real collector)', function () {
+  this.timeout(240_000);
+  const prefix = `ag${randomBytes(2).toString('hex')}_`;
+  let tmp: string;
+  let env: NodeJS.ProcessEnv;
+  let socket: string;
+  let stateDir: string;
+  let policyFile: string;
+  let collector: ChildProcess | undefined;
+  let agent: ChildProcess | undefined;
+  const agentLog = { text: '' };
+  let url = '';
+  let port = '';
+  let adminToken = '';
+  let dataDir = '';
+  const run = (...args: string[]): Run => ascend(args, env, tmp);
+
+  const asUser = (args: string[], timeoutMs = 60_000, onStderr?: (text: string) => void): Promise<Outcome> =>
+    new Promise((resolve) => {
+      const child = spawn('setpriv', ['--reuid', USER, '--regid', USER, '--init-groups', '--', process.execPath, bin, ...args], {
+        cwd: tmp,
+        env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: tmp, NO_COLOR: '1', ASCEND_AGENT_SOCKET: socket },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        onStderr?.(stderr);
+      });
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      child.on('close', (status) => {
+        clearTimeout(timer);
+        resolve({ status, stdout, stderr });
+      });
+    });
+
+  async function startCollector(portArg: string): Promise<void> {
+    collector = spawn(process.execPath, [bin, 'server', 'start', '--port', portArg, '--data', dataDir], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const seen = { text: '' };
+    collector.stdout?.on('data', (d: Buffer) => (seen.text += d.toString()));
+    collector.stderr?.on('data', (d: Buffer) => (seen.text += d.toString()));
+    const m = await waitFor(collector, 'stdout', /listening on (http:\/\/127\.0\.0\.1:(\d+))/, 30_000, seen);
+    url = m[1] as string;
+    port = m[2] as string;
+  }
+
+  async function stopCollector(): Promise<void> {
+    if (collector && collector.exitCode === null) {
+      collector.kill('SIGTERM');
+      await new Promise((r) => collector?.once('exit', r));
+    }
+  }
+
+  async function startAgent(extra: string[] = []): Promise<void> {
+    agentLog.text = '';
+    agent = spawn(process.execPath, [bin, 'agent', 'run', '--state-dir', stateDir, '--socket', socket, '--policy', policyFile, '--computer', 'AGENT-PC', '--collector', url, ...extra], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    agent.stderr?.on('data', (d: Buffer) => (agentLog.text += d.toString()));
+    await waitFor(agent, 'stderr', /agent listening on/, 60_000, agentLog);
+  }
+
+  /** The elevations the collector stored (its report), by event id. */
+  function storedElevations(): { eventId: string; processPath: string }[] {
+    const r = run('report', 'elevations', '--server', url, '--token-file', adminToken, '--computer', 'AGENT-PC', '--json');
+    expect(r.status, r.stderr).to.equal(0);
+    return r.json.rows;
+  }
+
+  before(async function () {
+    requireComponent(this, process.getuid?.() === 0, 'root (the agent creates accounts)', 'run the tests as root');
+    requireBuiltCli();
+    tmp = mkdtempSync(path.join(tmpdir(), 'ascend-agent-'));
+    chmodSync(tmp, 0o755);
+    socket = path.join(tmp, 'agent.sock');
+    stateDir = path.join(tmp, 'state');
+    dataDir = path.join(tmp, 'collector');
+    env = cliEnv(tmp);
+    spawnSync('userdel', ['-r', USER], { stdio: 'ignore' });
+    const add = spawnSync('useradd', ['--create-home', '--shell', '/bin/sh', USER], { encoding: 'utf8' });
+    expect(add.status, add.stderr).to.equal(0);
+
+    policyFile = path.join(tmp, 'Registry.pol');
+    const entries = [
+      ...encodePolicyState(requirePolicy(ASCEND_CATALOG, 'ElevationRules'), 'enabled', {
+        Rules: [
+          rule('id for everyone', { action: 'allow', match: { path: '/usr/bin/id' } }),
+          rule('true with a reason', { action: 'allow', match: { path: '/usr/bin/true' }, controls: ['justify'] }),
+          rule('env needs approval', { action: 'allow', match: { path: '/usr/bin/env' }, controls: ['approval'] }),
+          rule('date needs mfa', { action: 'allow', match: { path: '/usr/bin/date' }, controls: ['mfa'] }),
+          rule('stat needs mfa', { action: 'allow', match: { path: '/usr/bin/stat' }, controls: ['mfa'] }),
+          rule('stat needs approval too', { action: 'allow', match: { path: '/usr/bin/stat' }, controls: ['approval'] }),
+          rule('sleep for everyone', { action: 'allow', match: { path: '/usr/bin/sleep' } }),
+          rule('uname user form', { action: 'allow', match: { path: '/usr/bin/uname', args: '-s' } }),
+        ],
+      }),
+      ...encodePolicyState(requirePolicy(ASCEND_CATALOG, 'BlacklistRules'), 'enabled', {
+        Rules: [rule('no uname -a', { action: 'deny', match: { path: '/usr/bin/uname', args: '-a' } })],
+      }),
+      ...encodePolicyState(requirePolicy(ASCEND_CATALOG, 'Approvals'), 'enabled', { RequestTimeoutMinutes: 5, ApprovalValidMinutes: 15, JustificationMinLength: 12, MfaGraceMinutes: 0 }),
+      ...encodePolicyState(requirePolicy(ASCEND_CATALOG, 'EphemeralAccounts'), 'enabled', { AccountPrefix: prefix, MaxLifetimeMinutes: 480, CleanupIntervalMinutes: 60, RemoveProfileFolders: true }),
+    ];
+    writeFileSync(policyFile, writeRegistryPol(entries));
+
+    await startCollector('0');
+    adminToken = path.join(dataDir, 'bootstrap-admin-token');
+    const enroll = run('server', 'enroll-token', 'create', '--server', url, '--token-file', adminToken, '--json');
+    expect(enroll.status, enroll.stderr).to.equal(0);
+    const tokenFile = path.join(tmp, 'enroll-token');
+    writeFileSync(tokenFile, enroll.json.token, { mode: 0o600 });
+    await startAgent(['--enroll-token-file', tokenFile]);
+  });
+
+  after(async () => {
+    if (agent && agent.exitCode === null) {
+      agent.kill('SIGTERM');
+      await new Promise((r) => agent?.once('exit', r));
+    }
+    await stopCollector();
+    spawnSync('userdel', ['-r', USER], { stdio: 'ignore' });
+    for (const name of accountsWithPrefix(prefix)) spawnSync('userdel', ['-r', name], { stdio: 'ignore' });
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('elevates what a rule allows, as an ephemeral account in the admin group, and removes the account', async () => {
+    const r = await asUser(['elevate', '--', 'id', '-Gn']);
+    expect(r.status, r.stderr + agentLog.text).to.equal(0);
+    expect(r.stdout.trim().split(' ')).to.include('sudo');
+    const who = await asUser(['elevate', '--', 'id', '-un']);
+    expect(who.stdout.trim()).to.match(new RegExp(`^${prefix}[0-9a-f]{12}$`));
+    expect(accountsWithPrefix(prefix)).to.deep.equal([]);
+  });
+
+  it('passes the exit status through, and refuses with one line what no rule allows', async () => {
+    const failing = await asUser(['elevate', '--', 'id', '--no-such-option']);
+    expect(failing.status).to.equal(1);
+    expect(failing.stderr).to.match(/id: unrecognized option/);
+    const none = await asUser(['elevate', '--', 'ls', '/root']);
+    expect(none.status).to.equal(1);
+    expect(none.stderr.trim()).to.equal('Error: /usr/bin/ls is not elevated: no elevation rule matches and no TSE session is active (redeem a passcode (ascend tse redeem FILE) or ask an admin for a rule)');
+  });
+
+  it('command-line granularity: `uname -s` is allowed while the blacklist denies `uname -a`', async () => {
+    const allowed = await asUser(['elevate', '--', 'uname', '-s']);
+    expect(allowed.status, allowed.stderr).to.equal(0);
+    expect(allowed.stdout.trim()).to.equal('Linux');
+    const denied = await asUser(['elevate', '--', 'uname', '-a']);
+    expect(denied.status).to.equal(1);
+    expect(denied.stderr.trim()).to.equal('Error: /usr/bin/uname is not elevated: denied by no uname -a');
+  });
+
+  it('JUSTIFY: refuses without a reason or with one shorter than the policy minimum, runs with one', async () => {
+    const without = await asUser(['elevate', '--', 'true']);
+    expect(without.status).to.equal(1);
+    expect(without.stderr.trim()).to.equal('Error: true with a reason requires a justification of at least 12 characters (pass --justify "why you need it")');
+    const short = await asUser(['elevate', '--justify', 'because', '--', 'true']);
+    expect(short.status).to.equal(1);
+    const ok = await asUser(['elevate', '--justify', 'ticket 4711 printer', '--', 'true']);
+    expect(ok.status, ok.stderr).to.equal(0);
+  });
+
+  it('APPROVAL: shows that it waits, runs once an approver approves, and a denial refuses', async () => {
+    let requestShown = '';
+    const pending = asUser(['elevate', '--justify', 'needs the environment', '--', 'env'], 90_000, (text) => {
+      const m = /waiting for approval of request (\S+)/.exec(text);
+      if (m) requestShown = m[1] as string;
+    });
+    let id = '';
+    for (let i = 0; i < 100 && id === ''; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      const list = run('server', 'approval', 'list', '--server', url, '--token-file', adminToken, '--status', 'pending', '--json');
+      const req = (list.json?.requests ?? []).find((x: { processPath: string }) => x.processPath === '/usr/bin/env');
+      if (req) id = req.id;
+    }
+    expect(id, 'the request reached the collector').to.not.equal('');
+    const approve = run('server', 'approval', 'approve', id, '--server', url, '--token-file', adminToken);
+    expect(approve.status, approve.stderr).to.equal(0);
+    const done = await pending;
+    expect(done.status, done.stderr).to.equal(0);
+    expect(requestShown).to.not.equal('');
+    // A clean environment: the elevated env sees the account's HOME and a fixed PATH, nothing of the caller's.
+    expect(done.stdout).to.match(/^PATH=\/usr\/local\/sbin:/m);
+    expect(done.stdout).to.not.include('ASCEND_AGENT_SOCKET');
+
+    const second = asUser(['elevate', '--', 'env'], 90_000);
+    let id2 = '';
+    for (let i = 0; i < 100 && id2 === ''; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      const list = run('server', 'approval', 'list', '--server', url, '--token-file', adminToken, '--status', 'pending', '--json');
+      id2 = (list.json?.requests ?? []).find((x: { processPath: string }) => x.processPath === '/usr/bin/env')?.id ?? '';
+    }
+    expect(run('server', 'approval', 'deny', id2, '--server', url, '--token-file', adminToken).status).to.equal(0);
+    const refused = await second;
+    expect(refused.status).to.equal(1);
+    expect(refused.stderr).to.match(/Error: approval request \S+ was denied by /);
+  });
+
+  it('MFA: the collector checks the TOTP code; a wrong or replayed code refuses', async () => {
+    const enrolled = run('server', 'mfa', 'enroll', '--user', USER, '--server', url, '--token-file', adminToken, '--json');
+    expect(enrolled.status, enrolled.stderr).to.equal(0);
+    const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(enrolled.json.secret), digits: 6, period: 30 });
+    const missing = await asUser(['elevate', '--', 'date']);
+    expect(missing.stderr.trim()).to.equal('Error: date needs mfa requires MFA (pass --otp CODE from your authenticator app)');
+    const wrong = await asUser(['elevate', '--otp', '000000', '--', 'date']);
+    expect(wrong.status).to.equal(1);
+    expect(wrong.stderr).to.match(/the MFA code was refused/);
+    const code = totp.generate();
+    const ok = await asUser(['elevate', '--otp', code, '--', 'date', '+%Y']);
+    expect(ok.status, ok.stderr).to.equal(0);
+    expect(ok.stdout.trim()).to.match(/^\d{4}$/);
+    const replay = await asUser(['elevate', '--otp', code, '--', 'date']);
+    expect(replay.status).to.equal(1);
+    expect(replay.stderr).to.match(/the MFA code was refused \(replayed\)/);
+  });
+
+  it('stacked controls: MFA from one rule and APPROVAL from another are both required', async () => {
+    const noOtp = await asUser(['elevate', '--', 'stat', '/']);
+    expect(noOtp.stderr.trim()).to.match(/requires MFA/);
+    const list = run('server', 'approval', 'list', '--server', url, '--token-file', adminToken, '--status', 'pending', '--json');
+    expect((list.json.requests as { processPath: string }[]).filter((x) => x.processPath === '/usr/bin/stat'), 'no approval asked before MFA passed').to.deep.equal([]);
+  });
+
+  it('kill -9 of the agent during an elevation and a collector outage: the orphaned account is removed, every event arrives once', async () => {
+    const before = storedElevations().length;
+    await stopCollector();
+    // Three elevations while the collector is down: their events wait in the spool.
+    for (let i = 0; i < 3; i++) expect((await asUser(['elevate', '--', 'id', '-u'])).status).to.equal(0);
+    // An elevation in flight when the agent is killed leaves its account behind.
+    const inFlight = asUser(['elevate', '--', 'sleep', '300'], 60_000);
+    for (let i = 0; i < 100 && accountsWithPrefix(prefix).length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(accountsWithPrefix(prefix)).to.have.length(1);
+    agent?.kill('SIGKILL');
+    await new Promise((r) => agent?.once('exit', r));
+    await inFlight;
+    // Both back: the collector on its port, the agent on its state folder.
+    await startCollector(port);
+    await startAgent();
+    expect(accountsWithPrefix(prefix), 'the orphan is removed at start').to.deep.equal([]);
+    let rows: { eventId: string; processPath: string }[] = [];
+    for (let i = 0; i < 60; i++) {
+      rows = storedElevations();
+      if (rows.length >= before + 4) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(rows.length).to.equal(before + 4);
+    expect(new Set(rows.map((r) => r.eventId)).size).to.equal(rows.length);
+    expect(rows.filter((r) => r.processPath === '/usr/bin/sleep')).to.have.length(1);
+  });
+});
