@@ -414,10 +414,11 @@ export class AscendAgent {
   /** Redeems a passcode for the requester: checks, counts (durably, then domain-wide), starts the session. */
   async redeem(requester: Requester, text: string): Promise<unknown> {
     const token = tokenFromAscpass(text, 'the passcode');
-    const refuse = (reason: string, message: string, terms?: PasscodeTerms): never => {
-      this.emit('passcode-refused', { user: requester.name, reason, message, ...(terms ? { passcodeId: terms.id, passcodeTitle: terms.title } : {}) });
-      throw new AscendError('ASC_TSE_REFUSED', message, reason === 'offline-not-allowed' ? { hint: 'connect to the network so the collector can confirm the passcode' } : undefined);
+    const refuse = (reason: string, message: string, terms?: PasscodeTerms, hint?: string): never => {
+      void this.emit('passcode-refused', { user: requester.name, reason, message, ...(terms ? { passcodeId: terms.id, passcodeTitle: terms.title } : {}) });
+      throw new AscendError('ASC_TSE_REFUSED', message, hint ? { hint } : undefined);
     };
+    const reconnect = 'connect to the network so the collector can confirm the passcode';
     for (let attempt = 0; attempt < 5; attempt++) {
       const probe = this.verifier.check(token, this.checkContext(requester, 0));
       if (!probe.ok && probe.reason !== 'uses-exhausted') return refuse(probe.reason, probe.message, probe.terms);
@@ -428,18 +429,19 @@ export class AscendAgent {
       // Domain-wide count, and the confirmation offline use needs when the policy forbids it.
       const mustConfirm = !this.passcodePolicy.offlineAllowed;
       if (this.client) {
+        let answer: Awaited<ReturnType<AgentCollectorClient['redeemPasscode']>> | undefined;
         try {
-          const answer = await this.client.redeemPasscode(terms.id);
-          if (!answer.ok && (answer.reason !== 'unknown' || mustConfirm)) {
-            const why = answer.reason === 'spent' ? 'its uses across the domain are spent' : answer.reason === 'revoked' ? 'the collector lists it as revoked' : 'the collector does not know it (register it: ascend server passcode register FILE)';
-            return refuse(answer.reason === 'spent' ? 'uses-exhausted' : answer.reason === 'revoked' ? 'revoked' : 'offline-not-allowed', `passcode "${terms.title}" (${terms.id}): ${why}`, terms);
-          }
+          answer = await this.client.redeemPasscode(terms.id);
         } catch (e) {
-          if (mustConfirm) return refuse('offline-not-allowed', `passcode "${terms.title}" (${terms.id}): offline passcodes are not enabled for this computer and the collector could not confirm it (${messageOf(e)})`, terms);
+          if (mustConfirm) return refuse('offline-not-allowed', `passcode "${terms.title}" (${terms.id}): offline passcodes are not enabled for this computer and the collector could not confirm it (${messageOf(e)})`, terms, reconnect);
           this.log('warn', `passcode ${terms.id} counted on this machine only: ${messageOf(e)}`);
         }
+        if (answer && !answer.ok && (answer.reason !== 'unknown' || mustConfirm)) {
+          const why = answer.reason === 'spent' ? 'its uses across the domain are spent' : answer.reason === 'revoked' ? 'the collector lists it as revoked' : 'the collector does not know it (register it: ascend server passcode register FILE)';
+          return refuse(answer.reason === 'spent' ? 'uses-exhausted' : answer.reason === 'revoked' ? 'revoked' : 'offline-not-allowed', `passcode "${terms.title}" (${terms.id}): ${why}`, terms);
+        }
       } else if (mustConfirm) {
-        return refuse('offline-not-allowed', `passcode "${terms.title}" (${terms.id}): offline passcodes are not enabled for this computer and the agent is not enrolled with a collector to confirm it`, terms);
+        return refuse('offline-not-allowed', `passcode "${terms.title}" (${terms.id}): offline passcodes are not enabled for this computer and the agent is not enrolled with a collector to confirm it`, terms, 'enroll the agent with a collector (--collector URL --enroll-token-file F)');
       }
       const now = this.tse.now();
       const session: Omit<TseSession, 'ended'> = {

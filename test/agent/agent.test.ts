@@ -140,7 +140,12 @@ describe('agent: rules, controls through the collector, blacklist, crashes (root
     expect(add.status, add.stderr).to.equal(0);
 
     policyFile = path.join(tmp, 'Registry.pol');
+    const key = run('keys', 'init', '--key-file', 'signing.pem', '--json');
+    expect(key.status, key.stderr).to.equal(0);
     const entries = [
+      ...encodePolicyState(requirePolicy(ASCEND_CATALOG, 'TemporarySessionElevation'), 'enabled', {
+        TrustedKeys: [{ name: key.json.key.kid, value: key.json.key.publicKey }],
+      }),
       ...encodePolicyState(requirePolicy(ASCEND_CATALOG, 'ElevationRules'), 'enabled', {
         Rules: [
           rule('id for everyone', { action: 'allow', match: { path: '/usr/bin/id' } }),
@@ -277,6 +282,46 @@ describe('agent: rules, controls through the collector, blacklist, crashes (root
     expect(noOtp.stderr.trim()).to.match(/requires MFA/);
     const list = run('server', 'approval', 'list', '--server', url, '--token-file', adminToken, '--status', 'pending', '--json');
     expect((list.json.requests as { processPath: string }[]).filter((x) => x.processPath === '/usr/bin/stat'), 'no approval asked before MFA passed').to.deep.equal([]);
+  });
+
+  it('TSE: the blacklist still applies in a session; offline use not allowed needs the collector; a spent passcode stays spent across restarts', async () => {
+    const issued = run('passcode', 'new', '--title', 'one use', '--max-uses', '1', '--duration', '10m', '--out', 'once.ascpass', '--json');
+    expect(issued.status, issued.stderr).to.equal(0);
+    chmodSync(path.join(tmp, 'once.ascpass'), 0o644);
+    // OfflinePasscodes is not Enabled, and the collector does not know the passcode: it can not confirm it.
+    const unknown = await asUser(['tse', 'redeem', 'once.ascpass']);
+    expect(unknown.status).to.equal(1);
+    expect(unknown.stderr.trim(), unknown.stderr).to.match(/^Error: passcode "one use" \(\S+\): the collector does not know it/);
+    expect(run('server', 'passcode', 'register', 'once.ascpass', '--server', url, '--token-file', adminToken).status).to.equal(0);
+    const redeemed = await asUser(['tse', 'redeem', 'once.ascpass', '--json']);
+    expect(redeemed.status, redeemed.stderr).to.equal(0);
+    expect(JSON.parse(redeemed.stdout)).to.include({ user: USER, usesLeft: 0 });
+    // In the session anything runs elevated, except what the blacklist denies.
+    const anything = await asUser(['elevate', '--', 'ls', '-d', '/root']);
+    expect(anything.status, anything.stderr).to.equal(0);
+    const blacklisted = await asUser(['elevate', '--', 'uname', '-a']);
+    expect(blacklisted.status).to.equal(1);
+    expect(blacklisted.stderr.trim()).to.equal('Error: /usr/bin/uname is not elevated: denied by no uname -a');
+    // Spent here: refused on this machine's own count, also after a restart of the agent.
+    const again = await asUser(['tse', 'redeem', 'once.ascpass']);
+    expect(again.stderr.trim()).to.match(/^Error: passcode "one use" \(\S+\): it was used 1 of 1 allowed times$/);
+    agent?.kill('SIGTERM');
+    await new Promise((r) => agent?.once('exit', r));
+    await startAgent();
+    const afterRestart = await asUser(['tse', 'redeem', 'once.ascpass']);
+    expect(afterRestart.stderr.trim()).to.match(/it was used 1 of 1 allowed times$/);
+    const status = JSON.parse((await asUser(['tse', 'status', '--json'])).stdout);
+    expect(status.active).to.have.length(1);
+
+    // A second passcode with the collector down: offline use is not allowed, so it is refused.
+    run('passcode', 'new', '--title', 'offline', '--max-uses', '5', '--duration', '10m', '--out', 'offline.ascpass');
+    chmodSync(path.join(tmp, 'offline.ascpass'), 0o644);
+    run('server', 'passcode', 'register', 'offline.ascpass', '--server', url, '--token-file', adminToken);
+    await stopCollector();
+    const offline = await asUser(['tse', 'redeem', 'offline.ascpass']);
+    expect(offline.status).to.equal(1);
+    expect(offline.stderr.trim()).to.match(/offline passcodes are not enabled for this computer and the collector could not confirm it .*\(connect to the network so the collector can confirm the passcode\)$/);
+    await startCollector(port);
   });
 
   it('kill -9 of the agent during an elevation and a collector outage: the orphaned account is removed, every event arrives once', async () => {
