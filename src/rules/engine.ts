@@ -17,7 +17,7 @@
  * - Nothing matches, no session: "not-elevated" (the program runs with the user's rights).
  */
 import { type Rule, type RuleControl, RULE_CONTROLS } from './model.js';
-import { compileWildcard, hasWildcard, matchWildcard, type Wildcard } from './wildcard.js';
+import { compileWildcard, hasWildcard, matchWildcardKnown, type Wildcard } from './wildcard.js';
 import {
   computerForms,
   entryIsQualified,
@@ -25,7 +25,6 @@ import {
   normalizeArgs,
   normalizePathPattern,
   normalizeRequest,
-  principalForms,
   type DecisionRequest,
   type NormalizedRequest,
 } from './normalize.js';
@@ -89,30 +88,49 @@ export interface IndexStats {
   byNameSuffix: number;
   byPublisher: number;
   residual: number;
+  /** Of those, how many sit in a bucket's argument sub-index (see Bucket.byArgs). */
+  byArgs: number;
+}
+
+/**
+ * The rules under one key of the index. Rules with an args pattern that starts with
+ * literal text holding a space are kept apart by that text, up to and including its last
+ * space within ARGS_KEY characters: every command line such a rule matches starts with
+ * it, so a request looks up only the prefixes of its own arguments that end in a space
+ * (e.g. the 150 rules of `net.exe` split by `user 5175 `, `localgroup x `, ...).
+ */
+export interface Bucket {
+  /** Rules no argument prefix narrows: checked whenever the bucket is. */
+  readonly rules: readonly CompiledRule[];
+  readonly byArgs: ReadonlyMap<string, readonly CompiledRule[]> | undefined;
 }
 
 /** Rules compiled for lookups: every rule sits in exactly one bucket. */
 export interface RuleIndex {
-  readonly byHash: ReadonlyMap<string, readonly CompiledRule[]>;
+  readonly byHash: ReadonlyMap<string, Bucket>;
   /** Path patterns whose file name is literal, by that name. */
-  readonly byFileName: ReadonlyMap<string, readonly CompiledRule[]>;
+  readonly byFileName: ReadonlyMap<string, Bucket>;
   /** Full-path patterns with a wildcard in the file name, by their literal folder prefix (ending in `\`). */
-  readonly byFolder: ReadonlyMap<string, readonly CompiledRule[]>;
+  readonly byFolder: ReadonlyMap<string, Bucket>;
   /** Wildcard file-name patterns by their literal prefix (at most AFFIX characters). */
-  readonly byNamePrefix: ReadonlyMap<string, readonly CompiledRule[]>;
+  readonly byNamePrefix: ReadonlyMap<string, Bucket>;
   /** Wildcard path patterns by their literal suffix (at most AFFIX characters, no `\`). */
-  readonly byNameSuffix: ReadonlyMap<string, readonly CompiledRule[]>;
+  readonly byNameSuffix: ReadonlyMap<string, Bucket>;
   /** Rules without a path or hash, by literal publisher. */
-  readonly byPublisher: ReadonlyMap<string, readonly CompiledRule[]>;
+  readonly byPublisher: ReadonlyMap<string, Bucket>;
   /** What no key narrows: checked on every request. */
-  readonly residual: readonly CompiledRule[];
+  readonly residual: Bucket;
   /** The key lengths byNamePrefix and byNameSuffix hold, so a request looks up only those. */
   readonly prefixLengths: readonly number[];
   readonly suffixLengths: readonly number[];
+  /** folderLength[n] is 1 when byFolder holds a key of length n: other folders of a path are not looked up. */
+  readonly folderLength: Uint8Array;
   readonly stats: IndexStats;
 }
 
 const AFFIX = 8;
+/** Argument keys are at most this long (so a request looks up at most as many as the spaces in its first ARGS_KEY characters). */
+const ARGS_KEY = 64;
 
 function principals(list: readonly string[] | undefined): PrincipalMatcher | undefined {
   if (!list || list.length === 0) return undefined;
@@ -175,10 +193,36 @@ export function compileRule(rule: Rule): CompiledRule {
   };
 }
 
-function push(map: Map<string, CompiledRule[]>, key: string, rule: CompiledRule): void {
-  const list = map.get(key);
+interface BucketBuilder {
+  rules: CompiledRule[];
+  byArgs: Map<string, CompiledRule[]> | undefined;
+}
+
+/** The argument key of a compiled rule (see Bucket), or undefined. */
+function argsKeyOf(c: CompiledRule): string | undefined {
+  if (c.args === undefined) return undefined;
+  const lit = literalPrefix(c.args.pattern);
+  const space = lit.lastIndexOf(' ', ARGS_KEY - 1);
+  return space < 0 ? undefined : lit.slice(0, space + 1);
+}
+
+function addTo(b: BucketBuilder, rule: CompiledRule, stats: IndexStats): void {
+  const key = argsKeyOf(rule);
+  if (key === undefined) {
+    b.rules.push(rule);
+    return;
+  }
+  b.byArgs ??= new Map();
+  const list = b.byArgs.get(key);
   if (list) list.push(rule);
-  else map.set(key, [rule]);
+  else b.byArgs.set(key, [rule]);
+  stats.byArgs++;
+}
+
+function push(map: Map<string, BucketBuilder>, key: string, rule: CompiledRule, stats: IndexStats): void {
+  let b = map.get(key);
+  if (!b) map.set(key, (b = { rules: [], byArgs: undefined }));
+  addTo(b, rule, stats);
 }
 
 /** The literal text before the first wildcard. */
@@ -197,18 +241,18 @@ function literalSuffix(p: string): string {
 
 /** Builds the index; run once per policy change. */
 export function compileRules(rules: readonly Rule[]): RuleIndex {
-  const byHash = new Map<string, CompiledRule[]>();
-  const byFileName = new Map<string, CompiledRule[]>();
-  const byFolder = new Map<string, CompiledRule[]>();
-  const byNamePrefix = new Map<string, CompiledRule[]>();
-  const byNameSuffix = new Map<string, CompiledRule[]>();
-  const byPublisher = new Map<string, CompiledRule[]>();
-  const residual: CompiledRule[] = [];
-  const stats: IndexStats = { rules: rules.length, byHash: 0, byFileName: 0, byFolder: 0, byNamePrefix: 0, byNameSuffix: 0, byPublisher: 0, residual: 0 };
+  const byHash = new Map<string, BucketBuilder>();
+  const byFileName = new Map<string, BucketBuilder>();
+  const byFolder = new Map<string, BucketBuilder>();
+  const byNamePrefix = new Map<string, BucketBuilder>();
+  const byNameSuffix = new Map<string, BucketBuilder>();
+  const byPublisher = new Map<string, BucketBuilder>();
+  const residual: BucketBuilder = { rules: [], byArgs: undefined };
+  const stats: IndexStats = { rules: rules.length, byHash: 0, byFileName: 0, byFolder: 0, byNamePrefix: 0, byNameSuffix: 0, byPublisher: 0, residual: 0, byArgs: 0 };
   for (const rule of rules) {
     const c = compileRule(rule);
     if (c.sha256 !== undefined) {
-      push(byHash, c.sha256, c);
+      push(byHash, c.sha256, c, stats);
       stats.byHash++;
       continue;
     }
@@ -217,7 +261,7 @@ export function compileRules(rules: readonly Rule[]): RuleIndex {
       const name = p.slice(p.lastIndexOf('\\') + 1);
       if (!hasWildcard(name)) {
         // Every path this pattern matches ends in "\name" (or is "name"), so its file name is name.
-        push(byFileName, name, c);
+        push(byFileName, name, c, stats);
         stats.byFileName++;
         continue;
       }
@@ -225,103 +269,112 @@ export function compileRules(rules: readonly Rule[]): RuleIndex {
         const prefix = literalPrefix(p);
         const folder = prefix.slice(0, prefix.lastIndexOf('\\') + 1);
         if (folder.length > 0) {
-          push(byFolder, folder, c);
+          push(byFolder, folder, c, stats);
           stats.byFolder++;
           continue;
         }
       } else {
         const prefix = literalPrefix(p);
         if (prefix.length > 0) {
-          push(byNamePrefix, prefix.slice(0, AFFIX), c);
+          push(byNamePrefix, prefix.slice(0, AFFIX), c, stats);
           stats.byNamePrefix++;
           continue;
         }
       }
       const suffix = literalSuffix(p);
       if (suffix.length > 0 && !suffix.includes('\\')) {
-        push(byNameSuffix, suffix.slice(-AFFIX), c);
+        push(byNameSuffix, suffix.slice(-AFFIX), c, stats);
         stats.byNameSuffix++;
         continue;
       }
     } else if (c.publisher && c.publisher.literal !== undefined) {
-      push(byPublisher, c.publisher.literal, c);
+      push(byPublisher, c.publisher.literal, c, stats);
       stats.byPublisher++;
       continue;
     }
-    residual.push(c);
+    addTo(residual, c, stats);
     stats.residual++;
   }
   const lengths = (m: Map<string, unknown>): number[] => [...new Set([...m.keys()].map((k) => k.length))].sort((a, b) => a - b);
-  return { byHash, byFileName, byFolder, byNamePrefix, byNameSuffix, byPublisher, residual, prefixLengths: lengths(byNamePrefix), suffixLengths: lengths(byNameSuffix), stats };
+  let longestFolder = 0;
+  for (const k of byFolder.keys()) longestFolder = Math.max(longestFolder, k.length);
+  const folderLength = new Uint8Array(longestFolder + 1);
+  for (const k of byFolder.keys()) folderLength[k.length] = 1;
+  return {
+    byHash,
+    byFileName,
+    byFolder,
+    byNamePrefix,
+    byNameSuffix,
+    byPublisher,
+    residual,
+    prefixLengths: lengths(byNamePrefix),
+    suffixLengths: lengths(byNameSuffix),
+    folderLength,
+    stats,
+  };
 }
 
 // ---- matching ------------------------------------------------------------------------
 
-function pathMatches(m: PathMatcher, full: string | undefined, name: string | undefined): boolean {
+function pathMatches(m: PathMatcher, full: string | undefined, name: string | undefined, astral: boolean): boolean {
   const value = m.full ? full : name;
-  return value !== undefined && matchWildcard(m.w, value);
+  return value !== undefined && matchWildcardKnown(m.w, value, astral);
 }
 
 function principalMatches(m: PrincipalMatcher, full: readonly string[], short: readonly string[]): boolean {
-  if (m.qualified.size > 0) for (const x of full) if (m.qualified.has(x)) return true;
-  if (m.bare.size > 0) for (const x of short) if (m.bare.has(x)) return true;
+  if (m.qualified.size > 0) for (let i = 0; i < full.length; i++) if (m.qualified.has(full[i] as string)) return true;
+  if (m.bare.size > 0) for (let i = 0; i < short.length; i++) if (m.bare.has(short[i] as string)) return true;
   return false;
 }
 
-function computerMatches(m: ComputerMatcher, full: string, host: string): boolean {
+function computerMatches(m: ComputerMatcher, full: string, host: string, astral: boolean): boolean {
   if (m.exactHost.has(host) || m.exactFull.has(full)) return true;
-  for (const w of m.host) if (matchWildcard(w, host)) return true;
-  for (const w of m.full) if (matchWildcard(w, full)) return true;
+  for (let i = 0; i < m.host.length; i++) if (matchWildcardKnown(m.host[i] as Wildcard, host, astral)) return true;
+  for (let i = 0; i < m.full.length; i++) if (matchWildcardKnown(m.full[i] as Wildcard, full, astral)) return true;
+  return false;
+}
+
+function collectionMatches(set: ReadonlySet<string>, collections: readonly string[]): boolean {
+  for (let i = 0; i < collections.length; i++) if (set.has(collections[i] as string)) return true;
   return false;
 }
 
 /** Whether a compiled rule matches a normalised request. */
 export function compiledRuleMatches(c: CompiledRule, r: NormalizedRequest): boolean {
+  const astral = r.astral;
   if (c.sha256 !== undefined && c.sha256 !== r.sha256) return false;
-  if (c.path && !pathMatches(c.path, r.path, r.fileName)) return false;
-  if (c.publisher && (r.publisher === undefined || !matchWildcard(c.publisher, r.publisher))) return false;
-  if (c.args && !matchWildcard(c.args, r.args)) return false;
-  if (c.parent && !pathMatches(c.parent, r.parentPath, r.parentName)) return false;
-  if (c.users || c.groups) {
+  if (c.path !== undefined && !pathMatches(c.path, r.path, r.fileName, astral)) return false;
+  if (c.publisher !== undefined && (r.publisher === undefined || !matchWildcardKnown(c.publisher, r.publisher, astral))) return false;
+  if (c.args !== undefined && !matchWildcardKnown(c.args, r.args, astral)) return false;
+  if (c.parent !== undefined && !pathMatches(c.parent, r.parentPath, r.parentName, astral)) return false;
+  if (c.users !== undefined || c.groups !== undefined) {
     const who = (c.users !== undefined && principalMatches(c.users, r.userFull, r.userShort)) || (c.groups !== undefined && principalMatches(c.groups, r.groupFull, r.groupShort));
     if (!who) return false;
   }
-  if (c.computers || c.collections) {
-    let where = c.computers !== undefined && computerMatches(c.computers, r.computerFull, r.computerHost);
-    if (!where && c.collections) for (const x of r.collections) if (c.collections.has(x)) { where = true; break; }
+  if (c.computers !== undefined || c.collections !== undefined) {
+    const where =
+      (c.computers !== undefined && computerMatches(c.computers, r.computerFull, r.computerHost, astral)) ||
+      (c.collections !== undefined && collectionMatches(c.collections, r.collections));
     if (!where) return false;
   }
   return true;
 }
 
-/** Collects matches while a decision is made. */
-class Tally {
-  deny: string[] | undefined;
-  allow: string[] | undefined;
-  mask = 0;
+const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-  visit(list: readonly CompiledRule[] | undefined, r: NormalizedRequest): void {
-    if (!list) return;
-    for (const c of list) {
-      if (!compiledRuleMatches(c, r)) continue;
-      if (c.deny) (this.deny ??= []).push(c.name);
-      else {
-        (this.allow ??= []).push(c.name);
-        this.mask |= c.mask;
-      }
-    }
-  }
-}
-
+/** The names sorted and unique, always in a new array (the input is left as it was, or sorted). */
 function sortedUnique(names: string[]): string[] {
-  if (names.length < 2) return names;
-  names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const n = names.length;
+  if (n === 0) return [];
+  if (n === 1) return [names[0] as string];
+  names.sort(byCodeUnit);
   const out = [names[0] as string];
-  for (let i = 1; i < names.length; i++) if (names[i] !== names[i - 1]) out.push(names[i] as string);
+  for (let i = 1; i < n; i++) if (names[i] !== names[i - 1]) out.push(names[i] as string);
   return out;
 }
 
-/** The decision from what matched. */
+/** The decision from what matched (the name lists may be sorted in place; the decision gets its own arrays). */
 export function finish(deny: string[] | undefined, allow: string[] | undefined, mask: number, tseActive: boolean): Decision {
   if (deny && deny.length > 0) return { decision: 'deny', controls: [], matchedRules: sortedUnique(deny), reason: 'deny-rule' };
   if (allow && allow.length > 0) {
@@ -332,21 +385,67 @@ export function finish(deny: string[] | undefined, allow: string[] | undefined, 
   return { decision: 'not-elevated', controls: [], matchedRules: [], reason: 'no-match' };
 }
 
+// What matched while one decision is made. decide() runs start to finish synchronously
+// (nothing in it yields or calls back out), so one set of scratch lists serves every call
+// in this thread without allocating; finish() copies what it keeps.
+const matchedDeny: string[] = [];
+const matchedAllow: string[] = [];
+let matchedMask = 0;
+
+function visitList(list: readonly CompiledRule[], r: NormalizedRequest): void {
+  for (let i = 0; i < list.length; i++) {
+    const c = list[i] as CompiledRule;
+    if (!compiledRuleMatches(c, r)) continue;
+    if (c.deny) matchedDeny.push(c.name);
+    else {
+      matchedAllow.push(c.name);
+      matchedMask |= c.mask;
+    }
+  }
+}
+
+function visit(b: Bucket | undefined, r: NormalizedRequest): void {
+  if (b === undefined) return;
+  if (b.rules.length > 0) visitList(b.rules, r);
+  const byArgs = b.byArgs;
+  if (byArgs === undefined) return;
+  const a = r.args;
+  for (let j = a.indexOf(' '); j >= 0 && j < ARGS_KEY; j = a.indexOf(' ', j + 1)) {
+    const list = byArgs.get(a.slice(0, j + 1));
+    if (list !== undefined) visitList(list, r);
+  }
+}
+
 /** Decides a request from a compiled index. */
 export function decide(index: RuleIndex, request: DecisionRequest): Decision {
   const r = normalizeRequest(request);
-  const t = new Tally();
-  if (r.sha256 !== undefined && index.byHash.size > 0) t.visit(index.byHash.get(r.sha256), r);
-  t.visit(index.byFileName.get(r.fileName), r);
+  matchedDeny.length = 0;
+  matchedAllow.length = 0;
+  matchedMask = 0;
+  if (r.sha256 !== undefined && index.byHash.size > 0) visit(index.byHash.get(r.sha256), r);
+  visit(index.byFileName.get(r.fileName), r);
+  const p = r.path;
   if (index.byFolder.size > 0) {
-    const p = r.path;
-    for (let i = p.indexOf('\\'); i >= 0; i = p.indexOf('\\', i + 1)) t.visit(index.byFolder.get(p.slice(0, i + 1)), r);
+    const lengths = index.folderLength;
+    for (let i = p.indexOf('\\'); i >= 0 && i < lengths.length - 1; i = p.indexOf('\\', i + 1)) {
+      if (lengths[i + 1] === 1) visit(index.byFolder.get(p.slice(0, i + 1)), r);
+    }
   }
   const name = r.fileName;
-  for (const k of index.prefixLengths) if (k <= name.length) t.visit(index.byNamePrefix.get(name.slice(0, k)), r);
-  const p = r.path;
-  for (const k of index.suffixLengths) if (k <= p.length) t.visit(index.byNameSuffix.get(p.slice(p.length - k)), r);
-  if (r.publisher !== undefined && index.byPublisher.size > 0) t.visit(index.byPublisher.get(r.publisher), r);
-  t.visit(index.residual, r);
-  return finish(t.deny, t.allow, t.mask, r.tseActive);
+  const pre = index.prefixLengths;
+  for (let i = 0; i < pre.length; i++) {
+    const k = pre[i] as number;
+    if (k <= name.length) visit(index.byNamePrefix.get(name.slice(0, k)), r);
+  }
+  const suf = index.suffixLengths;
+  for (let i = 0; i < suf.length; i++) {
+    const k = suf[i] as number;
+    if (k <= p.length) visit(index.byNameSuffix.get(p.slice(p.length - k)), r);
+  }
+  if (r.publisher !== undefined && index.byPublisher.size > 0) visit(index.byPublisher.get(r.publisher), r);
+  visit(index.residual, r);
+  const d = finish(matchedDeny, matchedAllow, matchedMask, r.tseActive);
+  matchedDeny.length = 0;
+  matchedAllow.length = 0;
+  return d;
 }

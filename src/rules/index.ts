@@ -18,7 +18,7 @@ export {
 } from './model.js';
 export { compileWildcard, matchWildcard, hasWildcard, type Wildcard } from './wildcard.js';
 export { normalizePath, normalizePathPattern, normalizeArgs, normalizeRequest, type DecisionRequest, type NormalizedRequest } from './normalize.js';
-export { compileRules, compileRule, decide, compiledRuleMatches, type Decision, type DecisionKind, type DecisionReason, type RuleIndex, type IndexStats, type CompiledRule } from './engine.js';
+export { compileRules, compileRule, decide, compiledRuleMatches, type Decision, type DecisionKind, type DecisionReason, type RuleIndex, type Bucket, type IndexStats, type CompiledRule } from './engine.js';
 export { linearDecide, ruleMatches, plainWildcard } from './linear.js';
 export {
   RULE_LISTS,

@@ -106,6 +106,24 @@ export function isFullPathPattern(normalizedPattern: string): boolean {
  */
 export function normalizeArgs(args: string | undefined): string {
   if (args === undefined) return '';
+  // Without quotes, backslashes are literal and only blanks split; when the blanks are
+  // single spaces between tokens already, splitting and joining gives the text back.
+  if (
+    args.indexOf('"') < 0 &&
+    args.indexOf('  ') < 0 &&
+    args.indexOf('\t') < 0 &&
+    args.indexOf('\n') < 0 &&
+    args.indexOf('\r') < 0 &&
+    !args.startsWith(' ') &&
+    !args.endsWith(' ')
+  ) {
+    return args.toLowerCase();
+  }
+  return normalizeArgsByTokens(args);
+}
+
+/** normalizeArgs without its shortcut: the full CommandLineToArgvW split (exported for the tests). */
+export function normalizeArgsByTokens(args: string): string {
   const tokens: string[] = [];
   let cur = '';
   let inToken = false;
@@ -173,12 +191,17 @@ export function isSidLike(text: string): boolean {
  */
 export function principalForms(name: string): { full: string; short: string | undefined } {
   const full = name.trim().toLowerCase();
-  if (isSidLike(full)) return { full, short: undefined };
+  return { full, short: shortForm(full) };
+}
+
+/** The bare account name of a full form (lower case already); none for a SID. */
+function shortForm(full: string): string | undefined {
+  if (full.startsWith('s-1-')) return undefined; // isSidLike, on lower-case text
   const slash = full.lastIndexOf('\\');
-  if (slash >= 0) return { full, short: full.slice(slash + 1) };
+  if (slash >= 0) return full.slice(slash + 1);
   const at = full.indexOf('@');
-  if (at > 0) return { full, short: full.slice(0, at) };
-  return { full, short: full };
+  if (at > 0) return full.slice(0, at);
+  return full;
 }
 
 /**
@@ -218,33 +241,52 @@ export interface NormalizedRequest {
   readonly computerHost: string;
   readonly collections: readonly string[];
   readonly tseActive: boolean;
+  /**
+   * Whether a field matched against wildcards (path, args, publisher, parent path,
+   * computer) holds a UTF-16 surrogate: then matching goes per code point. Checked here,
+   * once per request, rather than once per rule compared.
+   */
+  readonly astral: boolean;
 }
+
+const SURROGATE = /[\ud800-\udfff]/;
 
 export function normalizeRequest(r: DecisionRequest): NormalizedRequest {
   const path = normalizePath(r.path);
   const parentPath = r.parentPath === undefined ? undefined : normalizePath(r.parentPath);
-  const userFull: string[] = [];
-  const userShort: string[] = [];
-  const u = principalForms(r.user);
-  userFull.push(u.full);
-  if (u.short !== undefined) userShort.push(u.short);
-  if (r.userSid !== undefined) userFull.push(r.userSid.trim().toLowerCase());
+  const args = normalizeArgs(r.args);
+  const publisher = r.publisher === undefined ? undefined : r.publisher.trim().toLowerCase();
+  const user = r.user.trim().toLowerCase();
+  const userShortForm = shortForm(user);
+  const userFull: string[] = r.userSid === undefined ? [user] : [user, r.userSid.trim().toLowerCase()];
+  const userShort: string[] = userShortForm === undefined ? [] : [userShortForm];
   const groupFull: string[] = [];
   const groupShort: string[] = [];
-  for (const g of r.groups ?? []) {
-    const f = principalForms(g);
-    groupFull.push(f.full);
-    if (f.short !== undefined) groupShort.push(f.short);
+  const groups = r.groups;
+  if (groups !== undefined) {
+    for (let i = 0; i < groups.length; i++) {
+      const full = (groups[i] as string).trim().toLowerCase();
+      groupFull.push(full);
+      const short = shortForm(full);
+      if (short !== undefined) groupShort.push(short);
+    }
   }
   const c = computerForms(r.computer);
   const collections: string[] = [];
-  for (const x of r.collections ?? []) collections.push(x.trim().toLowerCase());
+  const cs = r.collections;
+  if (cs !== undefined) for (let i = 0; i < cs.length; i++) collections.push((cs[i] as string).trim().toLowerCase());
+  const astral =
+    SURROGATE.test(path) ||
+    SURROGATE.test(args) ||
+    (publisher !== undefined && SURROGATE.test(publisher)) ||
+    (parentPath !== undefined && SURROGATE.test(parentPath)) ||
+    SURROGATE.test(c.full);
   return {
     path,
     fileName: fileNameOf(path),
-    args: normalizeArgs(r.args),
+    args,
     sha256: r.sha256 === undefined ? undefined : r.sha256.trim().toLowerCase(),
-    publisher: r.publisher === undefined ? undefined : r.publisher.trim().toLowerCase(),
+    publisher,
     parentPath,
     parentName: parentPath === undefined ? undefined : fileNameOf(parentPath),
     userFull,
@@ -255,5 +297,6 @@ export function normalizeRequest(r: DecisionRequest): NormalizedRequest {
     computerHost: c.host,
     collections,
     tseActive: r.tseActive === true,
+    astral,
   };
 }

@@ -30,6 +30,8 @@ export interface Wildcard {
   readonly openEnd: boolean;
   /** The pattern needs code-point matching (it has characters outside the BMP). */
   readonly astral: boolean;
+  /** The pieces as code points, for code-point matching (computed once, when compiled). */
+  readonly codePieces: readonly (readonly string[])[];
 }
 
 export function hasWildcard(text: string): boolean {
@@ -39,21 +41,36 @@ export function hasWildcard(text: string): boolean {
 export function compileWildcard(pattern: string): Wildcard {
   const astral = SURROGATE.test(pattern);
   if (!hasWildcard(pattern)) {
-    return { pattern, literal: pattern, pieces: [pattern], pieceHasQ: [false], openStart: false, openEnd: false, astral };
+    return { pattern, literal: pattern, pieces: [pattern], pieceHasQ: [false], openStart: false, openEnd: false, astral, codePieces: [Array.from(pattern)] };
   }
   const raw = pattern.split('*');
   const openStart = pattern.startsWith('*');
   const openEnd = pattern.endsWith('*');
   // Empty pieces come from leading, trailing or repeated stars; they constrain nothing.
   const pieces = raw.filter((p, i) => p.length > 0 || (i === 0 && !openStart) || (i === raw.length - 1 && !openEnd));
-  return { pattern, literal: undefined, pieces, pieceHasQ: pieces.map((p) => p.includes('?')), openStart, openEnd, astral };
+  return { pattern, literal: undefined, pieces, pieceHasQ: pieces.map((p) => p.includes('?')), openStart, openEnd, astral, codePieces: pieces.map((p) => Array.from(p)) };
+}
+
+/** Whether `text` holds a UTF-16 surrogate (a character outside the BMP, or a lone half). */
+export function hasSurrogate(text: string): boolean {
+  return SURROGATE.test(text);
 }
 
 /** Whether `value` (lower case) matches the compiled pattern. */
 export function matchWildcard(w: Wildcard, value: string): boolean {
   if (w.literal !== undefined) return w.literal === value;
-  if (w.astral || SURROGATE.test(value)) return matchUnits(w, Array.from(value), w.pieces.map((p) => Array.from(p)));
-  return matchUnits(w, value, w.pieces);
+  if (w.astral || SURROGATE.test(value)) return matchUnits(w, Array.from(value), w.codePieces);
+  return matchString(w, value);
+}
+
+/**
+ * matchWildcard for a caller that already knows whether `value` holds a surrogate
+ * (decide() checks each request field once, not once per rule it compares).
+ */
+export function matchWildcardKnown(w: Wildcard, value: string, valueHasSurrogate: boolean): boolean {
+  if (w.literal !== undefined) return w.literal === value;
+  if (w.astral || valueHasSurrogate) return matchUnits(w, Array.from(value), w.codePieces);
+  return matchString(w, value);
 }
 
 /** Whether `piece` (with `?` as any one unit) sits in `v` at `at`. */
@@ -98,6 +115,54 @@ function matchUnits(w: Wildcard, v: ArrayLike<string>, pieces: readonly ArrayLik
   for (let i = first; i <= last; i++) {
     const p = pieces[i] ?? '';
     const at = findPiece(p, v, start, !(w.pieceHasQ[i] ?? false));
+    if (at < 0 || at + p.length > end) return false;
+    start = at + p.length;
+  }
+  return start <= end;
+}
+
+// The same algorithm on strings (no surrogates on either side): kept apart from the
+// code-point version so these stay monomorphic on the hot path.
+
+function pieceAtString(piece: string, v: string, at: number): boolean {
+  if (at < 0 || at + piece.length > v.length) return false;
+  for (let k = 0; k < piece.length; k++) {
+    const c = piece.charCodeAt(k);
+    if (c !== 63 /* ? */ && c !== v.charCodeAt(at + k)) return false;
+  }
+  return true;
+}
+
+function findPieceString(piece: string, v: string, from: number, plain: boolean): number {
+  if (plain) return v.indexOf(piece, from);
+  for (let at = from; at + piece.length <= v.length; at++) if (pieceAtString(piece, v, at)) return at;
+  return -1;
+}
+
+function matchString(w: Wildcard, v: string): boolean {
+  const pieces = w.pieces;
+  const n = pieces.length;
+  let start = 0;
+  let end = v.length;
+  let first = 0;
+  let last = n - 1;
+  if (!w.openStart) {
+    const p = pieces[0] ?? '';
+    if (!pieceAtString(p, v, 0)) return false;
+    start = p.length;
+    first = 1;
+  }
+  if (!w.openEnd && last >= first) {
+    const p = pieces[last] ?? '';
+    if (!pieceAtString(p, v, v.length - p.length) || v.length - p.length < start) return false;
+    end = v.length - p.length;
+    last--;
+  } else if (!w.openEnd) {
+    return start === v.length;
+  }
+  for (let i = first; i <= last; i++) {
+    const p = pieces[i] ?? '';
+    const at = findPieceString(p, v, start, !(w.pieceHasQ[i] ?? false));
     if (at < 0 || at + p.length > end) return false;
     start = at + p.length;
   }

@@ -6,7 +6,8 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { compileRules, compileWildcard, decide, linearDecide, matchWildcard, parseRule, plainWildcard, type DecisionRequest, type Rule } from '../../src/rules/index.js';
+import { compileRules, compileWildcard, decide, linearDecide, matchWildcard, normalizeArgs, parseRule, plainWildcard, type DecisionRequest, type Rule } from '../../src/rules/index.js';
+import { normalizeArgsByTokens } from '../../src/rules/normalize.js';
 
 const letters = fc.constantFrom('a', 'b', 'A', '.', '\\', '*', '?', 'é', '😀');
 const text = fc.array(fc.constantFrom('a', 'b', 'A', '.', '\\', 'é', '😀'), { maxLength: 8 }).map((xs) => xs.join(''));
@@ -100,6 +101,54 @@ describe('rules: compileRules + decide equals linearDecide (property)', () => {
         const pl = p.toLowerCase();
         const vl = v.toLowerCase();
         expect(matchWildcard(compileWildcard(pl), vl), `${JSON.stringify(pl)} ~ ${JSON.stringify(vl)}`).to.equal(plainWildcard(pl, vl));
+      }),
+      { numRuns: 20000 },
+    );
+  });
+
+  it('on command-line rules: argument keys, long and astral command lines', () => {
+    // Tokens long enough that keys cross ARGS_KEY (64), with wildcards, quotes and astral text.
+    const token = fc.constantFrom('user', 'USER', 'bob', 'x', '😀', 'é', '/add', 'y'.repeat(30), 'z'.repeat(70), '"a b"');
+    const patToken = fc.oneof(token, fc.constantFrom('*', 'b?b', 'us*', '?', '😀*'));
+    const sep = fc.constantFrom(' ', ' ', ' ', '  ', '\t');
+    const joined = (t: fc.Arbitrary<string>) =>
+      fc.array(fc.tuple(t, sep), { minLength: 1, maxLength: 5 }).map((xs) => xs.map(([a, b], i) => (i === xs.length - 1 ? a : a + b)).join(''));
+    const cmdRule = fc.record({
+      action: fc.constantFrom('allow', 'deny'),
+      path: fc.constantFrom('net.exe', 'C:\\Windows\\net.exe', '*.exe', 'C:\\Windows\\*'),
+      args: joined(patToken),
+      users: fc.array(users, { maxLength: 1 }),
+    });
+    const cmdRules = fc.array(cmdRule, { maxLength: 30 }).map((xs) =>
+      xs.flatMap((x, i): Rule[] => {
+        const json = { action: x.action, match: { path: x.path, args: x.args }, ...(x.users.length ? { target: { users: x.users } } : {}) };
+        try {
+          return [parseRule(`c${i % 9}`, JSON.stringify(json), 'ElevationRules')];
+        } catch {
+          return [];
+        }
+      }),
+    );
+    const cmdRequest = fc.record({
+      user: users,
+      computer: computers,
+      path: fc.constantFrom('C:\\Windows\\net.exe', 'D:\\net.exe', 'C:\\Windows\\sc.exe'),
+      args: joined(token),
+    });
+    fc.assert(
+      fc.property(cmdRules, fc.array(cmdRequest, { minLength: 1, maxLength: 8 }), (rs, reqs) => {
+        const index = compileRules(rs);
+        for (const req of reqs) expect(decide(index, req)).to.deep.equal(linearDecide(rs, req));
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('normalizeArgs (with its shortcut) equals the full command-line split', () => {
+    const ch = fc.constantFrom('a', 'B', ' ', ' ', '\t', '\n', '\r', '"', '\\', '*', '😀');
+    fc.assert(
+      fc.property(fc.array(ch, { maxLength: 12 }).map((xs) => xs.join('')), (x) => {
+        expect(normalizeArgs(x), JSON.stringify(x)).to.equal(normalizeArgsByTokens(x));
       }),
       { numRuns: 20000 },
     );
