@@ -553,8 +553,8 @@ export class AscendAgent {
       data: { account: running.account, groups, integrity },
     });
     ctx.send({ kind: 'event', status: 'started', pid: running.pid, account: running.account, elevatedBy: byTse ? 'tse' : 'rule' });
-    running.stdout.on('data', (d: Buffer) => ctx.send({ kind: 'stdout', data: d.toString('base64') }));
-    running.stderr.on('data', (d: Buffer) => ctx.send({ kind: 'stderr', data: d.toString('base64') }));
+    // Output waits when the client reads slowly, and all of it is sent before the result.
+    const output = Promise.all([ctx.forward(running.stdout, 'stdout'), ctx.forward(running.stderr, 'stderr')]).catch(() => undefined);
     running.stdin.on('error', () => undefined);
     ctx.onFrame((frame: Record<string, unknown>) => {
       if (frame.op === 'stdin' && typeof frame.data === 'string') running.stdin.write(Buffer.from(frame.data, 'base64'));
@@ -565,6 +565,7 @@ export class AscendAgent {
     ctx.signal.addEventListener('abort', () => running.signal('SIGHUP'), { once: true });
     try {
       const done = await running.done;
+      await output;
       return {
         ...(redeemed ? { session: redeemed } : {}),
         elevationId,

@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+/**
+ * Builds the agent's native addon, native/peercred.c, into build/native/peercred.node
+ * (git-ignored). Runs first in `npm run build`, so `npm ci` (through prepare) and `npm test`
+ * (through pretest) build it; nothing is downloaded.
+ *
+ * It is one C file against node_api.h (N-API, ABI-stable), so the system C compiler builds it
+ * directly; node-gyp is not needed (it would want the full Node headers, which it downloads
+ * when it does not find them). The headers are looked for, in order, in $ASCEND_NODE_HEADERS,
+ * npm's `nodedir` setting, next to the running node (PREFIX/include/node, as the official
+ * tarballs and NodeSource's packages have them), /usr/include/node, /usr/local/include/node,
+ * and node-gyp's header cache. The compiler is $CC, else cc, gcc, clang or g++ (as C).
+ *
+ * SO_PEERCRED is Linux only: on other systems the script says so and builds nothing (the
+ * agent then refuses requests with ASC_AGENT_PEER_UNKNOWN). ASCEND_SKIP_NATIVE=1 skips it.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const SOURCE = join(ROOT, 'native', 'peercred.c');
+const OUT_DIR = join(ROOT, 'build', 'native');
+const OUT = join(OUT_DIR, 'peercred.node');
+
+function fail(message) {
+  process.stderr.write(`build-native: ${message}\n`);
+  process.exit(1);
+}
+
+function headerDirs() {
+  const dirs = [];
+  const add = (d) => {
+    if (d && !dirs.includes(d)) dirs.push(d);
+  };
+  add(process.env.ASCEND_NODE_HEADERS);
+  if (process.env.npm_config_nodedir) add(join(process.env.npm_config_nodedir, 'include', 'node'));
+  add(resolve(dirname(process.execPath), '..', 'include', 'node'));
+  const prefix = process.config?.variables?.node_prefix;
+  if (typeof prefix === 'string' && prefix !== '') add(join(prefix, 'include', 'node'));
+  add('/usr/include/node');
+  add('/usr/local/include/node');
+  const cache = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  add(join(cache, 'node-gyp', process.versions.node, 'include', 'node'));
+  return dirs;
+}
+
+function compilers() {
+  const list = [];
+  if (process.env.CC) list.push({ cmd: process.env.CC, pre: [] });
+  list.push({ cmd: 'cc', pre: [] }, { cmd: 'gcc', pre: [] }, { cmd: 'clang', pre: [] }, { cmd: 'g++', pre: ['-x', 'c'] });
+  return list;
+}
+
+if (process.env.ASCEND_SKIP_NATIVE === '1') {
+  process.stdout.write('build-native: skipped (ASCEND_SKIP_NATIVE=1)\n');
+  process.exit(0);
+}
+if (process.platform !== 'linux') {
+  process.stdout.write(`build-native: SO_PEERCRED is Linux only; no addon on ${process.platform}\n`);
+  process.exit(0);
+}
+
+const searched = headerDirs();
+const include = searched.find((d) => existsSync(join(d, 'node_api.h')));
+if (!include) {
+  fail(
+    `node_api.h not found (looked in ${searched.join(', ')}); install Node's headers ` +
+      '(they come with the official Node tarball and NodeSource packages) or set ASCEND_NODE_HEADERS to the folder holding node_api.h',
+  );
+}
+
+mkdirSync(OUT_DIR, { recursive: true });
+const tmp = `${OUT}.${process.pid}.tmp`;
+const flags = ['-shared', '-fPIC', '-O2', '-std=c11', '-Wall', '-Wextra', `-I${include}`, '-o', tmp];
+const tried = [];
+for (const { cmd, pre } of compilers()) {
+  const r = spawnSync(cmd, [...pre, SOURCE, ...flags], { cwd: ROOT, encoding: 'utf8' });
+  if (r.error && r.error.code === 'ENOENT') {
+    tried.push(`${cmd} (not installed)`);
+    continue;
+  }
+  if (r.status !== 0) {
+    rmSync(tmp, { force: true });
+    fail(`${cmd} failed to compile native/peercred.c (exit ${r.status ?? r.signal}):\n${r.stderr || r.stdout || r.error?.message || ''}`);
+  }
+  renameSync(tmp, OUT);
+  process.stdout.write(`build-native: ${cmd} built ${join('build', 'native', 'peercred.node')} (headers ${include})\n`);
+  process.exit(0);
+}
+fail(`no C compiler found (tried ${tried.join(', ')}); install gcc (Debian: apt-get install gcc) or set CC`);
