@@ -70,7 +70,9 @@ interface RunningEntry {
 const RULE_GROUPS = ['S-1-5-32-544'];
 const RULE_INTEGRITY = 'High';
 /** Environment variables a client may pass into the elevated process. */
-const PASSED_ENV = /^(TERM|LANG|LANGUAGE|LC_[A-Z]+|TZ|COLUMNS|LINES)$/;
+const PASSED_ENV = /^(TERM|LANG|LC_[A-Z]+|TZ|COLUMNS|LINES)$/;
+/** Their values: names, never paths (TZ=/home/x/zone would make the elevated program read a user's file). */
+const PASSED_VALUE = /^[A-Za-z0-9_.@+:-]{0,64}$/;
 const MAX_TIMER_MS = 24 * 3600 * 1000;
 
 function messageOf(e: unknown): string {
@@ -216,6 +218,9 @@ export class AscendAgent {
     } catch {
       // none saved yet
     }
+    // Saved revocations count from the start, also when the collector is unreachable now.
+    this.rebuildVerifier();
+    await this.enforceSessions();
     await this.fetchRevocations();
   }
 
@@ -265,7 +270,7 @@ export class AscendAgent {
       if (!this.passcodePolicy.tseEnabled || revoked) {
         const ended = await this.tse.endSession(s.sessionId, 'ended');
         if (ended) {
-          this.emit('session-ended', { user: s.user, passcodeId: s.passcodeId, passcodeTitle: s.passcodeTitle, sessionId: s.sessionId, reason: revoked ? 'passcode revoked' : 'TSE disabled by policy' });
+          await this.emit('session-ended', { user: s.user, passcodeId: s.passcodeId, passcodeTitle: s.passcodeTitle, sessionId: s.sessionId, reason: revoked ? 'passcode revoked' : 'TSE disabled by policy' });
           if (s.endProcesses) await this.endSessionProcesses(s);
         }
       }
@@ -414,8 +419,8 @@ export class AscendAgent {
   /** Redeems a passcode for the requester: checks, counts (durably, then domain-wide), starts the session. */
   async redeem(requester: Requester, text: string): Promise<unknown> {
     const token = tokenFromAscpass(text, 'the passcode');
-    const refuse = (reason: string, message: string, terms?: PasscodeTerms, hint?: string): never => {
-      void this.emit('passcode-refused', { user: requester.name, reason, message, ...(terms ? { passcodeId: terms.id, passcodeTitle: terms.title } : {}) });
+    const refuse = async (reason: string, message: string, terms?: PasscodeTerms, hint?: string): Promise<never> => {
+      await this.emit('passcode-refused', { user: requester.name, reason, message, ...(terms ? { passcodeId: terms.id, passcodeTitle: terms.title } : {}) });
       throw new AscendError('ASC_TSE_REFUSED', message, hint ? { hint } : undefined);
     };
     const reconnect = 'connect to the network so the collector can confirm the passcode';
@@ -489,14 +494,14 @@ export class AscendAgent {
     if (!Array.isArray(argv) || argv.length === 0 || argv.some((a) => typeof a !== 'string')) throw new AscendError('ASC_AGENT_PROTOCOL', 'elevate needs argv, a non-empty list of strings');
     const cwd = typeof req.cwd === 'string' ? req.cwd : '/';
     const env: Record<string, string> = {};
-    if (req.env && typeof req.env === 'object') for (const [k, v] of Object.entries(req.env as Record<string, unknown>)) if (PASSED_ENV.test(k) && typeof v === 'string') env[k] = v;
+    if (req.env && typeof req.env === 'object') for (const [k, v] of Object.entries(req.env as Record<string, unknown>)) if (PASSED_ENV.test(k) && typeof v === 'string' && PASSED_VALUE.test(v) && !v.includes('..')) env[k] = v;
     const justification = typeof req.justification === 'string' ? req.justification.trim() : undefined;
     const otp = typeof req.otp === 'string' ? req.otp.trim() : undefined;
 
     let redeemed: unknown;
     if (typeof req.passcode === 'string') redeemed = await this.redeem(requester, req.passcode);
 
-    const gids = new Set<number>([requester.gid]);
+    const gids = new Set<number>(requester.gids);
     const program = await inspectProgram(argv[0] as string, { uid: requester.uid, gids }, this.hashRules);
     const args = argv.slice(1) as string[];
     const commandLine = commandLineOf(args);
@@ -520,15 +525,17 @@ export class AscendAgent {
       throw new AscendError('ASC_ELEVATION_DENIED', `${program.path} is not elevated: ${reason}`, decision.decision === 'deny' ? undefined : { hint: 'redeem a passcode (ascend tse redeem FILE) or ask an admin for a rule' });
     }
     const byTse = decision.reason === 'tse';
-    if (!byTse && program.writableByRequester && !decision.matchedRules.some((n) => this.rules.find((r) => r.name === n)?.match.sha256 !== undefined)) {
-      // A path rule must not elevate a file the user could have replaced.
-      const message = `${program.path} is not elevated: you can change the file or a folder above it, so a path rule does not vouch for it`;
-      this.emit('elevation-denied', { ...base, reason: 'program-writable-by-user', message });
+    if (!byTse && program.writableByRequester) {
+      // A rule must not elevate a file the user could replace between the check and the start
+      // (a path rule would vouch for anything; a hash rule for what was hashed, not what runs).
+      const message = `${program.path} is not elevated: you can change the file or a folder above it, so a rule does not vouch for it`;
+      await this.emit('elevation-denied', { ...base, reason: 'program-writable-by-user', message });
       throw new AscendError('ASC_ELEVATION_DENIED', message);
     }
     const elevationId = randomUUID();
     if (!byTse) await this.satisfyControls(decision, requester, elevationId, base, justification, otp, ctx);
 
+    if (ctx.signal.aborted) throw new AscendError('ASC_ELEVATION_CONTROL_FAILED', 'the request was abandoned before the program started');
     const groups = byTse && session ? session.groups : RULE_GROUPS;
     const integrity = byTse && session ? session.integrity : RULE_INTEGRITY;
     const running = await this.executor.start({
@@ -563,6 +570,11 @@ export class AscendAgent {
     });
     // A client that goes away is a hang-up, as a closed terminal would be.
     ctx.signal.addEventListener('abort', () => running.signal('SIGHUP'), { once: true });
+    if (ctx.signal.aborted) running.signal('SIGHUP');
+    // The session may have ended while the account was being made: its processes end too.
+    if (entry.sessionId !== null && session && !this.tse.activeSessions(requester.uid).some((x) => x.sessionId === entry.sessionId) && session.endProcesses) {
+      void running.endTree();
+    }
     try {
       const done = await running.done;
       await output;
@@ -600,30 +612,31 @@ export class AscendAgent {
       if (justification === undefined || justification.length < Math.max(1, min)) {
         fail(`${rules} requires a justification of at least ${min} characters`, 'pass --justify "why you need it"');
       }
-      this.emit('justification', { ...base, justification, requestId: elevationId });
+      await this.emit('justification', { ...base, justification, requestId: elevationId });
     }
     if (!this.client && (decision.controls.includes('mfa') || decision.controls.includes('approval'))) {
       fail(`${rules} requires ${decision.controls.filter((c) => c !== 'justify').join(' and ')}, which the collector checks, and this agent is not enrolled with one`);
     }
     const client = this.client as AgentCollectorClient;
     const grace = this.settings.approvals.mfaGraceMinutes * 60_000;
-    const inGrace = grace > 0 && Date.now() - (this.mfaPassedAt.get(requester.uid) ?? -Infinity) < grace;
+    const passedAt = this.mfaPassedAt.get(requester.uid);
+    const inGrace = grace > 0 && passedAt !== undefined && performance.now() - passedAt < grace;
     if (decision.controls.includes('mfa') && !inGrace) {
       if (!otp) fail(`${rules} requires MFA`, 'pass --otp CODE from your authenticator app');
       let answer: { verified: boolean; reason?: string };
       try {
         answer = await client.verifyMfa(requester.name, otp as string);
       } catch (e) {
-        this.emit('mfa', { ...base, result: 'error', message: messageOf(e) });
+        await this.emit('mfa', { ...base, result: 'error', message: messageOf(e) });
         return fail(`MFA could not be checked: ${messageOf(e)}`);
       }
-      this.emit('mfa', { ...base, result: answer.verified ? 'verified' : (answer.reason ?? 'refused') });
+      await this.emit('mfa', { ...base, result: answer.verified ? 'verified' : (answer.reason ?? 'refused') });
       if (!answer.verified) fail(`the MFA code was refused (${answer.reason ?? 'wrong code'})`, 'use the current code; each code works once');
-      this.mfaPassedAt.set(requester.uid, Date.now());
+      this.mfaPassedAt.set(requester.uid, performance.now());
     }
     if (decision.controls.includes('approval')) {
       const filed = await client.fileApproval({ requestId: elevationId, ...base, ...(justification ? { justification } : {}) });
-      this.emit('approval-requested', { ...base, requestId: elevationId, ...(justification ? { justification } : {}) });
+      await this.emit('approval-requested', { ...base, requestId: elevationId, ...(justification ? { justification } : {}) });
       ctx.send({ kind: 'event', status: 'waiting-approval', requestId: filed.requestId, message: `waiting for approval of request ${filed.requestId}` });
       const deadline = Date.now() + this.settings.approvals.requestTimeoutMinutes * 60_000;
       let view = filed;

@@ -17,6 +17,8 @@ export interface Requester {
   home: string | null;
   /** Group names of the account (primary first). */
   groups: string[];
+  /** Every gid of the account (primary and supplementary), for permission checks. */
+  gids: number[];
 }
 
 /** Reads the account of a uid through getent (so NSS modules answer too). */
@@ -34,15 +36,17 @@ export async function requesterOf(uid: number, gid: number): Promise<Requester> 
     // Unknown to the name service: the uid stands for itself.
   }
   let groups: string[] = [];
+  const gids = new Set<number>([gid]);
   if (!name.startsWith('uid:')) {
     try {
-      const { stdout } = await run('id', ['-Gn', '--', name], { timeout: 5000 });
-      groups = stdout.trim().split(/\s+/).filter(Boolean);
+      const [names, numbers] = await Promise.all([run('id', ['-Gn', '--', name], { timeout: 5000 }), run('id', ['-G', '--', name], { timeout: 5000 })]);
+      groups = names.stdout.trim().split(/\s+/).filter(Boolean);
+      for (const g of numbers.stdout.trim().split(/\s+/)) if (/^\d+$/.test(g)) gids.add(Number(g));
     } catch {
       groups = [];
     }
   }
-  return { uid, gid, name, home, groups };
+  return { uid, gid, name, home, groups, gids: [...gids] };
 }
 
 /** The executable of a process's parent, for rules that match the parent process. */

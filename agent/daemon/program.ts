@@ -4,9 +4,11 @@
  * a regular executable file, its SHA-256, and whether the requester could change it.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
+import { constants as fsc, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { AscendError } from '../../src/errors.js';
+
+const MAX_HASHED_BYTES = 2 ** 30;
 
 export interface ProgramInfo {
   /** The real path: what rules match and what runs. */
@@ -17,15 +19,25 @@ export interface ProgramInfo {
 }
 
 function writableBy(st: { uid: number; gid: number; mode: number }, uid: number, gids: ReadonlySet<number>): boolean {
-  if (st.uid === uid) return (st.mode & 0o200) !== 0;
+  // An owner can always chmod u+w: owning is writing.
+  if (st.uid === uid) return true;
   if (gids.has(st.gid)) return (st.mode & 0o020) !== 0;
   return (st.mode & 0o002) !== 0;
 }
 
+/** Hashes through one handle opened without following links and without blocking on a FIFO. */
 async function sha256Of(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+  const handle = await fs.open(file, fsc.O_RDONLY | fsc.O_NONBLOCK | fsc.O_NOFOLLOW);
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) throw new AscendError('ASC_EXEC_FAILED', `the program ${file} is not a regular file`);
+    if (st.size > MAX_HASHED_BYTES) throw new AscendError('ASC_EXEC_FAILED', `the program ${file} is larger than ${MAX_HASHED_BYTES / 2 ** 20} MiB, which the agent does not hash`);
+    const hash = createHash('sha256');
+    for await (const chunk of handle.createReadStream({ autoClose: false })) hash.update(chunk as Buffer);
+    return hash.digest('hex');
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
@@ -45,17 +57,20 @@ export async function inspectProgram(requested: string, requester: { uid: number
   if ((st.mode & 0o111) === 0) throw new AscendError('ASC_EXEC_FAILED', `the program ${requested} is not executable`);
   let writable = writableBy(st, requester.uid, requester.gids);
   if (!writable) {
-    // Replacing the file is as good as writing it: check the folders up to the root.
+    // Replacing the file (or a folder on its path) is as good as writing it: check the folders
+    // up to the root. In a sticky folder only the owner of an entry may replace it.
     let dir = path.dirname(real);
+    let entryOwner = st.uid;
     for (;;) {
       const d = await fs.stat(dir);
       const sticky = (d.mode & 0o1000) !== 0;
-      if (writableBy(d, requester.uid, requester.gids) && !(sticky && st.uid !== requester.uid)) {
+      if (writableBy(d, requester.uid, requester.gids) && !(sticky && entryOwner !== requester.uid)) {
         writable = true;
         break;
       }
       const up = path.dirname(dir);
       if (up === dir) break;
+      entryOwner = d.uid;
       dir = up;
     }
   }

@@ -6,7 +6,7 @@
  * and crashes: kill -9 of the agent with a collector outage, then both back.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -140,6 +140,10 @@ describe('agent: rules, controls through the collector, blacklist, crashes (root
     expect(add.status, add.stderr).to.equal(0);
 
     policyFile = path.join(tmp, 'Registry.pol');
+    // A program the user owns (read-only, but an owner can chmod): no rule may vouch for it.
+    copyFileSync('/usr/bin/true', path.join(tmp, 'owned-tool'));
+    chmodSync(path.join(tmp, 'owned-tool'), 0o555);
+    expect(spawnSync('chown', [USER, path.join(tmp, 'owned-tool')]).status).to.equal(0);
     const key = run('keys', 'init', '--key-file', 'signing.pem', '--json');
     expect(key.status, key.stderr).to.equal(0);
     const entries = [
@@ -156,6 +160,7 @@ describe('agent: rules, controls through the collector, blacklist, crashes (root
           rule('stat needs approval too', { action: 'allow', match: { path: '/usr/bin/stat' }, controls: ['approval'] }),
           rule('sleep for everyone', { action: 'allow', match: { path: '/usr/bin/sleep' } }),
           rule('uname user form', { action: 'allow', match: { path: '/usr/bin/uname', args: '-s' } }),
+          rule('a tool the user owns', { action: 'allow', match: { path: path.join(tmp, 'owned-tool') } }),
         ],
       }),
       ...encodePolicyState(requirePolicy(ASCEND_CATALOG, 'BlacklistRules'), 'enabled', {
@@ -202,6 +207,12 @@ describe('agent: rules, controls through the collector, blacklist, crashes (root
     const none = await asUser(['elevate', '--', 'ls', '/root']);
     expect(none.status).to.equal(1);
     expect(none.stderr.trim()).to.equal('Error: /usr/bin/ls is not elevated: no elevation rule matches and no TSE session is active (redeem a passcode (ascend tse redeem FILE) or ask an admin for a rule)');
+  });
+
+  it('refuses a program the user could change, even when a rule names it', async () => {
+    const r = await asUser(['elevate', '--', path.join(tmp, 'owned-tool')]);
+    expect(r.status).to.equal(1);
+    expect(r.stderr.trim()).to.equal(`Error: ${path.join(tmp, 'owned-tool')} is not elevated: you can change the file or a folder above it, so a rule does not vouch for it`);
   });
 
   it('command-line granularity: `uname -s` is allowed while the blacklist denies `uname -a`', async () => {
