@@ -217,6 +217,10 @@ describe('ascend CLI', function () {
       const manifest = JSON.parse(readFileSync(path.join(root, 'oclif.manifest.json'), 'utf8'));
       expect(Object.keys(manifest.commands).sort()).to.deep.equal([
         'admx:build',
+        'agent:refresh',
+        'agent:run',
+        'agent:status',
+        'elevate',
         'gpo:block-inheritance',
         'gpo:create',
         'gpo:delete',
@@ -265,6 +269,8 @@ describe('ascend CLI', function () {
         'server:token:list',
         'server:token:revoke',
         'server:whoami',
+        'tse:redeem',
+        'tse:status',
       ]);
     });
   });
