@@ -11,6 +11,7 @@ import type { SysvolStore } from './sysvol/index.js';
 import {
   addExtension,
   bumpHalf,
+  createGptIni,
   formatGpLink,
   gpcFileSysPath,
   gpoDn,
@@ -21,14 +22,15 @@ import {
   parseGpLink,
   parseGptIni,
   policiesContainerDn,
+  setGptIniVersion,
   splitVersion,
-  writeGptIni,
   GPLINK_OPT_DISABLED,
   GPLINK_OPT_ENFORCED,
   GPO_BLOCK_INHERITANCE,
   REGISTRY_CSE_GUID,
   REGISTRY_TOOL_GUID_MACHINE,
   type GpLink,
+  type GptIni,
 } from './layout.js';
 
 export interface GpoInfo {
@@ -196,7 +198,7 @@ export class GpoAdmin {
       const folder = gpoSysvolPath(guid, this.dir.dnsDomain);
       await this.store.mkdir([...folder, 'Machine']);
       await this.store.mkdir([...folder, 'User']);
-      await this.store.write([...folder, 'GPT.INI'], Buffer.from(writeGptIni(undefined, 0, displayName), 'utf8'));
+      await this.store.write([...folder, 'GPT.INI'], createGptIni(0, displayName));
     } catch (e) {
       // Leave no half-made GPO behind.
       await this.dir.deleteTree(dn).catch(() => undefined);
@@ -241,9 +243,16 @@ export class GpoAdmin {
     return { gpo, settings };
   }
 
-  private async readGptIni(gpo: GpoInfo): Promise<ReturnType<typeof parseGptIni> | undefined> {
+  /** GPT.INI as bytes: its code page is unknown, so it is never decoded to be edited (see src/formats/gpt-ini). */
+  private async readGptIni(gpo: GpoInfo): Promise<GptIni | undefined> {
     const bytes = await this.store.read([...gpoSysvolPath(gpo.guid, this.dir.dnsDomain), 'GPT.INI']);
-    return bytes ? parseGptIni(Buffer.from(bytes).toString('utf8')) : undefined;
+    if (!bytes) return undefined;
+    try {
+      return parseGptIni(bytes);
+    } catch (e) {
+      if (isAscendError(e)) throw new AscendError(e.code, `GPO "${gpo.displayName}" ${gpo.guid}: ${e.message}`, { cause: e });
+      throw e;
+    }
   }
 
   /**
@@ -316,7 +325,8 @@ export class GpoAdmin {
     try {
       await this.store.mkdir([...folder, 'Machine']);
       await this.store.write(polPath, afterBytes);
-      await this.store.write([...folder, 'GPT.INI'], Buffer.from(writeGptIni(ini, next), 'utf8'));
+      // Only the Version digits change; every other byte of the file (its code page included) stays.
+      await this.store.write([...folder, 'GPT.INI'], ini ? setGptIniVersion(ini, next) : createGptIni(next));
     } catch (e) {
       // Undo, so the GPO is as before and the next edit is not refused as "in progress".
       await (hadPol ? this.store.write(polPath, beforeBytes) : this.store.removeTree(polPath)).catch(() => undefined);

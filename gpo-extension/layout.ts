@@ -75,66 +75,18 @@ export function bumpHalf(version: number, half: 'machine' | 'user'): number {
 
 // ---- GPT.INI ------------------------------------------------------------------------
 
-export interface GptIni {
-  version: number;
-  displayName?: string;
-  /** Every line as read, so other keys survive a rewrite. */
-  lines: string[];
-}
-
-/** Parses GPT.INI ([General] Version=N, case-insensitive keys; CRLF or LF). */
-export function parseGptIni(text: string): GptIni {
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-  while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-  let section = '';
-  let version: number | undefined;
-  let displayName: string | undefined;
-  for (const line of lines) {
-    const trimmed = line.trim();
-    const sec = /^\[(.*)\]$/.exec(trimmed);
-    if (sec) {
-      section = (sec[1] ?? '').toLowerCase();
-      continue;
-    }
-    const eq = trimmed.indexOf('=');
-    if (section !== 'general' || eq < 0) continue;
-    const key = trimmed.slice(0, eq).trim().toLowerCase();
-    const value = trimmed.slice(eq + 1).trim();
-    if (key === 'version') {
-      if (!/^\d+$/.test(value) || Number(value) > 0xffffffff) throw new AscendError('ASC_GPO_INVALID', `GPT.INI: Version "${value}" is not a number`);
-      version = Number(value);
-    } else if (key === 'displayname') {
-      displayName = value;
-    }
-  }
-  if (version === undefined) throw new AscendError('ASC_GPO_INVALID', 'GPT.INI has no [General] Version');
-  return { version, ...(displayName !== undefined ? { displayName } : {}), lines };
-}
-
-/** GPT.INI with a new Version, other lines kept, CRLF line ends as Windows writes them. */
-export function writeGptIni(ini: GptIni | undefined, version: number, displayName?: string): string {
-  if (!ini) {
-    const lines = ['[General]', `Version=${version}`];
-    if (displayName !== undefined) lines.push(`displayName=${displayName}`);
-    return `${lines.join('\r\n')}\r\n`;
-  }
-  let section = '';
-  let replaced = false;
-  const out = ini.lines.map((line) => {
-    const sec = /^\[(.*)\]$/.exec(line.trim());
-    if (sec) section = (sec[1] ?? '').toLowerCase();
-    else if (section === 'general' && /^\s*version\s*=/i.test(line) && !replaced) {
-      replaced = true;
-      return `Version=${version}`;
-    }
-    return line;
-  });
-  if (!replaced) {
-    const at = out.findIndex((l) => /^\[general\]$/i.test(l.trim()));
-    out.splice(at < 0 ? 0 : at + 1, 0, ...(at < 0 ? ['[General]', `Version=${version}`] : [`Version=${version}`]));
-  }
-  return `${out.join('\r\n')}\r\n`;
-}
+// The byte-exact codec lives with the other formats; GPO code takes it from here.
+export {
+  createGptIni,
+  decodeGptIniDisplayName,
+  gptIniCodePage,
+  parseGptIni,
+  setGptIniVersion,
+  DEFAULT_GPT_INI_CODE_PAGE,
+  MAX_GPT_INI_BYTES,
+  type GptIni,
+  type GptIniEncoding,
+} from '../src/formats/gpt-ini/index.js';
 
 // ---- gPLink -------------------------------------------------------------------------
 

@@ -81,7 +81,7 @@ describe('GPO integration against a real Samba AD DC', function () {
       expect(g.fileSysPath.toLowerCase()).to.equal(`\\\\${dc.dnsDomain}\\sysvol\\${dc.dnsDomain}\\policies\\${g.guid.toLowerCase()}`);
       expect(await dir.get(`CN=Machine,${g.dn}`)).to.not.equal(undefined);
       expect(await dir.get(`CN=User,${g.dn}`)).to.not.equal(undefined);
-      expect(parseGptIni(readFileSync(path.join(gpoFolder(g), 'GPT.INI'), 'utf8')).version).to.equal(0);
+      expect(parseGptIni(readFileSync(path.join(gpoFolder(g), 'GPT.INI'))).version).to.equal(0);
       const shown = sambaToolOk(dc, ['gpo', 'show', g.guid], { local: true });
       expect(shown).to.contain(`display name : Ascend Create ${run}`);
       expect((await admin.list()).map((x) => x.guid)).to.include(g.guid);
@@ -106,7 +106,7 @@ describe('GPO integration against a real Samba AD DC', function () {
 
       const after = await admin.find(g.guid);
       expect(after.version).to.equal(1);
-      expect(parseGptIni(readFileSync(path.join(gpoFolder(g), 'GPT.INI'), 'utf8')).version).to.equal(1);
+      expect(parseGptIni(readFileSync(path.join(gpoFolder(g), 'GPT.INI'))).version).to.equal(1);
       expect(sambaToolOk(dc, ['gpo', 'show', g.guid], { local: true })).to.match(/version\s+:\s+1\n/);
       expect(after.machineExtensionNames).to.equal('[{35378EAC-683F-11D2-A89A-00C04FBBCFA2}{D02B1F72-3407-48AE-BA88-E8213C6761F1}]');
 
@@ -130,7 +130,7 @@ describe('GPO integration against a real Samba AD DC', function () {
       expect(r.versionAfter).to.equal((3 << 16) | 1);
       const after = await admin.find(g.guid);
       expect(after.machineExtensionNames).to.equal(`[{35378EAC-683F-11D2-A89A-00C04FBBCFA2}{D02B1F72-3407-48AE-BA88-E8213C6761F1}]${security}`);
-      expect(parseGptIni(readFileSync(path.join(gpoFolder(g), 'GPT.INI'), 'utf8')).version).to.equal((3 << 16) | 1);
+      expect(parseGptIni(readFileSync(path.join(gpoFolder(g), 'GPT.INI'))).version).to.equal((3 << 16) | 1);
     });
 
     it('a second admin writing meanwhile gets a conflict, and the first write is kept', async () => {
@@ -204,7 +204,7 @@ describe('GPO integration against a real Samba AD DC', function () {
       const after = await admin.find(g.guid);
       expect(after.version).to.equal(1);
       expect(readFileSync(path.join(gpoFolder(g), 'Machine', 'Registry.pol')).equals(polBefore)).to.equal(true);
-      expect(parseGptIni(readFileSync(path.join(gpoFolder(g), 'GPT.INI'), 'utf8')).version).to.equal(1);
+      expect(parseGptIni(readFileSync(path.join(gpoFolder(g), 'GPT.INI'))).version).to.equal(1);
       const next = await admin.setPolicy(g.guid, 'ClientDataCollection', 'enabled', { CollectorHost: 'kept' });
       expect([next.versionBefore, next.versionAfter]).to.deep.equal([1, 2]);
       const none = await admin.setPolicy(g.guid, 'Approvals', 'not-configured', {});

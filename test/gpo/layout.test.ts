@@ -7,9 +7,10 @@ import {
   normalizeGpoGuid,
   parseExtensionNames,
   parseGpLink,
+  createGptIni,
   parseGptIni,
+  setGptIniVersion,
   splitVersion,
-  writeGptIni,
   APPLY_GROUP_POLICY_RIGHT,
 } from '../../gpo-extension/layout.js';
 import { gpoAccess } from '../../gpo-extension/security-filter.js';
@@ -38,13 +39,14 @@ describe('GPO layout (pure)', () => {
     expect(bumpHalf(0xffff0002, 'user')).to.equal(0x00010002);
   });
 
-  it('GPT.INI: reads Version case-insensitively, rewrites it keeping other lines, CRLF', () => {
-    const ini = parseGptIni('[General]\nversion=65537\ndisplayName=New Group Policy Object\n');
+  it('GPT.INI: reads Version case-insensitively, edits only its digits (line ends and key kept); a new one is CRLF', () => {
+    const b = (t: string): Buffer => Buffer.from(t, 'latin1');
+    const ini = parseGptIni(b('[General]\nversion=65537\ndisplayName=New Group Policy Object\n'));
     expect(ini.version).to.equal(65537);
-    expect(writeGptIni(ini, 65538)).to.equal('[General]\r\nVersion=65538\r\ndisplayName=New Group Policy Object\r\n');
-    expect(writeGptIni(undefined, 0)).to.equal('[General]\r\nVersion=0\r\n');
-    expect(() => parseGptIni('[General]\r\nVersion=abc\r\n')).to.throw(/Version "abc"/);
-    expect(() => parseGptIni('[Other]\r\n')).to.throw(/no \[General\] Version/);
+    expect(Buffer.from(setGptIniVersion(ini, 65538)).toString('latin1')).to.equal('[General]\nversion=65538\ndisplayName=New Group Policy Object\n');
+    expect(Buffer.from(createGptIni(0)).toString('latin1')).to.equal('[General]\r\nVersion=0\r\n');
+    expect(() => parseGptIni(b('[General]\r\nVersion=abc\r\n'))).to.throw(/Version "abc"/);
+    expect(() => parseGptIni(b('[Other]\r\n'))).to.throw(/no \[General\] Version/);
   });
 
   it('gPLink: parses and formats the string; the last link is link order 1', () => {
