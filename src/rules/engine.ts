@@ -12,9 +12,20 @@
  *   matches and even inside an active TSE session.
  * - Otherwise matching allow rules decide "allow", and their controls add up: every
  *   control any of them requires must be satisfied (sorted, unique).
+ * - Parent-process conditions only ever restrict. The parent runs as the user, so the user
+ *   can make any program look like a "trusted launcher" (LD_PRELOAD into it, ptrace, or a
+ *   copy run from the right path), and a parent condition can never vouch for a request:
+ *   - an allow rule with a parent condition grants nothing on its own: when it matches, its
+ *     controls stack onto an allow that a rule without a parent condition grants (and it is
+ *     listed with that rule); when no such rule matches it changes nothing;
+ *   - a deny rule with a parent condition denies as any deny rule does;
+ *   - an unknown parent (a request without parentPath: the agent could not read it, or the
+ *     parent had exited) satisfies every parent condition, so deny rules that name a parent
+ *     deny and the controls of allow rules that name one apply (fail closed).
  * - With an active TSE session and no deny: "allow" with reason "tse" and no controls
- *   (the passcode is the admin's authorisation; allow rules that also match are listed).
- * - Nothing matches, no session: "not-elevated" (the program runs with the user's rights).
+ *   (the passcode is the admin's authorisation; the allow rules that also match are listed
+ *   when one of them grants).
+ * - Nothing grants, no session: "not-elevated" (the program runs with the user's rights).
  */
 import { type Rule, type RuleControl, RULE_CONTROLS } from './model.js';
 import { compileWildcard, hasWildcard, matchWildcardKnown, type Wildcard } from './wildcard.js';
@@ -65,6 +76,8 @@ export interface CompiledRule {
   readonly rule: Rule;
   readonly name: string;
   readonly deny: boolean;
+  /** An allow rule without a parent condition: it can grant an allow (see the semantics above). */
+  readonly grants: boolean;
   /** Controls as bits, in RULE_CONTROLS order. */
   readonly mask: number;
   readonly path: PathMatcher | undefined;
@@ -180,6 +193,7 @@ export function compileRule(rule: Rule): CompiledRule {
     rule,
     name: rule.name,
     deny: rule.action === 'deny',
+    grants: rule.action === 'allow' && m.parent === undefined,
     mask: rule.action === 'deny' ? 0 : maskOf(rule.controls),
     path: pathMatcher(m.path),
     sha256: m.sha256?.toLowerCase(),
@@ -347,7 +361,8 @@ export function compiledRuleMatches(c: CompiledRule, r: NormalizedRequest): bool
   if (c.path !== undefined && !pathMatches(c.path, r.path, r.fileName, astral)) return false;
   if (c.publisher !== undefined && (r.publisher === undefined || !matchWildcardKnown(c.publisher, r.publisher, astral))) return false;
   if (c.args !== undefined && !matchWildcardKnown(c.args, r.args, astral)) return false;
-  if (c.parent !== undefined && !pathMatches(c.parent, r.parentPath, r.parentName, astral)) return false;
+  // An unknown parent satisfies a parent condition: such conditions only restrict (fail closed).
+  if (c.parent !== undefined && r.parentPath !== undefined && !pathMatches(c.parent, r.parentPath, r.parentName, astral)) return false;
   if (c.users !== undefined || c.groups !== undefined) {
     const who = (c.users !== undefined && principalMatches(c.users, r.userFull, r.userShort)) || (c.groups !== undefined && principalMatches(c.groups, r.groupFull, r.groupShort));
     if (!who) return false;
@@ -374,10 +389,14 @@ function sortedUnique(names: string[]): string[] {
   return out;
 }
 
-/** The decision from what matched (the name lists may be sorted in place; the decision gets its own arrays). */
-export function finish(deny: string[] | undefined, allow: string[] | undefined, mask: number, tseActive: boolean): Decision {
+/**
+ * The decision from what matched (the name lists may be sorted in place; the decision gets
+ * its own arrays). `granted`: an allow rule without a parent condition is among `allow`;
+ * without one the allow rules only carry controls and decide nothing.
+ */
+export function finish(deny: string[] | undefined, allow: string[] | undefined, mask: number, tseActive: boolean, granted: boolean): Decision {
   if (deny && deny.length > 0) return { decision: 'deny', controls: [], matchedRules: sortedUnique(deny), reason: 'deny-rule' };
-  if (allow && allow.length > 0) {
+  if (granted && allow && allow.length > 0) {
     if (tseActive) return { decision: 'allow', controls: [], matchedRules: sortedUnique(allow), reason: 'tse' };
     return { decision: 'allow', controls: [...(CONTROLS_BY_MASK[mask] ?? [])], matchedRules: sortedUnique(allow), reason: 'allow-rule' };
   }
@@ -391,6 +410,7 @@ export function finish(deny: string[] | undefined, allow: string[] | undefined, 
 const matchedDeny: string[] = [];
 const matchedAllow: string[] = [];
 let matchedMask = 0;
+let matchedGrant = false;
 
 function visitList(list: readonly CompiledRule[], r: NormalizedRequest): void {
   for (let i = 0; i < list.length; i++) {
@@ -400,6 +420,7 @@ function visitList(list: readonly CompiledRule[], r: NormalizedRequest): void {
     else {
       matchedAllow.push(c.name);
       matchedMask |= c.mask;
+      if (c.grants) matchedGrant = true;
     }
   }
 }
@@ -422,6 +443,7 @@ export function decide(index: RuleIndex, request: DecisionRequest): Decision {
   matchedDeny.length = 0;
   matchedAllow.length = 0;
   matchedMask = 0;
+  matchedGrant = false;
   if (r.sha256 !== undefined && index.byHash.size > 0) visit(index.byHash.get(r.sha256), r);
   visit(index.byFileName.get(r.fileName), r);
   const p = r.path;
@@ -444,7 +466,7 @@ export function decide(index: RuleIndex, request: DecisionRequest): Decision {
   }
   if (r.publisher !== undefined && index.byPublisher.size > 0) visit(index.byPublisher.get(r.publisher), r);
   visit(index.residual, r);
-  const d = finish(matchedDeny, matchedAllow, matchedMask, r.tseActive);
+  const d = finish(matchedDeny, matchedAllow, matchedMask, r.tseActive, matchedGrant);
   matchedDeny.length = 0;
   matchedAllow.length = 0;
   return d;

@@ -33,3 +33,17 @@ export {
   type RuleProblem,
   type PolicySetting,
 } from './policy.js';
+export { RISK_KINDS, RISKY_PROGRAMS, riskyProgram, baseNames, type RiskKind, type RiskyProgram, type RiskWhen } from './risk-catalog.js';
+export {
+  RISK_SEVERITIES,
+  RISK_CODES,
+  ruleFindings,
+  lintRules,
+  problemFinding,
+  severityAtLeast,
+  findingLine,
+  escapeControls,
+  type RiskSeverity,
+  type RiskCode,
+  type RuleFinding,
+} from './risk.js';

@@ -91,7 +91,8 @@ export function ruleMatches(rule: Rule, r: NormalizedRequest): boolean {
   if (p.sha256 !== undefined && p.sha256 !== r.sha256) return false;
   if (p.publisher !== undefined && (r.publisher === undefined || !like(p.publisher, r.publisher))) return false;
   if (p.args !== undefined && !like(p.args, r.args)) return false;
-  if (p.parent !== undefined && !pathLike(p.parent, r.parentPath, r.parentName)) return false;
+  // Parent conditions only restrict: an unknown parent satisfies them (fail closed).
+  if (p.parent !== undefined && r.parentPath !== undefined && !pathLike(p.parent, r.parentPath, r.parentName)) return false;
   if (p.users !== undefined || p.groups !== undefined) {
     const who = (p.users !== undefined && anyPrincipal(p.users, r.userFull, r.userShort)) || (p.groups !== undefined && anyPrincipal(p.groups, r.groupFull, r.groupShort));
     if (!who) return false;
@@ -111,13 +112,16 @@ export function linearDecide(rules: readonly Rule[], request: DecisionRequest): 
   const deny: string[] = [];
   const allow: string[] = [];
   let mask = 0;
+  let granted = false;
   for (const rule of rules) {
     if (!ruleMatches(rule, r)) continue;
     if (rule.action === 'deny') deny.push(rule.name);
     else {
       allow.push(rule.name);
       for (const c of rule.controls) mask |= 1 << RULE_CONTROLS.indexOf(c);
+      // An allow rule with a parent condition only adds its controls to an allow another rule grants.
+      if (rule.match.parent === undefined) granted = true;
     }
   }
-  return finish(deny, allow, mask, r.tseActive);
+  return finish(deny, allow, mask, r.tseActive, granted);
 }

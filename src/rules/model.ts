@@ -43,7 +43,12 @@ export interface AppMatch {
    * Windows splits them (quotes removed, runs of blanks as one space); "" means no arguments.
    */
   readonly args?: string;
-  /** Path pattern of the parent process, like `path`. */
+  /**
+   * Path pattern of the parent process, like `path`. It only ever restricts (engine.ts): the
+   * parent runs as the user, who can forge it (LD_PRELOAD into a "trusted launcher"), so an
+   * allow rule with a parent grants nothing on its own (its controls stack onto an allow of
+   * another rule), a deny rule with one denies, and an unknown parent meets the condition.
+   */
   readonly parent?: string;
 }
 

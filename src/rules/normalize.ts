@@ -29,7 +29,10 @@ export interface DecisionRequest {
   readonly sha256?: string;
   /** The publisher (signer name) of a signed program. */
   readonly publisher?: string;
-  /** The parent process's full path. */
+  /**
+   * The parent process's full path. Absent (or empty) means unknown: every parent condition
+   * is then taken as met, so deny rules that name a parent deny (fail closed; engine.ts).
+   */
   readonly parentPath?: string;
   /** A Temporary Session Elevation is active for the user. */
   readonly tseActive?: boolean;
@@ -253,7 +256,7 @@ const SURROGATE = /[\ud800-\udfff]/;
 
 export function normalizeRequest(r: DecisionRequest): NormalizedRequest {
   const path = normalizePath(r.path);
-  const parentPath = r.parentPath === undefined ? undefined : normalizePath(r.parentPath);
+  const parentPath = r.parentPath === undefined || r.parentPath === '' ? undefined : normalizePath(r.parentPath);
   const args = normalizeArgs(r.args);
   const publisher = r.publisher === undefined ? undefined : r.publisher.trim().toLowerCase();
   const user = r.user.trim().toLowerCase();

@@ -246,6 +246,7 @@ describe('ascend CLI', function () {
         'report',
         'rsop',
         'rules:add',
+        'rules:lint',
         'rules:list',
         'rules:remove',
         'rules:test',

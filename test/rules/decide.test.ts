@@ -231,9 +231,13 @@ describe('rules: decisions', () => {
       expect(both(rules, { ...base, path: 'D:\\a.exe', publisher: 'Contoso Ltd' }).matchedRules).to.deep.equal(['signed']);
       expect(both(rules, { ...base, path: 'D:\\a.exe', publisher: 'Contoso' }).matchedRules).to.deep.equal([]);
     });
-    it('parent process paths', () => {
-      expect(both(rules, { ...base, path: 'D:\\y.exe', parentPath: 'c:\\windows\\EXPLORER.EXE' }).decision).to.equal('allow');
+    it('parent process paths (a parent condition only restricts: see test/rules/risk.test.ts)', () => {
+      // An allow rule with a parent condition grants nothing on its own (the parent runs as the user).
+      expect(both(rules, { ...base, path: 'D:\\y.exe', parentPath: 'c:\\windows\\EXPLORER.EXE' }).decision).to.equal('not-elevated');
       expect(both(rules, { ...base, path: 'D:\\y.exe' }).decision).to.equal('not-elevated');
+      // An unknown parent meets the deny rule's parent condition (fail closed).
+      expect(both(rules, { ...base, path: 'C:\\Windows\\System32\\cmd.exe' }).decision).to.equal('deny');
+      expect(both(rules, { ...base, path: 'C:\\Windows\\System32\\cmd.exe', parentPath: 'C:\\Windows\\explorer.exe' }).decision).to.equal('not-elevated');
       expect(both(rules, { ...base, path: 'C:\\Windows\\System32\\cmd.exe', parentPath: 'C:\\Office\\WINWORD.EXE', tseActive: true }).decision).to.equal('deny');
     });
   });

@@ -56,7 +56,9 @@ describe('ascend rules (CLI) on Registry.pol files', function () {
     expect(text).to.match(/NAME\s+ACTION\s+MATCH/).and.to.match(/net-admins\s+deny/);
 
     expect(decision(['a.pol'], '--app', NET, '--args', 'user alice /add', '--group', 'corp\\helpdesk')).to.deep.equal({ decision: 'allow', controls: ['mfa'], matchedRules: ['net-user'], reason: 'allow-rule' });
-    expect(decision(['a.pol'], '--app', NET, '--args', 'localgroup Administrators alice /add', '--group', 'CORP\\Helpdesk')).to.deep.equal({ decision: 'deny', controls: [], matchedRules: ['net-admins'], reason: 'deny-rule' });
+    const denied = decision(['a.pol'], '--app', NET, '--args', 'localgroup Administrators alice /add', '--group', 'CORP\\Helpdesk');
+    expect(denied).to.deep.include({ decision: 'deny', controls: [], matchedRules: ['net-admins'], reason: 'deny-rule' });
+    expect(denied.findings.map((f: any) => f.code), 'a deny on argument text is flagged (test/cli/rules-lint.test.ts)').to.deep.equal(['RISK_DENY_ARGS']);
     expect(decision(['a.pol'], '--app', NET, '--args', 'user alice', '--group', 'CORP\\Sales')).to.deep.equal({ decision: 'not-elevated', controls: [], matchedRules: [], reason: 'no-match' });
     const human = ok('rules', 'test', '--policy', 'a.pol', '--user', 'bob', '--computer', 'PC-1', '--app', NET, '--args', 'localgroup administrators x');
     expect(human.stdout).to.match(/^DENY: denied by net-admins/);
@@ -203,7 +205,7 @@ describe('ascend rules (CLI) against GPOs on a real DC', function () {
 
     const test = (...extra: string[]): any => ok('rules', 'test', '--user', 'CORP\\bob', '--computer', pc, ...extra, '--json').json;
     expect(test('--gpo', gpoA, '--app', 'C:\\Tools\\tool.exe')).to.deep.equal({ decision: 'allow', controls: ['mfa'], matchedRules: ['tool-mfa'], reason: 'allow-rule' });
-    expect(test('--gpo', gpoA, '--app', NET, '--args', 'localgroup administrators bob /add', '--tse-active')).to.deep.equal({ decision: 'deny', controls: [], matchedRules: ['net-admins'], reason: 'deny-rule' });
+    expect(test('--gpo', gpoA, '--app', NET, '--args', 'localgroup administrators bob /add', '--tse-active')).to.deep.include({ decision: 'deny', controls: [], matchedRules: ['net-admins'], reason: 'deny-rule' });
 
     // A duplicate name changes nothing, not even the version.
     const v1 = version(guidA);

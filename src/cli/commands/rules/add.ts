@@ -13,14 +13,17 @@ import {
   BLACKLIST_RULES_POLICY,
   checkAddRule,
   ELEVATION_RULES_POLICY,
+  findingLine,
   formatRule,
   listFor,
   RULE_CONTROLS,
   RuleParseError,
+  ruleFindings,
   ruleFromJson,
   valuesWithRule,
   type PolicySetting,
   type Rule,
+  type RuleFinding,
   type RuleList,
 } from '../../../rules/index.js';
 
@@ -101,6 +104,8 @@ export interface RulesAddResult {
   rule: { name: string; action: Rule['action']; match: Rule['match']; target: Rule['target']; controls: Rule['controls']; description?: string };
   /** The JSON stored as the list value. */
   value: string;
+  /** What `ascend rules lint` flags in the rule (it is added all the same; see the README, Elevation rules). */
+  findings: RuleFinding[];
 }
 
 const FLAG_OF_FIELD: Record<string, string> = {
@@ -170,7 +175,9 @@ export default class RulesAdd extends AscendCommand<RulesAddResult> {
     'GPO across both lists (remove a rule first to change it). At least one application matcher is needed. The other rules are kept; a list that ' +
     'is Not Configured becomes Enabled; a list that is Disabled there (it clears the rules of lower-precedence GPOs) is refused, and nothing is written. ' +
     'Patterns take * and ? (case-insensitive); a path without a backslash matches the file name anywhere. --args is matched against the whole ' +
-    'command line after the program, split as Windows splits it (give a value that starts with "-" as --args=-x).';
+    'command line after the program, split as Windows splits it (give a value that starts with "-" as --args=-x). The rule is added even when ' +
+    '"ascend rules lint" would flag it (a shell, an editor, a build tool, an unpinned command line, a parent condition, a deny on argument text): ' +
+    'each finding is printed as a warning line on stderr, and listed under "findings" with --json.';
   static override examples = [
     '<%= config.bin %> rules add --policy Registry.pol --name net-user --action allow --path net.exe --args "user *" --group "CORP\\Helpdesk" --control mfa',
     '<%= config.bin %> rules add --policy Registry.pol --name no-admin-group --action deny --path C:\\Windows\\System32\\net.exe --args "localgroup administrators*"',
@@ -202,6 +209,7 @@ export default class RulesAdd extends AscendCommand<RulesAddResult> {
     const edit = (target: RulesEditTarget): Promise<RulesAddResult> => addRule(target, rule, list);
     const result = flags.policy !== undefined ? await edit(fileRulesTarget(flags.policy)) : await withRulesDomain(flags, (c) => edit(gpoRulesTarget(c, flags.gpo as string)));
     this.say(`${result.target}: added ${rule.action} rule "${rule.name}" to ${list}${result.stateBefore === 'enabled' ? '' : ` (the policy was ${result.stateBefore}; it is Enabled now)`}`);
+    for (const f of result.findings) process.stderr.write(`Warning: ${findingLine(f)}\n`);
     return result;
   }
 }
@@ -228,5 +236,6 @@ async function addRule(target: RulesEditTarget, rule: Rule, list: RuleList): Pro
       ...(rule.description !== undefined ? { description: rule.description } : {}),
     },
     value: formatRule(rule),
+    findings: ruleFindings(rule),
   };
 }

@@ -5,7 +5,7 @@ import { GpoAdmin } from '../../../../gpo-extension/admin.js';
 import { resolveRsop } from '../../../../gpo-extension/rsop.js';
 import { ASCEND_CATALOG } from '../../../catalog/index.js';
 import { readPolFile } from '../../../local-policy/index.js';
-import { rulesFromSettings, rulesFromSources, type LoadedRules, type Rule } from '../../../rules/index.js';
+import { ruleFindings, rulesFromSettings, rulesFromSources, type LoadedRules, type Rule, type RuleFinding } from '../../../rules/index.js';
 
 /** Where rules are read from: Registry.pol files folded, one GPO, or the RSoP of a computer. */
 export interface RuleSourceFlags {
@@ -42,6 +42,8 @@ export interface ListedRule {
   controls: Rule['controls'];
   description?: string;
   source: string | null;
+  /** What `ascend rules lint` flags in this rule (empty when nothing). */
+  findings: RuleFinding[];
 }
 
 export interface RulesListResult {
@@ -63,7 +65,8 @@ export default class RulesList extends AscendCommand<RulesListResult> {
     'With several --policy files they are folded as Windows applies GPOs, lowest precedence first (as "ascend pol effective" takes them): the lists ' +
     'are additive, so the rules of every file stack, a Disabled list clears those of the files before it, and a rule name written by two files is ' +
     'the later file\'s. Stored values that are not valid rules are listed as problems (agents skip them). ' +
-    'With --json: {"policySource","states","rules":[{"name","list","action","match","target","controls","source"}],"problems"}.';
+    'The RISK column marks rules "ascend rules lint" flags (the most severe finding and its code; lint prints them in full). ' +
+    'With --json: {"policySource","states","rules":[{"name","list","action","match","target","controls","source","findings"}],"problems"}.';
   static override examples = ['<%= config.bin %> rules list --policy domain.pol --policy ou.pol', '<%= config.bin %> rules list --gpo "Ascend - Workstations" --json'];
   static override baseFlags = rulesDomainFlags;
   static override flags = {
@@ -84,11 +87,20 @@ export default class RulesList extends AscendCommand<RulesListResult> {
         controls: r.controls,
         ...(r.description !== undefined ? { description: r.description } : {}),
         source: r.source ?? null,
+        findings: ruleFindings(r),
       }),
     );
+    const risk = (r: ListedRule): string => {
+      const f = r.findings[0];
+      if (f === undefined) return '-';
+      const worst = r.findings.filter((x) => x.severity === f.severity);
+      return `${f.severity}:${worst.map((x) => x.code).join(',')}`;
+    };
     this.say(`Rules of ${loaded.policySource}: ElevationRules ${loaded.states.ElevationRules}, BlacklistRules ${loaded.states.BlacklistRules}`);
     if (rules.length) {
-      this.say(table([['NAME', 'ACTION', 'MATCH', 'TARGET', 'CONTROLS', 'SOURCE'], ...rules.map((r) => [r.name, r.action, summary(r.match), summary(r.target) || 'everyone', r.controls.join(',') || '-', r.source ?? '-'])]));
+      this.say(table([['NAME', 'ACTION', 'MATCH', 'TARGET', 'CONTROLS', 'RISK', 'SOURCE'], ...rules.map((r) => [r.name, r.action, summary(r.match), summary(r.target) || 'everyone', r.controls.join(',') || '-', risk(r), r.source ?? '-'])]));
+      const flagged = rules.filter((r) => r.findings.length > 0).length;
+      if (flagged > 0) this.say(`${flagged} rule(s) flagged: see "ascend rules lint" for the findings and what to do`);
     } else {
       this.say('no rules');
     }

@@ -2,9 +2,12 @@ import { Flags } from '@oclif/core';
 import { AscendCommand } from '../../base-command.js';
 import { rulesDomainFlags } from './add.js';
 import { loadRules } from './list.js';
-import { compileRules, decide, type Decision } from '../../../rules/index.js';
+import { compileRules, decide, findingLine, ruleFindings, type Decision, type RuleFinding } from '../../../rules/index.js';
 
-export default class RulesTest extends AscendCommand<Decision> {
+/** The decision, and what `ascend rules lint` flags in the rules that made it (only when it flags something). */
+export type RulesTestResult = Decision & { findings?: RuleFinding[] };
+
+export default class RulesTest extends AscendCommand<RulesTestResult> {
   static override summary = 'Decide an elevation request as an agent would, from Registry.pol files, a GPO or the RSoP of a computer.';
   static override description =
     'Prints the decision (allow, deny or not-elevated), the controls the user must satisfy, the rules that decided and why. A deny rule (every ' +
@@ -12,8 +15,11 @@ export default class RulesTest extends AscendCommand<Decision> {
     'an active TSE session allows (reason "tse", no controls), else the program is not elevated. The rules come from exactly one of: --policy FILE ' +
     '(repeatable, lowest precedence first, folded as "ascend pol effective" does), --gpo GPO (that GPO alone), --rsop-computer NAME (every GPO that ' +
     'applies to the computer account, in precedence order). --user may be a SID; --group takes the token\'s groups by name or SID; --collection names ' +
-    'the collections the computer is in. With --json exactly {"decision","controls","matchedRules","reason"}; reason is deny-rule, allow-rule, tse or ' +
-    'no-match. The exit status is 0 whatever the decision.';
+    'the collections the computer is in. A parent condition only restricts: an allow rule with --parent allows nothing on its own (its controls ' +
+    'add to an allow another rule grants), and without --parent the parent is unknown, so deny rules that name a parent match, as they do when ' +
+    'an agent cannot read the parent. The rules that decided and that "ascend rules lint" flags are printed as warnings on stderr. ' +
+    'With --json {"decision","controls","matchedRules","reason"}, and "findings" (as rules lint gives them) when a rule that decided is flagged; ' +
+    'reason is deny-rule, allow-rule, tse or no-match. The exit status is 0 whatever the decision.';
   static override examples = [
     '<%= config.bin %> rules test --policy Registry.pol --user "CORP\\bob" --computer PC-042 --app C:\\Windows\\System32\\net.exe --args "user bob /add"',
     '<%= config.bin %> rules test --gpo "Ascend - Workstations" --user S-1-5-21-1-2-3-1001 --group "CORP\\Helpdesk" --computer PC-042 --app C:\\Tools\\x.exe --json',
@@ -36,7 +42,7 @@ export default class RulesTest extends AscendCommand<Decision> {
     'tse-active': Flags.boolean({ description: 'a Temporary Session Elevation is active for the user', default: false }),
   };
 
-  async run(): Promise<Decision> {
+  async run(): Promise<RulesTestResult> {
     const { flags } = await this.parse(RulesTest);
     const loaded = await loadRules(flags);
     for (const p of loaded.problems) process.stderr.write(`Warning: ${p.list} ${p.source ? `in ${p.source} ` : ''}${p.message}; skipped\n`);
@@ -65,6 +71,9 @@ export default class RulesTest extends AscendCommand<Decision> {
           : 'NOT ELEVATED: no rule matches (the program runs with the user\'s own rights)';
     this.say(line);
     this.say(`  decided by ${loaded.policySource}; ${loaded.rules.length} rule(s) loaded, reason ${d.reason}`);
-    return { decision: d.decision, controls: d.controls, matchedRules: d.matchedRules, reason: d.reason };
+    const matched = new Set(d.matchedRules);
+    const findings = loaded.rules.filter((r) => matched.has(r.name)).flatMap(ruleFindings);
+    for (const f of findings) process.stderr.write(`Warning: ${findingLine(f)}\n`);
+    return { decision: d.decision, controls: d.controls, matchedRules: d.matchedRules, reason: d.reason, ...(findings.length > 0 ? { findings } : {}) };
   }
 }
