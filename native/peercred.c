@@ -1,10 +1,19 @@
 /*
  * peercred: who is on the other end of a Unix socket, as the kernel says (SO_PEERCRED).
  *
- * One function, peerCredentials(fd) -> { pid, uid, gid }: the credentials the peer had when
- * it called connect() (or socketpair()). Plain C against node_api.h only (N-API version 8),
- * so the binary does not depend on the Node version that loads it. Linux only.
- * Built by scripts/build-native.js into build/native/peercred.node.
+ * peerCredentials(fd) -> { pid, uid, gid }: the credentials the peer had when it called
+ * connect() (or socketpair()).
+ *
+ * Two more questions the agent asks the kernel about a file it holds open, before a rule may
+ * elevate it (agent/daemon/trust.ts), which Node has no API for:
+ *   posixAclAccess(fd) -> Buffer | null: the raw system.posix_acl_access extended attribute
+ *     (fgetxattr), or null when the file has none or its filesystem has no ACLs.
+ *   mountOf(fd) -> { type, nosuid }: the filesystem type (f_type) and whether the mount the
+ *     descriptor is on ignores set-uid bits (fstatfs f_flags ST_NOSUID).
+ *
+ * Plain C against node_api.h only (N-API version 8), so the binary does not depend on the Node
+ * version that loads it. Linux only. Built by scripts/build-native.js into
+ * build/native/peercred.node.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -13,8 +22,12 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
+#include <sys/vfs.h>
+#include <sys/xattr.h>
 #include <node_api.h>
 
 #ifndef __linux__
@@ -37,27 +50,38 @@ static napi_value throw_errno(napi_env env, const char *what, int err) {
   return NULL;
 }
 
-static napi_value peer_credentials(napi_env env, napi_callback_info info) {
+/* The one argument, a file descriptor: a non-negative int. Returns 0, or -1 with an exception pending. */
+static int fd_argument(napi_env env, napi_callback_info info, const char *usage, int *fd) {
+  char text[128];
   size_t argc = 1;
   napi_value argv[1];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return -1;
   if (argc < 1) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "peerCredentials(fd): fd is required");
-    return NULL;
+    snprintf(text, sizeof text, "%s: fd is required", usage);
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", text);
+    return -1;
   }
   napi_valuetype type;
-  if (napi_typeof(env, argv[0], &type) != napi_ok) return NULL;
+  if (napi_typeof(env, argv[0], &type) != napi_ok) return -1;
   if (type != napi_number) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "peerCredentials(fd): fd must be a number");
-    return NULL;
+    snprintf(text, sizeof text, "%s: fd must be a number", usage);
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", text);
+    return -1;
   }
   double value;
-  if (napi_get_value_double(env, argv[0], &value) != napi_ok) return NULL;
+  if (napi_get_value_double(env, argv[0], &value) != napi_ok) return -1;
   if (!(value >= 0 && value <= 2147483647.0) || value != (double)(int)value) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "peerCredentials(fd): fd must be a non-negative integer");
-    return NULL;
+    snprintf(text, sizeof text, "%s: fd must be a non-negative integer", usage);
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", text);
+    return -1;
   }
-  int fd = (int)value;
+  *fd = (int)value;
+  return 0;
+}
+
+static napi_value peer_credentials(napi_env env, napi_callback_info info) {
+  int fd;
+  if (fd_argument(env, info, "peerCredentials(fd)", &fd) != 0) return NULL;
 
   struct ucred cred;
   socklen_t len = sizeof cred;
@@ -80,9 +104,74 @@ static napi_value peer_credentials(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* An ACL xattr is 4 bytes of header and 8 per entry; the kernel allows at most 8191 entries. */
+#define MAX_ACL_BYTES (4 + 8 * 8191)
+
+static napi_value posix_acl_access(napi_env env, napi_callback_info info) {
+  int fd;
+  if (fd_argument(env, info, "posixAclAccess(fd)", &fd) != 0) return NULL;
+  /* Asked for its size, then read; a change in between (ERANGE) is asked again, a few times. */
+  for (int attempt = 0; attempt < 4; attempt++) {
+    ssize_t size = fgetxattr(fd, "system.posix_acl_access", NULL, 0);
+    if (size < 0) {
+      if (errno == ENODATA || errno == ENOTSUP || errno == EOPNOTSUPP) {
+        napi_value null;
+        return napi_get_null(env, &null) == napi_ok ? null : NULL;
+      }
+      return throw_errno(env, "fgetxattr(system.posix_acl_access)", errno);
+    }
+    if (size > MAX_ACL_BYTES) return throw_errno(env, "fgetxattr(system.posix_acl_access) is larger than an ACL can be", EOVERFLOW);
+    char *buf = malloc(size > 0 ? (size_t)size : 1);
+    if (buf == NULL) return throw_errno(env, "malloc", ENOMEM);
+    ssize_t got = size > 0 ? fgetxattr(fd, "system.posix_acl_access", buf, (size_t)size) : 0;
+    if (got < 0) {
+      int err = errno;
+      free(buf);
+      if (err == ERANGE) continue;
+      if (err == ENODATA || err == ENOTSUP || err == EOPNOTSUPP) {
+        napi_value null;
+        return napi_get_null(env, &null) == napi_ok ? null : NULL;
+      }
+      return throw_errno(env, "fgetxattr(system.posix_acl_access)", err);
+    }
+    napi_value result;
+    napi_status status = napi_create_buffer_copy(env, (size_t)got, buf, NULL, &result);
+    free(buf);
+    return status == napi_ok ? result : NULL;
+  }
+  return throw_errno(env, "fgetxattr(system.posix_acl_access) kept changing size", ERANGE);
+}
+
+static napi_value mount_of(napi_env env, napi_callback_info info) {
+  int fd;
+  if (fd_argument(env, info, "mountOf(fd)", &fd) != 0) return NULL;
+  struct statfs sfs;
+  memset(&sfs, 0, sizeof sfs);
+  if (fstatfs(fd, &sfs) != 0) return throw_errno(env, "fstatfs", errno);
+  napi_value result, type, nosuid;
+  if (napi_create_object(env, &result) != napi_ok ||
+      napi_create_double(env, (double)(unsigned long)sfs.f_type, &type) != napi_ok ||
+      napi_get_boolean(env, (sfs.f_flags & ST_NOSUID) != 0, &nosuid) != napi_ok ||
+      napi_set_named_property(env, result, "type", type) != napi_ok ||
+      napi_set_named_property(env, result, "nosuid", nosuid) != napi_ok) {
+    return NULL;
+  }
+  return result;
+}
+
 NAPI_MODULE_INIT() {
-  napi_value fn;
-  if (napi_create_function(env, "peerCredentials", NAPI_AUTO_LENGTH, peer_credentials, NULL, &fn) != napi_ok) return NULL;
-  if (napi_set_named_property(env, exports, "peerCredentials", fn) != napi_ok) return NULL;
+  static const struct {
+    const char *name;
+    napi_callback cb;
+  } fns[] = {
+    { "peerCredentials", peer_credentials },
+    { "posixAclAccess", posix_acl_access },
+    { "mountOf", mount_of },
+  };
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+    napi_value fn;
+    if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].cb, NULL, &fn) != napi_ok) return NULL;
+    if (napi_set_named_property(env, exports, fns[i].name, fn) != napi_ok) return NULL;
+  }
   return exports;
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * Builds the agent's native addon, native/peercred.c, into build/native/peercred.node
- * (git-ignored). Runs first in `npm run build`, so `npm ci` (through prepare) and `npm test`
+ * Builds the agent's native addon, native/peercred.c, into build/native/peercred.node, and the
+ * elevation launcher, native/launch.c, into the executable build/native/ascend-launch (both
+ * git-ignored). Runs first in `npm run build`, so `npm ci` (through prepare) and `npm test`
  * (through pretest) build it; nothing is downloaded.
  *
  * It is one C file against node_api.h (N-API, ABI-stable), so the system C compiler builds it
@@ -15,15 +16,17 @@
  * agent then refuses requests with ASC_AGENT_PEER_UNKNOWN). ASCEND_SKIP_NATIVE=1 skips it.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SOURCE = join(ROOT, 'native', 'peercred.c');
 const OUT_DIR = join(ROOT, 'build', 'native');
 const OUT = join(OUT_DIR, 'peercred.node');
+const LAUNCH_SOURCE = join(ROOT, 'native', 'launch.c');
+const LAUNCH_OUT = join(OUT_DIR, 'ascend-launch');
 
 function fail(message) {
   process.stderr.write(`build-native: ${message}\n`);
@@ -73,21 +76,37 @@ if (!include) {
 }
 
 mkdirSync(OUT_DIR, { recursive: true });
-const tmp = `${OUT}.${process.pid}.tmp`;
-const flags = ['-shared', '-fPIC', '-O2', '-std=c11', '-Wall', '-Wextra', `-I${include}`, '-o', tmp];
-const tried = [];
-for (const { cmd, pre } of compilers()) {
-  const r = spawnSync(cmd, [...pre, SOURCE, ...flags], { cwd: ROOT, encoding: 'utf8' });
-  if (r.error && r.error.code === 'ENOENT') {
-    tried.push(`${cmd} (not installed)`);
-    continue;
+
+/** Compiles one C file with the first compiler found; exits on failure. */
+function compile(source, out, flags) {
+  const tmp = `${out}.${process.pid}.tmp`;
+  const tried = [];
+  for (const { cmd, pre } of compilers()) {
+    const r = spawnSync(cmd, [...pre, source, ...flags, '-o', tmp], { cwd: ROOT, encoding: 'utf8' });
+    if (r.error && r.error.code === 'ENOENT') {
+      tried.push(`${cmd} (not installed)`);
+      continue;
+    }
+    if (r.status !== 0) {
+      rmSync(tmp, { force: true });
+      fail(`${cmd} failed to compile ${relative(ROOT, source)} (exit ${r.status ?? r.signal}):\n${r.stderr || r.stdout || r.error?.message || ''}`);
+    }
+    renameSync(tmp, out);
+    return cmd;
   }
-  if (r.status !== 0) {
-    rmSync(tmp, { force: true });
-    fail(`${cmd} failed to compile native/peercred.c (exit ${r.status ?? r.signal}):\n${r.stderr || r.stdout || r.error?.message || ''}`);
-  }
-  renameSync(tmp, OUT);
-  process.stdout.write(`build-native: ${cmd} built ${join('build', 'native', 'peercred.node')} (headers ${include})\n`);
-  process.exit(0);
+  return fail(`no C compiler found (tried ${tried.join(', ')}); install gcc (Debian: apt-get install gcc) or set CC`);
 }
-fail(`no C compiler found (tried ${tried.join(', ')}); install gcc (Debian: apt-get install gcc) or set CC`);
+
+const cc = compile(SOURCE, OUT, ['-shared', '-fPIC', '-O2', '-std=c11', '-Wall', '-Wextra', `-I${include}`]);
+process.stdout.write(`build-native: ${cc} built ${join('build', 'native', 'peercred.node')} (headers ${include})\n`);
+
+// The launcher every elevated program is started through (agent/executor/launcher.ts). It runs
+// as root, so the agent checks that the file and its folders belong to root and that nobody
+// else can write them; 0755, and the temporary file is renamed over the old one.
+if (process.arch === 'x64') {
+  compile(LAUNCH_SOURCE, LAUNCH_OUT, ['-O2', '-std=c11', '-Wall', '-Wextra', '-fstack-protector-strong', '-D_FORTIFY_SOURCE=2', '-fPIE', '-pie']);
+  chmodSync(LAUNCH_OUT, 0o755);
+  process.stdout.write(`build-native: ${cc} built ${join('build', 'native', 'ascend-launch')}\n`);
+} else {
+  process.stdout.write(`build-native: the launcher (native/launch.c) supports x86_64 only; elevations are refused on ${process.arch}\n`);
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests use: xmllint (ADMX schema validation), Samba's
+# Installs the Debian packages the tests use: setfacl (acl: the agent's program-trust tests), xmllint (ADMX schema validation), Samba's
 # Python bindings (Registry.pol interoperability), and a Samba AD domain controller with
 # its clients (scripts/test-dc.sh: samba-ad-dc, samba-ad-provision, smbclient, ldap-utils,
 # krb5-user), and PostgreSQL's server (the collector storage tests start their own
@@ -9,7 +9,7 @@
 # system smbd on port 445 would keep the test DC from starting.
 set -euo pipefail
 
-packages=(libxml2-utils python3-samba samba-ad-dc samba-ad-provision smbclient ldap-utils krb5-user dbus gnome-keyring libsecret-tools postgresql chromium)
+packages=(acl libxml2-utils python3-samba samba-ad-dc samba-ad-provision smbclient ldap-utils krb5-user dbus gnome-keyring libsecret-tools postgresql chromium cron)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

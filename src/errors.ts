@@ -85,6 +85,7 @@ export const ERROR_CODES = {
   ASC_ELEVATION_CONTROL_FAILED: 'A control the rules require was not satisfied: a justification too short or missing, an MFA code wrong or missing, an approval denied, expired or not decided in time.',
   ASC_TSE_REFUSED: 'The agent refused the passcode; the message gives the reason (signature, key, revocation, window, computer, user, hours, usage, policy).',
   ASC_TSE_NO_SESSION: 'The user has no active Temporary Session Elevation.',
+  ASC_AUDIT_UNAVAILABLE: 'The agent cannot record the elevation or passcode redemption (its event spool is full or cannot be written), so it refuses it before anything starts.',
   ASC_EXEC_FAILED: 'The elevated program could not be started, or its ephemeral account could not be created or removed.',
   // Files and command line
   ASC_FILE_NOT_FOUND: 'A file named on the command line does not exist.',

@@ -12,22 +12,27 @@ import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { AscendError, isAscendError } from '../../src/errors.js';
-import { compileRules, decide, type Decision, type Rule, type RuleIndex } from '../../src/rules/index.js';
+import { compileRules, decide, findingLine, lintRules, type Decision, type Rule, type RuleIndex } from '../../src/rules/index.js';
 import { rulesFromSources, type RuleProblem } from '../../src/rules/policy.js';
 import { PasscodeVerifier, passcodePolicyFromEffective, type PasscodePolicy, type PasscodeTerms } from '../../src/passcode/index.js';
 import { tokenFromAscpass } from '../../src/passcode-keys/index.js';
 import { replaceFileAtomically } from '../../src/atomic-file.js';
 import type { EffectivePolicy } from '../../src/policy/index.js';
 import { effectiveOf, PolicyCache, PolicyRefresher, type PolicySnapshot, type PolicySource, type PolicyStatus } from '../policy/index.js';
+import { checkRootOnlyFolder } from '../policy/root-only.js';
 import { TseStore, type TseSession } from '../tse/store.js';
-import { Spool, type SpoolEvent } from '../spool/spool.js';
+import { Spool, type SpoolOptions } from '../spool/spool.js';
 import { collectorSender, Uploader } from '../spool/uploader.js';
 import { AgentCollectorClient, checkCollectorUrl } from '../collector/client.js';
-import { IpcServer, type IpcContext, type IpcRequest } from '../ipc/index.js';
+import { IpcServer, type IpcContext, type IpcRequest, type IpcServerOptions, writePaced } from '../ipc/index.js';
 import { createExecutor, type Executor, type RunningElevation } from '../executor/index.js';
+import { schedulerOf } from '../executor/schedulers.js';
+import { DEFAULT_ID_RANGE } from '../executor/ids.js';
 import { agentSettingsOf, eventClass, type AgentSettings } from './settings.js';
-import { parentExecutable, requesterOf, type Requester } from './identity.js';
-import { commandLineOf, inspectProgram } from './program.js';
+import { requesterOf, type Requester } from './identity.js';
+import { AuditTrail } from './audit.js';
+import { commandLineOf, inspectProgram, type ProgramInfo } from './program.js';
+import { judgeExec, type ExecQuestion } from './exec-guard.js';
 
 export type LogFn = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 
@@ -45,11 +50,21 @@ export interface AgentOptions {
   enrollToken?: string;
   /** SID or group name → host groups, for the executor. */
   groupMap?: Record<string, string[]>;
+  /** The uids/gids of ephemeral accounts (default: the executor's, see agent/executor/ids.ts). */
+  idRange?: { first: number; last: number };
   executor?: Executor;
   log?: LogFn;
   clock?: () => number;
   /** Test hook: the refresher's timers (see PolicyRefresher). */
   random?: () => number;
+  /** The event spool's size and reserve (default 64 MiB, the last 1/8 kept for elevation and session events). */
+  spool?: SpoolOptions;
+  /** How long identical denials are counted instead of spooled again (default 60 s). */
+  repeatWindowMs?: number;
+  /** Uids besides root trusted to own programs (and their folders) that rules elevate (--trusted-owner). */
+  trustedOwners?: number[];
+  /** The socket's connection limits (IpcServer: 64 at once, 8 per user, the rest of an eighth kept for root). */
+  connectionLimits?: Pick<IpcServerOptions, 'maxConnections' | 'maxConnectionsPerUser' | 'rootReserve'>;
 }
 
 interface Enrollment {
@@ -104,6 +119,8 @@ export class AscendAgent {
   private mfaPassedAt = new Map<number, number>();
   private readonly log: LogFn;
   private stopping = false;
+  /** Every event goes through here: cut to the collector's limits, denials aggregated, elevations recorded before they start. */
+  private readonly audit: AuditTrail;
 
   private constructor(
     private readonly opts: AgentOptions,
@@ -113,13 +130,22 @@ export class AscendAgent {
     private executor: Executor,
   ) {
     this.log = opts.log ?? (() => undefined);
+    this.audit = new AuditTrail({
+      spool,
+      computer: opts.computer,
+      now: () => tse.now(),
+      collects: (type) => !this.settings || this.settings.collector.collect[eventClass(type)],
+      onSpooled: () => this.uploader?.nudge(),
+      log: (level, message) => this.log(level, message),
+      ...(opts.repeatWindowMs !== undefined ? { repeatWindowMs: opts.repeatWindowMs } : {}),
+    });
   }
 
   /** Starts the agent: state folder, policy (or its cache), collector, socket. */
   static async start(opts: AgentOptions): Promise<AscendAgent> {
     await prepareStateDir(opts.stateDir);
     const tse = await TseStore.open(opts.stateDir, opts.clock);
-    const spool = await Spool.open(path.join(opts.stateDir, 'spool'));
+    const spool = await Spool.open(path.join(opts.stateDir, 'spool'), opts.spool);
     let agent: AscendAgent | undefined;
     const refresher = new PolicyRefresher({
       source: opts.policySource,
@@ -137,6 +163,8 @@ export class AscendAgent {
     agent.executor ??= createExecutor(process.platform === 'win32' ? 'win32' : 'linux', {
       accountPrefix: agent.settings.ephemeral.accountPrefix,
       maxLifetimeMs: agent.settings.ephemeral.maxLifetimeMinutes * 60_000,
+      stateDir: opts.stateDir,
+      ...(opts.idRange ? { idRange: opts.idRange } : {}),
       ...(opts.groupMap ? { groupMap: opts.groupMap } : {}),
       log: agent.log,
     });
@@ -144,7 +172,7 @@ export class AscendAgent {
     await agent.cleanupOrphans();
     await agent.catchUpSessions();
     agent.startHousekeeping();
-    agent.server = new IpcServer({ path: opts.socketPath, handler: (req, ctx) => agent.handle(req, ctx), log: agent.log });
+    agent.server = new IpcServer({ path: opts.socketPath, handler: (req, ctx) => agent.handle(req, ctx), log: agent.log, ...opts.connectionLimits });
     await agent.server.listen();
     agent.log('info', `agent listening on ${opts.socketPath}`, { computer: opts.computer, policy: opts.policySource.description });
     return agent;
@@ -163,6 +191,7 @@ export class AscendAgent {
     this.settings = agentSettingsOf(this.effective);
     this.rebuildVerifier();
     for (const p of loaded.problems) this.log('warn', `rule ${p.name} in ${p.list} skipped: ${p.message}`);
+    for (const f of lintRules(labelled)) this.log('warn', `rule risk: ${findingLine(f)}`);
     const gpos = snapshot.sources.map((s) => snapshot.labels[s.source] ?? s.source);
     this.emit('policy-applied', { policy: snapshot.digest.slice(0, 16), message: `${snapshot.origin}${fromCache ? ' (cached)' : ''}: ${gpos.join(', ') || 'no GPO'}; ${labelled.length} rules` });
     void this.enforceSessions();
@@ -242,16 +271,12 @@ export class AscendAgent {
   }
 
   /**
-   * Appends an event to the spool if its class is collected; the promise settles once the
+   * Appends an event to the spool if its class is collected, cut to the collector's limits
+   * (repeated identical denials are counted, see AuditTrail); the promise settles once the
    * event is on disk (callers that must not go on before that await it). Never rejects.
    */
   private emit(type: string, fields: Record<string, unknown>): Promise<void> {
-    if (this.settings && !this.settings.collector.collect[eventClass(type)]) return Promise.resolve();
-    const event: SpoolEvent = { id: randomUUID(), type, time: new Date(this.tse.now()).toISOString(), computer: this.opts.computer, ...fields };
-    return this.spool
-      .append([event])
-      .then(() => this.uploader?.nudge())
-      .catch((e: unknown) => this.log('error', `event ${type} not spooled: ${messageOf(e)}`));
+    return this.audit.emit(type, fields);
   }
 
   // ---- sessions
@@ -343,6 +368,12 @@ export class AscendAgent {
 
   private async handle(req: IpcRequest, ctx: IpcContext): Promise<unknown> {
     if (this.stopping) throw new AscendError('ASC_AGENT_NOT_RUNNING', 'the agent is stopping');
+    // An elevated process (an ephemeral account) asks for nothing more: an elevation does not
+    // beget elevations, and each ephemeral uid would otherwise bring its own connection quota.
+    const ephemeral = this.opts.idRange ?? DEFAULT_ID_RANGE;
+    if (ctx.peer.uid >= ephemeral.first && ctx.peer.uid <= ephemeral.last) {
+      throw new AscendError('ASC_ELEVATION_DENIED', `uid ${ctx.peer.uid} is an ephemeral account of an elevation; an elevated process cannot ask the agent for another`);
+    }
     const requester = await requesterOf(ctx.peer.uid, ctx.peer.gid);
     switch (req.op) {
       case 'status':
@@ -462,8 +493,10 @@ export class AscendAgent {
         privileges: result.session.privileges,
         integrity: result.session.integrity,
       };
-      if (!(await this.tse.startSession(session, usesSoFar))) continue; // another redemption counted meanwhile: check again
-      await this.emit('passcode-redeemed', { user: requester.name, passcodeId: terms.id, passcodeTitle: terms.title, sessionId: session.sessionId, result: `uses left ${result.session.usesLeft}` });
+      // The session starts only with the room for its passcode-redeemed event held (fail closed).
+      const redeemedEvent = { user: requester.name, passcodeId: terms.id, passcodeTitle: terms.title, sessionId: session.sessionId, result: `uses left ${result.session.usesLeft}` };
+      const started = await this.audit.recorded('the TSE session', 'passcode-redeemed', redeemedEvent, () => this.tse.startSession(session, usesSoFar), () => this.tse.endSession(session.sessionId, 'ended'));
+      if (!started) continue; // another redemption counted meanwhile: check again
       this.scheduleSessionTimer();
       this.log('info', `TSE session ${session.sessionId} for ${requester.name} from passcode ${terms.id}`);
       return {
@@ -501,12 +534,29 @@ export class AscendAgent {
     let redeemed: unknown;
     if (typeof req.passcode === 'string') redeemed = await this.redeem(requester, req.passcode);
 
-    const gids = new Set<number>(requester.gids);
-    const program = await inspectProgram(argv[0] as string, { uid: requester.uid, gids }, this.hashRules);
+    const program = await inspectProgram(argv[0] as string, { hash: this.hashRules, trustedOwners: new Set(this.opts.trustedOwners ?? []) });
+    // The judged program stays open until the executor has started it from this descriptor,
+    // and is closed on every way out (refusals included): closing twice is harmless.
+    try {
+      return await this.elevateJudged(requester, ctx, program, { argv, cwd, env, justification, otp, redeemed });
+    } finally {
+      await program.handle.close();
+    }
+  }
+
+  /** elevate(), once the program is open and judged: decide, check controls, start it from its descriptor. */
+  private async elevateJudged(
+    requester: Requester,
+    ctx: IpcContext,
+    program: ProgramInfo,
+    asked: { argv: unknown[]; cwd: string; env: Record<string, string>; justification: string | undefined; otp: string | undefined; redeemed: unknown },
+  ): Promise<unknown> {
+    const { argv, cwd, env, justification, otp, redeemed } = asked;
     const args = argv.slice(1) as string[];
     const commandLine = commandLineOf(args);
     const session = this.tse.activeSessions(requester.uid).sort((a, b) => b.endsAt - a.endsAt)[0];
-    const parent = await parentExecutable(ctx.peer.pid);
+    // Read at accept (a client that exits at once is still known); absent when unknown, which deny rules naming a parent treat as a match.
+    const parent = ctx.parent.known ? ctx.parent.path : undefined;
     const decision: Decision = decide(this.index, {
       user: requester.name,
       groups: requester.groups,
@@ -525,11 +575,19 @@ export class AscendAgent {
       throw new AscendError('ASC_ELEVATION_DENIED', `${program.path} is not elevated: ${reason}`, decision.decision === 'deny' ? undefined : { hint: 'redeem a passcode (ascend tse redeem FILE) or ask an admin for a rule' });
     }
     const byTse = decision.reason === 'tse';
-    if (!byTse && program.writableByRequester) {
-      // A rule must not elevate a file the user could replace between the check and the start
-      // (a path rule would vouch for anything; a hash rule for what was hashed, not what runs).
-      const message = `${program.path} is not elevated: you can change the file or a folder above it, so a rule does not vouch for it`;
-      await this.emit('elevation-denied', { ...base, reason: 'program-writable-by-user', message });
+    if (!byTse && !program.trust.trusted) {
+      // A rule vouches only for a file nobody but root (or a trusted owner) can change, nor
+      // any folder above it: anyone else could swap it between the check and the start, or
+      // have written it for someone else to run (a path rule would vouch for anything).
+      const message = `${program.path} is not elevated: ${program.trust.reason}; a rule elevates only a program that only root can change`;
+      await this.emit('elevation-denied', { ...base, reason: 'program-not-trusted', message });
+      throw new AscendError('ASC_ELEVATION_DENIED', message);
+    }
+    // A scheduler would queue work that runs later outside the elevation, where no rule applies.
+    const scheduler = await schedulerOf(await program.handle.stat());
+    if (scheduler) {
+      const message = `${program.path} is not elevated: ${scheduler} would queue work that runs outside the elevation, where its rules are not checked`;
+      await this.emit('elevation-denied', { ...base, reason: 'scheduler-outside-elevation', message });
       throw new AscendError('ASC_ELEVATION_DENIED', message);
     }
     const elevationId = randomUUID();
@@ -538,6 +596,16 @@ export class AscendAgent {
     if (ctx.signal.aborted) throw new AscendError('ASC_ELEVATION_CONTROL_FAILED', 'the request was abandoned before the program started');
     const groups = byTse && session ? session.groups : RULE_GROUPS;
     const integrity = byTse && session ? session.integrity : RULE_INTEGRITY;
+    const elevated = {
+      ...base,
+      elevatedBy: byTse ? 'tse' : decision.controls.includes('approval') ? 'approval' : 'rule',
+      ...(byTse && session ? { sessionId: session.sessionId, passcodeId: session.passcodeId, passcodeTitle: session.passcodeTitle } : {}),
+      ...(decision.matchedRules.length ? { rule: decision.matchedRules.join(', ') } : {}),
+      ...(byTse ? {} : { controls: decision.controls }),
+    };
+    // Fail closed: the room for process-elevated is held before the program starts, and the
+    // event is committed with its pid right after (see AuditTrail.reserve and Spool.reserve).
+    const record = await this.audit.reserve(`the elevation of ${program.path}`, 'process-elevated', elevated, { pid: Number.MAX_SAFE_INTEGER, data: { account: 'x'.repeat(64), groups, integrity } });
     const running = await this.executor.start({
       elevationId,
       requester: { uid: requester.uid, gid: requester.gid, name: requester.name },
@@ -547,30 +615,39 @@ export class AscendAgent {
       groups,
       integrity,
       stdio: 'pipe',
-    });
+      programFd: program.handle.fd,
+      onExec: (q) => this.judgeExec(q, requester, elevationId, session !== undefined),
+      holdUntilReleased: true,
+    }).finally(() => program.handle.close()).catch(record.abandon);
     const entry: RunningEntry = { elevationId, uid: requester.uid, sessionId: byTse && session ? session.sessionId : null, running };
     this.running.set(elevationId, entry);
-    await this.emit('process-elevated', {
-      ...base,
-      elevatedBy: byTse ? 'tse' : decision.controls.includes('approval') ? 'approval' : 'rule',
-      pid: running.pid,
-      ...(byTse && session ? { sessionId: session.sessionId, passcodeId: session.passcodeId, passcodeTitle: session.passcodeTitle } : {}),
-      ...(decision.matchedRules.length ? { rule: decision.matchedRules.join(', ') } : {}),
-      ...(byTse ? {} : { controls: decision.controls }),
-      data: { account: running.account, groups, integrity },
+    await record.commit({ pid: running.pid, data: { account: running.account, groups, integrity } }).catch(async (e: unknown) => {
+      // Only the disk failing the write itself gets here: a program not on the record does not go on.
+      running.release?.(false);
+      await running.endTree(0).catch(() => []);
+      this.running.delete(elevationId);
+      throw new AscendError('ASC_AUDIT_UNAVAILABLE', `the elevation of ${program.path} was ended: the agent could not record it (${messageOf(e)})`);
     });
+    // On record: now the program may run (it waited at its first exec; see holdUntilReleased).
+    running.release?.(true);
     ctx.send({ kind: 'event', status: 'started', pid: running.pid, account: running.account, elevatedBy: byTse ? 'tse' : 'rule' });
     // Output waits when the client reads slowly, and all of it is sent before the result.
     const output = Promise.all([ctx.forward(running.stdout, 'stdout'), ctx.forward(running.stderr, 'stderr')]).catch(() => undefined);
     running.stdin.on('error', () => undefined);
+    // stdin is paced: while the program's stdin buffer is full, the client's socket is not read.
     ctx.onFrame((frame: Record<string, unknown>) => {
-      if (frame.op === 'stdin' && typeof frame.data === 'string') running.stdin.write(Buffer.from(frame.data, 'base64'));
-      else if (frame.op === 'stdin-end') running.stdin.end();
+      if (frame.op === 'stdin' && typeof frame.data === 'string') return writePaced(running.stdin, Buffer.from(frame.data, 'base64'));
+      if (frame.op === 'stdin-end') running.stdin.end();
       else if (frame.op === 'signal' && (frame.signal === 'SIGINT' || frame.signal === 'SIGTERM' || frame.signal === 'SIGHUP')) running.signal(frame.signal);
+      return undefined;
     });
-    // A client that goes away is a hang-up, as a closed terminal would be.
-    ctx.signal.addEventListener('abort', () => running.signal('SIGHUP'), { once: true });
-    if (ctx.signal.aborted) running.signal('SIGHUP');
+    // A client that goes away is a hang-up, as a closed terminal would be; what it sent and the program did not read is dropped.
+    const hangUp = (): void => {
+      running.signal('SIGHUP');
+      running.stdin.destroy();
+    };
+    ctx.signal.addEventListener('abort', hangUp, { once: true });
+    if (ctx.signal.aborted) hangUp();
     // The session may have ended while the account was being made: its processes end too.
     if (entry.sessionId !== null && session && !this.tse.activeSessions(requester.uid).some((x) => x.sessionId === entry.sessionId) && session.endProcesses) {
       void running.endTree();
@@ -593,6 +670,27 @@ export class AscendAgent {
     }
   }
 
+  /** The exec guard (Linux): a deny rule refuses every program the elevated tree starts, not only the first (./exec-guard.ts). */
+  private async judgeExec(q: ExecQuestion, requester: Requester, elevationId: string, tseActive: boolean): Promise<'allow' | 'deny'> {
+    const ctx = { user: requester.name, groups: requester.groups, computer: this.opts.computer, collections: this.opts.collections ?? [], tseActive };
+    const judged = await judgeExec(this.index, q, ctx, this.hashRules);
+    if (judged.verdict === 'deny') {
+      const message = `${judged.path} was refused inside an elevation: ${judged.reason ?? 'denied'}`;
+      await this.emit('elevation-denied', { user: requester.name, processPath: judged.path, args: judged.commandLine, reason: 'denied-in-elevated-tree', ...(judged.rules?.length ? { rule: judged.rules.join(', ') } : {}), message, data: { elevationId, pid: q.pid } });
+    }
+    return judged.verdict;
+  }
+
+  /** Spools an event of an elevation now, or throws ASC_AUDIT_UNAVAILABLE when it cannot be recorded. */
+  private async recordNow(what: string, type: string, fields: Record<string, unknown>): Promise<void> {
+    const pending = await this.audit.reserve(what, type, fields);
+    try {
+      await pending.commit();
+    } finally {
+      await pending.release();
+    }
+  }
+
   /** JUSTIFY (length from policy), then MFA (checked by the collector), then APPROVAL (asked once, waited for, used once). */
   private async satisfyControls(
     decision: Decision,
@@ -612,7 +710,8 @@ export class AscendAgent {
       if (justification === undefined || justification.length < Math.max(1, min)) {
         fail(`${rules} requires a justification of at least ${min} characters`, 'pass --justify "why you need it"');
       }
-      await this.emit('justification', { ...base, justification, requestId: elevationId });
+      // The reason is part of the record: when it cannot be written, nothing goes on (fail closed).
+      await this.recordNow(`the elevation of ${base.processPath}`, 'justification', { ...base, justification, requestId: elevationId });
     }
     if (!this.client && (decision.controls.includes('mfa') || decision.controls.includes('approval'))) {
       fail(`${rules} requires ${decision.controls.filter((c) => c !== 'justify').join(' and ')}, which the collector checks, and this agent is not enrolled with one`);
@@ -636,7 +735,7 @@ export class AscendAgent {
     }
     if (decision.controls.includes('approval')) {
       const filed = await client.fileApproval({ requestId: elevationId, ...base, ...(justification ? { justification } : {}) });
-      await this.emit('approval-requested', { ...base, requestId: elevationId, ...(justification ? { justification } : {}) });
+      await this.recordNow(`the elevation of ${base.processPath}`, 'approval-requested', { ...base, requestId: elevationId, ...(justification ? { justification } : {}) });
       ctx.send({ kind: 'event', status: 'waiting-approval', requestId: filed.requestId, message: `waiting for approval of request ${filed.requestId}` });
       const deadline = Date.now() + this.settings.approvals.requestTimeoutMinutes * 60_000;
       let view = filed;
@@ -667,10 +766,14 @@ export class AscendAgent {
     await this.server?.close().catch(() => undefined);
     await Promise.all([...this.running.values()].map((r) => r.running.endTree(2000).catch(() => [])));
     await Promise.all([...this.running.values()].map((r) => r.running.done.catch(() => undefined)));
+    await this.executor.close?.().catch(() => undefined);
     // One last upload attempt so events of the final moments leave promptly; the rest waits in the spool.
     this.uploaderStop.abort();
     await this.uploaderRun?.catch(() => undefined);
     await this.tse.saveClock().catch(() => undefined);
+    // Counted repeats of denials are spooled before the spool closes.
+    await this.audit.flush().catch(() => undefined);
+    this.audit.close();
     await this.spool.close();
   }
 }
@@ -683,10 +786,14 @@ function stringParam(req: IpcRequest, name: string): string {
 
 /** The state folder: created 0700, and refused when others may write it or it is not root's. */
 async function prepareStateDir(dir: string): Promise<void> {
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  // 0711: others may pass through (the ephemeral homes live below it by default) but not list it;
+  // every file in it is 0600.
+  await fs.mkdir(dir, { recursive: true, mode: 0o711 });
   const st = await fs.stat(dir);
   if (!st.isDirectory()) throw new AscendError('ASC_AGENT_CONFIG', `the state folder ${dir} is not a folder`);
   if ((st.mode & 0o022) !== 0) throw new AscendError('ASC_AGENT_CONFIG', `the state folder ${dir} may be written by others (mode ${(st.mode & 0o777).toString(8)})`, { hint: `chmod 700 ${dir}` });
   const uid = process.getuid?.();
   if (uid !== undefined && st.uid !== uid) throw new AscendError('ASC_AGENT_CONFIG', `the state folder ${dir} belongs to uid ${st.uid}, not to the agent (uid ${uid})`);
+  // And every folder above it: whoever could rename one could put another state folder there.
+  await checkRootOnlyFolder(dir, 'state folder');
 }

@@ -4,7 +4,6 @@
  * accounts). Never from what the client says.
  */
 import { execFile } from 'node:child_process';
-import { promises as fs } from 'node:fs';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -49,16 +48,6 @@ export async function requesterOf(uid: number, gid: number): Promise<Requester> 
   return { uid, gid, name, home, groups, gids: [...gids] };
 }
 
-/** The executable of a process's parent, for rules that match the parent process. */
-export async function parentExecutable(pid: number): Promise<string | undefined> {
-  try {
-    const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
-    // The command name may hold spaces and parentheses: the fields after the last ')' are fixed.
-    const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ppid = Number(after[1]);
-    if (!Number.isSafeInteger(ppid) || ppid <= 0) return undefined;
-    return await fs.readlink(`/proc/${ppid}/exe`);
-  } catch {
-    return undefined;
-  }
-}
+// The executable of the requester's parent (for rules that name a parent process) is read
+// when the connection is accepted, before the slow lookups above: readPeerParent in
+// ../ipc/peer.ts, carried in the request's IpcContext as ctx.parent.

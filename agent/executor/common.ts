@@ -10,7 +10,8 @@ export const ADMINISTRATORS_NAME = 'BUILTIN\\Administrators';
 export const SAFE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 const ELEVATION_ID = /^[A-Za-z0-9-]{1,36}$/;
-const MARKER = /^ascend-ephemeral ([A-Za-z0-9-]{1,36}) ([0-9]{1,16})$/;
+/** `ascend-ephemeral <elevationId> <createdAtMs> <instanceId>`; markers of older agents have no instance id. */
+const MARKER = /^ascend-ephemeral ([A-Za-z0-9-]{1,36}) ([0-9]{1,16})(?: ([0-9a-f]{16}))?$/;
 
 /** A value quoted for a one-line message: JSON, control characters escaped, cut to 120 characters. */
 export function show(value: string): string {
@@ -73,15 +74,16 @@ export function accountNameFor(prefix: string, elevationId: string, maxNameLengt
   return prefix + shortId(elevationId, Math.min(12, maxNameLength - prefix.length));
 }
 
-/** The marker written in the account's GECOS / description field. */
-export function markerFor(elevationId: string, createdAtMs: number): string {
-  return `ascend-ephemeral ${elevationId} ${createdAtMs}`;
+/** The marker written in the account's GECOS / description field: the elevation, when, and which agent instance made it. */
+export function markerFor(elevationId: string, createdAtMs: number, instanceId: string): string {
+  return `ascend-ephemeral ${elevationId} ${createdAtMs} ${instanceId}`;
 }
 
-export function parseMarker(gecos: string): { elevationId: string; createdAtMs: number } | null {
+/** The parts of a marker; instanceId is null for a marker of an older agent (it names no instance). */
+export function parseMarker(gecos: string): { elevationId: string; createdAtMs: number; instanceId: string | null } | null {
   const m = MARKER.exec(gecos);
   if (!m || m[1] === undefined || m[2] === undefined) return null;
-  return { elevationId: m[1], createdAtMs: Number(m[2]) };
+  return { elevationId: m[1], createdAtMs: Number(m[2]), instanceId: m[3] ?? null };
 }
 
 export function isElevationId(id: string): boolean {

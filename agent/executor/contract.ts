@@ -17,6 +17,25 @@ export interface ElevationSpec {
   /** 'System' → run as root (no account); anything else → an ephemeral account. */
   integrity: string;
   stdio: 'pipe';
+  /**
+   * An open read-only descriptor of the judged program (agent/daemon/program.ts): the executor
+   * runs exactly this file from it, never reopening the path. The agent closes it once start()
+   * has returned or thrown.
+   */
+  programFd?: number;
+  /**
+   * Linux: asked for every exec in the elevated tree after the program itself (the exec guard,
+   * agent/executor/launcher.ts): `path` is the absolute path the exec names, `exe` the program
+   * of the process that execs. 'deny' fails that exec with EPERM; no answer in time, or an
+   * error, also denies. Absent: every exec is allowed.
+   */
+  onExec?: (req: { pid: number; path: string; argv: string[]; exe: string }) => Promise<'allow' | 'deny'>;
+  /**
+   * When true, the program's process exists when start() resolves but does not run the program
+   * until RunningElevation.release(true) (the agent records the elevation first). Absent or
+   * false: it runs at once.
+   */
+  holdUntilReleased?: boolean;
 }
 
 export interface ElevationExit {
@@ -41,6 +60,8 @@ export interface RunningElevation {
   endTree(graceMs?: number): Promise<number[]>;
   /** Forward a signal (SIGINT, SIGTERM, SIGHUP) to the process group. */
   signal(sig: NodeJS.Signals): void;
+  /** With spec.holdUntilReleased: lets the program run (true) or never run (false). Once; no-op otherwise. */
+  release?(go: boolean): void;
   // --- additions to the contract ---
   readonly elevationId: string;
   /** The host groups the elevated process got (mapped from spec.groups; the account's own group not included). */
@@ -66,8 +87,12 @@ export interface ExecutorOptions {
   // --- additions ---
   /** How long leftover processes get between SIGTERM and SIGKILL after the main process exits (default 2000 ms). */
   leftoverGraceMs?: number;
-  /** Parent cgroup (v2) for System elevations; default: the cgroup2 mount + '/ascend'. Set to null to never use cgroups. */
+  /** Parent cgroup (v2) for System elevations; default: the cgroup2 mount + '/ascend'. Set to null to never use cgroups. Elevations' cgroups are made in <cgroupRoot>/<instance id>/. */
   cgroupRoot?: string | null;
+  /** The agent's state folder (root's, 0700): the instance id, the ephemeral id mark and the set-id sweep journal live here. Default /var/lib/ascend (the agent's default). */
+  stateDir?: string;
+  /** The uids/gids of ephemeral accounts (uid = gid), handed out once each; default 0x78000000–0x7FFDFFFF (see ids.ts). */
+  idRange?: { first: number; last: number };
 }
 
 export interface CleanupReport {
@@ -79,6 +104,8 @@ export interface CleanupReport {
 
 export interface Executor {
   start(spec: ElevationSpec): Promise<RunningElevation>;
-  /** Removes ephemeral accounts (by prefix AND by the marker the executor sets) whose elevation is not running in this process or that outlived maxLifetimeMs, with their processes and home folders; homes under homeRoot without an account. Never touches an account without the marker. */
+  /** Removes ephemeral accounts (by prefix AND by the marker the executor sets, naming this agent's instance) whose elevation is not running in this process or that outlived maxLifetimeMs, with their processes and home folders; homes under this instance's home folder without an account; cgroups under this instance's cgroup folder. Never touches an account without this instance's marker. Runs pending set-id sweeps. */
   cleanupOrphans(activeElevationIds: ReadonlySet<string>): Promise<CleanupReport>;
+  /** The agent is stopping: end background work (unfinished work that must survive is journalled). */
+  close?(): Promise<void>;
 }

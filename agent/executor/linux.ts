@@ -11,15 +11,15 @@
  *   own cgroup, which additionally catches set-uid programs the account ran (tracking 'uid+cgroup').
  * - Integrity System (root): a cgroup v2 `<cgroup2 mount>/ascend/<elevationId>` (here
  *   /sys/fs/cgroup/unified on a hybrid v1+v2 host, /sys/fs/cgroup on a pure v2 host). The
- *   program is started by a tiny `sh` that moves itself into the cgroup and then execs it, so
- *   no child is created outside. KILL uses `cgroup.kill` (Linux 5.14+) when present, else the
+ *   launcher (native/launch.c, see launcher.ts) moves itself into the cgroup before it forks
+ *   the program, so no child is created outside. KILL uses `cgroup.kill` (Linux 5.14+) when present, else the
  *   pids of `cgroup.procs`, re-read until empty (tracking 'cgroup').
  *   Without a writable cgroup v2 the fallback is the process group (the program is its
  *   leader): a process that calls setsid escapes it (tracking 'process-group'; logged).
  *   The cgroup v1 freezer is not used.
  */
-import { spawn, execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { closeSync, existsSync, fstatSync, readFileSync } from 'node:fs';
 import { constants as fsc, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { AscendError, isAscendError } from '../../src/errors.js';
@@ -49,12 +49,18 @@ import type {
   TreeTracking,
 } from './contract.js';
 import { isLive, listProcs, liveProcsOfUid, readProc, trySignal } from './procfs.js';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { DEFAULT_ID_RANGE, IdAllocator, checkIdRange, type IdRange } from './ids.js';
+import { loadInstanceId } from './instance.js';
+import { SetidSweeper } from './setid-sweep.js';
+import { removeScheduledWork } from './schedulers.js';
+import { checkLauncher, launch, openProgram, requesterGroups, type Launched } from './launcher.js';
 import type { Readable, Writable } from 'node:stream';
 
 /** useradd's limit on a user name. */
 export const LINUX_MAX_NAME = 32;
 export const DEFAULT_HOME_ROOT = '/var/lib/ascend/homes';
+/** The agent's default state folder (agent run --state-dir). */
+export const DEFAULT_STATE_DIR = '/var/lib/ascend';
 const NOLOGIN_CANDIDATES = ['/usr/sbin/nologin', '/sbin/nologin'];
 const DEFAULT_LEFTOVER_GRACE_MS = 2000;
 const DEFAULT_END_GRACE_MS = 3000;
@@ -250,9 +256,13 @@ class LinuxElevation implements RunningElevation {
   readonly ended = new Set<number>();
   exited = false;
 
+  /** The launcher, which supervises the program's execs (native/launch.c); it exits as the program does. */
+  readonly launcherPid: number;
+  private readonly launched: Launched;
+
   constructor(
     private readonly executor: LinuxExecutor,
-    child: ChildProcessWithoutNullStreams,
+    launched: Launched,
     readonly elevationId: string,
     readonly account: string | null,
     readonly uid: number,
@@ -263,18 +273,21 @@ class LinuxElevation implements RunningElevation {
     readonly ignoredGroups: readonly string[],
     readonly cwd: string,
   ) {
-    this.pid = child.pid ?? -1;
-    this.stdin = child.stdin;
-    this.stdout = child.stdout;
-    this.stderr = child.stderr;
-    const exited = new Promise<ElevationExit>((resolve) => {
-      child.once('exit', (code, signal) => resolve({ code, signal }));
-    });
-    this.done = exited.then(async (exit) => {
+    this.pid = launched.programPid;
+    this.launcherPid = launched.launcherPid;
+    this.launched = launched;
+    this.stdin = launched.stdin;
+    this.stdout = launched.stdout;
+    this.stderr = launched.stderr;
+    this.done = launched.exited.then(async (exit) => {
       this.exited = true;
       const result = await this.executor.finish(this);
       return { ...exit, ...result, endedPids: [...this.ended] };
     });
+  }
+
+  release(go: boolean): void {
+    this.launched.release(go);
   }
 
   get tracking(): TreeTracking {
@@ -292,7 +305,8 @@ class LinuxElevation implements RunningElevation {
       if (p.pid === process.pid) continue;
       if (this.account !== null && p.uids.slice(0, 3).includes(this.uid)) set.add(p.pid);
       // The process group: the fallback for root without a cgroup, and harmless otherwise.
-      else if (p.pgrp === this.pid) set.add(p.pid);
+      // The program leads its own group; the launcher (root, the exec guard) leads another.
+      else if (p.pgrp === this.pid || p.pgrp === this.launcherPid) set.add(p.pid);
     }
     return [...set];
   }
@@ -300,7 +314,9 @@ class LinuxElevation implements RunningElevation {
   async endTree(graceMs = DEFAULT_END_GRACE_MS): Promise<number[]> {
     const signalled = new Set<number>();
     const first = this.members();
-    for (const pid of first) if (trySignal(pid, 'SIGTERM')) signalled.add(pid);
+    // The launcher is left out of the polite round: it forwards TERM to the program's group and
+    // exits as the program does (it gets KILL with the rest when the tree outlives the grace).
+    for (const pid of first) if (pid !== this.launcherPid && trySignal(pid, 'SIGTERM')) signalled.add(pid);
     if (!this.exited || first.length > 0) {
       try {
         process.kill(-this.pid, 'SIGTERM');
@@ -357,6 +373,12 @@ export class LinuxExecutor implements Executor {
   private readonly running = new Map<string, LinuxElevation>();
   private readonly starting = new Set<string>();
   private cgroupWarned = false;
+  private readonly stateDir: string;
+  private readonly idRange: IdRange;
+  private instance: string | null = null;
+  private allocator: IdAllocator | null = null;
+  private sweeper: SetidSweeper | null = null;
+  private readonly foreignWarned = new Set<string>();
 
   constructor(options: ExecutorOptions) {
     checkPrefix(options.accountPrefix, LINUX_MAX_NAME);
@@ -367,6 +389,13 @@ export class LinuxExecutor implements Executor {
     if (!path.isAbsolute(homeRoot) || path.resolve(homeRoot) === '/') {
       throw new AscendError('ASC_AGENT_CONFIG', `homeRoot ${show(homeRoot)} must be an absolute folder other than /.`);
     }
+    const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
+    if (typeof stateDir !== 'string' || !path.isAbsolute(stateDir)) {
+      throw new AscendError('ASC_AGENT_CONFIG', `stateDir ${show(String(stateDir))} must be an absolute folder.`);
+    }
+    this.stateDir = path.resolve(stateDir);
+    this.idRange = { ...(options.idRange ?? DEFAULT_ID_RANGE) };
+    checkIdRange(this.idRange);
     this.prefix = options.accountPrefix;
     this.homeRoot = path.resolve(homeRoot);
     this.maxLifetimeMs = options.maxLifetimeMs;
@@ -391,6 +420,37 @@ export class LinuxExecutor implements Executor {
     }
   }
 
+  /** This agent's instance id (made once in the state folder); accounts, homes and cgroups carry it. */
+  get instanceId(): string {
+    this.instance ??= loadInstanceId(this.stateDir);
+    return this.instance;
+  }
+
+  /** The folder of this instance's ephemeral homes: <homeRoot>/<instance id>. */
+  get homeFolder(): string {
+    return path.join(this.homeRoot, this.instanceId);
+  }
+
+  private get ids(): IdAllocator {
+    this.allocator ??= new IdAllocator(this.stateDir, this.idRange, this.log);
+    return this.allocator;
+  }
+
+  private get sweeps(): SetidSweeper {
+    this.sweeper ??= SetidSweeper.of(this.stateDir, this.log);
+    return this.sweeper;
+  }
+
+  /** Resolves when no set-id sweep is running (they run in the background; see setid-sweep.ts). */
+  async sweepsIdle(): Promise<void> {
+    await this.sweeps.idle();
+  }
+
+  /** The agent is stopping: background set-id walks end now (their work stays in the journal). */
+  async close(): Promise<void> {
+    this.sweeper?.stop();
+  }
+
   /** The ephemeral account name of an elevation id under this executor's prefix. */
   accountName(elevationId: string): string {
     return accountNameFor(this.prefix, elevationId, LINUX_MAX_NAME);
@@ -410,9 +470,10 @@ export class LinuxExecutor implements Executor {
       throw new AscendError('ASC_EXEC_FAILED', `Elevation ${id} is running already.`);
     }
     const program = await resolveProgram(spec.command[0] ?? '');
-    const setpriv = tool('setpriv');
+    // Without a trustworthy launcher nothing is elevated (fail closed).
+    const launcher = await checkLauncher();
     const system = spec.integrity === 'System';
-    const cwd = await this.usableCwd(spec, setpriv);
+    const requesterGids = await requesterGroups(spec.requester);
     const clientEnv = filterClientEnv(spec.env);
 
     // Groups: root (System) has every right already; an account gets the mapped groups that exist here.
@@ -450,30 +511,36 @@ export class LinuxExecutor implements Executor {
         LOGNAME: account ? account.name : 'root',
         SHELL: account ? nologin : '/bin/sh',
       };
-      let argv: string[] = [program, ...spec.command.slice(1)];
-      if (account) {
-        const gids = [account.gid, ...readGroups().filter((g) => hostGroups.includes(g.name)).map((g) => g.gid)];
-        // setpriv, not spawn's uid/gid: Node would leave the supplementary groups empty.
-        // --inh-caps=-all: nothing can be inherited through file capabilities; the kernel drops the
-        // permitted and effective sets on the change from uid 0. The bounding set is kept and
-        // no_new_privs is not set, so set-uid programs (sudo) behave as for any member of the groups.
-        argv = [setpriv, `--reuid=${account.uid}`, `--regid=${account.gid}`, `--groups=${[...new Set(gids)].join(',')}`, '--inh-caps=-all', '--', ...argv];
+      // The program runs from an open descriptor of the judged file (the agent's, else one opened
+      // here without following links), never by reopening its path.
+      const given = spec.programFd;
+      if (given !== undefined && !(Number.isInteger(given) && given >= 0 && fstatSync(given).isFile())) {
+        throw new AscendError('ASC_EXEC_FAILED', `The program descriptor ${String(given)} is not an open regular file.`);
       }
-      if (cgroup) {
-        // The shell moves itself into the cgroup, then execs: the program keeps its pid and every
-        // child it makes is born inside the cgroup. PWD, which sh exports, is not passed on.
-        argv = ['/bin/sh', '-c', 'echo $$ > "$0" || exit 126; unset PWD OLDPWD; exec "$@"', path.join(cgroup.dir, 'cgroup.procs'), ...argv];
+      const opened = given === undefined ? await openProgram(program) : null;
+      let launched: Launched;
+      try {
+        const gids = account ? [...readGroups().filter((g) => hostGroups.includes(g.name)).map((g) => g.gid)] : [];
+        launched = await launch({
+          launcher,
+          programFd: given ?? (opened as { fd: number }).fd,
+          argv: [opened ? opened.path : program, ...spec.command.slice(1)],
+          env,
+          cwd: spec.cwd,
+          requester: { uid: spec.requester.uid, gid: spec.requester.gid, groups: requesterGids },
+          ...(account ? { account: { uid: account.uid, gid: account.gid, groups: gids } } : {}),
+          ...(cgroup ? { cgroupProcs: path.join(cgroup.dir, 'cgroup.procs') } : {}),
+          ...(spec.onExec ? { onExec: spec.onExec } : {}),
+          log: this.log,
+          elevationId: id,
+        });
+      } finally {
+        if (opened) closeSync(opened.fd);
       }
-      const child = spawn(argv[0] ?? '', argv.slice(1), { cwd, env, detached: true, stdio: 'pipe' });
-      await new Promise<void>((resolve, reject) => {
-        child.once('spawn', resolve);
-        child.once('error', reject);
-      });
-      child.on('error', (e) => this.log('warn', 'elevated process error', { elevationId: id, error: String(e) }));
-      child.stdin.on('error', () => undefined); // EPIPE when the program does not read its input
+      const cwd = launched.cwd;
       const elevation = new LinuxElevation(
         this,
-        child,
+        launched,
         id,
         account ? account.name : null,
         account ? account.uid : 0,
@@ -485,6 +552,7 @@ export class LinuxExecutor implements Executor {
         cwd,
       );
       this.running.set(id, elevation);
+      if (!spec.holdUntilReleased) elevation.release(true);
       this.log('info', 'elevation started', {
         elevationId: id,
         requester: spec.requester.name,
@@ -535,36 +603,6 @@ export class LinuxExecutor implements Executor {
     return { accountRemoved };
   }
 
-  /** spec.cwd when the requester (with their groups) can enter it, else '/'. */
-  private async usableCwd(spec: ElevationSpec, setpriv: string): Promise<string> {
-    if (typeof spec.cwd !== 'string' || !path.isAbsolute(spec.cwd) || spec.cwd.includes('\0')) return '/';
-    let real: string;
-    try {
-      real = await fsp.realpath(spec.cwd);
-      if (!(await fsp.stat(real)).isDirectory()) return '/';
-    } catch {
-      return '/';
-    }
-    if (spec.requester.uid === 0) return real;
-    const probe = (groups: string): Promise<RunResult> =>
-      run(setpriv, [
-        `--reuid=${spec.requester.uid}`,
-        `--regid=${spec.requester.gid}`,
-        groups,
-        '--inh-caps=-all',
-        '--',
-        '/bin/sh',
-        '-c',
-        'cd -- "$1" 2>/dev/null || exit 3',
-        'sh',
-        real,
-      ]);
-    let r = await probe('--init-groups');
-    // --init-groups fails when the uid has no passwd entry; then check with no supplementary groups (stricter).
-    if (r.code !== 0 && r.code !== 3) r = await probe('--clear-groups');
-    return r.code === 0 ? real : '/';
-  }
-
   /** homeRoot exists, belongs to root, and no ancestor can be written by others (unless sticky). */
   private async ensureHomeRoot(): Promise<void> {
     await fsp.mkdir(this.homeRoot, { recursive: true, mode: 0o755 });
@@ -576,16 +614,32 @@ export class LinuxExecutor implements Executor {
       if (!st.isDirectory() || st.uid !== 0 || (isRoot ? (st.mode & 0o022) !== 0 : writableByOthers)) {
         throw new AscendError('ASC_AGENT_CONFIG', `Folder ${show(dir)} for ephemeral homes must be a root-owned folder others cannot write.`);
       }
+      // An ephemeral account must be able to reach its home: every folder above it is searchable.
+      if ((st.mode & 0o001) === 0) {
+        throw new AscendError('ASC_AGENT_CONFIG', `Ephemeral accounts cannot reach their homes under ${show(this.homeRoot)}: ${show(dir)} has mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}, which others may not search.`, {
+          hint: `chmod o+x ${dir} (search only; its files stay private), or choose another home folder`,
+        });
+      }
       const parent = path.dirname(dir);
       if (parent === dir) break;
       dir = parent;
+    }
+    // This instance's own folder: another agent's cleanup never looks in it.
+    await fsp.mkdir(this.homeFolder, { mode: 0o755 }).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EEXIST') throw e;
+    });
+    const st = await fsp.lstat(this.homeFolder);
+    if (!st.isDirectory() || st.uid !== 0 || (st.mode & 0o022) !== 0) {
+      throw new AscendError('ASC_AGENT_CONFIG', `Folder ${show(this.homeFolder)} for ephemeral homes must be a root-owned folder others cannot write.`);
     }
   }
 
   private async createAccount(elevationId: string, hostGroups: readonly string[]): Promise<PasswdEntry> {
     const name = this.accountName(elevationId);
-    const home = path.join(this.homeRoot, name);
+    const home = path.join(this.homeFolder, name);
     const useradd = tool('useradd');
+    const groupadd = tool('groupadd');
+    const groupdel = tool('groupdel');
     const nologin = NOLOGIN_CANDIDATES.find((p) => existsSync(p)) ?? '/usr/sbin/nologin';
     const entry = await this.accounts.run(async () => {
       const existing = readPasswd().find((p) => p.name === name);
@@ -599,32 +653,51 @@ export class LinuxExecutor implements Executor {
           { hint: ours ? 'The orphan cleanup removes it.' : 'Choose another account prefix or remove that account.' },
         );
       }
-      const args = [
-        '--system',
-        '--user-group',
-        '--no-create-home',
-        '--home-dir',
-        home,
-        '--shell',
-        nologin,
-        '--comment',
-        markerFor(elevationId, Date.now()),
-        ...(hostGroups.length > 0 ? ['--groups', hostGroups.join(',')] : []),
-        name,
-      ];
-      // Without --password useradd writes '!' (locked, no password) in /etc/shadow.
+      // uid = gid from the reserved range, each id used once (ids.ts); the mark is on disk before the id is used.
+      // An id that turns out to be taken (or a failed attempt) is burnt, never retried.
+      const inUse = (): number[] => [...readPasswd().flatMap((p) => [p.uid, p.gid]), ...readGroups().map((g) => g.gid)];
+      let id = -1;
       for (let attempt = 0; ; attempt++) {
+        id = await this.ids.allocate(inUse);
+        const g = await run(groupadd, ['--system', '--gid', String(id), name]);
+        if (g.code !== 0) {
+          // 4: gid taken; 10: the group file is locked.
+          if ((g.code === 4 || g.code === 10) && attempt < 10) {
+            await sleep(50 + attempt * 100);
+            continue;
+          }
+          throw new AscendError('ASC_EXEC_FAILED', `groupadd ${name} failed (exit ${g.code}): ${firstLine(g.stderr)}`);
+        }
+        const args = [
+          '--system',
+          '--uid',
+          String(id),
+          '--gid',
+          String(id),
+          '--no-create-home',
+          '--no-log-init',
+          '--home-dir',
+          home,
+          '--shell',
+          nologin,
+          '--comment',
+          markerFor(elevationId, Date.now(), this.instanceId),
+          ...(hostGroups.length > 0 ? ['--groups', hostGroups.join(',')] : []),
+          name,
+        ];
+        // Without --password useradd writes '!' (locked, no password) in /etc/shadow.
         const r = await run(useradd, args);
         if (r.code === 0) break;
+        await run(groupdel, [name]).catch(() => undefined);
         // 1: cannot update the password file, 4: uid taken meanwhile, 10: cannot update the group file (a lock).
         if ((r.code === 1 || r.code === 4 || r.code === 10) && attempt < 10) {
-          await sleep(100 + attempt * 100);
+          await sleep(50 + attempt * 100);
           continue;
         }
         throw new AscendError('ASC_EXEC_FAILED', `useradd ${name} failed (exit ${r.code}): ${firstLine(r.stderr)}`);
       }
       const created = readPasswd().find((p) => p.name === name);
-      if (!created || created.uid <= 0) throw new AscendError('ASC_EXEC_FAILED', `Account ${name} was not created correctly.`);
+      if (!created || created.uid !== id || created.gid !== id) throw new AscendError('ASC_EXEC_FAILED', `Account ${name} was not created correctly.`);
       return created;
     });
     try {
@@ -640,9 +713,21 @@ export class LinuxExecutor implements Executor {
     return entry;
   }
 
-  /** Ends the account's processes, removes it (userdel, retried while processes exit), its group and its home. */
+  /**
+   * Ends the account's processes, removes it (userdel, retried while processes exit), its group
+   * and its home. A set-id sweep for its uid and gid is recorded first (durable) and started in
+   * the background once the account is gone (setid-sweep.ts).
+   */
   private async removeAccountAndHome(entry: PasswdEntry): Promise<boolean> {
     const userdel = tool('userdel');
+    // Only an account of the ephemeral range, whose group is its own, is swept: a marked account
+    // with a shared gid (only root could make one) must not make the sweep strip another group's files.
+    if (entry.uid > 0 && entry.uid === entry.gid && entry.uid >= this.idRange.first && entry.uid <= this.idRange.last) {
+      const marker = parseMarker(entry.gecos);
+      await this.sweeps.record({ uid: entry.uid, gid: entry.gid, elevationId: marker?.elevationId ?? entry.name });
+    } else {
+      this.log('warn', 'no set-id sweep: the account is outside the ephemeral id range or shares its group', { account: entry.name, uid: entry.uid, gid: entry.gid });
+    }
     const removed = await this.accounts.run(async () => {
       for (let attempt = 0; attempt < 20; attempt++) {
         if (liveProcsOfUid(entry.uid).length > 0) await killAllOfUid(entry.uid, entry.gid);
@@ -664,21 +749,32 @@ export class LinuxExecutor implements Executor {
       const groupdel = which('groupdel');
       if (group && groupdel) await this.accounts.run(() => run(groupdel, [entry.name]));
     }
-    if (this.isUnderHomeRoot(entry.home)) await fsp.rm(entry.home, { recursive: true, force: true });
+    if (removed) {
+      const queued = await removeScheduledWork(entry.name, entry.uid);
+      if (queued.length > 0) this.log('warn', 'work a removed ephemeral account had queued was removed', { account: entry.name, files: queued });
+    }
+    try {
+      if (this.isUnderHomeRoot(entry.home)) await fsp.rm(entry.home, { recursive: true, force: true });
+    } catch (e) {
+      this.log('warn', 'home not removed', { home: entry.home, error: String(e) });
+    } finally {
+      this.sweeps.kick();
+    }
     return removed;
   }
 
+  /** Whether p is a folder directly in this instance's home folder. */
   private isUnderHomeRoot(p: string): boolean {
-    const rel = path.relative(this.homeRoot, path.resolve(p));
+    const rel = path.relative(this.homeFolder, path.resolve(p));
     return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) && !rel.includes(path.sep);
   }
 
   /** A cgroup v2 for the elevation, or null when none is writable (then the fallback is used; see the top). */
   private async makeCgroup(elevationId: string): Promise<Cgroup | null> {
     if (!this.cgroupParent) return null;
-    const dir = path.join(this.cgroupParent, elevationId);
+    const dir = path.join(this.cgroupParent, this.instanceId, elevationId);
     try {
-      await fsp.mkdir(this.cgroupParent, { recursive: true });
+      await fsp.mkdir(path.dirname(dir), { recursive: true });
       await fsp.mkdir(dir).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== 'EEXIST') throw e;
       });
@@ -705,6 +801,15 @@ export class LinuxExecutor implements Executor {
       if (!entry.name.startsWith(this.prefix)) continue;
       const marker = parseMarker(entry.gecos);
       if (!marker) continue; // never touch an account without the marker
+      if (marker.instanceId !== this.instanceId) {
+        // Another agent's account (several agents on one machine), or one of an older agent whose
+        // marker names no instance: not ours, left alone; the latter is logged once.
+        if (marker.instanceId === null && !this.foreignWarned.has(entry.name)) {
+          this.foreignWarned.add(entry.name);
+          this.log('warn', 'ephemeral account without an instance id left alone (made by an older agent; remove it by hand)', { account: entry.name });
+        }
+        continue;
+      }
       if (entry.name !== this.accountName(marker.elevationId)) {
         report.problems.push(`${entry.name}: its marker names elevation ${marker.elevationId}, whose account name differs; left alone`);
         continue;
@@ -745,13 +850,13 @@ export class LinuxExecutor implements Executor {
     // Homes without an account: read the folder first, then passwd (an account is made before its home).
     let names: string[] = [];
     try {
-      names = await fsp.readdir(this.homeRoot);
+      names = await fsp.readdir(this.homeFolder);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') report.problems.push(`${this.homeRoot}: ${firstLine(String(e))}`);
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') report.problems.push(`${this.homeFolder}: ${firstLine(String(e))}`);
     }
     const homes = new Set(readPasswd().map((p) => path.resolve(p.home)));
     for (const name of names) {
-      const full = path.join(this.homeRoot, name);
+      const full = path.join(this.homeFolder, name);
       if (homes.has(full) || report.removedHomes.includes(full)) continue;
       try {
         await fsp.rm(full, { recursive: true, force: true }); // does not follow symbolic links
@@ -762,16 +867,18 @@ export class LinuxExecutor implements Executor {
     }
 
     // Cgroups of elevations that are not running (root elevations left by a crashed agent).
+    // Only this instance's folder: other agents' cgroups (and those of older agents, directly in the parent) are left alone.
     if (this.cgroupParent) {
+      const mine = path.join(this.cgroupParent, this.instanceId);
       let groups: string[] = [];
       try {
-        groups = (await fsp.readdir(this.cgroupParent, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+        groups = (await fsp.readdir(mine, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
       } catch {
         groups = [];
       }
       for (const id of groups) {
         if (!isElevationId(id) || this.running.has(id) || this.starting.has(id) || activeElevationIds.has(id)) continue;
-        const cg: Cgroup = { dir: path.join(this.cgroupParent, id), hasKill: existsSync(path.join(this.cgroupParent, id, 'cgroup.kill')) };
+        const cg: Cgroup = { dir: path.join(mine, id), hasKill: existsSync(path.join(mine, id, 'cgroup.kill')) };
         const signalled = new Set<number>();
         await killCgroup(cg, signalled);
         report.endedPids.push(...signalled);
@@ -781,6 +888,8 @@ export class LinuxExecutor implements Executor {
     if (report.removedAccounts.length + report.removedHomes.length + report.endedPids.length > 0 || report.problems.length > 0) {
       this.log(report.problems.length > 0 ? 'warn' : 'info', 'orphan cleanup', { ...report });
     }
+    // Sweeps recorded before a crash (or left incomplete) run again, in the background.
+    this.sweeps.kick();
     return report;
   }
 }

@@ -1,6 +1,7 @@
 /** The Unix-socket IPC between the `ascend` client commands and the root agent (DESIGN section 7). */
 export { ipcCall, type IpcCallOptions } from './client.js';
-export { addonPath, peerCredentials, peerCredentialsAvailable, peerCredentialsOfFd, type PeerCredentials } from './peer.js';
+export { addonPath, parseProcStat, peerCredentials, peerCredentialsAvailable, peerCredentialsOfFd, type PeerCredentials, type PeerParent, readPeerParent } from './peer.js';
+export { writePaced } from './pace.js';
 export {
   type ClientFrame,
   encodeFrame,

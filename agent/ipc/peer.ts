@@ -5,7 +5,7 @@
  * not answer, the request is refused with ASC_AGENT_PEER_UNKNOWN — never decided on what the
  * client says about itself.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -104,4 +104,72 @@ export function peerCredentials(socket: Socket): PeerCredentials {
     throw new AscendError('ASC_AGENT_PEER_UNKNOWN', 'the socket has no file descriptor to ask the kernel about (closed, or not a local socket)');
   }
   return peerCredentialsOfFd(fd);
+}
+
+/**
+ * The parent of the process on the socket, read at accept (before anything slow), for rules
+ * that name a parent process. `known: false` when it cannot be read or trusted: the client
+ * already gone, its pid now another process's, no parent in view. Rules then treat the parent
+ * as unknown, never as "no parent": a deny rule that names a parent still applies.
+ */
+export type PeerParent = { readonly known: true; readonly pid: number; readonly path: string } | { readonly known: false; readonly reason: string };
+
+/** The fields of /proc/PID/stat that say who a process is: its parent, its start time (clock ticks since boot). */
+export interface ProcStat {
+  ppid: number;
+  startTime: number;
+}
+
+/**
+ * Parses /proc/PID/stat. The command name (field 2) may hold spaces and parentheses, so the
+ * fields are counted from the last ')'. Undefined when the text is not such a line.
+ */
+export function parseProcStat(text: string): ProcStat | undefined {
+  const close = text.lastIndexOf(')');
+  if (close < 0) return undefined;
+  // After ") ": state, ppid, pgrp, session, tty_nr, tpgid, flags, minflt, cminflt, majflt,
+  // cmajflt, utime, stime, cutime, cstime, priority, nice, num_threads, itrealvalue, starttime.
+  const after = text.slice(close + 2).split(' ');
+  const ppid = Number(after[1]);
+  const startTime = Number(after[19]);
+  if (!/^\d+$/.test(after[1] ?? '') || !/^\d+$/.test(after[19] ?? '') || !Number.isSafeInteger(ppid) || !Number.isSafeInteger(startTime)) return undefined;
+  return { ppid, startTime };
+}
+
+/** The effective uid of a process (what SO_PEERCRED reports), from /proc/PID/status ("Uid:\treal\teffective\tsaved\tfs"). */
+function effectiveUidOf(pid: number): number | undefined {
+  const m = /^Uid:\s+\d+\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * Reads the parent's executable of the peer `pid` (whose kernel-given uid is `uid`)
+ * synchronously, from /proc: a few reads that do not wait on anything, done at accept so a
+ * client that exits right after its request has not been reaped yet (an exited client is a
+ * zombie until its parent reaps it, and a zombie still names its parent). The answer is
+ * checked against pid reuse: the process must still be the same one at the end (same start
+ * time), belong to the peer's uid, and its parent must have started before it.
+ */
+export function readPeerParent(pid: number, uid: number): PeerParent {
+  const unknown = (reason: string): PeerParent => ({ known: false, reason });
+  if (process.platform !== 'linux') return unknown(`parent processes are read from /proc, which ${process.platform} has not`);
+  if (!Number.isInteger(pid) || pid <= 0) return unknown('the kernel gave no process id for the peer');
+  try {
+    const before = parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    if (!before) return unknown(`/proc/${pid}/stat is not readable as a process status`);
+    if (effectiveUidOf(pid) !== uid) return unknown(`process ${pid} is no longer the peer (another uid)`);
+    if (before.ppid <= 0) return unknown(`process ${pid} has no parent in view`);
+    const exe = readlinkSync(`/proc/${before.ppid}/exe`);
+    const parent = parseProcStat(readFileSync(`/proc/${before.ppid}/stat`, 'utf8'));
+    const after = parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    // The parent read is the one that forked the peer: started no later than it, and the peer
+    // is still the process first read (a reused pid would have started later).
+    if (!parent || parent.startTime > before.startTime) return unknown(`process ${before.ppid} is no longer the parent of ${pid}`);
+    if (!after || after.startTime !== before.startTime) return unknown(`process ${pid} is no longer the peer`);
+    // A deleted executable reads as "PATH (deleted)": no longer the file a rule names.
+    if (!exe.startsWith('/') || exe.endsWith(' (deleted)')) return unknown(`the parent's executable is not a file on disk`);
+    return { known: true, pid: before.ppid, path: exe };
+  } catch (e) {
+    return unknown(`the peer's parent could not be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
 }

@@ -10,6 +10,7 @@
  * `{"kind":"result","ok":false,"error":{"code","message","hint"?}}`, then the agent closes.
  */
 import { AscendError } from '../../src/errors.js';
+import { escapeControlChars } from '../../src/log-line.js';
 
 /** The largest frame, in bytes of UTF-8 JSON without its newline: 1 MiB. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
@@ -64,7 +65,8 @@ export function parseFrame(line: Buffer): Frame {
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw protocolError(`a frame is not valid JSON (${e instanceof Error ? e.message : String(e)})`.slice(0, 300));
+    // The parser quotes a piece of the frame: escaped, so no control character of it reaches a log or terminal.
+    throw protocolError(escapeControlChars(`a frame is not valid JSON (${e instanceof Error ? e.message : String(e)})`.slice(0, 300)));
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw protocolError('a frame is not a JSON object');
   return value as Frame;
@@ -149,7 +151,7 @@ export function toClientFrame(frame: Frame): ClientFrame {
       if (typeof frame.signal !== 'string' || !SIGNAL_NAME.test(frame.signal)) throw protocolError('a signal frame needs a "signal" name such as SIGINT');
       return { op: 'signal', signal: frame.signal };
     default:
-      throw protocolError(`unknown frame after the request: op ${JSON.stringify(frame.op ?? null)?.slice(0, 60)}`);
+      throw protocolError(`unknown frame after the request: op ${escapeControlChars(JSON.stringify(frame.op ?? null)?.slice(0, 60) ?? '')}`);
   }
 }
 

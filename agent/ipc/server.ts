@@ -9,7 +9,8 @@ import net from 'node:net';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { AscendError, isAscendError } from '../../src/errors.js';
-import { peerCredentials, type PeerCredentials } from './peer.js';
+import { checkRootOnlyFolder } from '../policy/root-only.js';
+import { peerCredentials, type PeerCredentials, type PeerParent, readPeerParent } from './peer.js';
 import {
   type ClientFrame,
   encodeFrame,
@@ -31,6 +32,8 @@ export type IpcLog = (level: IpcLogLevel, message: string, fields?: Record<strin
 export interface IpcContext {
   /** Who connected, from the kernel. */
   readonly peer: PeerCredentials;
+  /** The parent process of the peer, read at accept; `known: false` when it could not be (treat it as unknown, not as none). */
+  readonly parent: PeerParent;
   /**
    * Sends an event, stdout or stderr frame (`kind` other than "result"). Returns false when the
    * socket's buffer is full: wait for drained() before sending more. Frames sent after the
@@ -42,8 +45,13 @@ export interface IpcContext {
   drained(): Promise<void>;
   /** Sends a stream as `kind` frames (base64 chunks of 256 KiB at most), with backpressure; resolves at its end. */
   forward(stream: Readable, kind: 'stdout' | 'stderr'): Promise<void>;
-  /** Frames the client sends after the request (stdin, stdin-end, signal); those that came before the first callback are delivered to it. */
-  onFrame(cb: (frame: ClientFrame & Frame) => void): void;
+  /**
+   * Frames the client sends after the request (stdin, stdin-end, signal); those that came before
+   * the first callback are delivered to it. A callback that returns a promise holds the input:
+   * the socket is not read, and no further frame delivered, until it settles (so a handler paces
+   * stdin by returning "wait for the child's stdin to drain").
+   */
+  onFrame(cb: (frame: ClientFrame & Frame) => unknown): void;
   /** Called once when the connection is closed (after the result, or when the client went away). */
   onClose(cb: () => void): void;
   /** Aborted when the client goes away (end of its stream, reset) before the result, on a protocol error, and when the server closes. */
@@ -57,9 +65,13 @@ export interface IpcServerOptions {
   path: string;
   handler: IpcHandler;
   log?: IpcLog;
-  /** Connections served at once (default 64); more are answered with an error and closed. */
+  /** Connections served at once, everyone's (default 64); more are answered with an error and closed. */
   maxConnections?: number;
-  /** How long a connection may take to send its request (default 30 s). */
+  /** Connections one uid other than root may hold at once (default 8): one user cannot take every slot. */
+  maxConnectionsPerUser?: number;
+  /** Slots of maxConnections only root may use (default 8, at most maxConnections / 8 unless set), so root is served when users fill the rest. */
+  rootReserve?: number;
+  /** How long a connection may take to send its request (default 10 s): idle connections do not hold slots. */
   requestTimeoutMs?: number;
   /** How long close() waits for handlers to answer after aborting them (default 3 s). */
   closeGraceMs?: number;
@@ -67,8 +79,27 @@ export interface IpcServerOptions {
 
 /** Bytes queued for a slow reader before the connection is dropped. */
 const MAX_BUFFERED_OUT = 16 * 1024 * 1024;
-/** Bytes of client frames held before a handler asks for them; reading pauses beyond it. */
-const MAX_QUEUED_IN = 8 * 1024 * 1024;
+/**
+ * Bytes of client frames held before a handler asks for them (an elevation waiting for its
+ * approval), or while it holds the input; reading pauses beyond it. With the decoder's partial
+ * frame (at most MAX_FRAME_BYTES) and one read, this bounds what a connection holds of its input.
+ */
+const MAX_QUEUED_IN = 1024 * 1024;
+/** While a connection's input is held, how often an empty write checks that the client is still there. */
+const HANG_UP_PROBE_MS = 500;
+const EMPTY = Buffer.alloc(0);
+/** How long a refused connection may stay open for its client to read the answer. */
+const REFUSED_LINGER_MS = 1_000;
+/**
+ * Refused connections of one uid (other than root) left open after their answer at once; past
+ * it the oldest is closed (its answer was written first; a Unix socket's client still reads
+ * what was written before the close). Lingering sockets count towards the server's hard limit
+ * of open sockets: one user opening connections faster than they linger out would otherwise
+ * fill it, and that limit would close root's connection unanswered.
+ */
+const MAX_LINGERING_PER_UID = 16;
+/** How often a uid's refused connections are logged: once per window, with the count. */
+const REFUSAL_LOG_WINDOW_MS = 60_000;
 /** A path in sockaddr_un: 108 bytes with the NUL. */
 const MAX_SOCKET_PATH = 107;
 
@@ -78,16 +109,31 @@ export class IpcServer {
   private readonly opts: ServerOpts;
   private server: net.Server | undefined;
   private readonly connections = new Set<Connection>();
+  /** Open connections per peer uid. */
+  private readonly perUid = new Map<number, number>();
+  /** Refused connections per uid still open after their answer, oldest first (see MAX_LINGERING_PER_UID). */
+  private readonly lingering = new Map<number, Set<net.Socket>>();
+  /** Per uid: when its refusals were last logged, and how many came since. */
+  private readonly refusals = new Map<number, { loggedAt: number; since: number }>();
   private socketIno: number | undefined;
   private closing = false;
 
   constructor(opts: IpcServerOptions) {
+    const maxConnections = opts.maxConnections ?? 64;
+    const rootReserve = opts.rootReserve ?? Math.min(8, Math.floor(maxConnections / 8));
+    const maxConnectionsPerUser = opts.maxConnectionsPerUser ?? Math.max(1, Math.min(8, maxConnections - rootReserve));
+    for (const [name, v, min] of [['maxConnections', maxConnections, 1], ['rootReserve', rootReserve, 0], ['maxConnectionsPerUser', maxConnectionsPerUser, 1]] as const) {
+      if (!Number.isSafeInteger(v) || v < min) throw new AscendError('ASC_AGENT_CONFIG', `the agent socket's ${name} must be a whole number of at least ${min}, not ${String(v)}`);
+    }
+    if (rootReserve >= maxConnections) throw new AscendError('ASC_AGENT_CONFIG', `the root reserve (${rootReserve}) leaves no connection of ${maxConnections} for other users`);
     this.opts = {
       path: opts.path,
       handler: opts.handler,
       log: opts.log ?? (() => undefined),
-      maxConnections: opts.maxConnections ?? 64,
-      requestTimeoutMs: opts.requestTimeoutMs ?? 30_000,
+      maxConnections,
+      maxConnectionsPerUser,
+      rootReserve,
+      requestTimeoutMs: opts.requestTimeoutMs ?? 10_000,
       closeGraceMs: opts.closeGraceMs ?? 3_000,
     };
   }
@@ -115,7 +161,9 @@ export class IpcServer {
     await prepareFolder(dirname(path));
     await removeStale(path);
     const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => this.accept(socket));
-    server.maxConnections = this.opts.maxConnections * 2; // a hard stop; accept() answers politely before that
+    // A hard stop (fds); accept() answers politely before that. Refused sockets count here until
+    // their client closes (at once for ipcCall) or for REFUSED_LINGER_MS, hence the margin.
+    server.maxConnections = this.opts.maxConnections * 4 + 1024;
     await new Promise<void>((resolve, reject) => {
       const onError = (e: NodeJS.ErrnoException): void => {
         reject(
@@ -175,11 +223,6 @@ export class IpcServer {
       socket.destroy();
       return;
     }
-    if (this.connections.size >= this.opts.maxConnections) {
-      this.opts.log('warn', `agent socket: too many connections (${this.connections.size}), one refused`);
-      refuse(socket, new AscendError('ASC_AGENT_PROTOCOL', `the agent is serving too many connections (${this.opts.maxConnections})`, { hint: 'try again in a moment' }));
-      return;
-    }
     let peer: PeerCredentials;
     try {
       // Before a byte is read: the credentials are those of the process that called connect().
@@ -190,17 +233,86 @@ export class IpcServer {
       refuse(socket, err);
       return;
     }
-    const conn = new Connection(socket, peer, this.opts);
+    const over = this.overLimit(peer.uid);
+    if (over) {
+      this.noteRefusal(peer.uid, over);
+      refuse(socket, new AscendError('ASC_AGENT_PROTOCOL', over, { hint: 'finish or close your other ascend commands (elevations, approvals waited for), then try again' }));
+      if (peer.uid !== 0) this.linger(peer.uid, socket);
+      return;
+    }
+    // Before anything slow (account lookups run subprocesses): a client that exits right after
+    // its request is still there, or a zombie that names its parent.
+    const parent = readPeerParent(peer.pid, peer.uid);
+    const conn = new Connection(socket, peer, parent, this.opts);
     this.connections.add(conn);
-    void conn.closed.then(() => this.connections.delete(conn));
+    this.perUid.set(peer.uid, (this.perUid.get(peer.uid) ?? 0) + 1);
+    void conn.closed.then(() => {
+      this.connections.delete(conn);
+      const n = (this.perUid.get(peer.uid) ?? 1) - 1;
+      if (n > 0) this.perUid.set(peer.uid, n);
+      else this.perUid.delete(peer.uid);
+    });
+  }
+
+  /** Counts a refused connection of `uid` left open after its answer; closes the uid's oldest past MAX_LINGERING_PER_UID. */
+  private linger(uid: number, socket: net.Socket): void {
+    let open = this.lingering.get(uid);
+    if (!open) this.lingering.set(uid, (open = new Set()));
+    const mine = open;
+    mine.add(socket);
+    socket.once('close', () => {
+      mine.delete(socket);
+      if (mine.size === 0 && this.lingering.get(uid) === mine) this.lingering.delete(uid);
+    });
+    if (mine.size > MAX_LINGERING_PER_UID) {
+      const oldest = mine.values().next().value as net.Socket;
+      mine.delete(oldest);
+      oldest.destroy();
+    }
+  }
+
+  /** Why a new connection of `uid` is not served (the limit it meets), or undefined. */
+  private overLimit(uid: number): string | undefined {
+    const { maxConnections, maxConnectionsPerUser, rootReserve } = this.opts;
+    const open = this.connections.size;
+    if (open >= maxConnections) return `the agent is serving too many connections (${maxConnections}, its limit)`;
+    if (uid === 0) return undefined;
+    if (open >= maxConnections - rootReserve) return `the agent is serving too many connections (${maxConnections - rootReserve} for users; the other ${rootReserve} are kept for root)`;
+    const mine = this.perUid.get(uid) ?? 0;
+    if (mine >= maxConnectionsPerUser) return `too many connections to the agent from uid ${uid} (${mine} open; the limit is ${maxConnectionsPerUser} per user)`;
+    return undefined;
+  }
+
+  /** Logs a uid's refused connections once a minute (with how many there were), not one line each. */
+  private noteRefusal(uid: number, why: string): void {
+    const now = Date.now();
+    const seen = this.refusals.get(uid);
+    if (seen && now - seen.loggedAt < REFUSAL_LOG_WINDOW_MS) {
+      seen.since++;
+      return;
+    }
+    const earlier = seen && seen.since > 0 ? ` (and ${seen.since} more refused in the minute before)` : '';
+    this.opts.log('warn', `agent socket: a connection of uid ${uid} refused: ${why}${earlier}`, { uid });
+    if (this.refusals.size >= 4096) {
+      for (const [u, r] of this.refusals) if (now - r.loggedAt >= REFUSAL_LOG_WINDOW_MS) this.refusals.delete(u);
+    }
+    this.refusals.set(uid, { loggedAt: now, since: 0 });
   }
 }
 
-/** Answers a connection that is not served with one error result, then closes it. */
+/**
+ * Answers a connection that is not served with one error result and ends it; it holds no slot.
+ * What the client sends meanwhile is read and dropped (so writing its request does not fail
+ * with EPIPE before it has read the answer); the socket is destroyed when the client closes,
+ * or after REFUSED_LINGER_MS.
+ */
 function refuse(socket: net.Socket, err: AscendError): void {
   socket.on('error', () => undefined);
+  socket.on('data', () => undefined);
+  socket.once('end', () => socket.destroy());
   socket.end(encodeFrame({ kind: 'result', ok: false, error: errorBody(err) } satisfies ResultFrame));
-  setTimeout(() => socket.destroy(), 1_000).unref();
+  socket.resume();
+  setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
 }
 
 /** The socket's folder: created 0755 when missing; a folder, root's or ours, not group/other-writable. */
@@ -221,6 +333,9 @@ async function prepareFolder(dir: string): Promise<void> {
       hint: `chmod 755 ${dir}, or pass a --socket path in a folder only root may write`,
     });
   }
+  // And the folders above it (and links on the way): whoever could rename one could put their
+  // own socket where clients look for the agent, and read what they send (passcodes).
+  await checkRootOnlyFolder(dir, 'socket folder');
 }
 
 /** Removes a socket file nothing answers on; refuses a live agent's socket and any other kind of file. */
@@ -250,16 +365,29 @@ async function removeStale(path: string): Promise<void> {
 
 type ServerOpts = Required<Omit<IpcServerOptions, 'log'>> & { log: IpcLog };
 
+/** What a queued frame is counted as: its data, or a small constant for control frames. */
+function frameSize(frame: ClientFrame): number {
+  return frame.op === 'stdin' ? frame.data.length : 32;
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
+
 /** One client: its request, its handler, its frames both ways. */
 class Connection {
   readonly closed: Promise<void>;
   private readonly decoder = new FrameDecoder();
   private readonly abort = new AbortController();
-  private readonly frameCallbacks: ((frame: ClientFrame & Frame) => void)[] = [];
+  private readonly frameCallbacks: ((frame: ClientFrame & Frame) => unknown)[] = [];
   private readonly closeCallbacks: (() => void)[] = [];
+  /** Client frames not delivered yet: no callback yet, or a callback holds the input. */
   private queued: (ClientFrame & Frame)[] = [];
   private queuedBytes = 0;
-  private pausedForQueue = false;
+  /** A callback's promise is pending: nothing more is delivered or read until it settles. */
+  private holding = false;
+  private inputPaused = false;
+  private hangUpProbe: NodeJS.Timeout | undefined;
   private request: IpcRequest | undefined;
   private finished = false;
   private isClosed = false;
@@ -268,6 +396,7 @@ class Connection {
   constructor(
     private readonly socket: net.Socket,
     private readonly peer: PeerCredentials,
+    private readonly parent: PeerParent,
     private readonly opts: ServerOpts,
   ) {
     this.closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
@@ -298,7 +427,7 @@ class Connection {
   }
 
   private fields(): Record<string, unknown> {
-    return { uid: this.peer.uid, pid: this.peer.pid, ...(this.request ? { op: this.request.op } : {}) };
+    return { uid: this.peer.uid, pid: this.peer.pid, ...(this.request ? { op: this.request.op.slice(0, 64) } : {}) };
   }
 
   private onData(chunk: Buffer): void {
@@ -332,6 +461,10 @@ class Connection {
   private onClose(): void {
     this.isClosed = true;
     clearTimeout(this.requestTimer);
+    clearInterval(this.hangUpProbe);
+    // Nothing the client sent is kept once it is gone.
+    this.queued = [];
+    this.queuedBytes = 0;
     if (!this.finished) this.abort.abort(new Error('the client disconnected'));
     for (const cb of this.closeCallbacks.splice(0)) {
       try {
@@ -352,26 +485,69 @@ class Connection {
       return;
     }
     const cf = toClientFrame(frame) as ClientFrame & Frame;
-    if (this.frameCallbacks.length === 0) {
-      this.queued.push(cf);
-      this.queuedBytes += cf.op === 'stdin' ? cf.data.length : 32;
-      if (this.queuedBytes > MAX_QUEUED_IN && !this.pausedForQueue) {
-        this.pausedForQueue = true;
-        this.socket.pause();
-      }
-      return;
-    }
-    this.deliver(cf);
+    this.queued.push(cf);
+    this.queuedBytes += frameSize(cf);
+    this.pump();
   }
 
-  private deliver(frame: ClientFrame & Frame): void {
+  /**
+   * Delivers queued frames in order while there is a callback and none holds the input, then
+   * pauses or resumes reading: paused while a callback holds the input (the rest of the chunk
+   * read meanwhile waits in the queue) or while more than MAX_QUEUED_IN wait for a callback.
+   */
+  private pump(): void {
+    while (!this.finished && !this.holding && this.frameCallbacks.length > 0 && this.queued.length > 0) {
+      const frame = this.queued.shift() as ClientFrame & Frame;
+      this.queuedBytes -= frameSize(frame);
+      const pending = this.deliver(frame);
+      if (pending) {
+        this.holding = true;
+        void pending.then(() => {
+          this.holding = false;
+          this.pump();
+        });
+      }
+    }
+    if (this.finished) return;
+    this.setInputPaused(this.holding || this.queuedBytes > MAX_QUEUED_IN);
+  }
+
+  private setInputPaused(paused: boolean): void {
+    if (paused === this.inputPaused) return;
+    this.inputPaused = paused;
+    if (paused) {
+      this.socket.pause();
+      // A paused socket is not read, so a client that goes away meanwhile is not seen by its
+      // end of stream: an empty write fails (EPIPE) once the peer has closed, and closes the
+      // connection, so the handler is aborted and what it holds for the client is released.
+      this.hangUpProbe ??= setInterval(() => {
+        if (this.socket.writable && !this.socket.destroyed) this.socket.write(EMPTY);
+      }, HANG_UP_PROBE_MS);
+      this.hangUpProbe.unref();
+    } else {
+      clearInterval(this.hangUpProbe);
+      this.hangUpProbe = undefined;
+      this.socket.resume();
+    }
+  }
+
+  /** Calls every callback; a promise when one of them returned one (settles when all did, never rejects). */
+  private deliver(frame: ClientFrame & Frame): Promise<void> | undefined {
+    let waits: PromiseLike<unknown>[] | undefined;
     for (const cb of this.frameCallbacks) {
       try {
-        cb(frame);
+        const r = cb(frame);
+        if (isThenable(r)) (waits ??= []).push(r);
       } catch (e) {
         this.opts.log('error', `agent socket: an onFrame callback threw: ${(e as Error).message}`, this.fields());
       }
     }
+    if (!waits) return undefined;
+    return Promise.all(
+      waits.map((w) =>
+        Promise.resolve(w).catch((e: unknown) => this.opts.log('error', `agent socket: an onFrame callback failed: ${(e as Error)?.message ?? String(e)}`, this.fields())),
+      ),
+    ).then(() => undefined);
   }
 
   private run(req: IpcRequest): void {
@@ -394,6 +570,7 @@ class Connection {
   private context(): IpcContext {
     const ctx: IpcContext = {
       peer: Object.freeze({ ...this.peer }),
+      parent: Object.freeze({ ...this.parent }),
       signal: this.abort.signal,
       send: (frame) => {
         if (typeof frame.kind !== 'string' || frame.kind === 'result') {
@@ -405,18 +582,8 @@ class Connection {
       forward: (stream, kind) => this.forward(stream, kind),
       onFrame: (cb) => {
         this.frameCallbacks.push(cb);
-        if (this.frameCallbacks.length === 1 && this.queued.length > 0) {
-          process.nextTick(() => {
-            const frames = this.queued;
-            this.queued = [];
-            this.queuedBytes = 0;
-            for (const f of frames) this.deliver(f);
-            if (this.pausedForQueue) {
-              this.pausedForQueue = false;
-              this.socket.resume();
-            }
-          });
-        }
+        // Frames that came first reach the first callback on the next tick, after the handler's own setup.
+        if (this.frameCallbacks.length === 1 && this.queued.length > 0) process.nextTick(() => this.pump());
       },
       onClose: (cb) => {
         if (this.isClosed) process.nextTick(cb);
@@ -476,7 +643,9 @@ class Connection {
     this.finished = true;
     clearTimeout(this.requestTimer);
     this.queued = [];
-    if (this.pausedForQueue) this.socket.resume();
+    this.queuedBytes = 0;
+    // Read on, so the client's end (or reset) is seen and the connection closes; frames are dropped.
+    if (this.inputPaused) this.setInputPaused(false);
     if (this.isClosed || this.socket.destroyed) return;
     let bytes: Buffer;
     try {

@@ -1,6 +1,7 @@
 export { effectiveOf, digestSources, makeSnapshot, MACHINE_CATALOG, type PolicySnapshot, type PolicyOrigin } from './snapshot.js';
 export type { PolicySource } from './source.js';
 export { LocalPolicyFiles } from './local.js';
+export { checkRootOnlyFolder, openRootOnlyFile, rootOnlyFault, type ComponentStat } from './root-only.js';
 export { DomainPolicy, type DomainPolicySettings } from './domain.js';
 export { WindowsRegistryPolicy, parseRegQuery, runReg, REGISTRY_SOURCE, type RegRunner } from './windows-registry.js';
 export { PolicyCache, POLICY_CACHE_FILE, type PolicyCacheRead } from './cache.js';

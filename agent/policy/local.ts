@@ -1,12 +1,14 @@
 /**
  * Policy from local Registry.pol files (Linux agents outside a domain, and tests), folded in
- * the order given, lowest precedence first: with `--policy A --policy B`, B wins.
+ * the order given, lowest precedence first: with `--policy A --policy B`, B wins. Each file, and
+ * every folder above it, must be one only root can change (root-only.ts), at start and at every
+ * refresh: a file a user could write is refused, and the policy held stays.
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { AscendError, isAscendError } from '../../src/errors.js';
 import { readRegistryPol } from '../../src/formats/registry-pol/index.js';
 import type { PolSource } from '../../src/policy/index.js';
+import { openRootOnlyFile } from './root-only.js';
 import { makeSnapshot, type PolicySnapshot } from './snapshot.js';
 import type { PolicySource } from './source.js';
 
@@ -35,8 +37,14 @@ export class LocalPolicyFiles implements PolicySource {
 async function readPolFile(file: string) {
   let bytes: Buffer;
   try {
-    bytes = await fs.readFile(file);
+    const handle = await openRootOnlyFile(file, 'policy file');
+    try {
+      bytes = await handle.readFile();
+    } finally {
+      await handle.close();
+    }
   } catch (e) {
+    if (isAscendError(e)) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new AscendError('ASC_FILE_NOT_FOUND', `policy file ${file} does not exist`, { hint: 'check the --policy path' });
     throw new AscendError('ASC_FILE_UNREADABLE', `policy file ${file} cannot be read (${code ?? String(e)})`);

@@ -188,6 +188,8 @@ export class PolicyRefresher {
     } catch (e) {
       const why = errorText(e);
       this.lastError = why;
+      // A source refused as configured (a policy file a user could write) is not papered over with the cache.
+      if (isAscendError(e) && e.code === 'ASC_AGENT_CONFIG') throw e;
       const cached = await this.cache.read();
       if (cached.problem) this.log('warn', cached.problem);
       if (!cached.snapshot) {

@@ -10,6 +10,12 @@
  * would pass `maxBytes` stores nothing and counts its events as dropped; once there is
  * room again an agent-error event reports how many were dropped.
  *
+ * The last `reserveBytes` of the spool are kept for the events that record elevations and
+ * sessions (see usesReserve): denials, policy and agent-error events, which a user can cause
+ * in any number, stop short of it, so a flood of them cannot keep an elevation out of the
+ * spool. An elevation reserves the room for its event before its program starts (reserve),
+ * and commits the event once it knows the pid.
+ *
  * Crash safety: an append returns only after fdatasync; a crash mid-append leaves a torn
  * tail, which open() cuts off (that append never returned, so nothing acknowledged to the
  * caller is lost). A crash after sending but before the position moved resends the batch;
@@ -40,6 +46,33 @@ export interface SpoolOptions {
   maxBytes?: number;
   /** A segment is closed and a new one started past this size (default 4 MiB). */
   segmentBytes?: number;
+  /** The last bytes of maxBytes only elevation and session events may use (default maxBytes / 8). */
+  reserveBytes?: number;
+}
+
+/**
+ * Events that record an elevation or a session: they may use the whole spool, reserve
+ * included. Every other type (elevation-denied, passcode-refused, policy-applied,
+ * agent-error, anything new) stops short of the reserve, and so does a failed MFA check
+ * (a refusal a user can repeat at will, as a denial).
+ */
+const RESERVE_TYPES = new Set(['process-elevated', 'passcode-redeemed', 'session-expired', 'session-ended', 'processes-ended', 'approval-requested', 'justification', 'mfa']);
+
+export function usesReserve(event: Pick<SpoolEvent, 'type'> & { result?: unknown }): boolean {
+  if (event.type === 'mfa') return event.result === 'verified';
+  return RESERVE_TYPES.has(event.type);
+}
+
+/**
+ * Room held in the spool for one event that is not known in full yet (the pid of a program
+ * about to start). Nothing else can use the room until it is committed or released.
+ */
+export interface SpoolReservation {
+  readonly bytes: number;
+  /** Writes the event durably into the held room (see Spool.reserve). */
+  commit(event: SpoolEvent): Promise<void>;
+  /** Gives the room back (the elevation did not happen). */
+  release(): Promise<void>;
 }
 
 export interface SpoolBatch {
@@ -58,6 +91,11 @@ export interface SpoolStats {
   droppedReported: number;
   /** Records cut off at open (torn tails) or skipped as damaged. */
   damaged: number;
+  /** Bytes held for events about to be committed. */
+  reserved: number;
+  maxBytes: number;
+  /** The part of maxBytes only elevation and session events may use. */
+  reserveBytes: number;
 }
 
 const SEGMENT_RE = /^seg-(\d{10})\.log$/;
@@ -91,11 +129,14 @@ export class Spool {
   private drops: { dropped: number; reported: number };
   private damaged = 0;
   private closed = false;
+  /** Bytes held by reservations not yet committed or released. */
+  private reserved = 0;
 
   private constructor(
     readonly dir: string,
     private readonly maxBytes: number,
     private readonly segmentBytes: number,
+    private readonly reserveBytes: number,
     position: SpoolPosition,
     drops: { dropped: number; reported: number },
   ) {
@@ -107,7 +148,9 @@ export class Spool {
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
     const position = (await readJson<SpoolPosition>(path.join(dir, 'position.json'))) ?? { segment: 1, offset: 0 };
     const drops = (await readJson<{ dropped: number; reported: number }>(path.join(dir, 'drops.json'))) ?? { dropped: 0, reported: 0 };
-    const spool = new Spool(dir, options.maxBytes ?? 64 * 1024 * 1024, options.segmentBytes ?? 4 * 1024 * 1024, position, drops);
+    const maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
+    const reserveBytes = Math.min(maxBytes, Math.max(0, options.reserveBytes ?? Math.floor(maxBytes / 8)));
+    const spool = new Spool(dir, maxBytes, options.segmentBytes ?? 4 * 1024 * 1024, reserveBytes, position, drops);
     await spool.recover();
     return spool;
   }
@@ -165,30 +208,90 @@ export class Spool {
     return total;
   }
 
+  /** Bytes an append of these events may bring the spool to: all of it, or short of the reserve. */
+  private limitFor(events: readonly SpoolEvent[]): number {
+    return events.every((e) => usesReserve(e)) ? this.maxBytes : this.maxBytes - this.reserveBytes;
+  }
+
   /**
    * Appends events durably (one write, one fdatasync). Returns how many were stored; when the
-   * spool is full none are, and they are counted as dropped.
+   * spool is full none are, and they are counted as dropped. Events that may not use the
+   * reserve count it as full already.
    */
   append(events: readonly SpoolEvent[]): Promise<{ stored: number; dropped: number }> {
     return this.queue.run(async () => {
       this.ensureOpen();
       if (events.length === 0) return { stored: 0, dropped: 0 };
-      const records: Buffer[] = [];
-      if (this.drops.dropped > this.drops.reported) records.push(encodeRecord(Buffer.from(JSON.stringify(this.dropReport()), 'utf8')));
-      for (const e of events) records.push(encodeRecord(Buffer.from(JSON.stringify(e), 'utf8')));
+      const records = events.map((e) => encodeRecord(Buffer.from(JSON.stringify(e), 'utf8')));
       const bytes = records.reduce((n, r) => n + r.length, 0);
-      if (this.totalBytes() + bytes > this.maxBytes) {
+      const used = this.totalBytes() + this.reserved;
+      if (used + bytes > this.limitFor(events)) {
         this.drops.dropped += events.length;
         await this.saveDrops();
         return { stored: 0, dropped: events.length };
       }
-      await this.write(Buffer.concat(records));
-      if (records.length > events.length) {
+      // The drop report goes first when it fits short of the reserve too; else it waits.
+      const report = this.drops.dropped > this.drops.reported ? encodeRecord(Buffer.from(JSON.stringify(this.dropReport()), 'utf8')) : undefined;
+      const withReport = report !== undefined && used + bytes + report.length <= this.maxBytes - this.reserveBytes;
+      await this.write(withReport ? Buffer.concat([report, ...records]) : Buffer.concat(records));
+      if (withReport) {
         this.drops.reported = this.drops.dropped;
         await this.saveDrops();
       }
       return { stored: events.length, dropped: 0 };
     });
+  }
+
+  /**
+   * Holds `bytes` of the spool, reserve included, for one event to be committed later;
+   * undefined (and the event counted as dropped) when the spool cannot hold them.
+   *
+   * Why this is enough to never lose the event of a program that was started: the room is
+   * taken under the spool's one-at-a-time queue, so no other append can use it; every append
+   * and reservation counts the held bytes as used; and commit writes into the held room
+   * without asking again. The caller sizes the hold with the largest value of each field it
+   * does not know yet, so the committed event is no larger (were it larger, commit still
+   * writes it: the bound is passed by those few bytes rather than an elevation lost). What
+   * remains is the disk failing under the write itself (EIO, a file system full through
+   * other files), where commit rejects and the caller ends the program, and the agent being
+   * killed in the milliseconds between the start and the write, which only root can do.
+   */
+  reserve(bytes: number): Promise<SpoolReservation | undefined> {
+    return this.queue.run(async () => {
+      this.ensureOpen();
+      const held = Math.max(0, Math.ceil(bytes));
+      if (this.totalBytes() + this.reserved + held > this.maxBytes) {
+        this.drops.dropped += 1;
+        await this.saveDrops();
+        return undefined;
+      }
+      this.reserved += held;
+      let open = true;
+      const settle = (): boolean => {
+        if (!open) return false;
+        open = false;
+        this.reserved -= held;
+        return true;
+      };
+      return {
+        bytes: held,
+        commit: (event: SpoolEvent) =>
+          this.queue.run(async () => {
+            this.ensureOpen();
+            if (!settle()) throw new Error('the spool reservation was used already');
+            await this.write(encodeRecord(Buffer.from(JSON.stringify(event), 'utf8')));
+          }),
+        release: () =>
+          this.queue.run(async () => {
+            settle();
+          }),
+      };
+    });
+  }
+
+  /** The bytes one event takes in the spool. */
+  static recordBytes(event: SpoolEvent): number {
+    return encodeRecord(Buffer.from(JSON.stringify(event), 'utf8')).length;
   }
 
   private dropReport(): SpoolEvent {
@@ -308,7 +411,16 @@ export class Spool {
   }
 
   stats(): SpoolStats {
-    return { bytes: this.totalBytes(), segments: this.sizes.size, dropped: this.drops.dropped, droppedReported: this.drops.reported, damaged: this.damaged };
+    return {
+      bytes: this.totalBytes(),
+      segments: this.sizes.size,
+      dropped: this.drops.dropped,
+      droppedReported: this.drops.reported,
+      damaged: this.damaged,
+      reserved: this.reserved,
+      maxBytes: this.maxBytes,
+      reserveBytes: this.reserveBytes,
+    };
   }
 
   close(): Promise<void> {

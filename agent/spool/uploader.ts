@@ -2,14 +2,17 @@
  * Sends the spool to the collector: a batch from the acknowledged position, POST
  * /api/v1/events with the agent's credential, and the position moves only after the
  * collector answered that the batch is stored. Failures back off exponentially with full
- * jitter (so a fleet that lost the collector does not come back in step). A batch the
- * collector refuses as malformed is set aside in `rejected.jsonl` (counted) instead of
- * blocking everything behind it; a refused credential stops the uploader and says so.
+ * jitter (so a fleet that lost the collector does not come back in step). When the
+ * collector refuses a batch as malformed, the batch is split in halves until the events it
+ * refuses are alone: only those are set aside in `rejected.jsonl` (one line each, counted,
+ * and reported by an agent-error event), every other event of the batch is stored. A refused
+ * credential stops the uploader and says so.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Spool, SpoolEvent } from './spool.js';
+import { fitEvent } from './fit.js';
 
 export type SendResult =
   | { kind: 'stored' }
@@ -79,6 +82,8 @@ export class Uploader {
   private wake: AbortController = new AbortController();
   private idle = false;
   private retryAfterMs = 0;
+  /** Events of the unacknowledged batch already settled by a split: id → null (stored) or the collector's reason (refused). */
+  private readonly settled = new Map<string, string | null>();
 
   constructor(
     private readonly spool: Spool,
@@ -109,30 +114,82 @@ export class Uploader {
       await this.spool.ack(batch.next);
       return 'empty';
     }
-    const r = await this.send(batch.events);
+    const r = await this.deliver(batch.events);
     switch (r.kind) {
-      case 'stored':
+      case 'stored': {
+        const refused = batch.events.flatMap((event) => {
+          const reason = this.settled.get(event.id);
+          return typeof reason === 'string' ? [{ event, reason }] : [];
+        });
+        if (refused.length > 0) await this.setAside(refused);
+        this.settled.clear();
         await this.spool.ack(batch.next);
-        this.status.sent += batch.events.length;
+        this.status.sent += batch.events.length - refused.length;
         this.status.failures = 0;
-        this.status.lastError = null;
-        return 'sent';
-      case 'rejected':
-        await fs.appendFile(path.join(this.spool.dir, 'rejected.jsonl'), `${JSON.stringify({ at: new Date().toISOString(), reason: r.reason, events: batch.events })}\n`, { mode: 0o600 });
-        await this.spool.ack(batch.next);
-        this.status.rejected += batch.events.length;
-        this.status.lastError = r.reason;
-        return 'rejected';
+        this.status.lastError = refused.length > 0 ? (refused[0] as { reason: string }).reason : null;
+        return refused.length > 0 ? 'rejected' : 'sent';
+      }
       case 'unauthorized':
         this.status.unauthorized = true;
         this.status.lastError = r.reason;
         return 'unauthorized';
       case 'retry':
+        // Nothing moves: the batch is read again; the parts settled already are not sent again.
         this.status.failures++;
         this.status.lastError = r.reason;
         this.retryAfterMs = r.retryAfterMs ?? 0;
         return 'retry';
+      case 'rejected':
+        throw new Error('unreachable: deliver splits refused batches');
     }
+  }
+
+  /**
+   * Sends the events not settled yet; when the collector refuses them as they are, sends each
+   * half on its own, down to single events. Each event ends settled: stored (null) or refused
+   * alone (the reason). 'stored' means all are settled; 'retry' and 'unauthorized' stop it,
+   * and what was settled stays so for the next attempt at the same batch (a rate limit in
+   * the middle of a split does not start it over).
+   */
+  private async deliver(events: SpoolEvent[]): Promise<SendResult> {
+    const open = events.filter((e) => !this.settled.has(e.id));
+    if (open.length === 0) return { kind: 'stored' };
+    const r = await this.send(open);
+    if (r.kind === 'stored') for (const e of open) this.settled.set(e.id, null);
+    if (r.kind !== 'rejected') return r;
+    if (open.length === 1) {
+      this.settled.set((open[0] as SpoolEvent).id, r.reason);
+      return { kind: 'stored' };
+    }
+    const half = Math.ceil(open.length / 2);
+    const first = await this.deliver(open.slice(0, half));
+    if (first.kind !== 'stored') return first;
+    return this.deliver(open.slice(half));
+  }
+
+  /** Keeps refused events in rejected.jsonl, counts them, and reports them through the spool. */
+  private async setAside(refused: { event: SpoolEvent; reason: string }[]): Promise<void> {
+    const at = new Date().toISOString();
+    const file = path.join(this.spool.dir, 'rejected.jsonl');
+    await fs.appendFile(file, refused.map((x) => `${JSON.stringify({ at, reason: x.reason, events: [x.event] })}\n`).join(''), { mode: 0o600 });
+    this.status.rejected += refused.length;
+    // A report the collector refused is not reported again (that could go on for ever).
+    const reportable = refused.filter((x) => !String(x.event.id).startsWith('spool-rejected-'));
+    if (reportable.length === 0) return;
+    const first = reportable[0] as { event: SpoolEvent; reason: string };
+    const report: SpoolEvent = fitEvent({
+      id: `spool-rejected-${first.event.id}`.slice(0, 200),
+      type: 'agent-error',
+      time: Date.now(),
+      reason: 'events-rejected',
+      message: `the collector refused ${reportable.length} event(s) (${first.reason}); they are kept in ${file}`,
+      data: {
+        rejected: reportable.length,
+        rejectedTotal: this.status.rejected,
+        events: reportable.slice(0, 50).map((x) => ({ id: x.event.id, type: x.event.type, reason: x.reason })),
+      },
+    });
+    await this.spool.append([report]);
   }
 
   /** New events were spooled: send now if the uploader is idle (never cuts a backoff short). */
@@ -143,7 +200,12 @@ export class Uploader {
   /** Runs until `signal` aborts or the credential is refused. */
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      const outcome = await this.sendOnce();
+      // A local failure (rejected.jsonl not writable, the spool closed) is retried like a network one, never ends the loop unseen.
+      const outcome = await this.sendOnce().catch((e: unknown) => {
+        this.status.failures++;
+        this.status.lastError = e instanceof Error ? e.message : String(e);
+        return 'retry' as const;
+      });
       if (outcome === 'unauthorized') return;
       if (outcome === 'sent' || outcome === 'rejected') continue;
       // The collector's Retry-After is a floor under the jittered backoff.

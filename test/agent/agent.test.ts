@@ -6,7 +6,7 @@
  * and crashes: kill -9 of the agent with a collector outage, then both back.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -17,6 +17,7 @@ import { ascend, bin, cliEnv, requireBuiltCli, root, type Run } from '../passcod
 import { ASCEND_CATALOG, requirePolicy } from '../../src/catalog/index.js';
 import { encodePolicyState } from '../../src/policy/index.js';
 import { writeRegistryPol } from '../../src/formats/registry-pol/index.js';
+import { decodeRecord } from '../../agent/spool/record.js';
 
 const USER = 'ascagtuser';
 
@@ -35,6 +36,27 @@ function accountsWithPrefix(prefix: string): string[] {
     .split('\n')
     .map((l) => l.split(':')[0] ?? '')
     .filter((n) => n.startsWith(prefix));
+}
+
+/** type:processPath of every event in the agent's spool (read-only). */
+function spooledTypes(stateDir: string): string[] {
+  const dir = path.join(stateDir, 'spool');
+  const out: string[] = [];
+  for (const f of existsSync(dir) ? readdirSync(dir).filter((n) => /^seg-\d+\.log$/.test(n)).sort() : []) {
+    const buf = readFileSync(path.join(dir, f));
+    for (let at = 0; ; ) {
+      const rec = decodeRecord(buf, at);
+      if (!('payload' in rec)) break;
+      try {
+        const v = JSON.parse(rec.payload.toString('utf8')) as unknown;
+        for (const e of (Array.isArray(v) ? v : [v]) as { type?: string; processPath?: string }[]) out.push(`${e.type}:${e.processPath}`);
+      } catch {
+        // not an event
+      }
+      at = rec.end;
+    }
+  }
+  return out;
 }
 
 function waitFor(child: ChildProcess, stream: 'stdout' | 'stderr', re: RegExp, timeoutMs: number, seen: { text: string }): Promise<RegExpExecArray> {
@@ -212,7 +234,7 @@ describe('agent: rules, controls through the collector, blacklist, crashes (root
   it('refuses a program the user could change, even when a rule names it', async () => {
     const r = await asUser(['elevate', '--', path.join(tmp, 'owned-tool')]);
     expect(r.status).to.equal(1);
-    expect(r.stderr.trim()).to.equal(`Error: ${path.join(tmp, 'owned-tool')} is not elevated: you can change the file or a folder above it, so a rule does not vouch for it`);
+    expect(r.stderr.trim()).to.match(new RegExp(`^Error: ${path.join(tmp, 'owned-tool')} is not elevated: ${path.join(tmp, 'owned-tool')} is owned by ${USER} \\(uid \\d+\\), not root; a rule elevates only a program that only root can change$`));
   });
 
   it('command-line granularity: `uname -s` is allowed while the blacklist denies `uname -a`', async () => {
@@ -342,7 +364,8 @@ describe('agent: rules, controls through the collector, blacklist, crashes (root
     for (let i = 0; i < 3; i++) expect((await asUser(['elevate', '--', 'id', '-u'])).status).to.equal(0);
     // An elevation in flight when the agent is killed leaves its account behind.
     const inFlight = asUser(['elevate', '--', 'sleep', '300'], 60_000);
-    for (let i = 0; i < 100 && accountsWithPrefix(prefix).length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    // Killed once the program runs and its event is in the spool (not merely once its account exists).
+    for (let i = 0; i < 100 && !spooledTypes(stateDir).includes('process-elevated:/usr/bin/sleep'); i++) await new Promise((r) => setTimeout(r, 100));
     expect(accountsWithPrefix(prefix)).to.have.length(1);
     agent?.kill('SIGKILL');
     await new Promise((r) => agent?.once('exit', r));

@@ -99,7 +99,7 @@ describe('LinuxExecutor (as root, real accounts and processes)', function () {
     tmp = mkdtempSync('/tmp/asc-exec-');
     chmodSync(tmp, 0o755);
     homeRoot = path.join(tmp, 'homes');
-    executor = new LinuxExecutor({ accountPrefix: PREFIX, homeRoot, maxLifetimeMs: 3_600_000, leftoverGraceMs: 500 });
+    executor = new LinuxExecutor({ accountPrefix: PREFIX, homeRoot, stateDir: path.join(tmp, 'state'), maxLifetimeMs: 3_600_000, leftoverGraceMs: 500 });
     // A requesting user and another user whose private folder the requester cannot enter.
     for (const name of ['asctreq', 'asctoth']) if (!accountExists(name)) run('useradd', ['--system', '--user-group', '--no-create-home', name]);
     requester = { uid: uidOf('asctreq'), gid: Number(spawnSync('id', ['-g', 'asctreq'], { encoding: 'utf8' }).stdout.trim()), name: 'asctreq' };
@@ -113,6 +113,7 @@ describe('LinuxExecutor (as root, real accounts and processes)', function () {
     this.timeout(60_000);
     for (const r of started) await r.endTree(200).catch(() => undefined);
     await Promise.all(started.map((r) => r.done.catch(() => undefined)));
+    await executor?.sweepsIdle();
     // Whatever a failed test left: every asct* account, its processes and group.
     for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
       const [name, , uid] = line.split(':');
@@ -127,9 +128,10 @@ describe('LinuxExecutor (as root, real accounts and processes)', function () {
     }
     const mount = findCgroup2Mount();
     for (const id of ids) {
-      if (mount && existsSync(path.join(mount, 'ascend', id))) {
+      const dir = mount && executor ? path.join(mount, 'ascend', executor.instanceId, id) : '';
+      if (dir && existsSync(dir)) {
         try {
-          rmdirSync(path.join(mount, 'ascend', id));
+          rmdirSync(dir);
         } catch {
           /* still populated: reported by the tests */
         }
@@ -151,7 +153,7 @@ describe('LinuxExecutor (as root, real accounts and processes)', function () {
     expect(r.hostGroups).to.deep.equal(['sudo']);
     expect(done).to.include({ code: 0, signal: null, accountRemoved: true });
     expect(accountExists(r.account as string)).to.equal(false);
-    expect(existsSync(path.join(homeRoot, r.account as string))).to.equal(false);
+    expect(existsSync(path.join(executor.homeFolder, r.account as string))).to.equal(false);
     expect(readFileSync('/etc/group', 'utf8')).to.not.include(`${r.account}:`);
   });
 
@@ -164,8 +166,8 @@ describe('LinuxExecutor (as root, real accounts and processes)', function () {
     await r.done;
     expect(home).to.equal(`700 ${r.account}`);
     const fields = passwd?.split(':') ?? [];
-    expect(fields[4]).to.match(new RegExp(`^ascend-ephemeral ${(r as { elevationId: string }).elevationId} [0-9]+$`));
-    expect(fields[5]).to.equal(path.join(homeRoot, r.account as string));
+    expect(fields[4]).to.match(new RegExp(`^ascend-ephemeral ${(r as { elevationId: string }).elevationId} [0-9]+ ${executor.instanceId}$`));
+    expect(fields[5]).to.equal(path.join(executor.homeFolder, r.account as string));
     expect(fields[6]).to.equal('/usr/sbin/nologin');
   });
 
@@ -180,7 +182,7 @@ describe('LinuxExecutor (as root, real accounts and processes)', function () {
         TERM: 'xterm-256color',
         LC_TIME: 'C',
         PATH: SAFE_PATH,
-        HOME: path.join(homeRoot, r.account as string),
+        HOME: path.join(executor.homeFolder, r.account as string),
         USER: r.account,
         LOGNAME: r.account,
         SHELL: '/usr/sbin/nologin',
@@ -217,7 +219,9 @@ describe('LinuxExecutor (as root, real accounts and processes)', function () {
   });
 
   it('ends the leftovers when the main process exits', async () => {
-    const r = await start(spec({ command: ['sh', '-c', 'setsid sleep 300 & echo $!; exit 0'] }));
+    // The exec guard refuses execs once the main process has exited, so the main process waits
+    // until its leftover has become `sleep` (a shell builtin polls /proc, no timing involved).
+    const r = await start(spec({ command: ['sh', '-c', 'setsid sleep 300 & p=$!; echo $p; until read c < /proc/$p/comm && [ "$c" = sleep ]; do :; done; exit 0'] }));
     const out = collect(r.stdout);
     const done = await r.done;
     const pid = Number((await out).trim());
@@ -256,7 +260,7 @@ describe('LinuxExecutor (as root, real accounts and processes)', function () {
   });
 
   it('without a cgroup, ends a System tree by its process group', async () => {
-    const noCgroup = new LinuxExecutor({ accountPrefix: PREFIX, homeRoot, maxLifetimeMs: 3_600_000, cgroupRoot: null });
+    const noCgroup = new LinuxExecutor({ accountPrefix: PREFIX, homeRoot, stateDir: path.join(tmp, 'state'), maxLifetimeMs: 3_600_000, cgroupRoot: null });
     const r = await noCgroup.start(spec({ integrity: 'System', command: ['sh', '-c', 'sleep 300 & echo $!; wait'] }));
     started.push(r);
     const [p1] = (await firstLines(r.stdout, 1)).map(Number) as [number];
@@ -268,35 +272,37 @@ describe('LinuxExecutor (as root, real accounts and processes)', function () {
   });
 
   it('cleanupOrphans removes marked orphans and their homes and processes, never an unmarked account', async () => {
-    mkdirSync(homeRoot, { recursive: true, mode: 0o755 });
+    const homes = executor.homeFolder;
+    mkdirSync(homes, { recursive: true, mode: 0o755 });
     const make = (name: string, gecos: string): void => {
-      run('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', path.join(homeRoot, name), '--shell', '/usr/sbin/nologin', '--comment', gecos, name]);
-      mkdirSync(path.join(homeRoot, name), { mode: 0o700 });
+      run('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', path.join(homes, name), '--shell', '/usr/sbin/nologin', '--comment', gecos, name]);
+      mkdirSync(path.join(homes, name), { mode: 0o700 });
     };
+    const me = executor.instanceId;
     const orphanId = randomUUID();
     const activeId = randomUUID();
     const oldId = randomUUID();
     const orphan = executor.accountName(orphanId);
     const active = executor.accountName(activeId);
     const old = executor.accountName(oldId);
-    make(orphan, markerFor(orphanId, Date.now()));
-    make(active, markerFor(activeId, Date.now()));
-    make(old, markerFor(oldId, Date.now() - 2 * 3_600_000));
+    make(orphan, markerFor(orphanId, Date.now(), me));
+    make(active, markerFor(activeId, Date.now(), me));
+    make(old, markerFor(oldId, Date.now() - 2 * 3_600_000, me));
     make(`${PREFIX}unmarked`, 'a person');
-    mkdirSync(path.join(homeRoot, `${PREFIX}stray`));
+    mkdirSync(path.join(homes, `${PREFIX}stray`));
     // A process the crashed agent left running as the orphan account.
     const sleeper = spawn('setpriv', [`--reuid=${uidOf(orphan)}`, `--regid=${uidOf(orphan)}`, '--clear-groups', 'setsid', 'sleep', '300'], { stdio: 'ignore' });
     await new Promise((resolve) => setTimeout(resolve, 300));
     const report = await executor.cleanupOrphans(new Set([activeId, oldId]));
     expect(report.removedAccounts).to.have.members([orphan, old]);
-    expect(report.removedHomes).to.include.members([path.join(homeRoot, orphan), path.join(homeRoot, old), path.join(homeRoot, `${PREFIX}stray`)]);
+    expect(report.removedHomes).to.include.members([path.join(homes, orphan), path.join(homes, old), path.join(homes, `${PREFIX}stray`)]);
     expect(report.endedPids).to.include(sleeper.pid);
     expect(report.problems).to.deep.equal([]);
     expect(accountExists(orphan)).to.equal(false);
     expect(accountExists(old)).to.equal(false);
     expect(accountExists(active)).to.equal(true);
     expect(accountExists(`${PREFIX}unmarked`)).to.equal(true);
-    expect(readdirSync(homeRoot).sort()).to.deep.equal([active, `${PREFIX}unmarked`].sort());
+    expect(readdirSync(homes).sort()).to.deep.equal([active, `${PREFIX}unmarked`].sort());
   });
 
   it('refuses an account name that exists without the marker, and leaves it alone', async () => {

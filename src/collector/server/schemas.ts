@@ -4,6 +4,18 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { MAX_TIME_MS } from '../time.js';
+import {
+  BODY_LIMIT,
+  EVENT_ID_MAX,
+  EVENT_LIST_LIMITS,
+  EVENT_LONG_TEXT_MAX,
+  EVENT_STRING_LIMITS as L,
+  EVENT_TEXT_MAX,
+  EVENT_TIME_TEXT_MAX,
+  MAX_EVENTS_PER_BATCH,
+} from '../../collector-api/limits.js';
+
+export { BODY_LIMIT, MAX_EVENTS_PER_BATCH };
 
 export const EVENT_TYPES = [
   'passcode-redeemed',
@@ -21,14 +33,14 @@ export const EVENT_TYPES = [
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
-export const MAX_EVENTS_PER_BATCH = 1000;
-export const BODY_LIMIT = 1024 * 1024;
-
-const Id = Type.String({ minLength: 1, maxLength: 200 });
-const Text = Type.String({ maxLength: 4096 });
-const LongText = Type.String({ maxLength: 32768 });
+// The event limits are published in src/collector-api/limits.ts (the agent cuts its events to them).
+const Id = Type.String({ minLength: 1, maxLength: EVENT_ID_MAX });
+const Text = Type.String({ maxLength: EVENT_TEXT_MAX });
+const LongText = Type.String({ maxLength: EVENT_LONG_TEXT_MAX });
+/** An event's string field, as long as the published limit allows. */
+const Field = (name: keyof typeof L) => Type.String({ maxLength: L[name] });
 /** ISO 8601 or milliseconds since the epoch. */
-const Time = Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Integer({ minimum: 0, maximum: MAX_TIME_MS })]);
+const Time = Type.Union([Type.String({ minLength: 1, maxLength: EVENT_TIME_TEXT_MAX }), Type.Integer({ minimum: 0, maximum: MAX_TIME_MS })]);
 
 /**
  * One event as an agent sends it. The known fields are listed; anything else an agent wants
@@ -40,25 +52,25 @@ export const EventSchema = Type.Object(
     id: Id,
     type: Type.Unsafe<EventType>({ type: 'string', enum: [...EVENT_TYPES] }),
     time: Time,
-    computer: Type.Optional(Text),
-    user: Type.Optional(Text),
-    passcodeId: Type.Optional(Text),
-    passcodeTitle: Type.Optional(Text),
-    sessionId: Type.Optional(Text),
-    processPath: Type.Optional(Text),
-    args: Type.Optional(LongText),
+    computer: Type.Optional(Field('computer')),
+    user: Type.Optional(Field('user')),
+    passcodeId: Type.Optional(Field('passcodeId')),
+    passcodeTitle: Type.Optional(Field('passcodeTitle')),
+    sessionId: Type.Optional(Field('sessionId')),
+    processPath: Type.Optional(Field('processPath')),
+    args: Type.Optional(Field('args')),
     elevatedBy: Type.Optional(Type.Unsafe<string>({ type: 'string', enum: ['tse', 'rule', 'approval'] })),
     /** The rules that decided (names, comma-separated), and the controls that were met. */
-    rule: Type.Optional(Text),
-    controls: Type.Optional(Type.Array(Type.Unsafe<string>({ type: 'string', enum: ['approval', 'justify', 'mfa'] }), { maxItems: 3 })),
+    rule: Type.Optional(Field('rule')),
+    controls: Type.Optional(Type.Array(Type.Unsafe<string>({ type: 'string', enum: ['approval', 'justify', 'mfa'] }), { maxItems: EVENT_LIST_LIMITS.controls })),
     pid: Type.Optional(Type.Integer({ minimum: 0 })),
-    processIds: Type.Optional(Type.Array(Type.Integer({ minimum: 0 }), { maxItems: 10000 })),
-    requestId: Type.Optional(Text),
-    justification: Type.Optional(LongText),
-    reason: Type.Optional(Text),
-    result: Type.Optional(Text),
-    message: Type.Optional(LongText),
-    policy: Type.Optional(Text),
+    processIds: Type.Optional(Type.Array(Type.Integer({ minimum: 0 }), { maxItems: EVENT_LIST_LIMITS.processIds })),
+    requestId: Type.Optional(Field('requestId')),
+    justification: Type.Optional(Field('justification')),
+    reason: Type.Optional(Field('reason')),
+    result: Type.Optional(Field('result')),
+    message: Type.Optional(Field('message')),
+    policy: Type.Optional(Field('policy')),
     data: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   },
   { additionalProperties: false },

@@ -4,8 +4,10 @@ import { AscendCommand } from '../../base-command.js';
 import { connectionSettingsFromFlags, domainFlags } from '../../domain-command.js';
 import { DEFAULT_AGENT_SOCKET, AGENT_SOCKET_ENV } from '../../agent-command.js';
 import { AscendError } from '../../../errors.js';
+import { formatLogLine } from '../../../log-line.js';
 import { readPrivateSecretFile } from '../../server-command.js';
 import { AscendAgent, type LogFn } from '../../../../agent/daemon/agent.js';
+import { resolveTrustedOwner } from '../../../../agent/daemon/trust.js';
 import { DomainPolicy, LocalPolicyFiles, WindowsRegistryPolicy, type PolicySource } from '../../../../agent/policy/index.js';
 
 const { user: ldapUser, ...connection } = domainFlags;
@@ -23,6 +25,13 @@ function parseGroupMap(items: readonly string[]): Record<string, string[]> {
     map[key] = groups;
   }
   return map;
+}
+
+/** "2013265920-2147352575" → { first, last } (checked again by the executor). */
+function parseIdRange(text: string): { first: number; last: number } {
+  const m = /^([0-9]{1,10})-([0-9]{1,10})$/.exec(text.trim());
+  if (!m) throw new AscendError('ASC_USAGE', `--ephemeral-id-range "${text}" is not FIRST-LAST (two numbers)`);
+  return { first: Number(m[1]), last: Number(m[2]) };
 }
 
 export default class AgentRun extends AscendCommand<void> {
@@ -53,6 +62,20 @@ export default class AgentRun extends AscendCommand<void> {
     collector: Flags.string({ description: "the collector's URL (default: the policy's Client Data Collection host)" }),
     'enroll-token': Flags.string({ description: 'enrollment token for the first start (prefer --enroll-token-file: argv is visible to other users)' }),
     'enroll-token-file': Flags.string({ description: 'file (mode 600) holding the enrollment token' }),
+    'trusted-owner': Flags.string({
+      description: 'a system account (name or uid) trusted, like root, to own programs that rules elevate and the folders above them (repeatable)',
+      multiple: true,
+      default: [],
+    }),
+    'spool-max-bytes': Flags.integer({
+      description: 'disk the event spool may use, in bytes (default 64 MiB); the last eighth is kept for elevation and session events',
+      min: 64 * 1024,
+    }),
+    'ephemeral-id-range': Flags.string({
+      description: 'uids/gids of ephemeral accounts, FIRST-LAST, each used once (default 2013265920-2147352575); give agents that do not share /var/lib/ascend disjoint ranges',
+    }),
+    'max-connections': Flags.integer({ description: 'connections the agent serves at once (default 64); an eighth (at most 8) is kept for root', min: 2 }),
+    'max-connections-per-user': Flags.integer({ description: 'connections one user other than root may hold at once (default 8)', min: 1 }),
     'group-map': Flags.string({ description: 'token group → host groups, SID-OR-NAME=group[,group] (repeatable; default S-1-5-32-544=sudo, or wheel)', multiple: true, default: [] }),
   };
 
@@ -70,7 +93,8 @@ export default class AgentRun extends AscendCommand<void> {
     if (flags['enroll-token'] !== undefined && flags['enroll-token-file'] !== undefined) throw new AscendError('ASC_USAGE', 'give --enroll-token or --enroll-token-file, not both');
     const enrollToken = flags['enroll-token-file'] !== undefined ? (await readPrivateSecretFile(flags['enroll-token-file'], 'enrollment token file')).trim() : flags['enroll-token'];
     const log: LogFn = (level, message, fields) => {
-      process.stderr.write(`${new Date().toISOString()} ${level} ${message}${fields && Object.keys(fields).length ? ` ${JSON.stringify(fields)}` : ''}\n`);
+      // Escaped in one place: nothing any part of the agent logs can start a line of its own.
+      process.stderr.write(formatLogLine(new Date(), level, message, fields));
     };
     const agent = await AscendAgent.start({
       stateDir: flags['state-dir'],
@@ -81,6 +105,17 @@ export default class AgentRun extends AscendCommand<void> {
       ...(flags.collector !== undefined ? { collectorUrl: flags.collector } : {}),
       ...(enrollToken ? { enrollToken } : {}),
       ...(flags['group-map'].length ? { groupMap: parseGroupMap(flags['group-map']) } : {}),
+      ...(flags['ephemeral-id-range'] !== undefined ? { idRange: parseIdRange(flags['ephemeral-id-range']) } : {}),
+      ...(flags['spool-max-bytes'] !== undefined ? { spool: { maxBytes: flags['spool-max-bytes'] } } : {}),
+      ...(flags['trusted-owner'].length ? { trustedOwners: await Promise.all(flags['trusted-owner'].map(resolveTrustedOwner)) } : {}),
+      ...(flags['max-connections'] !== undefined || flags['max-connections-per-user'] !== undefined
+        ? {
+            connectionLimits: {
+              ...(flags['max-connections'] !== undefined ? { maxConnections: flags['max-connections'] } : {}),
+              ...(flags['max-connections-per-user'] !== undefined ? { maxConnectionsPerUser: flags['max-connections-per-user'] } : {}),
+            },
+          }
+        : {}),
       log,
     });
     await new Promise<void>((resolve) => {
