@@ -31,7 +31,8 @@
  *
  * The filter, besides exec: EPERM for chmod/fchmod/fchmodat/fchmodat2 with a set-uid or
  * set-gid bit, for open/openat/creat/mknod/mknodat creating a file with one of them, for
- * io_uring_setup, setns, and unshare/clone with CLONE_NEWUSER or CLONE_NEWNS; ENOSYS for
+ * io_uring_setup/io_uring_enter/io_uring_register (a ring made outside can be passed in), setns,
+ * and unshare/clone with CLONE_NEWUSER or CLONE_NEWNS; ENOSYS for
  * openat2 and clone3 (libc falls back to openat and clone, whose arguments it checks) and for
  * x32 system calls; any architecture but x86_64 kills the process.
  *
@@ -419,6 +420,10 @@ static void build_filter(struct prog *p) {
   rule_ret(p, __NR_openat2, SECCOMP_RET_ERRNO | ENOSYS);
   rule_ret(p, __NR_clone3, SECCOMP_RET_ERRNO | ENOSYS);
   rule_ret(p, __NR_io_uring_setup, SECCOMP_RET_ERRNO | EPERM);
+  /* A ring set up outside the tree can be passed in over a socket (SCM_RIGHTS); its openat
+   * with O_CREAT never passes the checks below. So using a ring is refused too. */
+  rule_ret(p, __NR_io_uring_enter, SECCOMP_RET_ERRNO | EPERM);
+  rule_ret(p, __NR_io_uring_register, SECCOMP_RET_ERRNO | EPERM);
   rule_ret(p, __NR_setns, SECCOMP_RET_ERRNO | EPERM);
   rule_ns(p, __NR_unshare);
   rule_ns(p, __NR_clone);

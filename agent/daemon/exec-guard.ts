@@ -11,14 +11,13 @@
  * matches no rule by name or hash. A denylist stops ordinary nesting (env bash, sh -c bash,
  * find -exec bash, xargs bash); allow rules are the strong control.
  */
-import { createHash } from 'node:crypto';
 import { constants as fsc, promises as fs } from 'node:fs';
 import { decide, type Decision, type RuleIndex } from '../../src/rules/index.js';
-import { commandLineOf } from './program.js';
+import path from 'node:path';
+import { commandLineOf, sha256Of, shebangInterpreter } from './program.js';
+import { show } from '../executor/common.js';
 import { schedulerOf } from '../executor/schedulers.js';
 
-const MAX_HASHED_BYTES = 2 ** 30;
-const CHUNK = 1 << 20;
 const CACHE_SIZE = 512;
 
 /** One exec the launcher asks about (see agent/executor/contract.ts, ElevationSpec.onExec). */
@@ -52,25 +51,16 @@ export interface ExecJudgement {
 const hashCache = new Map<string, string>();
 
 async function sha256OfPath(real: string): Promise<string> {
-  const handle = await fs.open(real, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+  // Seen to be a regular file before it is opened (a terminal or device named by an exec is never opened by the agent).
+  if (!(await fs.lstat(real)).isFile()) throw new Error('not a regular file');
+  const handle = await fs.open(real, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK | fsc.O_NOCTTY);
   try {
     const st = await handle.stat({ bigint: true });
     if (!st.isFile()) throw new Error('not a regular file');
     const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
     const known = hashCache.get(key);
     if (known) return known;
-    if (st.size > BigInt(MAX_HASHED_BYTES)) throw new Error('too large to hash');
-    const hash = createHash('sha256');
-    const buf = Buffer.allocUnsafe(CHUNK);
-    let total = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buf, 0, CHUNK, total);
-      if (bytesRead === 0) break;
-      total += bytesRead;
-      if (total > MAX_HASHED_BYTES) throw new Error('grew too large while hashed');
-      hash.update(buf.subarray(0, bytesRead));
-    }
-    const digest = hash.digest('hex');
+    const digest = await sha256Of(handle, Number(st.size), real);
     if (hashCache.size >= CACHE_SIZE) hashCache.delete(hashCache.keys().next().value as string);
     hashCache.set(key, digest);
     return digest;
@@ -79,7 +69,49 @@ async function sha256OfPath(real: string): Promise<string> {
   }
 }
 
-/** Decides one exec inside an elevated tree: 'deny' only when a deny rule matches, or it cannot be checked. */
+/** What the kernel reads of a #! line, and how deep it follows interpreters that are scripts (BINPRM_MAX_RECURSION). */
+const SHEBANG_BYTES = 256;
+const MAX_INTERPRETERS = 4;
+
+/** The dynamic loader run as a program (`ld-linux-x86-64.so.2 /usr/bin/bash`): it loads and runs the file it names without an exec. */
+const LOADER = /^(ld-linux[^/]*\.so(\.[0-9]+)*|ld\.so(\.[0-9]+)*|ld-musl-[^/]*\.so(\.[0-9]+)*)$/;
+const LOADER_OPTIONS_WITH_VALUE = new Set(['--library-path', '--inhibit-rpath', '--audit', '--preload', '--argv0', '--glibc-hwcaps-prepend', '--glibc-hwcaps-mask']);
+
+/** The file a directly run loader is told to run (argv after its own), or null when it runs none. */
+export function loaderTarget(argv: readonly string[]): { program: string; rest: string[] } | null {
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--') return i + 1 < argv.length ? { program: argv[i + 1] as string, rest: argv.slice(i + 2) } : null;
+    if (LOADER_OPTIONS_WITH_VALUE.has(a)) {
+      i++;
+      continue;
+    }
+    if (a.startsWith('--')) continue;
+    return { program: a, rest: argv.slice(i + 1) };
+  }
+  return null;
+}
+
+/** The first bytes of a regular file (null when it is not one: the kernel refuses to run it anyway). */
+async function headOf(real: string): Promise<Buffer | null> {
+  if (!(await fs.lstat(real)).isFile()) return null;
+  const handle = await fs.open(real, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK | fsc.O_NOCTTY);
+  try {
+    if (!(await handle.stat()).isFile()) return null;
+    const buf = Buffer.alloc(SHEBANG_BYTES);
+    const { bytesRead } = await handle.read(buf, 0, SHEBANG_BYTES, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Decides one exec inside an elevated tree: 'deny' only when a deny rule matches, or it cannot
+ * be checked. Every program the kernel runs for it is decided: the file named, the interpreter
+ * of a #! script (and of that, when it is a script too), and the file a directly run dynamic
+ * loader is told to run; none of those is an exec of its own the launcher could ask about.
+ */
 export async function judgeExec(index: RuleIndex, q: ExecQuestion, ctx: ExecContext, hashRules: boolean): Promise<ExecJudgement> {
   const commandLine = commandLineOf(q.argv.slice(1));
   let real: string;
@@ -88,6 +120,44 @@ export async function judgeExec(index: RuleIndex, q: ExecQuestion, ctx: ExecCont
   } catch {
     return { verdict: 'deny', path: q.path, commandLine, reason: 'the program it names cannot be resolved' };
   }
+  const first = real;
+  let args = q.argv.slice(1);
+  for (let depth = 0; ; depth++) {
+    const one = await judgeOne(index, real, commandLineOf(args), q.exe, ctx, hashRules);
+    if (one.verdict === 'deny') return depth === 0 ? one : { ...one, reason: `${one.reason ?? 'denied'} (it is what ${show(q.path)} runs)` };
+    let head: Buffer | null;
+    try {
+      head = await headOf(real);
+    } catch (e) {
+      return { verdict: 'deny', path: real, commandLine, reason: `the program cannot be read (${(e as Error).message})` };
+    }
+    if (!head) break;
+    let next: string | null = null;
+    const interp = shebangInterpreter(head);
+    if (interp !== null) {
+      if (typeof interp !== 'string') return { verdict: 'deny', path: real, commandLine, reason: `its interpreter cannot be told: ${interp.unreadable}` };
+      next = interp;
+      args = [real, ...args];
+    } else if (LOADER.test(path.basename(real))) {
+      const target = loaderTarget([real, ...args]);
+      if (!target) break;
+      next = target.program;
+      args = target.rest;
+    }
+    if (next === null) break;
+    if (depth + 1 > MAX_INTERPRETERS) return { verdict: 'deny', path: real, commandLine, reason: `it runs interpreters more than ${MAX_INTERPRETERS} levels deep` };
+    try {
+      // A relative name is found from the process's working folder (it waits in this exec).
+      real = await fs.realpath(path.isAbsolute(next) ? next : path.join(`/proc/${q.pid}/cwd`, next));
+    } catch {
+      return { verdict: 'deny', path: real, commandLine, reason: `the program it runs (${show(next)}) cannot be resolved` };
+    }
+  }
+  return { verdict: 'allow', path: first, commandLine };
+}
+
+/** One program the exec runs, decided as the first program of an elevation is. */
+async function judgeOne(index: RuleIndex, real: string, commandLine: string, exe: string, ctx: ExecContext, hashRules: boolean): Promise<ExecJudgement> {
   // cron, at and systemd would run queued work outside the tree, where no rule is checked.
   try {
     const scheduler = await schedulerOf(await fs.stat(real));
@@ -111,7 +181,7 @@ export async function judgeExec(index: RuleIndex, q: ExecQuestion, ctx: ExecCont
     path: real,
     args: commandLine,
     ...(sha256 ? { sha256 } : {}),
-    ...(q.exe ? { parentPath: q.exe } : {}),
+    ...(exe ? { parentPath: exe } : {}),
     tseActive: ctx.tseActive,
   });
   if (decision.decision !== 'deny') return { verdict: 'allow', path: real, commandLine };

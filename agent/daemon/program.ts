@@ -36,7 +36,7 @@ export interface InspectOptions {
 }
 
 /** SHA-256 of the whole file through the handle (positional reads: the offset is left alone). */
-async function sha256Of(handle: FileHandle, size: number, shown: string): Promise<string> {
+export async function sha256Of(handle: FileHandle, size: number, shown: string): Promise<string> {
   if (size > MAX_HASHED_BYTES) throw new AscendError('ASC_EXEC_FAILED', `the program ${shown} is larger than ${MAX_HASHED_BYTES / 2 ** 20} MiB, which the agent does not hash`);
   const hash = createHash('sha256');
   const buf = Buffer.allocUnsafe(CHUNK);

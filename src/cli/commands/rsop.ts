@@ -21,13 +21,15 @@ export default class Rsop extends DomainCommand<RsopCommandResult> {
   ];
   static override flags = {
     computer: Flags.string({ description: 'computer name (with or without $)', exactlyOne: ['computer', 'user', 'computers-in'] }),
-    user: Flags.string({ description: 'user sAMAccountName', exactlyOne: ['computer', 'user', 'computers-in'] }),
+    user: Flags.string({ description: 'user sAMAccountName (the LDAP bind account is then ASCEND_LDAP_USER)', exactlyOne: ['computer', 'user', 'computers-in'] }),
     'computers-in': Flags.string({ description: 'DN of an OU: every computer under it', exactlyOne: ['computer', 'user', 'computers-in'] }),
   };
 
   async run(): Promise<RsopCommandResult> {
     const { flags } = await this.parse(Rsop);
-    return this.withDomain(flags, async ({ dir, store }) => {
+    // --user here names the account whose RSoP is wanted, not the LDAP bind account (it shadows the
+    // connection flag of the same name): the bind account comes from ASCEND_LDAP_USER.
+    return this.withDomain({ ...flags, user: undefined }, async ({ dir, store }) => {
       if (flags['computers-in']) {
         const bar = process.stderr.isTTY && !this.jsonEnabled() ? new cliProgress.SingleBar({ format: 'RSoP {bar} {value}/{total} computers', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
         let started = false;
