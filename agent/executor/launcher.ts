@@ -60,7 +60,10 @@ export async function checkLauncher(file: string = launcherPath()): Promise<stri
   }
   for (let dir = path.dirname(real); ; dir = path.dirname(dir)) {
     const d = await fsp.lstat(dir);
-    if (!d.isDirectory() || d.uid !== 0 || (d.mode & 0o022) !== 0) {
+    // A root-owned sticky folder (/tmp) may be writable by others: there nobody but root may
+    // rename or remove the root-owned entry below it, which is all this walk relies on.
+    const sticky = (d.mode & 0o1000) !== 0;
+    if (!d.isDirectory() || d.uid !== 0 || ((d.mode & 0o022) !== 0 && !sticky)) {
       throw new AscendError('ASC_AGENT_CONFIG', `The folder ${show(dir)} above the elevation launcher must be root's and not writable by group or others (it is uid ${d.uid}, mode ${(d.mode & 0o7777).toString(8)}).`, { hint });
     }
     if (path.dirname(dir) === dir) break;
