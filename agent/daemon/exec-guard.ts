@@ -92,6 +92,47 @@ export function loaderTarget(argv: readonly string[]): { program: string; rest: 
   return null;
 }
 
+const MAX_LINKS = 40;
+
+/**
+ * The real path of `p` as the process `pid` resolves it: like realpath, but /proc/self and
+ * /proc/thread-self (and so /dev/fd/N, /dev/stdin...) name that process, not the agent. A
+ * realpath in the agent would resolve `/dev/fd/7` to the agent's own fd 7, so an elevated
+ * process could run a denied program it opened on fd 7 under the name of whatever file the
+ * agent has open there. A link to what is not a path (a pipe, a memfd, a deleted file) throws.
+ */
+export async function resolveAs(pid: number, p: string): Promise<string> {
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error('no process');
+  if (!p.startsWith('/')) throw new Error('not an absolute path');
+  let rest = p.split('/').filter((c) => c !== '' && c !== '.');
+  let cur = '/';
+  let links = 0;
+  while (rest.length > 0) {
+    let name = rest.shift() as string;
+    if (name === '..') {
+      cur = path.dirname(cur);
+      continue;
+    }
+    if (cur === '/proc' && (name === 'self' || name === 'thread-self')) {
+      if (name === 'thread-self') rest = ['task', String(pid), ...rest];
+      name = String(pid);
+    }
+    const next = path.join(cur, name);
+    const st = await fs.lstat(next);
+    if (st.isSymbolicLink()) {
+      if (++links > MAX_LINKS) throw new Error('too many links');
+      const target = await fs.readlink(next);
+      if (target.startsWith('/')) cur = '/';
+      else if (/^\/proc\/[0-9]+\//.test(next)) throw new Error(`it names ${target}, which is not a file`);
+      rest = [...target.split('/').filter((c) => c !== '' && c !== '.'), ...rest];
+      continue;
+    }
+    if (rest.length > 0 && !st.isDirectory()) throw new Error('not a folder');
+    cur = next;
+  }
+  return cur;
+}
+
 /** The first bytes of a regular file (null when it is not one: the kernel refuses to run it anyway). */
 async function headOf(real: string): Promise<Buffer | null> {
   if (!(await fs.lstat(real)).isFile()) return null;
@@ -116,7 +157,7 @@ export async function judgeExec(index: RuleIndex, q: ExecQuestion, ctx: ExecCont
   const commandLine = commandLineOf(q.argv.slice(1));
   let real: string;
   try {
-    real = await fs.realpath(q.path);
+    real = await resolveAs(q.pid, q.path);
   } catch {
     return { verdict: 'deny', path: q.path, commandLine, reason: 'the program it names cannot be resolved' };
   }
@@ -148,7 +189,7 @@ export async function judgeExec(index: RuleIndex, q: ExecQuestion, ctx: ExecCont
     if (depth + 1 > MAX_INTERPRETERS) return { verdict: 'deny', path: real, commandLine, reason: `it runs interpreters more than ${MAX_INTERPRETERS} levels deep` };
     try {
       // A relative name is found from the process's working folder (it waits in this exec).
-      real = await fs.realpath(path.isAbsolute(next) ? next : path.join(`/proc/${q.pid}/cwd`, next));
+      real = await resolveAs(q.pid, path.isAbsolute(next) ? next : path.join(`/proc/${q.pid}/cwd`, next));
     } catch {
       return { verdict: 'deny', path: real, commandLine, reason: `the program it runs (${show(next)}) cannot be resolved` };
     }

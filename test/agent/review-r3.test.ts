@@ -6,16 +6,18 @@
  *   file named, so a deny rule on bash was passed by any script starting `#!/usr/bin/bash` the
  *   elevated process wrote, or by running bash through the loader. judgeExec now decides every
  *   program the kernel runs for the exec.
+ * - /dev/fd/N, /proc/self/... named by an exec were resolved in the agent, to the agent's own
+ *   fds: an elevated process ran bash it had open on fd N under the name of the agent's file.
  * - An io_uring ring made outside the tree can be passed in over a socket; its openat with
  *   O_CREAT and a set-id mode never passed the launcher's filter. Using a ring is refused.
  */
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, readlinkSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { judgeExec, type ExecContext } from '../../agent/daemon/exec-guard.js';
+import { judgeExec, resolveAs, type ExecContext } from '../../agent/daemon/exec-guard.js';
 import { LinuxExecutor, type ElevationSpec, type RunningElevation } from '../../agent/executor/index.js';
 import { launcherPath } from '../../agent/executor/launcher.js';
 import { compileRules, parseRule } from '../../src/rules/index.js';
@@ -63,6 +65,33 @@ describe('review R3: the exec guard decides what the kernel really runs', functi
     const ok = path.join(tmp, 'ok');
     writeFileSync(ok, '#!/usr/bin/dash\necho ok\n', { mode: 0o755 });
     expect((await judgeExec(index, { pid: process.pid, path: ok, argv: [ok], exe: '' }, ctx, false)).verdict).to.equal('allow');
+  });
+
+  it('resolves /dev/fd/N and /proc/self as the exec-ing process sees them, not the agent', async () => {
+    // The agent has a harmless regular file open at fd N; the elevated process has bash there.
+    const harmless = path.join(tmp, 'harmless');
+    writeFileSync(harmless, 'x');
+    const mine = openSync(harmless, 'r');
+    const bash = openSync('/usr/bin/bash', 'r');
+    const stdio: ('ignore' | 'pipe' | number)[] = Array.from({ length: mine }, (_, i) => (i === 1 ? 'pipe' : 'ignore'));
+    stdio.push(bash);
+    const child = spawn('/usr/bin/sleep', ['30'], { stdio });
+    try {
+      await new Promise((r) => child.once('spawn', r));
+      expect(readlinkSync(`/proc/${child.pid}/fd/${mine}`)).to.equal(realpathSync('/usr/bin/bash'));
+      for (const name of [`/dev/fd/${mine}`, `/proc/self/fd/${mine}`, `/proc/thread-self/fd/${mine}`]) {
+        const j = await judgeExec(index, { pid: child.pid as number, path: name, argv: [name, '-c', 'echo x'], exe: '/usr/bin/dash' }, ctx, false);
+        expect(j.verdict, name).to.equal('deny');
+        expect(j.path, name).to.equal(realpathSync('/usr/bin/bash'));
+      }
+      // A pipe is not a program file: refused, not resolved to something else.
+      expect((await judgeExec(index, { pid: child.pid as number, path: '/dev/fd/1', argv: ['x'], exe: '' }, ctx, false)).verdict).to.equal('deny');
+      expect(await resolveAs(child.pid as number, '/proc/self/cwd/')).to.equal(realpathSync(process.cwd()));
+    } finally {
+      child.kill('SIGKILL');
+      closeSync(mine);
+      closeSync(bash);
+    }
   });
 
   it('refuses bash run through the dynamic loader, with or without loader options', async () => {
