@@ -48,7 +48,7 @@ import type {
   RunningElevation,
   TreeTracking,
 } from './contract.js';
-import { isLive, listProcs, liveProcsOfUid, readProc, trySignal } from './procfs.js';
+import { groupStillOurs, isLive, listProcs, liveProcsOfUid, readProc, startTimeOf, trySignal } from './procfs.js';
 import { DEFAULT_ID_RANGE, IdAllocator, checkIdRange, type IdRange } from './ids.js';
 import { loadInstanceId } from './instance.js';
 import { SetidSweeper } from './setid-sweep.js';
@@ -259,6 +259,16 @@ class LinuxElevation implements RunningElevation {
   /** The launcher, which supervises the program's execs (native/launch.c); it exits as the program does. */
   readonly launcherPid: number;
   private readonly launched: Launched;
+  private readonly programStart: string | null;
+  private readonly launcherStart: string | null;
+
+  /** Our process groups that still can be ours (see groupStillOurs). */
+  private ownGroups(): number[] {
+    return [
+      ...(groupStillOurs(this.pid, this.programStart) ? [this.pid] : []),
+      ...(groupStillOurs(this.launcherPid, this.launcherStart) ? [this.launcherPid] : []),
+    ];
+  }
 
   constructor(
     private readonly executor: LinuxExecutor,
@@ -276,6 +286,9 @@ class LinuxElevation implements RunningElevation {
     this.pid = launched.programPid;
     this.launcherPid = launched.launcherPid;
     this.launched = launched;
+    // Pinned now, while both exist: a group number reused after its group emptied is not ours.
+    this.programStart = startTimeOf(this.pid);
+    this.launcherStart = startTimeOf(this.launcherPid);
     this.stdin = launched.stdin;
     this.stdout = launched.stdout;
     this.stderr = launched.stderr;
@@ -301,12 +314,13 @@ class LinuxElevation implements RunningElevation {
     const procs = listProcs().filter(isLive);
     const live = new Set(procs.map((p) => p.pid));
     if (this.cgroup) for (const pid of readCgroupProcs(this.cgroup)) if (live.has(pid)) set.add(pid);
+    const groups = this.ownGroups();
     for (const p of procs) {
       if (p.pid === process.pid) continue;
       if (this.account !== null && p.uids.slice(0, 3).includes(this.uid)) set.add(p.pid);
       // The process group: the fallback for root without a cgroup, and harmless otherwise.
       // The program leads its own group; the launcher (root, the exec guard) leads another.
-      else if (p.pgrp === this.pid || p.pgrp === this.launcherPid) set.add(p.pid);
+      else if (groups.includes(p.pgrp)) set.add(p.pid);
     }
     return [...set];
   }
@@ -319,7 +333,7 @@ class LinuxElevation implements RunningElevation {
     for (const pid of first) if (pid !== this.launcherPid && trySignal(pid, 'SIGTERM')) signalled.add(pid);
     if (!this.exited || first.length > 0) {
       try {
-        process.kill(-this.pid, 'SIGTERM');
+        if (this.ownGroups().includes(this.pid)) process.kill(-this.pid, 'SIGTERM');
       } catch {
         /* the group is gone */
       }
@@ -336,7 +350,7 @@ class LinuxElevation implements RunningElevation {
         if (rest.length === 0) break;
         for (const pid of rest) if (trySignal(pid, 'SIGKILL')) signalled.add(pid);
         try {
-          process.kill(-this.pid, 'SIGKILL');
+          if (this.ownGroups().includes(this.pid)) process.kill(-this.pid, 'SIGKILL');
         } catch {
           /* the group is gone */
         }
@@ -351,7 +365,7 @@ class LinuxElevation implements RunningElevation {
     if (sig !== 'SIGINT' && sig !== 'SIGTERM' && sig !== 'SIGHUP') {
       throw new AscendError('ASC_EXEC_FAILED', `Only SIGINT, SIGTERM and SIGHUP are forwarded, not ${sig}.`);
     }
-    if (this.exited) return;
+    if (this.exited || !this.ownGroups().includes(this.pid)) return;
     try {
       process.kill(-this.pid, sig);
     } catch {

@@ -25,6 +25,27 @@ export function readProc(pid: number): ProcInfo | null {
   }
 }
 
+/** The start time of a process (clock ticks after boot, /proc/PID/stat field 22), or null when it is gone. */
+export function startTimeOf(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether process group `pgid` can still be the group a process started at `start` led. A
+ * group id is not reused while the group has members; once it is empty the number can go to a
+ * new process, which then has another start time. No process with that pid: still ours (its
+ * members, if any, hold the number).
+ */
+export function groupStillOurs(pgid: number, start: string | null): boolean {
+  const now = startTimeOf(pgid);
+  return now === null || start === null || now === start;
+}
+
 /** Every process on the machine (those that vanish while reading are left out). */
 export function listProcs(): ProcInfo[] {
   const out: ProcInfo[] = [];

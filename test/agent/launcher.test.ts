@@ -29,6 +29,7 @@ import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { LinuxExecutor, type ElevationSpec, type RunningElevation } from '../../agent/executor/index.js';
 import { checkLauncher, launcherPath } from '../../agent/executor/launcher.js';
+import { groupStillOurs, startTimeOf } from '../../agent/executor/procfs.js';
 import { requireComponent } from '../support/components.js';
 
 const PREFIX = 'h2tx_';
@@ -131,6 +132,16 @@ describe('the Linux launcher (as root, real accounts and processes)', function (
       if (name && TEST_NAMES.test(name)) spawnSync('groupdel', [name]);
     }
     if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('counts a process group as the elevation\'s only while its number was not reused (pinned by start time)', () => {
+    const mine = startTimeOf(process.pid);
+    expect(mine).to.be.a('string');
+    expect(groupStillOurs(process.pid, mine)).to.equal(true);
+    // The number now belongs to a process that started at another time: not our group any more.
+    expect(groupStillOurs(process.pid, `${mine}0`)).to.equal(false);
+    // No process with that number: its members (if any) still hold it, so it is ours.
+    expect(groupStillOurs(2 ** 22 + 12345, mine)).to.equal(true);
   });
 
   it('is a root-owned file nobody else can write, and is refused otherwise', async () => {
