@@ -590,6 +590,19 @@ export class AscendAgent {
       await this.emit('elevation-denied', { ...base, reason: 'scheduler-outside-elevation', message });
       throw new AscendError('ASC_ELEVATION_DENIED', message);
     }
+    // What the kernel runs for it (a #! interpreter chain, the program a loader is given) is
+    // judged by the deny rules too: the launcher lets the judged program's own exec through.
+    const chain = await judgeExec(
+      this.index,
+      { pid: process.pid, path: program.path, argv: [program.path, ...args], exe: parent ?? '' },
+      { user: requester.name, groups: requester.groups, computer: this.opts.computer, collections: this.opts.collections ?? [], tseActive: session !== undefined },
+      this.hashRules,
+    );
+    if (chain.verdict === 'deny') {
+      const message = `${program.path} is not elevated: ${chain.reason ?? 'denied'}`;
+      await this.emit('elevation-denied', { ...base, reason: 'deny-rule', ...(chain.rules?.length ? { rule: chain.rules.join(', ') } : {}), message });
+      throw new AscendError('ASC_ELEVATION_DENIED', message);
+    }
     const elevationId = randomUUID();
     if (!byTse) await this.satisfyControls(decision, requester, elevationId, base, justification, otp, ctx);
 

@@ -21,6 +21,7 @@ import { decodeRecord } from '../../agent/spool/record.js';
 
 const USER = 'h2tuser';
 const PREFIX = 'h2te_';
+const SCRIPT_DIR = '/var/lib/ascend-test-guard';
 
 interface Outcome {
   status: number | null;
@@ -113,9 +114,13 @@ describe('exec guard: deny rules on every exec of an elevated tree (root, real a
     copyFileSync('/usr/bin/bash', copyOfBash);
     chmodSync(copyOfBash, 0o755);
     const bashHash = createHash('sha256').update(readFileSync('/usr/bin/bash')).digest('hex');
+    // A root-owned script in a root-owned folder (a rule may elevate it) whose interpreter is bash.
+    rmSync(SCRIPT_DIR, { recursive: true, force: true });
+    mkdirSync(SCRIPT_DIR, { mode: 0o755 });
+    writeFileSync(path.join(SCRIPT_DIR, 'viabash'), '#!/usr/bin/bash\nid -un\n', { mode: 0o755 });
     const entries = [
       ...encodePolicyState(requirePolicy(ASCEND_CATALOG, 'ElevationRules'), 'enabled', {
-        Rules: ['/usr/bin/env', '/usr/bin/dash', '/usr/bin/find', '/usr/bin/xargs', '/usr/bin/crontab'].map((p) => rule(`allow ${path.basename(p)}`, { action: 'allow', match: { path: p } })),
+        Rules: ['/usr/bin/env', '/usr/bin/dash', '/usr/bin/find', '/usr/bin/xargs', '/usr/bin/crontab', path.join(SCRIPT_DIR, 'viabash')].map((p) => rule(`allow ${path.basename(p)}`, { action: 'allow', match: { path: p } })),
       }),
       ...encodePolicyState(requirePolicy(ASCEND_CATALOG, 'BlacklistRules'), 'enabled', {
         Rules: [rule('no bash', { action: 'deny', match: { path: 'bash' } }), rule('no bash by hash', { action: 'deny', match: { sha256: bashHash } })],
@@ -136,6 +141,7 @@ describe('exec guard: deny rules on every exec of an elevated tree (root, real a
   });
 
   after(async () => {
+    rmSync(SCRIPT_DIR, { recursive: true, force: true });
     if (agent && agent.exitCode === null && agent.signalCode === null) {
       const exited = new Promise((r) => agent?.once('exit', r));
       agent.kill('SIGTERM');
@@ -188,6 +194,13 @@ describe('exec guard: deny rules on every exec of an elevated tree (root, real a
     expect(ok.status).to.equal(3);
     const killed = await asUser(['elevate', '--', 'sh', '-c', 'kill -TERM $$']);
     expect(killed.status, killed.stderr).to.equal(128 + 15);
+  });
+
+  it('judges what the kernel runs for the first program too: a script whose #! interpreter is denied is not elevated', async () => {
+    const r = await asUser(['elevate', '--', path.join(SCRIPT_DIR, 'viabash')]);
+    expect(r.status, r.stdout).to.equal(1);
+    expect(r.stdout).to.not.match(new RegExp(PREFIX));
+    expect(r.stderr.trim()).to.match(/^Error: \/var\/lib\/ascend-test-guard\/viabash is not elevated: denied by no bash.* \(it is what .*viabash.* runs\)$/);
   });
 
   it('an elevated process cannot ask the agent for another elevation', async () => {
