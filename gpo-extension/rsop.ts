@@ -7,11 +7,11 @@
  * accounts, the groups) and the decision is made in memory, so resolving every
  * computer of an OU costs the same handful of LDAP round trips as resolving one.
  */
-import { AscendError } from '../src/errors.js';
+import { AscendError, isAscendError } from '../src/errors.js';
 import type { PolicyCatalog } from '../src/catalog/index.js';
 import type { PolEntry } from '../src/formats/registry-pol/index.js';
-import { resolveEffectivePolicies, type EffectivePolicy } from '../src/policy/index.js';
-import { escapeFilterValue, parentDn, parseSecurityDescriptor, splitDn, sidToString, SD_FLAGS, type DirEntry, type Directory, type SecurityDescriptor } from '../src/directory/index.js';
+import { resolveEffectivePolicies, type EffectivePolicy, type PolSource } from '../src/policy/index.js';
+import { escapeFilterValue, parentDn, parseSecurityDescriptor, splitDn, sidToString, SD_FLAGS, WELL_KNOWN_SIDS, type DirEntry, type Directory, type SecurityDescriptor } from '../src/directory/index.js';
 import type { SysvolStore } from './sysvol/index.js';
 import { GPO_ATTRIBUTES, gpoFromEntry, readGpoRegistryPol, type GpoInfo } from './admin.js';
 import {
@@ -29,8 +29,8 @@ import { gpoAccess } from './security-filter.js';
 
 export type AccountKind = 'computer' | 'user';
 
-/** SIDs every authenticated token holds besides the account's own and its groups'. */
-const WELL_KNOWN_TOKEN_SIDS = ['S-1-1-0' /* Everyone */, 'S-1-5-11' /* Authenticated Users */];
+/** SIDs every authenticated token holds besides the account's own and its groups' (the one copy: resolveAppliedGpos and the bulk RSoP use it). */
+const WELL_KNOWN_TOKEN_SIDS = [WELL_KNOWN_SIDS.EVERYONE, WELL_KNOWN_SIDS.AUTHENTICATED_USERS];
 
 export interface RsopAccount {
   name: string;
@@ -328,9 +328,14 @@ export class PolicyFileCache {
 
 /** The effective catalog settings from the applied GPOs (the catalog's policies of that class). */
 export async function effectiveSettings(catalog: PolicyCatalog, applied: AppliedGpo[], kind: AccountKind, cache: PolicyFileCache): Promise<RsopSetting[]> {
+  const files = await Promise.all(applied.map(async (g) => ({ source: g.guid, entries: await cache.entries(g, kind) })));
+  return settingsOf(catalog, applied, kind, files);
+}
+
+/** One fold of the applied GPOs' Registry.pol sources (lowest precedence first), decoded through the catalog's policies of the account's class. */
+function settingsOf(catalog: PolicyCatalog, applied: readonly AppliedGpo[], kind: AccountKind, files: readonly PolSource[]): RsopSetting[] {
   const wanted = kind === 'computer' ? ['Machine', 'Both'] : ['User', 'Both'];
   const classCatalog: PolicyCatalog = { ...catalog, policies: catalog.policies.filter((p) => wanted.includes(p.class)) };
-  const files = await Promise.all(applied.map(async (g) => ({ source: g.guid, entries: await cache.entries(g, kind) })));
   const byGuid = new Map(applied.map((g) => [g.guid, g.displayName]));
   return resolveEffectivePolicies(classCatalog, files).map((s) => ({
     ...s,
@@ -358,18 +363,63 @@ export async function findAccount(dir: Directory, name: string, kind: AccountKin
   return entry;
 }
 
+/** The GPOs that apply to one account, in the order they apply, with their Registry.pol sources. */
+export interface AppliedGpos {
+  /** The account; `sid` is '' when the account used cannot read its objectSid. */
+  account: RsopAccount;
+  /** The SIDs of the account's groups (tokenGroups: nested, and the primary group). */
+  groupSids: string[];
+  /** Lowest precedence first: the order their Registry.pol files fold in. */
+  applied: AppliedGpo[];
+  notApplied: DeniedGpo[];
+  notes: string[];
+  /**
+   * The Registry.pol (the account's half) of each applied GPO, in `applied` order, with the
+   * GPO's GUID as `source`; a GPO whose file is damaged is left out here and listed in `damaged`.
+   */
+  sources: PolSource[];
+  /** Applied GPOs whose Registry.pol does not parse (an ASC_POL_* error), in `applied` order. */
+  damaged: { gpo: AppliedGpo; error: AscendError }[];
+}
+
 /**
- * RSoP for one account; its token comes from the DC's tokenGroups, read while the
- * containers above the account and their GPOs are (readAccountSnapshot).
+ * The one RSoP read for an account (computer or user): its token from the DC's tokenGroups
+ * (with the well-known SIDs every authenticated token holds), the containers above it and
+ * the GPOs linked there (readAccountSnapshot), the GPOs that apply in order (selectGpos), and
+ * each applied GPO's Registry.pol from SYSVOL. resolveRsop, the agent's domain policy source
+ * and the rules commands' --rsop-computer all start here. A damaged Registry.pol is reported
+ * in `damaged` (each caller decides what it means); SYSVOL or LDAP that cannot be read throws.
  */
-export async function resolveRsop(dir: Directory, store: SysvolStore, catalog: PolicyCatalog, name: string, kind: AccountKind): Promise<RsopResult> {
+export async function resolveAppliedGpos(dir: Directory, store: SysvolStore, name: string, kind: AccountKind): Promise<AppliedGpos> {
   const entry = await findAccount(dir, name, kind);
   const account = accountFromEntry(entry, kind);
-  const [groups, snapshot] = await Promise.all([dir.tokenGroups(entry.dn), readAccountSnapshot(dir, entry.dn)]);
-  const token: AccountToken = { account, sids: new Set([account.sid, ...groups, ...WELL_KNOWN_TOKEN_SIDS]) };
-  const cache = new PolicyFileCache(store, dir.dnsDomain);
+  const [groupSids, snapshot] = await Promise.all([dir.tokenGroups(entry.dn), readAccountSnapshot(dir, entry.dn)]);
+  const token: AccountToken = { account, sids: new Set([account.sid, ...groupSids, ...WELL_KNOWN_TOKEN_SIDS]) };
   const { applied, notApplied, notes } = selectGpos(token, snapshot);
-  return { account, applied, notApplied, settings: await effectiveSettings(catalog, applied, kind, cache), notes };
+  const cache = new PolicyFileCache(store, dir.dnsDomain);
+  // Every read settles before anything is decided, so nothing is still reading SYSVOL when the caller closes it.
+  const reads = await Promise.allSettled(applied.map((g) => cache.entries(g, kind)));
+  const sources: PolSource[] = [];
+  const damaged: AppliedGpos['damaged'] = [];
+  reads.forEach((r, i) => {
+    const gpo = applied[i] as AppliedGpo;
+    if (r.status === 'fulfilled') sources.push({ source: gpo.guid, entries: r.value });
+    else if (isAscendError(r.reason) && r.reason.code.startsWith('ASC_POL_')) damaged.push({ gpo, error: r.reason });
+  });
+  const failed = reads.find((r): r is PromiseRejectedResult => r.status === 'rejected' && !(isAscendError(r.reason) && r.reason.code.startsWith('ASC_POL_')));
+  if (failed) throw failed.reason;
+  return { account, groupSids, applied, notApplied, notes, sources, damaged };
+}
+
+/**
+ * RSoP for one account (resolveAppliedGpos), its settings from one fold of the applied
+ * GPOs' Registry.pol. A damaged Registry.pol in an applied GPO fails the RSoP (gpresult
+ * cannot show what the account gets).
+ */
+export async function resolveRsop(dir: Directory, store: SysvolStore, catalog: PolicyCatalog, name: string, kind: AccountKind): Promise<RsopResult> {
+  const { account, applied, notApplied, notes, sources, damaged } = await resolveAppliedGpos(dir, store, name, kind);
+  if (damaged[0]) throw damaged[0].error;
+  return { account, applied, notApplied, settings: settingsOf(catalog, applied, kind, sources), notes };
 }
 
 /**

@@ -60,7 +60,8 @@ export const ERROR_CODES = {
   ASC_RULE_NOT_FOUND: 'No rule of that name is in the file or GPO.',
   ASC_RULE_POLICY_DISABLED: 'The rule list policy is Disabled in the file or GPO, so a rule is not added there.',
   // Data-collection server: storage
-  ASC_COLLECTOR_ENROLL_REFUSED: 'The enrollment token is unknown, expired or used up.',
+  ASC_COLLECTOR_ENROLL_REFUSED: 'The enrollment token is unknown, expired or used up, or names other computers.',
+  ASC_COLLECTOR_COMPUTER_TAKEN: 'An unrevoked agent holds that computer name already; revoke it before enrolling the machine again.',
   ASC_COLLECTOR_BAD_INPUT: 'An event, approval, passcode or token given to the collector is malformed; nothing was stored.',
   ASC_COLLECTOR_NOT_FOUND: 'The collector has no agent, approval request, passcode or API token with that id.',
   ASC_COLLECTOR_CONFLICT: 'The approval request was already decided or expired, or the record exists already.',
@@ -71,7 +72,9 @@ export const ERROR_CODES = {
   ASC_COLLECTOR_RATE_LIMITED: 'Too many requests with one credential, or too many failed sign-ins or MFA codes; try again later.',
   ASC_COLLECTOR_UNAUTHENTICATED: 'The request carries no bearer credential or token, or one that is unknown or revoked.',
   ASC_COLLECTOR_FORBIDDEN: "The API token's role does not allow that request.",
-  ASC_COLLECTOR_INSECURE_REFUSED: 'The server refuses to listen on a non-loopback address without TLS unless --insecure-http is given.',
+  ASC_COLLECTOR_SELF_APPROVAL: 'An approver may not approve an elevation they requested themselves (or one whose requester cannot be told apart from them).',
+  ASC_COLLECTOR_INSECURE_REFUSED: 'Plain HTTP refused: the admin CLI reaches the collector over https unless --insecure-http is given, and directory sign-in never crosses the network over plain HTTP.',
+  ASC_COLLECTOR_UNTRUSTED: 'The collector could not be authenticated: its certificate is not the pinned one, or a decision it sent is not signed by its pinned key or answers another request.',
   ASC_COLLECTOR_UNREACHABLE: 'The collector server could not be reached, or did not answer with JSON.',
   // Endpoint agent
   ASC_AGENT_CONFIG: 'An agent option or its state folder is unusable (not root, a folder others may write, a bad collector URL); the message names it.',

@@ -13,17 +13,18 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { AscendError, isAscendError } from '../../src/errors.js';
 import { compileRules, decide, findingLine, lintRules, type Decision, type Rule, type RuleIndex } from '../../src/rules/index.js';
-import { rulesFromSources, type RuleProblem } from '../../src/rules/policy.js';
+import type { RuleProblem } from '../../src/rules/policy.js';
 import { PasscodeVerifier, passcodePolicyFromEffective, type PasscodePolicy, type PasscodeTerms } from '../../src/passcode/index.js';
 import { tokenFromAscpass } from '../../src/passcode-keys/index.js';
 import { replaceFileAtomically } from '../../src/atomic-file.js';
 import type { EffectivePolicy } from '../../src/policy/index.js';
-import { effectiveOf, PolicyCache, PolicyRefresher, type PolicySnapshot, type PolicySource, type PolicyStatus } from '../policy/index.js';
+import { foldSnapshot, PolicyCache, PolicyRefresher, type PolicySnapshot, type PolicySource, type PolicyStatus } from '../policy/index.js';
 import { checkRootOnlyFolder } from '../policy/root-only.js';
 import { TseStore, type TseSession } from '../tse/store.js';
 import { Spool, type SpoolOptions } from '../spool/spool.js';
 import { collectorSender, Uploader } from '../spool/uploader.js';
-import { AgentCollectorClient, checkCollectorUrl } from '../collector/client.js';
+import { pinOfCertificate, showPin } from '../../src/collector-api/pin.js';
+import { AgentCollectorClient, checkCollectorUrl, type Enrollment, enrollmentFrom } from '../collector/client.js';
 import { IpcServer, type IpcContext, type IpcRequest, type IpcServerOptions, writePaced } from '../ipc/index.js';
 import { createExecutor, type Executor, type RunningElevation } from '../executor/index.js';
 import { schedulerOf } from '../executor/schedulers.js';
@@ -48,6 +49,10 @@ export interface AgentOptions {
   collectorUrl?: string;
   /** Enrolls with the collector on first start. */
   enrollToken?: string;
+  /** A certificate authority (PEM) to trust for the collector instead of the one the enrollment token pins (--collector-ca). */
+  collectorCa?: string;
+  /** --insecure-dev: the collector may be plain http or unpinned https (development only; said loudly at every start). */
+  insecureDev?: boolean;
   /** SID or group name → host groups, for the executor. */
   groupMap?: Record<string, string[]>;
   /** The uids/gids of ephemeral accounts (default: the executor's, see agent/executor/ids.ts). */
@@ -67,12 +72,6 @@ export interface AgentOptions {
   connectionLimits?: Pick<IpcServerOptions, 'maxConnections' | 'maxConnectionsPerUser' | 'rootReserve'>;
 }
 
-interface Enrollment {
-  url: string;
-  agentId: string;
-  credential: string;
-  computer: string;
-}
 
 interface RunningEntry {
   elevationId: string;
@@ -181,8 +180,9 @@ export class AscendAgent {
   // ---- policy
 
   private applyPolicy(snapshot: PolicySnapshot, fromCache: boolean): void {
-    this.effective = effectiveOf(snapshot);
-    const loaded = rulesFromSources(snapshot.sources);
+    // One fold per policy change: the settings and the rules are both read from it.
+    const { effective, rules: loaded } = foldSnapshot(snapshot);
+    this.effective = effective;
     const labelled = loaded.rules.map((r) => (r.source !== undefined && snapshot.labels[r.source] ? { ...r, source: snapshot.labels[r.source] } : r));
     this.rules = labelled;
     this.ruleProblems = loaded.problems;
@@ -211,26 +211,46 @@ export class AscendAgent {
 
   private async startCollector(): Promise<void> {
     const file = path.join(this.opts.stateDir, 'collector.json');
+    const insecureDev = this.opts.insecureDev === true;
+    if (insecureDev) {
+      this.log('error', 'INSECURE DEVELOPMENT MODE (--insecure-dev): the collector is not authenticated (plain http or an unpinned certificate allowed); anyone who can answer on its address can pose as it. Never use this in production.');
+    }
     try {
-      const saved = JSON.parse(await fs.readFile(file, 'utf8')) as Enrollment;
-      if (typeof saved.credential === 'string' && typeof saved.url === 'string') this.enrollment = saved;
+      const read = enrollmentFrom(JSON.parse(await fs.readFile(file, 'utf8')));
+      if ('why' in read) this.log('error', `ignoring ${file}: ${read.why}`);
+      else if (read.enrollment.insecure && !insecureDev) this.log('error', `ignoring ${file}: it was enrolled with --insecure-dev (the collector was not authenticated); enroll again without it`);
+      else this.enrollment = read.enrollment;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.log('warn', `ignoring ${file}: ${messageOf(e)}`);
     }
     const url = this.collectorUrl;
-    if (url !== null) checkCollectorUrl(url);
-    if (url !== null && this.opts.enrollToken && (this.enrollment === null || this.enrollment.url !== url)) {
-      const { agentId, credential } = await AgentCollectorClient.enroll(url, this.opts.enrollToken, this.opts.computer);
-      this.enrollment = { url, agentId, credential, computer: this.opts.computer };
+    let wanted: string | null = null;
+    try {
+      wanted = url === null ? null : checkCollectorUrl(url, insecureDev).href;
+    } catch (e) {
+      // --collector is this machine's admin's mistake: refuse to start. The domain policy's host: say so, and keep events in the spool.
+      if (this.opts.collectorUrl !== undefined) throw e;
+      this.log('error', `not using the collector the policy names: ${messageOf(e)}`);
+      return;
+    }
+    if (this.enrollment !== null && wanted !== null && this.enrollment.url !== wanted && !this.opts.enrollToken) {
+      this.log('error', `the collector is now ${wanted}, but the agent is enrolled with ${this.enrollment.url}: events stay in the spool until it is enrolled there (--enroll-token-file)`);
+      return;
+    }
+    if (wanted !== null && this.opts.enrollToken && (this.enrollment === null || this.enrollment.url !== wanted)) {
+      this.enrollment = await AgentCollectorClient.enroll(wanted, this.opts.enrollToken, this.opts.computer, {
+        insecureDev,
+        ...(this.opts.collectorCa !== undefined ? { ca: this.opts.collectorCa } : {}),
+      });
       await replaceFileAtomically(file, Buffer.from(`${JSON.stringify(this.enrollment)}\n`), 0o600);
-      this.log('info', `enrolled with ${new URL(url).origin} as agent ${agentId}`);
+      this.log('info', `enrolled with ${new URL(wanted).origin} as agent ${this.enrollment.agentId}${this.enrollment.anchor === null ? ' (UNAUTHENTICATED: --insecure-dev)' : ''}`);
     }
     if (this.enrollment === null) {
       if (url !== null) this.log('warn', `not enrolled with the collector ${url}: events stay in the spool (start once with --enroll-token-file)`);
       return;
     }
-    this.client = new AgentCollectorClient(this.enrollment.url, this.enrollment.credential);
-    this.uploader = new Uploader(this.spool, collectorSender(this.client.url.href, this.enrollment.credential), {
+    this.client = new AgentCollectorClient(this.enrollment);
+    this.uploader = new Uploader(this.spool, collectorSender(this.client.url.href, this.enrollment.credential, this.client.trust), {
       idleMs: this.settings.collector.uploadIntervalSeconds * 1000,
     });
     this.uploaderRun = this.uploader.run(this.uploaderStop.signal).then(() => {
@@ -411,6 +431,9 @@ export class AscendAgent {
         url: this.collectorUrl,
         enrolled: this.enrollment !== null,
         agentId: this.enrollment?.agentId ?? null,
+        // What the agent trusts the collector by: the pinned CA's fingerprint, or nothing (--insecure-dev).
+        pinned: this.enrollment?.anchor ? showPin(pinOfCertificate(this.enrollment.anchor)) : null,
+        insecure: this.opts.insecureDev === true,
         spool: stats,
         upload: this.uploader ? { ...this.uploader.status } : null,
       },
@@ -473,8 +496,16 @@ export class AscendAgent {
           this.log('warn', `passcode ${terms.id} counted on this machine only: ${messageOf(e)}`);
         }
         if (answer && !answer.ok && (answer.reason !== 'unknown' || mustConfirm)) {
-          const why = answer.reason === 'spent' ? 'its uses across the domain are spent' : answer.reason === 'revoked' ? 'the collector lists it as revoked' : 'the collector does not know it (register it: ascend server passcode register FILE)';
-          return refuse(answer.reason === 'spent' ? 'uses-exhausted' : answer.reason === 'revoked' ? 'revoked' : 'offline-not-allowed', `passcode "${terms.title}" (${terms.id}): ${why}`, terms);
+          const why =
+            answer.reason === 'spent'
+              ? 'its uses across the domain are spent'
+              : answer.reason === 'revoked'
+                ? 'the collector lists it as revoked'
+                : answer.reason === 'wrong-computer'
+                  ? 'the collector registered it for other computers than the one this agent is enrolled as'
+                  : 'the collector does not know it (register it: ascend server passcode register FILE)';
+          const reason = answer.reason === 'spent' ? 'uses-exhausted' : answer.reason === 'revoked' ? 'revoked' : answer.reason === 'wrong-computer' ? 'wrong-computer' : 'offline-not-allowed';
+          return refuse(reason, `passcode "${terms.title}" (${terms.id}): ${why}`, terms);
         }
       } else if (mustConfirm) {
         return refuse('offline-not-allowed', `passcode "${terms.title}" (${terms.id}): offline passcodes are not enabled for this computer and the agent is not enrolled with a collector to confirm it`, terms, 'enroll the agent with a collector (--collector URL --enroll-token-file F)');
@@ -764,8 +795,12 @@ export class AscendAgent {
       if (view.status === 'pending') fail(`no decision on approval request ${elevationId} within ${this.settings.approvals.requestTimeoutMinutes} minutes`);
       if (view.status !== 'approved') fail(`approval request ${elevationId} was ${view.status}${view.decidedBy ? ` by ${view.decidedBy}` : ''}`);
       // An approval runs once: the collector refuses a second use, or one past its time limit.
-      await client.useApproval(elevationId);
-      ctx.send({ kind: 'event', status: 'approved', requestId: elevationId, message: `approved by ${view.decidedBy ?? 'an approver'}` });
+      // What runs is what the signed answer to this use says was approved: this elevation, used now.
+      const used = await client.useApproval(elevationId);
+      if (used.status !== 'approved' || used.usedAt === null || used.user !== base.user || used.processPath !== base.processPath || (used.args ?? '') !== base.args) {
+        fail(`the collector's answer to using approval request ${elevationId} does not approve this elevation (${used.status}${used.usedAt === null ? ', not marked used' : ''})`);
+      }
+      ctx.send({ kind: 'event', status: 'approved', requestId: elevationId, message: `approved by ${used.decidedBy ?? 'an approver'}` });
     }
   }
 

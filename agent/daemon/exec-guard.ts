@@ -17,6 +17,7 @@ import path from 'node:path';
 import { commandLineOf, sha256Of, shebangInterpreter } from './program.js';
 import { show } from '../executor/common.js';
 import { schedulerOf } from '../executor/schedulers.js';
+import { AscendError } from '../../src/errors.js';
 
 const CACHE_SIZE = 512;
 
@@ -52,11 +53,11 @@ const hashCache = new Map<string, string>();
 
 async function sha256OfPath(real: string): Promise<string> {
   // Seen to be a regular file before it is opened (a terminal or device named by an exec is never opened by the agent).
-  if (!(await fs.lstat(real)).isFile()) throw new Error('not a regular file');
+  if (!(await fs.lstat(real)).isFile()) throw new AscendError('ASC_FILE_UNREADABLE', 'not a regular file');
   const handle = await fs.open(real, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK | fsc.O_NOCTTY);
   try {
     const st = await handle.stat({ bigint: true });
-    if (!st.isFile()) throw new Error('not a regular file');
+    if (!st.isFile()) throw new AscendError('ASC_FILE_UNREADABLE', 'not a regular file');
     const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
     const known = hashCache.get(key);
     if (known) return known;
@@ -102,8 +103,8 @@ const MAX_LINKS = 40;
  * agent has open there. A link to what is not a path (a pipe, a memfd, a deleted file) throws.
  */
 export async function resolveAs(pid: number, p: string): Promise<string> {
-  if (!Number.isInteger(pid) || pid <= 0) throw new Error('no process');
-  if (!p.startsWith('/')) throw new Error('not an absolute path');
+  if (!Number.isInteger(pid) || pid <= 0) throw new AscendError('ASC_INTERNAL', 'no process');
+  if (!p.startsWith('/')) throw new AscendError('ASC_INTERNAL', 'not an absolute path');
   let rest = p.split('/').filter((c) => c !== '' && c !== '.');
   let cur = '/';
   let links = 0;
@@ -120,14 +121,14 @@ export async function resolveAs(pid: number, p: string): Promise<string> {
     const next = path.join(cur, name);
     const st = await fs.lstat(next);
     if (st.isSymbolicLink()) {
-      if (++links > MAX_LINKS) throw new Error('too many links');
+      if (++links > MAX_LINKS) throw new AscendError('ASC_FILE_UNREADABLE', 'too many links');
       const target = await fs.readlink(next);
       if (target.startsWith('/')) cur = '/';
-      else if (/^\/proc\/[0-9]+\//.test(next)) throw new Error(`it names ${target}, which is not a file`);
+      else if (/^\/proc\/[0-9]+\//.test(next)) throw new AscendError('ASC_FILE_UNREADABLE', `it names ${target}, which is not a file`);
       rest = [...target.split('/').filter((c) => c !== '' && c !== '.'), ...rest];
       continue;
     }
-    if (rest.length > 0 && !st.isDirectory()) throw new Error('not a folder');
+    if (rest.length > 0 && !st.isDirectory()) throw new AscendError('ASC_FILE_UNREADABLE', 'not a folder');
     cur = next;
   }
   return cur;

@@ -7,6 +7,7 @@
  * 0xffffffff for the others). When an ACL is present the group bits of st_mode are its mask,
  * which caps what named entries and the owning group get.
  */
+import { AscendError } from '../../src/errors.js';
 
 export const ACL_USER_OBJ = 0x01;
 export const ACL_USER = 0x02;
@@ -16,6 +17,11 @@ export const ACL_MASK = 0x10;
 export const ACL_OTHER = 0x20;
 
 const VERSION = 2;
+
+/** An ACL that cannot be read: the caller trusts nothing then. */
+function badAcl(why: string): AscendError {
+  return new AscendError('ASC_FILE_UNREADABLE', why);
+}
 const KNOWN_TAGS = new Set([ACL_USER_OBJ, ACL_USER, ACL_GROUP_OBJ, ACL_GROUP, ACL_MASK, ACL_OTHER]);
 const PERM_WRITE = 0o2;
 const PERM_ALL = 0o7;
@@ -37,17 +43,17 @@ export type AclWriteGrant = { kind: 'user'; uid: number } | { kind: 'group'; gid
  */
 export function parsePosixAcl(bytes: Uint8Array): AclEntry[] {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buf.length < 4) throw new Error(`an ACL of ${buf.length} bytes has no header`);
+  if (buf.length < 4) throw badAcl(`an ACL of ${buf.length} bytes has no header`);
   const version = buf.readUInt32LE(0);
-  if (version !== VERSION) throw new Error(`ACL version ${version}, expected ${VERSION}`);
-  if ((buf.length - 4) % 8 !== 0) throw new Error(`an ACL of ${buf.length} bytes ends inside an entry`);
+  if (version !== VERSION) throw badAcl(`ACL version ${version}, expected ${VERSION}`);
+  if ((buf.length - 4) % 8 !== 0) throw badAcl(`an ACL of ${buf.length} bytes ends inside an entry`);
   const entries: AclEntry[] = [];
   for (let at = 4; at < buf.length; at += 8) {
     const tag = buf.readUInt16LE(at);
     const perm = buf.readUInt16LE(at + 2);
     const id = buf.readUInt32LE(at + 4);
-    if (!KNOWN_TAGS.has(tag)) throw new Error(`ACL entry ${(at - 4) / 8} has an unknown tag 0x${tag.toString(16)}`);
-    if ((perm & ~PERM_ALL) !== 0) throw new Error(`ACL entry ${(at - 4) / 8} has unknown permission bits 0x${perm.toString(16)}`);
+    if (!KNOWN_TAGS.has(tag)) throw badAcl(`ACL entry ${(at - 4) / 8} has an unknown tag 0x${tag.toString(16)}`);
+    if ((perm & ~PERM_ALL) !== 0) throw badAcl(`ACL entry ${(at - 4) / 8} has unknown permission bits 0x${perm.toString(16)}`);
     entries.push(tag === ACL_USER || tag === ACL_GROUP ? { tag, perm, id } : { tag, perm });
   }
   return entries;

@@ -111,7 +111,7 @@ function addon(): { addon: Addon } | { error: string } {
   try {
     const file = addonPath();
     const mod = createRequire(import.meta.url)(file) as Partial<Addon>;
-    if (typeof mod.posixAclAccess !== 'function' || typeof mod.mountOf !== 'function') throw new Error(`${file} does not export posixAclAccess and mountOf (an older build: npm run build:native)`);
+    if (typeof mod.posixAclAccess !== 'function' || typeof mod.mountOf !== 'function') throw new AscendError('ASC_INTERNAL', `${file} does not export posixAclAccess and mountOf (an older build: npm run build:native)`);
     loaded = { addon: mod as Addon };
   } catch (e) {
     loaded = { error: e instanceof Error ? (e.message.split('\n')[0] ?? '') : String(e) };

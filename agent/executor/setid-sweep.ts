@@ -29,6 +29,7 @@ import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { replaceFileAtomically } from '../../src/atomic-file.js';
 import { SerialQueue } from '../../src/serial-queue.js';
+import { AscendError } from '../../src/errors.js';
 
 export const SWEEP_JOURNAL = 'setid-sweeps.json';
 
@@ -303,7 +304,7 @@ export class SetidSweeper {
   /** Records a sweep for a uid and gid (on disk, flushed) before its account is removed. */
   record(entry: PendingSweep): Promise<void> {
     if (!Number.isInteger(entry.uid) || entry.uid <= 0 || !Number.isInteger(entry.gid) || entry.gid <= 0) {
-      return Promise.reject(new Error(`refusing to sweep uid ${entry.uid} gid ${entry.gid}`));
+      return Promise.reject(new AscendError('ASC_EXEC_FAILED', `refusing to sweep uid ${entry.uid} gid ${entry.gid}`));
     }
     return this.journal.run(async () => {
       const list = await this.pending();

@@ -63,7 +63,7 @@ function load(): { addon: Addon } | { error: string } {
   try {
     const path = addonPath();
     const mod = createRequire(import.meta.url)(path) as Partial<Addon>;
-    if (typeof mod.peerCredentials !== 'function') throw new Error(`${path} does not export peerCredentials`);
+    if (typeof mod.peerCredentials !== 'function') throw new AscendError('ASC_AGENT_PEER_UNKNOWN', `${path} does not export peerCredentials`);
     loaded = { addon: mod as Addon };
   } catch (e) {
     loaded = { error: `the peer-credentials addon could not be loaded: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}` };

@@ -110,19 +110,24 @@ export class PolicyCache {
   }
 }
 
+/** Why a cache file is not used (caught by read(), which ignores the file and says why). */
+function damaged(why: string): AscendError {
+  return new AscendError('ASC_AGENT_CONFIG', why);
+}
+
 function parseCache(text: string): PolicySnapshot {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch {
-    throw new Error('it is not valid JSON (truncated or damaged)');
+    throw damaged('it is not valid JSON (truncated or damaged)');
   }
   const top = obj(doc, 'the file');
-  if (top.format !== FORMAT) throw new Error(`it is not a policy cache (format ${JSON.stringify(top.format)})`);
-  if (top.version !== VERSION) throw new Error(`it has version ${JSON.stringify(top.version)}, not ${VERSION}`);
+  if (top.format !== FORMAT) throw damaged(`it is not a policy cache (format ${JSON.stringify(top.format)})`);
+  if (top.version !== VERSION) throw damaged(`it has version ${JSON.stringify(top.version)}, not ${VERSION}`);
   const s = obj(top.snapshot, 'snapshot');
   const origin = s.origin;
-  if (origin !== 'local' && origin !== 'domain' && origin !== 'registry') throw new Error(`snapshot.origin ${JSON.stringify(origin)} is not local, domain or registry`);
+  if (origin !== 'local' && origin !== 'domain' && origin !== 'registry') throw damaged(`snapshot.origin ${JSON.stringify(origin)} is not local, domain or registry`);
   const sources: PolSource[] = arr(s.sources, 'snapshot.sources').map((x, i) => {
     const src = obj(x, `sources[${i}]`);
     return {
@@ -131,9 +136,9 @@ function parseCache(text: string): PolicySnapshot {
         const where = `sources[${i}].entries[${j}]`;
         const e = obj(y, where);
         const data = str(e.data, `${where}.data`);
-        if (!/^[A-Za-z0-9+/]*={0,2}$/.test(data) || data.length % 4 !== 0) throw new Error(`${where}.data is not base64`);
+        if (!/^[A-Za-z0-9+/]*={0,2}$/.test(data) || data.length % 4 !== 0) throw damaged(`${where}.data is not base64`);
         const type = e.type;
-        if (typeof type !== 'number' || !Number.isInteger(type) || type < 0 || type > 0xffffffff) throw new Error(`${where}.type is not a registry type number`);
+        if (typeof type !== 'number' || !Number.isInteger(type) || type < 0 || type > 0xffffffff) throw damaged(`${where}.type is not a registry type number`);
         return { key: str(e.key, `${where}.key`), valueName: str(e.valueName, `${where}.valueName`), type, data: new Uint8Array(Buffer.from(data, 'base64')) };
       }),
     };
@@ -142,10 +147,10 @@ function parseCache(text: string): PolicySnapshot {
   const labels: Record<string, string> = {};
   for (const [k, v] of Object.entries(labelsIn)) labels[k] = str(v, `snapshot.labels.${k}`);
   const fetchedAt = s.fetchedAt;
-  if (typeof fetchedAt !== 'number' || !Number.isFinite(fetchedAt)) throw new Error('snapshot.fetchedAt is not a time');
+  if (typeof fetchedAt !== 'number' || !Number.isFinite(fetchedAt)) throw damaged('snapshot.fetchedAt is not a time');
   const problems = arr(s.problems, 'snapshot.problems').map((p, i) => str(p, `snapshot.problems[${i}]`));
   const digest = str(s.digest, 'snapshot.digest');
-  if (digestSources(sources) !== digest) throw new Error('its digest does not match its entries (the file was altered or damaged)');
+  if (digestSources(sources) !== digest) throw damaged('its digest does not match its entries (the file was altered or damaged)');
   const snapshot: PolicySnapshot = { origin, sources, labels, fetchedAt, problems, digest };
   if (s.computer !== undefined) {
     const c = obj(s.computer, 'snapshot.computer');
@@ -160,14 +165,14 @@ function parseCache(text: string): PolicySnapshot {
 }
 
 function obj(v: unknown, what: string): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${what} is not an object`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw damaged(`${what} is not an object`);
   return v as Record<string, unknown>;
 }
 function arr(v: unknown, what: string): unknown[] {
-  if (!Array.isArray(v)) throw new Error(`${what} is not a list`);
+  if (!Array.isArray(v)) throw damaged(`${what} is not a list`);
   return v;
 }
 function str(v: unknown, what: string): string {
-  if (typeof v !== 'string') throw new Error(`${what} is not a string`);
+  if (typeof v !== 'string') throw damaged(`${what} is not a string`);
   return v;
 }

@@ -2,20 +2,16 @@
  * Policy from the domain (Linux agents in an AD domain): our own client-side processing of
  * the GPOs that apply to this computer, as Windows' Group Policy engine and registry
  * extension would do it (DESIGN sections 4 and 7). The agent connects with the computer's
- * own credentials, finds its account, works out its token (tokenGroups) and the GPOs that
- * reach it (links, Block Inheritance, Enforced, security filtering: selectGpos), and reads
- * each applied GPO's Machine\Registry.pol from SYSVOL.
+ * own credentials; gpo-extension's one RSoP read (resolveAppliedGpos: the computer's token,
+ * the GPOs that reach it through links, Block Inheritance, Enforced and security filtering,
+ * and each applied GPO's Machine\Registry.pol from SYSVOL) gives the sources, in the order
+ * they apply.
  */
-import { AscendError, isAscendError } from '../../src/errors.js';
-import { sidToString } from '../../src/directory/index.js';
-import type { PolSource } from '../../src/policy/index.js';
+import { AscendError } from '../../src/errors.js';
 import { connectDomain, type ConnectionSettings } from '../../gpo-extension/connection.js';
-import { findAccount, PolicyFileCache, readAccountSnapshot, selectGpos, type AccountToken } from '../../gpo-extension/rsop.js';
+import { resolveAppliedGpos } from '../../gpo-extension/rsop.js';
 import { makeSnapshot, type PolicySnapshot } from './snapshot.js';
 import type { PolicySource } from './source.js';
-
-/** SIDs every authenticated token holds besides the account's and its groups' (as rsop.ts adds them). */
-const TOKEN_SIDS = ['S-1-1-0' /* Everyone */, 'S-1-5-11' /* Authenticated Users */];
 
 export interface DomainPolicySettings extends ConnectionSettings {
   /** The computer account's name (NAME or NAME$). */
@@ -42,36 +38,20 @@ export class DomainPolicy implements PolicySource {
   async load(): Promise<PolicySnapshot> {
     const conn = await connectDomain(this.settings, this.env);
     try {
-      const { dir, store } = conn;
-      const entry = await findAccount(dir, this.settings.computer, 'computer');
-      const sidBytes = entry.binary.objectsid?.[0];
-      if (!sidBytes) throw new AscendError('ASC_LDAP_ERROR', `the computer account ${entry.dn} has no objectSid (the account used cannot read it)`);
-      const account = { name: entry.attrs.samaccountname?.[0] ?? this.settings.computer, kind: 'computer' as const, dn: entry.dn, sid: sidToString(sidBytes) };
-      const [groupSids, domain] = await Promise.all([dir.tokenGroups(entry.dn), readAccountSnapshot(dir, entry.dn)]);
-      const token: AccountToken = { account, sids: new Set([account.sid, ...groupSids, ...TOKEN_SIDS]) };
-      // selectGpos lists the applied GPOs in the order they apply, lowest precedence first,
-      // which is the order resolveEffectivePolicies folds them in.
-      const { applied, notes } = selectGpos(token, domain);
-      const files = new PolicyFileCache(store, dir.dnsDomain);
-      const problems = [...notes];
-      const sources: PolSource[] = [];
+      const found = await resolveAppliedGpos(conn.dir, conn.store, this.settings.computer, 'computer');
+      const { account, groupSids } = found;
+      if (!account.sid) throw new AscendError('ASC_LDAP_ERROR', `the computer account ${account.dn} has no objectSid (the account used cannot read it)`);
       const labels: Record<string, string> = {};
-      for (const gpo of applied) {
-        labels[gpo.guid] = gpo.displayName;
-        try {
-          sources.push({ source: gpo.guid, entries: await files.entries(gpo, 'computer') });
-        } catch (e) {
-          // A damaged Registry.pol in one GPO leaves that GPO out, as Windows' registry
-          // extension does with a file it cannot parse; the problem is reported. SYSVOL that
-          // cannot be reached at all is no such thing: the whole read fails, so the agent
-          // keeps the policy it has rather than apply a policy missing GPOs.
-          if (isAscendError(e) && e.code.startsWith('ASC_POL_')) problems.push(`GPO "${gpo.displayName}" ${gpo.guid} was left out: ${e.message}`);
-          else throw e;
-        }
-      }
+      for (const gpo of found.applied) labels[gpo.guid] = gpo.displayName;
+      // A damaged Registry.pol in one GPO leaves that GPO out, as Windows' registry extension
+      // does with a file it cannot parse; the problem is reported. SYSVOL that cannot be
+      // reached at all is no such thing: resolveAppliedGpos throws, so the agent keeps the
+      // policy it has rather than apply a policy missing GPOs.
+      const problems = [...found.notes, ...found.damaged.map(({ gpo, error }) => `GPO "${gpo.displayName}" ${gpo.guid} was left out: ${error.message}`)];
       return makeSnapshot({
         origin: 'domain',
-        sources,
+        // In the order the GPOs apply, lowest precedence first: the order they fold in.
+        sources: found.sources,
         labels,
         fetchedAt: this.now(),
         computer: { name: account.name, dn: account.dn, sid: account.sid, groupSids },

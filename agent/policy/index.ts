@@ -1,4 +1,4 @@
-export { effectiveOf, digestSources, makeSnapshot, MACHINE_CATALOG, type PolicySnapshot, type PolicyOrigin } from './snapshot.js';
+export { effectiveOf, foldSnapshot, digestSources, makeSnapshot, MACHINE_CATALOG, type PolicySnapshot, type PolicyOrigin, type FoldedPolicy } from './snapshot.js';
 export type { PolicySource } from './source.js';
 export { LocalPolicyFiles } from './local.js';
 export { checkRootOnlyFolder, openRootOnlyFile, rootOnlyFault, type ComponentStat } from './root-only.js';

@@ -2,11 +2,13 @@
  * Policy from local Registry.pol files (Linux agents outside a domain, and tests), folded in
  * the order given, lowest precedence first: with `--policy A --policy B`, B wins. Each file, and
  * every folder above it, must be one only root can change (root-only.ts), at start and at every
- * refresh: a file a user could write is refused, and the policy held stays.
+ * refresh: a file a user could write is refused, and the policy held stays. The file is read
+ * by the one readPolFile (src/local-policy), through the descriptor the root-only check judged;
+ * a missing or damaged file is an error naming it (and the codec's byte offset).
  */
 import path from 'node:path';
-import { AscendError, isAscendError } from '../../src/errors.js';
-import { readRegistryPol } from '../../src/formats/registry-pol/index.js';
+import { AscendError } from '../../src/errors.js';
+import { readPolFile } from '../../src/local-policy/index.js';
 import type { PolSource } from '../../src/policy/index.js';
 import { openRootOnlyFile } from './root-only.js';
 import { makeSnapshot, type PolicySnapshot } from './snapshot.js';
@@ -26,34 +28,9 @@ export class LocalPolicyFiles implements PolicySource {
     const sources: PolSource[] = [];
     const labels: Record<string, string> = {};
     for (const file of this.paths) {
-      sources.push({ source: file, entries: await readPolFile(file) });
+      sources.push({ source: file, entries: await readPolFile(file, { open: (f) => openRootOnlyFile(f, 'policy file') }) });
       labels[file] = file;
     }
     return makeSnapshot({ origin: 'local', sources, labels, fetchedAt: this.now(), problems: [] });
-  }
-}
-
-/** One Registry.pol: a missing or damaged file is an error naming it (and the codec's byte offset). */
-async function readPolFile(file: string) {
-  let bytes: Buffer;
-  try {
-    const handle = await openRootOnlyFile(file, 'policy file');
-    try {
-      bytes = await handle.readFile();
-    } finally {
-      await handle.close();
-    }
-  } catch (e) {
-    if (isAscendError(e)) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new AscendError('ASC_FILE_NOT_FOUND', `policy file ${file} does not exist`, { hint: 'check the --policy path' });
-    throw new AscendError('ASC_FILE_UNREADABLE', `policy file ${file} cannot be read (${code ?? String(e)})`);
-  }
-  try {
-    return readRegistryPol(bytes);
-  } catch (e) {
-    // The codec's message carries the byte offset ("... at byte N (expected ...)").
-    if (isAscendError(e)) throw new AscendError(e.code, `policy file ${file}: ${e.message}`, { cause: e });
-    throw e;
   }
 }

@@ -187,3 +187,22 @@ export async function checkRootOnlyFolder(dir: string, what: string): Promise<vo
     await d.close();
   }
 }
+
+/** Reads a small text file (at most 1 MiB) that only root can change, by the same rule. */
+export async function readRootOnlyText(file: string, what: string): Promise<string> {
+  let handle: FileHandle;
+  try {
+    handle = await openRootOnlyFile(file, what);
+  } catch (e) {
+    if (e instanceof AscendError) throw e;
+    throw new AscendError('ASC_AGENT_CONFIG', `cannot read ${what} ${escapeControlChars(file)}: ${(e as Error).message}`);
+  }
+  try {
+    const buf = Buffer.alloc(1024 * 1024 + 1);
+    const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+    if (bytesRead > 1024 * 1024) throw new AscendError('ASC_AGENT_CONFIG', `${what} ${escapeControlChars(file)} is larger than 1 MiB`);
+    return buf.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}

@@ -5,7 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { ASCEND_CATALOG, type PolicyCatalog } from '../../src/catalog/index.js';
-import { resolveEffectivePolicies, type EffectivePolicy, type PolSource } from '../../src/policy/index.js';
+import { effectiveFromRegistry, foldRegistryPol, resolveEffectivePolicies, type EffectivePolicy, type PolSource } from '../../src/policy/index.js';
+import { rulesFromRegistry, type LoadedRules } from '../../src/rules/index.js';
 
 export type PolicyOrigin = 'local' | 'domain' | 'registry';
 
@@ -34,6 +35,22 @@ export const MACHINE_CATALOG: PolicyCatalog = {
 /** Every computer policy of the catalog with its state, values and the source that decided it. */
 export function effectiveOf(s: PolicySnapshot): EffectivePolicy[] {
   return resolveEffectivePolicies(MACHINE_CATALOG, s.sources);
+}
+
+/** What the agent enforces from one snapshot: its computer policies and its rules. */
+export interface FoldedPolicy {
+  effective: EffectivePolicy[];
+  /** The rules, each with the source (GPO GUID or file) that wrote it. */
+  rules: LoadedRules;
+}
+
+/**
+ * Folds a snapshot's sources once and reads both the settings and the rules from that one
+ * fold (the agent calls it once per policy change).
+ */
+export function foldSnapshot(s: PolicySnapshot): FoldedPolicy {
+  const registry = foldRegistryPol(s.sources);
+  return { effective: effectiveFromRegistry(MACHINE_CATALOG, registry), rules: rulesFromRegistry(registry) };
 }
 
 /**

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Spool, SpoolEvent } from './spool.js';
 import { fitEvent } from './fit.js';
+import { type HttpAnswer, send, type Trust } from '../../src/collector-api/transport.js';
 
 export type SendResult =
   | { kind: 'stored' }
@@ -25,35 +26,37 @@ export type SendResult =
 
 export type Sender = (events: SpoolEvent[]) => Promise<SendResult>;
 
-/** POST /api/v1/events on the collector with the agent credential. */
-export function collectorSender(collectorUrl: string, credential: string, timeoutMs = 30_000): Sender {
+/** POST /api/v1/events on the collector with the agent credential, over the pinned channel. */
+export function collectorSender(collectorUrl: string, credential: string, trust: Trust, timeoutMs = 30_000): Sender {
   const url = new URL('api/v1/events', collectorUrl.endsWith('/') ? collectorUrl : `${collectorUrl}/`);
   return async (events) => {
-    let res: Response;
+    let res: HttpAnswer;
     try {
-      res = await fetch(url, {
+      res = await send(url, {
         method: 'POST',
+        trust,
+        timeoutMs,
+        maxBytes: 64 * 1024,
         headers: { authorization: `Bearer ${credential}`, 'content-type': 'application/json' },
         body: JSON.stringify({ events }),
-        signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (e) {
-      const cause = (e as Error & { cause?: Error }).cause;
-      return { kind: 'retry', reason: `cannot reach the collector: ${cause?.message ?? (e as Error).message}` };
+      return { kind: 'retry', reason: (e as Error).message };
     }
-    const text = await res.text().catch(() => '');
+    const ok = res.status >= 200 && res.status <= 299;
     const message = (() => {
       try {
-        return (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? `HTTP ${res.status}`;
+        const m = (JSON.parse(res.body.toString('utf8')) as { error?: { message?: unknown } }).error?.message;
+        return typeof m === 'string' ? m.slice(0, 500) : `HTTP ${res.status}`;
       } catch {
         return `HTTP ${res.status}`;
       }
     })();
-    if (res.ok) return { kind: 'stored' };
+    if (ok) return { kind: 'stored' };
     if (res.status === 401) return { kind: 'unauthorized', reason: message };
     if (res.status === 400 || res.status === 413) return { kind: 'rejected', reason: message };
-    const retryAfter = Number(res.headers.get('retry-after'));
-    return { kind: 'retry', reason: message, ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterMs: retryAfter * 1000 } : {}) };
+    const retryAfter = Number(res.headers['retry-after']);
+    return { kind: 'retry', reason: message, ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterMs: Math.min(retryAfter, 3600) * 1000 } : {}) };
   };
 }
 

@@ -14,6 +14,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { replaceFileAtomically } from '../../src/atomic-file.js';
 import { SerialQueue } from '../../src/serial-queue.js';
+import { AscendError } from '../../src/errors.js';
 
 export interface TseSession {
   sessionId: string;
@@ -91,7 +92,7 @@ export class TseStore {
       try {
         parsed = JSON.parse(text) as Partial<TseFile>;
       } catch {
-        throw new Error(`${store.file} is damaged (not JSON); it holds passcode use counts, so the agent will not start from zero. Restore it or remove it deliberately.`);
+        throw new AscendError('ASC_AGENT_CONFIG', `${store.file} is damaged (not JSON); it holds passcode use counts, so the agent will not start from zero. Restore it or remove it deliberately.`);
       }
       const uses: Record<string, number> = {};
       for (const [k, v] of Object.entries(parsed.uses ?? {})) if (Number.isSafeInteger(v) && v >= 0) uses[k] = v;

@@ -83,12 +83,13 @@ export class FsSysvolStore implements SysvolStore {
     } catch (e) {
       throw this.fail('creating the folder', segs, e);
     }
+    let st: Awaited<ReturnType<typeof fsp.stat>>;
     try {
-      const st = await fsp.stat(this.at(segs));
-      if (!st.isDirectory()) throw new Error('a file of that name is in the way');
+      st = await fsp.stat(this.at(segs));
     } catch (e) {
       throw this.fail('creating the folder', segs, e);
     }
+    if (!st.isDirectory()) throw new AscendError('ASC_SYSVOL_IO', `creating the folder ${this.at(segs)} failed: a file of that name is in the way`);
   }
 
   async exists(path: readonly string[]): Promise<boolean> {

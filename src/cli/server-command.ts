@@ -1,6 +1,7 @@
 /**
  * What the `ascend server ...` admin commands share: the --server and --token-file flags (the
- * token file defaults to $ASCEND_TOKEN_FILE), the call to the collector with a next step added
+ * token file defaults to $ASCEND_TOKEN_FILE), --ca-file and --insecure-http (how the collector
+ * is trusted: $ASCEND_CA_FILE, ASCEND_INSECURE_HTTP=1), the call to the collector with a next step added
  * to its errors, durations, times for people, and the files that hold secrets (a password
  * file that must be private, a session token file written mode 0600).
  */
@@ -10,22 +11,39 @@ import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Flags } from '@oclif/core';
 import { AscendError, isAscendError } from '../errors.js';
-import { callServer, readTokenFile } from '../collector/server/client.js';
+import { CA_FILE_ENV, callServer, type ClientTrustOptions, INSECURE_HTTP_ENV, readTokenFile } from '../collector/server/client.js';
 import { durationMs } from './duration.js';
 import { readPrivateFile } from '../passcode-keys/key-file.js';
 import { cellText } from './table.js';
 
 export const TOKEN_FILE_ENV = 'ASCEND_TOKEN_FILE';
 
+/** How the collector is trusted: its CA file, or (development only) plain HTTP. */
+export const trustFlags = {
+  'ca-file': Flags.string({ description: `PEM file of the collector's certificate authority (DATA/tls/ca.pem on the collector); default: $${CA_FILE_ENV}, else the system's CAs` }),
+  'insecure-http': Flags.boolean({ description: `allow an http:// --server: no TLS, development only (or ${INSECURE_HTTP_ENV}=1)`, default: false }),
+};
+
 /** --server URL and --token-file F, for every command that calls the collector with an API token. */
 export const serverFlags = {
   server: Flags.string({ description: 'collector URL, e.g. https://collector.corp.example', required: true }),
   'token-file': Flags.string({ description: `file holding an API token or a sign-in session; default: $${TOKEN_FILE_ENV}` }),
+  ...trustFlags,
 };
 
-export interface ServerFlags {
+export interface TrustFlags {
+  'ca-file'?: string | undefined;
+  'insecure-http'?: boolean | undefined;
+}
+
+export interface ServerFlags extends TrustFlags {
   server: string;
   'token-file'?: string | undefined;
+}
+
+/** The trust options for callServer from --ca-file and --insecure-http. */
+export function trustOptions(flags: TrustFlags): ClientTrustOptions {
+  return { caFile: flags['ca-file'], insecureHttp: flags['insecure-http'] };
 }
 
 /** The token file named by --token-file, else by $ASCEND_TOKEN_FILE; undefined = neither. */
@@ -86,7 +104,7 @@ export async function callApi<T>(
 ): Promise<T> {
   const token = hints.noAuth === true ? undefined : serverToken(flags);
   try {
-    return await callServer<T>(flags.server, token, method, apiPath, body);
+    return await callServer<T>(flags.server, token, method, apiPath, body, trustOptions(flags));
   } catch (e) {
     if (isAscendError(e) && e.hint === undefined) {
       const hint = hintFor(e.code, hints);

@@ -1,1 +1,2 @@
-export { readPolFile, writeFileAtomic, setPolicyInFile, effectiveFromFiles, type SetPolicyResult } from './pol-file.js';
+export { readPolFile, writeFileAtomic, setPolicyInFile, effectiveFromFiles, type SetPolicyResult, type ReadPolOptions } from './pol-file.js';
+export { fileTarget } from './target.js';

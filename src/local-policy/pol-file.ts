@@ -1,4 +1,5 @@
-import { promises as fs } from 'node:fs';
+import { constants as fsc, promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { AscendError, isAscendError } from '../errors.js';
 import { replaceFileAtomically } from '../atomic-file.js';
@@ -6,18 +7,45 @@ import { requirePolicy, type ElementValues, type PolicyCatalog, type PolicyState
 import { DEFAULT_MAX_POL_BYTES, readRegistryPol, writeRegistryPol, type PolEntry } from '../formats/registry-pol/index.js';
 import { applyPolicyState, checkState, resolveEnabledValues, resolveEffectivePolicies, type EffectivePolicy } from '../policy/index.js';
 
-/** Reads and parses a Registry.pol file; errors name the file and the byte offset. */
-export async function readPolFile(file: string, maxBytes = DEFAULT_MAX_POL_BYTES): Promise<PolEntry[]> {
-  const stat = await statFile(file);
-  if (!stat) throw new AscendError('ASC_FILE_NOT_FOUND', `${file}: no such file`);
-  if (!stat.isFile()) throw new AscendError('ASC_FILE_UNREADABLE', `${file}: not a regular file`);
-  if (stat.size > maxBytes) throw new AscendError('ASC_POL_TOO_LARGE', `${file}: ${stat.size} bytes is over the ${maxBytes}-byte cap for a Registry.pol`);
-  const bytes = await fs.readFile(file).catch((e: NodeJS.ErrnoException) => {
-    throw new AscendError('ASC_FILE_UNREADABLE', `${file}: cannot read (${e.code ?? e.message})`);
-  });
+export interface ReadPolOptions {
+  /** The size cap (default the codec's DEFAULT_MAX_POL_BYTES), checked before anything is read. */
+  maxBytes?: number;
+  /**
+   * Opens the file for reading; the agent passes its root-only opener (agent/policy/root-only.ts).
+   * An AscendError it throws passes through as it is. Default: read-only and non-blocking, so a
+   * FIFO put in the file's place is refused rather than waited on.
+   */
+  open?: (file: string) => Promise<FileHandle>;
+}
+
+/**
+ * Reads and parses a Registry.pol file, through the one descriptor that was opened and
+ * judged a regular file within the size cap. Errors name the file (and the codec's byte
+ * offset): ASC_FILE_NOT_FOUND, ASC_FILE_UNREADABLE, ASC_POL_TOO_LARGE, the codec's ASC_POL_*.
+ */
+export async function readPolFile(file: string, options: ReadPolOptions = {}): Promise<PolEntry[]> {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_POL_BYTES;
+  const open = options.open ?? ((f: string) => fs.open(f, fsc.O_RDONLY | fsc.O_NONBLOCK));
+  const cannotRead = (e: unknown): AscendError => {
+    if (isAscendError(e)) return e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return new AscendError('ASC_FILE_NOT_FOUND', `${file}: no such file`);
+    return new AscendError('ASC_FILE_UNREADABLE', `${file}: cannot read (${code ?? (e as Error).message ?? String(e)})`);
+  };
+  let bytes: Buffer;
+  const handle = await open(file).catch((e: unknown) => Promise.reject(cannotRead(e)));
+  try {
+    const stat = await handle.stat().catch((e: unknown) => Promise.reject(cannotRead(e)));
+    if (!stat.isFile()) throw new AscendError('ASC_FILE_UNREADABLE', `${file}: not a regular file`);
+    if (stat.size > maxBytes) throw new AscendError('ASC_POL_TOO_LARGE', `${file}: ${stat.size} bytes is over the ${maxBytes}-byte cap for a Registry.pol`);
+    bytes = await handle.readFile().catch((e: unknown) => Promise.reject(cannotRead(e)));
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
   try {
     return readRegistryPol(bytes, { maxBytes });
   } catch (e) {
+    // The codec's message carries the byte offset ("... at byte N (expected ...)").
     if (isAscendError(e)) throw new AscendError(e.code, `${file}: ${e.message}`, { cause: e });
     throw e;
   }

@@ -25,15 +25,12 @@ export {
 } from './ascpass.js';
 export { appendIssued, readIssued, issuedRecord, issuedPath, tokenSha256, ISSUED_FILE, type IssuedPasscode } from './issued.js';
 export {
-  fileTarget,
-  gpoTarget,
   addTrustedKeys,
   removeTrustedKeys,
   revokePasscode,
   TSE_POLICY,
   REVOKED_POLICY,
   OFFLINE_POLICY,
-  type PolicyTarget,
   type TrustedKeysEdit,
   type RevokeEdit,
 } from './tse-policy.js';

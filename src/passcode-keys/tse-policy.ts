@@ -1,61 +1,16 @@
-import { promises as fs } from 'node:fs';
+/**
+ * Edits of the TSE policies (trusted keys, revoked passcodes) in one policy target: a local
+ * Registry.pol (src/local-policy fileTarget) or a GPO (gpo-extension gpoTarget); this module
+ * knows neither, only the PolicyTarget interface of src/policy.
+ */
 import { AscendError } from '../errors.js';
-import { ASCEND_CATALOG, type ElementValue, type ElementValues, type NamedValue, type PolicyState } from '../catalog/index.js';
-import { effectiveFromFiles, setPolicyInFile } from '../local-policy/index.js';
-import type { EffectivePolicy } from '../policy/index.js';
-import { GpoAdmin } from '../../gpo-extension/admin.js';
-import type { DomainConnection } from '../../gpo-extension/connection.js';
+import type { ElementValue, NamedValue, PolicyState } from '../catalog/index.js';
+import type { PolicyTarget } from '../policy/index.js';
 import type { TrustedKeyEntry } from './trusted-keys.js';
 
 export const TSE_POLICY = 'TemporarySessionElevation';
 export const REVOKED_POLICY = 'RevokedPasscodes';
 export const OFFLINE_POLICY = 'OfflinePasscodes';
-
-/** Where a policy edit goes: a local Registry.pol, or a GPO in the domain. */
-export interface PolicyTarget {
-  /** `file Registry.pol` or `GPO "name"`, for messages. */
-  readonly description: string;
-  /**
-   * One read-modify-write of a policy as this file / GPO sets it (not the effective policy
-   * of a machine): `decide` gets the current setting and returns the values to set the
-   * policy Enabled with, or undefined to write nothing. On a GPO a concurrent edit makes
-   * the call fail with ASC_GPO_CONFLICT rather than be lost.
-   */
-  update(policyId: string, decide: (current: EffectivePolicy) => ElementValues | undefined): Promise<void>;
-}
-
-export function fileTarget(file: string): PolicyTarget {
-  return {
-    description: `file ${file}`,
-    async update(policyId, decide) {
-      const exists = await fs.stat(file).then(
-        () => true,
-        (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? false : Promise.reject(new AscendError('ASC_FILE_UNREADABLE', `${file}: cannot read (${e.code ?? String(e)})`))),
-      );
-      const policies = exists ? await effectiveFromFiles(ASCEND_CATALOG, [file]) : [];
-      const values = decide(policies.find((p) => p.id === policyId) ?? { id: policyId, state: 'not-configured', values: {}, source: null });
-      if (values) await setPolicyInFile(ASCEND_CATALOG, file, policyId, 'enabled', values);
-    },
-  };
-}
-
-/** A GPO, edited through GpoAdmin.updatePolicy so the read and the write are one edit. */
-export function gpoTarget(connection: DomainConnection, gpo: string): PolicyTarget {
-  const admin = new GpoAdmin(connection.dir, connection.store, ASCEND_CATALOG);
-  let name = gpo;
-  return {
-    get description() {
-      return `GPO "${name}"`;
-    },
-    async update(policyId, decide) {
-      const result = await admin.updatePolicy(gpo, policyId, (current) => {
-        const values = decide(current);
-        return values ? { state: 'enabled', values } : undefined;
-      });
-      name = result.gpo.displayName;
-    },
-  };
-}
 
 function namedList(value: ElementValue | undefined): NamedValue[] {
   return Array.isArray(value) ? (value as readonly unknown[]).filter((v): v is NamedValue => typeof v === 'object' && v !== null && 'name' in v).map((v) => ({ name: v.name, value: v.value })) : [];

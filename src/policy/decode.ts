@@ -142,6 +142,10 @@ function readList(values: FoldedValue[], element: ListElement): ElementValue {
  * precedence first): every policy with its state, values and the file that won.
  */
 export function resolveEffectivePolicies(catalog: PolicyCatalog, files: readonly PolSource[]): EffectivePolicy[] {
-  const registry = foldRegistryPol(files);
+  return effectiveFromRegistry(catalog, foldRegistryPol(files));
+}
+
+/** Every policy of a catalog read back from a registry folded already (see resolveEffectivePolicies). */
+export function effectiveFromRegistry(catalog: PolicyCatalog, registry: VirtualRegistry): EffectivePolicy[] {
   return catalog.policies.map((p) => readPolicyState(registry, p));
 }

@@ -24,6 +24,7 @@ export {
   RULE_LISTS,
   rulesFromSettings,
   rulesFromSources,
+  rulesFromRegistry,
   listFor,
   checkAddRule,
   valuesWithRule,

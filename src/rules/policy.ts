@@ -12,7 +12,7 @@
 import { AscendError } from '../errors.js';
 import { ASCEND_CATALOG, requirePolicy, elementKey, type ElementValue, type NamedValue, type PolicyState } from '../catalog/index.js';
 import { decodeSz, RegType } from '../formats/registry-pol/index.js';
-import { foldRegistryPol, readPolicyState, type PolSource } from '../policy/index.js';
+import { foldRegistryPol, readPolicyState, type PolSource, type VirtualRegistry } from '../policy/index.js';
 import { BLACKLIST_RULES_POLICY, ELEVATION_RULES_POLICY, formatRule, parseRule, RuleParseError, type Rule, type RuleList } from './model.js';
 
 export const RULE_LISTS: readonly RuleList[] = [ELEVATION_RULES_POLICY, BLACKLIST_RULES_POLICY];
@@ -78,7 +78,14 @@ export function rulesFromSettings(settings: readonly PolicySetting[], source?: s
  * GPOs), each rule with the file that wrote it.
  */
 export function rulesFromSources(sources: readonly PolSource[]): LoadedRules {
-  const registry = foldRegistryPol(sources);
+  return rulesFromRegistry(foldRegistryPol(sources));
+}
+
+/**
+ * The rules of a registry folded already (the agent folds its policy once and reads both its
+ * settings and its rules from that fold), each rule with the file that wrote it.
+ */
+export function rulesFromRegistry(registry: VirtualRegistry): LoadedRules {
   const out: LoadedRules = { rules: [], problems: [], states: { ElevationRules: 'not-configured', BlacklistRules: 'not-configured' } };
   for (const list of RULE_LISTS) {
     const policy = requirePolicy(ASCEND_CATALOG, list);

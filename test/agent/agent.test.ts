@@ -118,7 +118,7 @@ describe('agent: rules, controls through the collector, blacklist, crashes (root
     const seen = { text: '' };
     collector.stdout?.on('data', (d: Buffer) => (seen.text += d.toString()));
     collector.stderr?.on('data', (d: Buffer) => (seen.text += d.toString()));
-    const m = await waitFor(collector, 'stdout', /listening on (http:\/\/127\.0\.0\.1:(\d+))/, 30_000, seen);
+    const m = await waitFor(collector, 'stdout', /listening on (https:\/\/127\.0\.0\.1:(\d+))/, 30_000, seen);
     url = m[1] as string;
     port = m[2] as string;
   }
@@ -156,7 +156,8 @@ describe('agent: rules, controls through the collector, blacklist, crashes (root
     socket = path.join(tmp, 'agent.sock');
     stateDir = path.join(tmp, 'state');
     dataDir = path.join(tmp, 'collector');
-    env = cliEnv(tmp);
+    // Admin commands trust the collector's own CA (made at its first start in DATA/tls).
+    env = cliEnv(tmp, { ASCEND_CA_FILE: path.join(dataDir, 'tls', 'ca.pem') });
     spawnSync('userdel', ['-r', USER], { stdio: 'ignore' });
     const add = spawnSync('useradd', ['--create-home', '--shell', '/bin/sh', USER], { encoding: 'utf8' });
     expect(add.status, add.stderr).to.equal(0);
@@ -315,6 +316,69 @@ describe('agent: rules, controls through the collector, blacklist, crashes (root
     expect(noOtp.stderr.trim()).to.match(/requires MFA/);
     const list = run('server', 'approval', 'list', '--server', url, '--token-file', adminToken, '--status', 'pending', '--json');
     expect((list.json.requests as { processPath: string }[]).filter((x) => x.processPath === '/usr/bin/stat'), 'no approval asked before MFA passed').to.deep.equal([]);
+  });
+
+  // Before the TSE test: inside a TSE session anything runs elevated, MFA or not.
+  it('issue 13 finding 1: with the collector down, a user listening on its port grants nothing, gets no credential, and swallows no event', async () => {
+    const before = storedElevations().length;
+    await stopCollector();
+    // The unprivileged user takes the collector's port: plain http first, then https with a certificate of their own.
+    const fakeScript = `
+      const fs = require('node:fs'); const http = require('node:http'); const https = require('node:https');
+      const [port, log, cert, key] = process.argv.slice(1);
+      const handler = (req, res) => { let b = ''; req.on('data', (c) => (b += c)); req.on('end', () => {
+        fs.appendFileSync(log, JSON.stringify({ url: req.url, authorization: req.headers.authorization ?? null, body: b }) + '\\n');
+        const yes = { verified: true, user: '${USER}', ok: true, uses: 1, maxUses: null, stored: 1, accepted: 1, revocations: [],
+          request: { requestId: 'x', status: 'approved', decidedBy: 'fake-approver', user: '${USER}', processPath: '/usr/bin/env', args: '', usedAt: new Date().toISOString() } };
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(yes)); }); };
+      const server = cert ? https.createServer({ cert: fs.readFileSync(cert), key: fs.readFileSync(key) }, handler) : http.createServer(handler);
+      server.listen(Number(port), '127.0.0.1', () => console.log('fake listening'));`;
+    const fakeLog = path.join(tmp, 'fake-collector.log');
+    writeFileSync(fakeLog, '');
+    chmodSync(fakeLog, 0o666);
+    spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', path.join(tmp, 'fake.key'), '-out', path.join(tmp, 'fake.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+    chmodSync(path.join(tmp, 'fake.key'), 0o644);
+    for (const tls of [false, true]) {
+      const args = ['-e', fakeScript, port, fakeLog, ...(tls ? [path.join(tmp, 'fake.pem'), path.join(tmp, 'fake.key')] : [])];
+      const fake = spawn('setpriv', ['--reuid', USER, '--regid', USER, '--init-groups', '--', process.execPath, ...args], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
+      const fakeOut = { text: '' };
+      fake.stdout?.on('data', (d: Buffer) => (fakeOut.text += d.toString()));
+      fake.stderr?.on('data', (d: Buffer) => (fakeOut.text += d.toString()));
+      await waitFor(fake, 'stdout', /fake listening/, 30_000, fakeOut);
+      try {
+        // MFA with a wrong code: the fake says "verified"; the agent cannot authenticate it and refuses.
+        const mfa = await asUser(['elevate', '--otp', '000000', '--', 'date']);
+        expect(mfa.status, mfa.stderr).to.equal(1);
+        expect(mfa.stderr).to.match(tls ? /MFA could not be checked: .*is not the trusted collector: its certificate failed verification/ : /MFA could not be checked: cannot reach the collector/);
+        // APPROVAL: the fake says "approved by fake-approver"; nothing runs.
+        const approval = await asUser(['elevate', '--justify', 'needs the environment', '--', 'env'], 90_000);
+        expect(approval.status, approval.stderr).to.equal(1);
+        expect(approval.stdout).to.not.match(/^PATH=/m);
+        expect(approval.stderr).to.not.match(/approved by fake-approver/);
+        // An elevation that needs no collector still runs; its event waits in the spool.
+        expect((await asUser(['elevate', '--', 'id', '-u'])).status).to.equal(0);
+      } finally {
+        fake.kill('SIGTERM');
+        await new Promise((r) => fake.once('exit', r));
+      }
+    }
+    // Whatever reached the fake: never the agent's credential, never an event.
+    const seen = readFileSync(fakeLog, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { url: string; authorization: string | null; body: string });
+    expect(seen.filter((r) => r.authorization !== null), 'the credential never reached the fake').to.deep.equal([]);
+    expect(seen.filter((r) => r.url.includes('/events')), 'no event was handed to the fake').to.deep.equal([]);
+    // The real collector back on its port: the two elevations made meanwhile arrive. (The agent
+    // is restarted only so its upload back-off, grown during the outage, does not make the test wait.)
+    await startCollector(port);
+    agent?.kill('SIGTERM');
+    await new Promise((r) => agent?.once('exit', r));
+    await startAgent();
+    let rows: { eventId: string; processPath: string }[] = [];
+    for (let i = 0; i < 60; i++) {
+      rows = storedElevations();
+      if (rows.length >= before + 2) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(rows.length).to.equal(before + 2);
   });
 
   it('TSE: the blacklist still applies in a session; offline use not allowed needs the collector; a spent passcode stays spent across restarts', async () => {

@@ -222,8 +222,10 @@ describe('audit trail: no elevation escapes the record (issue 12 finding 4; root
       const seen = { text: '' };
       c.stdout?.on('data', (d: Buffer) => (seen.text += d.toString()));
       c.stderr?.on('data', (d: Buffer) => (seen.text += d.toString()));
-      const m = await waitForText(c, seen, /listening on (http:\/\/127\.0\.0\.1:(\d+))/, 30_000);
+      const m = await waitForText(c, seen, /listening on (https:\/\/127\.0\.0\.1:(\d+))/, 30_000);
       url = m[1] as string;
+      // Admin commands trust the collector's own CA (made at its first start in DATA/tls).
+      bench.env.ASCEND_CA_FILE = path.join(dataDir, 'tls', 'ca.pem');
       port = m[2] as string;
     }
     async function stopCollector(): Promise<void> {

@@ -103,7 +103,7 @@ describe('agent end to end: GPO with TSE, enrolled agent, redeem, elevate, expir
     machinePasswordFile = path.join(tmp, 'machine-password');
     writeFileSync(machinePasswordFile, machinePassword, { mode: 0o600 });
     // The test DC's certificate names DC1.corp.example.test, not 127.0.0.1.
-    env = cliEnv(tmp, { ASCEND_LDAP_URL: dc.url, ASCEND_LDAP_USER: dc.bindDn, ASCEND_LDAP_PASSWORD_FILE: pw, ASCEND_LDAP_TLS_INSECURE: '1', ASCEND_SYSVOL: dc.smbUrl });
+    env = cliEnv(tmp, { ASCEND_LDAP_URL: dc.url, ASCEND_LDAP_USER: dc.bindDn, ASCEND_LDAP_PASSWORD_FILE: pw, ASCEND_LDAP_TLS_INSECURE: '1', ASCEND_SYSVOL: dc.smbUrl, ASCEND_CA_FILE: path.join(tmp, 'collector', 'tls', 'ca.pem') });
     delete env.ASCEND_LDAP_PASSWORD;
     // The agent binds as the computer account (flags), nothing of the admin's.
     agentEnv = { ...env };
@@ -160,7 +160,7 @@ describe('agent end to end: GPO with TSE, enrolled agent, redeem, elevate, expir
     // 2. The collector, and an enrollment token for the agent.
     const data = path.join(tmp, 'collector');
     collector = spawn(process.execPath, [bin, 'server', 'start', '--port', '0', '--data', data], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    url = (await waitForLine(collector, 'stdout', /listening on (http:\/\/127\.0\.0\.1:\d+)/, 30_000))[1] as string;
+    url = (await waitForLine(collector, 'stdout', /listening on (https:\/\/127\.0\.0\.1:\d+)/, 30_000))[1] as string;
     adminTokenFile = path.join(data, 'bootstrap-admin-token');
     const enroll = run('server', 'enroll-token', 'create', '--server', url, '--token-file', adminTokenFile, '--json');
     expect(enroll.status, enroll.stderr).to.equal(0);

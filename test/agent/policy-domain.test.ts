@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { ASCEND_CATALOG } from '../../src/catalog/index.js';
-import { AscendError } from '../../src/errors.js';
 import { Directory, sidToString } from '../../src/directory/index.js';
 import { GpoAdmin, type GpoInfo } from '../../gpo-extension/admin.js';
 import { FsSysvolStore, type SysvolStore } from '../../gpo-extension/sysvol/index.js';
@@ -18,19 +17,9 @@ import { gpoSysvolPath } from '../../gpo-extension/layout.js';
 import type { EffectivePolicy } from '../../src/policy/index.js';
 import { DomainPolicy, effectiveOf, PolicyCache, PolicyRefresher, type DomainPolicySettings, type PolicySnapshot } from '../../agent/policy/index.js';
 import { requireTestDc, type TestDc } from '../support/samba-dc.js';
+import { expectCode } from '../support/expect-code.js';
 
 const run = randomBytes(3).toString('hex');
-
-async function expectCode(p: Promise<unknown>, code: string): Promise<AscendError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e, String(e)).to.be.instanceOf(AscendError);
-    expect((e as AscendError).code, (e as Error).message).to.equal(code);
-    return e as AscendError;
-  }
-  expect.fail(`expected ${code}`);
-}
 
 const find = (eff: EffectivePolicy[], id: string): EffectivePolicy => {
   const p = eff.find((x) => x.id === id);

@@ -9,7 +9,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { ASCEND_CATALOG, POLICY_ROOT, requirePolicy } from '../../src/catalog/index.js';
-import { AscendError } from '../../src/errors.js';
 import { encodeDword, encodeQword, encodeSz, polEntry, RegType, writeRegistryPol, type PolEntry } from '../../src/formats/registry-pol/index.js';
 import { encodePolicyState, type EffectivePolicy } from '../../src/policy/index.js';
 import {
@@ -23,21 +22,11 @@ import {
   type PolicySource,
   type RegRunner,
 } from '../../agent/policy/index.js';
+import { expectCode } from '../support/expect-code.js';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures/reg-query');
 const fixture = (name: string): string => readFileSync(path.join(FIXTURES, name), 'utf8');
 const MIN = 60_000;
-
-async function expectCode(p: Promise<unknown> | (() => unknown), code: string): Promise<AscendError> {
-  try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (e) {
-    expect(e, String(e)).to.be.instanceOf(AscendError);
-    expect((e as AscendError).code, (e as Error).message).to.equal(code);
-    return e as AscendError;
-  }
-  expect.fail(`expected ${code}`);
-}
 
 /** Registry.pol entries for policies set as GPMC would. */
 function pol(settings: [string, 'enabled' | 'disabled' | 'not-configured', Record<string, unknown>][]): Uint8Array {

@@ -192,7 +192,7 @@ describe('review R1: an event a user wrote a NUL or a lone surrogate into does n
     const denial = fitEvent({ id: 'r1-denied', type: 'elevation-denied', time, computer: 'R1-PC', user: 'r1user', processPath: '/usr/bin/true', args: 'a\u0000b \ud800 c', justification: 'x\u0000', message: 'denied', data: { note: 'n\u0000\udc00' } });
     const elevated = fitEvent({ id: 'r1-elevated', type: 'process-elevated', time, computer: 'R1-PC', user: 'r1other', processPath: '/usr/bin/id', args: '', pid: 42 });
     await spool.append([denial, elevated]);
-    const uploader = new Uploader(spool, collectorSender(`http://127.0.0.1:${address.port}`, enrolled.credential));
+    const uploader = new Uploader(spool, collectorSender(`http://127.0.0.1:${address.port}`, enrolled.credential, { kind: 'insecure' }));
     const outcome = await uploader.sendOnce();
     expect(outcome, String(uploader.status.lastError)).to.be.oneOf(['sent', 'rejected']);
     const stored = await store.listEvents(enrolled.agent.id);

@@ -102,7 +102,7 @@ describe('audit trail parts: limits, split batches, spool reserve, repeated deni
       const fields: Record<string, unknown> = {};
       for (const f of Object.keys(EVENT_STRING_LIMITS)) fields[f] = huge;
       const raw = ev('every-field-huge', { ...fields, processIds: Array.from({ length: 12000 }, (_, i) => i), data: { account: huge, blob: Array.from({ length: 2000 }, () => 'y'.repeat(100)) } });
-      const send = collectorSender(url, credential);
+      const send = collectorSender(url, credential, { kind: 'insecure' });
       expect((await send([raw])).kind, 'the collector refuses it as it is').to.equal('rejected');
       expect(await send([fitEvent(raw)])).to.deep.equal({ kind: 'stored' });
       const stored = (await store.listEvents(agentId)).find((e) => e.id === 'every-field-huge');
@@ -116,7 +116,7 @@ describe('audit trail parts: limits, split batches, spool reserve, repeated deni
       // An event the collector refuses as it is (written around the fitting, as a bug or an older agent would).
       batch[6] = ev('batch-6', { args: 'z'.repeat(40_000) });
       await spool.append(batch);
-      const uploader = new Uploader(spool, collectorSender(url, credential), { batchEvents: 100 });
+      const uploader = new Uploader(spool, collectorSender(url, credential, { kind: 'insecure' }), { batchEvents: 100 });
       expect(await uploader.sendOnce()).to.equal('rejected');
       const ids = new Set((await store.listEvents(agentId)).map((e) => e.id));
       for (let i = 0; i < 10; i++) expect(ids.has(`batch-${i}`), `batch-${i}`).to.equal(i !== 6);

@@ -206,7 +206,7 @@ describe('agent event spool', function () {
       app = undefined;
       const spool = await Spool.open(tempDir());
       await spool.append(Array.from({ length: 250 }, (_, i) => ev(`o${i}`)));
-      const uploader = new Uploader(spool, collectorSender(url, credential), { batchEvents: 100, baseDelayMs: 1000, maxDelayMs: 8000, random: () => 0.5 });
+      const uploader = new Uploader(spool, collectorSender(url, credential, { kind: 'insecure' }), { batchEvents: 100, baseDelayMs: 1000, maxDelayMs: 8000, random: () => 0.5 });
       expect(await uploader.sendOnce()).to.equal('retry');
       expect(await uploader.sendOnce()).to.equal('retry');
       expect(uploader.status.lastError).to.match(/cannot reach the collector/);
@@ -242,7 +242,7 @@ describe('agent event spool', function () {
       expect(u.lines).to.not.include('drained');
       // Restarted: it resends from the last acknowledged position; ids make the overlap harmless.
       const again = await Spool.open(dir);
-      const uploader = new Uploader(again, collectorSender(url, credential), { batchEvents: 500 });
+      const uploader = new Uploader(again, collectorSender(url, credential, { kind: 'insecure' }), { batchEvents: 500 });
       while ((await uploader.sendOnce()) !== 'empty');
       await again.close();
       const ids = (await store.listEvents(agentId)).map((e) => e.id);
@@ -257,7 +257,7 @@ describe('agent event spool', function () {
       const spool = await Spool.open(dir);
       await spool.append([ev('bad', { type: 'no-such-type' })]);
       await spool.append([ev('good')]);
-      const uploader = new Uploader(spool, collectorSender(url, credential), { batchEvents: 1 });
+      const uploader = new Uploader(spool, collectorSender(url, credential, { kind: 'insecure' }), { batchEvents: 1 });
       expect(await uploader.sendOnce()).to.equal('rejected');
       expect(await uploader.sendOnce()).to.equal('sent');
       const rejected = readFileSync(join(dir, 'rejected.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));

@@ -12,20 +12,9 @@ import { escapeFilterValue } from '../../src/directory/filter.js';
 import { sidToString } from '../../src/directory/sid.js';
 import { AscendError } from '../../src/errors.js';
 import { requireTestDc, sambaTool, sambaToolOk, type TestDc } from '../support/samba-dc.js';
+import { expectCode } from '../support/expect-code.js';
 
 const run = randomBytes(3).toString('hex');
-
-async function expectCode(p: Promise<unknown>, code: string): Promise<AscendError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e, String(e)).to.be.instanceOf(AscendError);
-    expect((e as AscendError).code, (e as Error).message).to.equal(code);
-    expect((e as Error).message, 'one line').to.not.match(/[\r\n]/);
-    return e as AscendError;
-  }
-  return expect.fail(`expected ${code}`);
-}
 
 function expectNoSecret(e: AscendError, secret: string): void {
   expect(e.message).to.not.contain(secret);
@@ -148,11 +137,11 @@ describe('collector: Active Directory sign-in (real Samba AD DC)', function () {
     });
 
     it('grants no admin through AD when the admin list is explicitly empty', async () => {
-      await expectCode(signIn({ admin: [], approver: [approvers] }).authenticate(dc.bindDn, dc.password), 'ASC_COLLECTOR_FORBIDDEN');
+      await expectCode(signIn({ admin: [], approver: [approvers] }).authenticate(dc.bindDn, dc.password), 'ASC_COLLECTOR_FORBIDDEN', { oneLine: true });
     });
 
     it('refuses (FORBIDDEN) a user in none of the groups, after a good bind', async () => {
-      const e = await expectCode(signIn().authenticate(loneUser, password), 'ASC_COLLECTOR_FORBIDDEN');
+      const e = await expectCode(signIn().authenticate(loneUser, password), 'ASC_COLLECTOR_FORBIDDEN', { oneLine: true });
       expect(e.message).to.contain(loneUser);
       expectNoSecret(e, password);
     });
@@ -170,9 +159,9 @@ describe('collector: Active Directory sign-in (real Samba AD DC)', function () {
   describe('refusals', () => {
     it('answers a wrong password and an unknown user with the same code and message', async () => {
       const s = signIn();
-      const wrong = await expectCode(s.authenticate(approverUser, `${password}x`), 'ASC_COLLECTOR_UNAUTHENTICATED');
-      const unknown = await expectCode(s.authenticate(`nosuch${run}`, password), 'ASC_COLLECTOR_UNAUTHENTICATED');
-      const unknownUpn = await expectCode(s.authenticate(`nosuch${run}@${dc.dnsDomain}`, password), 'ASC_COLLECTOR_UNAUTHENTICATED');
+      const wrong = await expectCode(s.authenticate(approverUser, `${password}x`), 'ASC_COLLECTOR_UNAUTHENTICATED', { oneLine: true });
+      const unknown = await expectCode(s.authenticate(`nosuch${run}`, password), 'ASC_COLLECTOR_UNAUTHENTICATED', { oneLine: true });
+      const unknownUpn = await expectCode(s.authenticate(`nosuch${run}@${dc.dnsDomain}`, password), 'ASC_COLLECTOR_UNAUTHENTICATED', { oneLine: true });
       expect(wrong.message).to.equal(AD_SIGN_IN_FAILED_MESSAGE);
       expect(unknown.message).to.equal(wrong.message);
       expect(unknownUpn.message).to.equal(wrong.message);
@@ -181,7 +170,7 @@ describe('collector: Active Directory sign-in (real Samba AD DC)', function () {
     });
 
     it('refuses a NetBIOS domain that is not the DC\'s', async () => {
-      await expectCode(signIn().authenticate(`OTHER\\${approverUser}`, password), 'ASC_COLLECTOR_UNAUTHENTICATED');
+      await expectCode(signIn().authenticate(`OTHER\\${approverUser}`, password), 'ASC_COLLECTOR_UNAUTHENTICATED', { oneLine: true });
     });
 
     it('refuses an empty password or user name without any network I/O', async () => {
@@ -195,11 +184,11 @@ describe('collector: Active Directory sign-in (real Samba AD DC)', function () {
           ['', ''],
           [`${approverUser}\n`, ''],
         ] as const) {
-          await expectCode(s.authenticate(u, p), 'ASC_COLLECTOR_UNAUTHENTICATED');
+          await expectCode(s.authenticate(u, p), 'ASC_COLLECTOR_UNAUTHENTICATED', { oneLine: true });
         }
         // Nor names that cannot be an account (control characters, empty parts).
         for (const u of ['a\u0000b', '@corp.example.test', 'alice@', 'CORP\\', '\\alice', 'x'.repeat(300)]) {
-          await expectCode(s.authenticate(u, password), 'ASC_COLLECTOR_UNAUTHENTICATED');
+          await expectCode(s.authenticate(u, password), 'ASC_COLLECTOR_UNAUTHENTICATED', { oneLine: true });
         }
         await new Promise((r) => setTimeout(r, 50));
         expect(connections()).to.equal(0);
@@ -211,7 +200,7 @@ describe('collector: Active Directory sign-in (real Samba AD DC)', function () {
     it('escapes filter input: an injection attempt fails cleanly, a name with parentheses signs in', async () => {
       const s = signIn();
       for (const u of [`${approverUser})(|(sAMAccountName=*`, 'alice)(|(x=*', '*', `*@${dc.dnsDomain}`, `${dc.netbiosDomain}\\*`, `${approverUser}*`]) {
-        const e = await expectCode(s.authenticate(u, password), 'ASC_COLLECTOR_UNAUTHENTICATED');
+        const e = await expectCode(s.authenticate(u, password), 'ASC_COLLECTOR_UNAUTHENTICATED', { oneLine: true });
         expect(e.message).to.equal(AD_SIGN_IN_FAILED_MESSAGE);
       }
       // "(" and ")" are allowed in a sAMAccountName; unescaped, the user search would be malformed.
@@ -230,7 +219,7 @@ describe('collector: Active Directory sign-in (real Samba AD DC)', function () {
 
     it('refuses bare names when no domain is configured, telling the forms to use', async () => {
       const s = new AdSignIn({ url: dc.url, tlsInsecure: true, groups: { approver: [approvers] } });
-      const e = await expectCode(s.authenticate(approverUser, password), 'ASC_COLLECTOR_UNAUTHENTICATED');
+      const e = await expectCode(s.authenticate(approverUser, password), 'ASC_COLLECTOR_UNAUTHENTICATED', { oneLine: true });
       expect(e.message).to.contain('user@domain');
       expect((await s.authenticate(`${approverUser}@${dc.dnsDomain}`, password)).role).to.equal('approver');
     });
@@ -247,7 +236,7 @@ describe('collector: Active Directory sign-in (real Samba AD DC)', function () {
       const { server, port } = await countingServer();
       await new Promise((r) => server.close(r));
       const s = new AdSignIn({ url: `ldaps://127.0.0.1:${port}`, tlsInsecure: true, domain: dc.dnsDomain, groups: {}, timeoutMs: 5000 });
-      const e = await expectCode(s.authenticate(approverUser, password), 'ASC_LDAP_UNREACHABLE');
+      const e = await expectCode(s.authenticate(approverUser, password), 'ASC_LDAP_UNREACHABLE', { oneLine: true });
       expectNoSecret(e, password);
     });
 
@@ -268,8 +257,8 @@ describe('collector: Active Directory sign-in (real Samba AD DC)', function () {
       try {
         const s = signIn({ approver: [approvers], viewer: [`CN=No Such Group ${run},${dc.baseDn}`] });
         await s.authenticate(approverUser, password);
-        await expectCode(s.authenticate(loneUser, password), 'ASC_COLLECTOR_FORBIDDEN');
-        await expectCode(s.authenticate(approverUser, 'wrong'), 'ASC_COLLECTOR_UNAUTHENTICATED');
+        await expectCode(s.authenticate(loneUser, password), 'ASC_COLLECTOR_FORBIDDEN', { oneLine: true });
+        await expectCode(s.authenticate(approverUser, 'wrong'), 'ASC_COLLECTOR_UNAUTHENTICATED', { oneLine: true });
         expect(opened).to.equal(2);
         expect(closed).to.equal(2);
       } finally {

@@ -1,6 +1,7 @@
 /**
  * The `ascend server ...` admin commands (the built CLI, as child processes) against a real
- * collector: buildServer over a SqliteStore in a temporary folder, listening on 127.0.0.1,
+ * collector: buildServer over a SqliteStore in a temporary folder, listening on 127.0.0.1 over
+ * TLS with the folder's generated CA (the CLI trusts it through ASCEND_CA_FILE),
  * with a stand-in sign-in provider (the Active Directory one is tested in ad-sign-in.test.ts).
  */
 import { spawn } from 'node:child_process';
@@ -15,11 +16,14 @@ import { buildServer } from '../../src/collector/server/index.js';
 import { SqliteStore } from '../../src/collector/storage/index.js';
 import { buildTerms, generateSigningKeyPair, importSigningKey, signPasscode } from '../../src/passcode/index.js';
 import { formatAscpass } from '../../src/passcode-keys/index.js';
+import { type CaFetch, testTls, type TestTls } from '../support/tls.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const RUN = join(ROOT, 'bin', 'run.js');
 const PASSWORD = 'correct horse battery staple';
 const posix = process.platform !== 'win32';
+/** The collector's CA file, given to every CLI run as ASCEND_CA_FILE. */
+let caFile = '';
 
 interface Run {
   status: number | null;
@@ -36,6 +40,7 @@ function ascend(args: string[], env: Record<string, string> = {}, input?: string
   const base: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' };
   delete base.ASCEND_TOKEN_FILE;
   delete base.ASCEND_PASSWORD;
+  base.ASCEND_CA_FILE = caFile;
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [RUN, ...args], { cwd: ROOT, env: { ...base, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -86,6 +91,8 @@ describe('ascend server admin commands (CLI against a real collector)', function
   let viewerFile: string;
   let approverFile: string;
   let adminToken: string;
+  let tls: TestTls;
+  let fetch: CaFetch;
 
   /** --server URL --token-file F and the rest. */
   const as = (file: string, ...args: string[]): string[] => [...args, '--server', url, '--token-file', file];
@@ -117,8 +124,12 @@ describe('ascend server admin commands (CLI against a real collector)', function
     if (!existsSync(join(ROOT, 'dist', 'src', 'cli', 'commands', 'server', 'token', 'create.js'))) throw new Error('the CLI is not built: run "npm run build"');
     dir = mkdtempSync(join(tmpdir(), 'ascend-admin-cli-'));
     store = await SqliteStore.open(join(dir, 'data'));
+    tls = await testTls(join(dir, 'data'));
+    caFile = tls.caFile;
+    fetch = tls.fetch;
     app = buildServer({
       store,
+      ...tls.serverOptions,
       settings: {
         signIn: {
           authenticate: async (user, password) => {
@@ -131,7 +142,7 @@ describe('ascend server admin commands (CLI against a real collector)', function
     await app.listen({ port: 0, host: '127.0.0.1' });
     const addr = app.server.address();
     if (addr === null || typeof addr === 'string') throw new Error('no TCP address');
-    url = `http://127.0.0.1:${addr.port}`;
+    url = `https://127.0.0.1:${addr.port}`;
     adminToken = (await store.createApiToken('admin', 't')).token;
     adminFile = writeToken('admin-token', adminToken);
     viewerFile = writeToken('viewer-token', (await store.createApiToken('viewer', 'viewer t')).token);
@@ -173,7 +184,7 @@ describe('ascend server admin commands (CLI against a real collector)', function
     });
 
     it('an unreachable server: one line with a next step', async () => {
-      expectOneLineError(await ascend(['server', 'agent', 'list', '--server', 'http://127.0.0.1:1', '--token-file', adminFile]), 1, /cannot reach .*check --server/);
+      expectOneLineError(await ascend(['server', 'agent', 'list', '--server', 'https://127.0.0.1:1', '--token-file', adminFile]), 1, /cannot reach .*check --server/);
     });
 
     it('report and enroll-token create take the shared flags', async () => {
@@ -521,12 +532,12 @@ describe('ascend server admin commands (CLI against a real collector)', function
 
     it('sign-in is refused when the server has no sign-in configured', async () => {
       const store2 = await SqliteStore.open(join(dir, 'data2'));
-      const app2 = buildServer({ store: store2 });
+      const app2 = buildServer({ store: store2, ...tls.serverOptions });
       await app2.listen({ port: 0, host: '127.0.0.1' });
       try {
         const addr = app2.server.address();
         if (addr === null || typeof addr === 'string') throw new Error('no TCP address');
-        const r = await ascend(['server', 'sign-in', '--server', `http://127.0.0.1:${addr.port}`, '--user', 'CORP\\alice', '--out', join(dir, 'nope')], { ASCEND_PASSWORD: PASSWORD });
+        const r = await ascend(['server', 'sign-in', '--server', `https://127.0.0.1:${addr.port}`, '--user', 'CORP\\alice', '--out', join(dir, 'nope')], { ASCEND_PASSWORD: PASSWORD });
         expectOneLineError(r, 1, /not configured.*use an API token/);
       } finally {
         await app2.close();

@@ -168,21 +168,21 @@ function apiSuite(name: string, openStore: (ctx: Mocha.Context) => Promise<Colle
         // What an authenticator app computes from the URI's secret.
         const app2fa = new TOTP({ secret: Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30 });
         const code = app2fa.generate();
-        expect((await call('POST', '/api/v1/agent/mfa/verify', pc, { user: 'corp\\BOB', code })).json()).to.deep.equal({ verified: true });
-        expect((await call('POST', '/api/v1/agent/mfa/verify', pc, { user: 'CORP\\bob', code })).json()).to.deep.equal({ verified: false, reason: 'replayed' });
+        expect((await call('POST', '/api/v1/agent/mfa/verify', pc, { user: 'corp\\BOB', code })).json()).to.deep.equal({ user: 'corp\\BOB', verified: true });
+        expect((await call('POST', '/api/v1/agent/mfa/verify', pc, { user: 'CORP\\bob', code })).json()).to.deep.equal({ user: 'CORP\\bob', verified: false, reason: 'replayed' });
         const show = (await call('GET', `/api/v1/mfa/enrollments/${encodeURIComponent('CORP\\bob')}`, viewer)).json();
         expect(show.confirmedAt).to.be.a('string');
         expect(JSON.stringify(show)).to.not.include(secret);
         const wrong = String((Number(app2fa.generate({ timestamp: Date.now() + 600_000 })) + 1) % 1_000_000).padStart(6, '0');
         // The replay counted as the first failure; three more, then the fifth locks.
-        for (let i = 0; i < 3; i++) expect((await call('POST', '/api/v1/agent/mfa/verify', pc, { user: 'CORP\\bob', code: wrong })).json()).to.deep.equal({ verified: false, reason: 'wrong-code' });
+        for (let i = 0; i < 3; i++) expect((await call('POST', '/api/v1/agent/mfa/verify', pc, { user: 'CORP\\bob', code: wrong })).json()).to.deep.equal({ user: 'CORP\\bob', verified: false, reason: 'wrong-code' });
         const fifth = await call('POST', '/api/v1/agent/mfa/verify', pc, { user: 'CORP\\bob', code: wrong });
         expect(fifth.json()).to.include({ verified: false, reason: 'wrong-code' });
         expect(fifth.json().lockedUntil).to.be.a('string');
         const locked = await call('POST', '/api/v1/agent/mfa/verify', pc, { user: 'CORP\\bob', code: app2fa.generate({ timestamp: Date.now() + 30_000 }) });
         expectError(locked, 429, 'ASC_COLLECTOR_RATE_LIMITED');
         expect(Number(locked.headers['retry-after'])).to.be.greaterThan(0);
-        expect((await call('POST', '/api/v1/agent/mfa/verify', pc, { user: 'nobody', code: '123456' })).json()).to.deep.equal({ verified: false, reason: 'not-enrolled' });
+        expect((await call('POST', '/api/v1/agent/mfa/verify', pc, { user: 'nobody', code: '123456' })).json()).to.deep.equal({ user: 'nobody', verified: false, reason: 'not-enrolled' });
         expectError(await call('POST', '/api/v1/agent/mfa/verify', viewer, { user: 'CORP\\bob', code }), 401, 'ASC_COLLECTOR_UNAUTHENTICATED');
         expect((await call('DELETE', `/api/v1/mfa/enrollments/${encodeURIComponent('CORP\\bob')}`, admin)).statusCode).to.equal(200);
         expectError(await call('GET', `/api/v1/mfa/enrollments/${encodeURIComponent('CORP\\bob')}`, viewer), 404, 'ASC_COLLECTOR_NOT_FOUND');
@@ -193,20 +193,20 @@ function apiSuite(name: string, openStore: (ctx: Mocha.Context) => Promise<Colle
       it('counts redemptions domain-wide, refuses a spent or revoked passcode, and lists revocations for agents', async () => {
         const a = await enroll('PC-20');
         const b = await enroll('PC-21');
-        const reg = await call('POST', '/api/v1/passcodes', admin, { id: 'pc-77', title: 'BIOS update', maxUses: 2 });
+        const reg = await call('POST', '/api/v1/passcodes', admin, { id: 'pc-77', title: 'BIOS update', maxUses: 2, computers: [] });
         expect(reg.statusCode, reg.body).to.equal(201);
-        expectError(await call('POST', '/api/v1/passcodes', admin, { id: 'pc-77', title: 'again', maxUses: 2 }), 409, 'ASC_COLLECTOR_CONFLICT');
+        expectError(await call('POST', '/api/v1/passcodes', admin, { id: 'pc-77', title: 'again', maxUses: 2, computers: [] }), 409, 'ASC_COLLECTOR_CONFLICT');
         expectError(await call('POST', '/api/v1/passcodes', viewer, { id: 'x', title: 'x' }), 403, 'ASC_COLLECTOR_FORBIDDEN');
-        expect((await call('POST', '/api/v1/agent/passcodes/pc-77/redeem', a)).json()).to.deep.equal({ ok: true, uses: 1, maxUses: 2 });
-        expect((await call('POST', '/api/v1/agent/passcodes/pc-77/redeem', b)).json()).to.deep.equal({ ok: true, uses: 2, maxUses: 2 });
-        expect((await call('POST', '/api/v1/agent/passcodes/pc-77/redeem', a)).json()).to.deep.equal({ ok: false, reason: 'spent' });
-        expect((await call('POST', '/api/v1/agent/passcodes/unknown/redeem', a)).json()).to.deep.equal({ ok: false, reason: 'unknown' });
+        expect((await call('POST', '/api/v1/agent/passcodes/pc-77/redeem', a)).json()).to.deep.equal({ passcodeId: 'pc-77', ok: true, uses: 1, maxUses: 2 });
+        expect((await call('POST', '/api/v1/agent/passcodes/pc-77/redeem', b)).json()).to.deep.equal({ passcodeId: 'pc-77', ok: true, uses: 2, maxUses: 2 });
+        expect((await call('POST', '/api/v1/agent/passcodes/pc-77/redeem', a)).json()).to.deep.equal({ passcodeId: 'pc-77', ok: false, reason: 'spent' });
+        expect((await call('POST', '/api/v1/agent/passcodes/unknown/redeem', a)).json()).to.deep.equal({ passcodeId: 'unknown', ok: false, reason: 'unknown' });
         expect((await call('GET', '/api/v1/passcodes', viewer)).json().passcodes[0]).to.include({ id: 'pc-77', uses: 2, usesLeft: 0, maxUses: 2 });
 
-        await call('POST', '/api/v1/passcodes', admin, { id: 'pc-78', title: 'Unlimited' });
+        await call('POST', '/api/v1/passcodes', admin, { id: 'pc-78', title: 'Unlimited', computers: [] });
         const since = new Date().toISOString();
         expect((await call('POST', '/api/v1/passcodes/pc-78/revoke', admin, { reason: 'lost laptop' })).statusCode).to.equal(200);
-        expect((await call('POST', '/api/v1/agent/passcodes/pc-78/redeem', b)).json()).to.deep.equal({ ok: false, reason: 'revoked' });
+        expect((await call('POST', '/api/v1/agent/passcodes/pc-78/redeem', b)).json()).to.deep.equal({ passcodeId: 'pc-78', ok: false, reason: 'revoked' });
         const revs = (await call('GET', `/api/v1/agent/revocations?since=${encodeURIComponent(since)}`, a)).json().revocations;
         expect(revs.map((r: any) => [r.kind, r.subject, r.reason])).to.deep.equal([['passcode', 'pc-78', 'lost laptop']]);
         expectError(await call('GET', '/api/v1/revocations?since=yesterday', viewer), 400, 'ASC_COLLECTOR_BAD_INPUT');
@@ -310,9 +310,9 @@ function apiSuite(name: string, openStore: (ctx: Mocha.Context) => Promise<Colle
       it('keeps a passcode revoked before it was registered revoked', async () => {
         const pc = await enroll('PC-51');
         await call('POST', '/api/v1/passcodes/early/revoke', admin, { reason: 'leaked' });
-        const reg = await call('POST', '/api/v1/passcodes', admin, { id: 'early', title: 'x', maxUses: 3 });
+        const reg = await call('POST', '/api/v1/passcodes', admin, { id: 'early', title: 'x', maxUses: 3, computers: [] });
         expect(reg.json().passcode.revokedAt).to.be.a('string');
-        expect((await call('POST', '/api/v1/agent/passcodes/early/redeem', pc)).json()).to.deep.equal({ ok: false, reason: 'revoked' });
+        expect((await call('POST', '/api/v1/agent/passcodes/early/redeem', pc)).json()).to.deep.equal({ passcodeId: 'early', ok: false, reason: 'revoked' });
       });
 
       it('refuses a request id filed again for another process, user or arguments', async () => {

@@ -1,6 +1,6 @@
 /**
  * kill -9 of the real collector process under load (issue 5): several agents post batches
- * with unique event ids over HTTP; the server is SIGKILLed after some acknowledgements, then
+ * with unique event ids over HTTPS; the server is SIGKILLed after some acknowledgements, then
  * restarted on the same data (same SQLite folder, or the same PostgreSQL database). Every
  * event whose HTTP 200 arrived must be stored exactly once. The batches that were in flight
  * when the server died (committed or not: the agent cannot know) are then resent, with one
@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { type CollectorStore, PostgresStore, SqliteStore } from '../../src/collector/storage/index.js';
 import { getTestPostgres } from '../support/postgres.js';
+import { type CaFetch, caFetch } from '../support/tls.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const RUN = join(ROOT, 'bin', 'run.js');
@@ -23,6 +24,8 @@ const AGENTS = 6;
 const BATCH = 40;
 /** SIGKILL once this many events are acknowledged (all agents are posting by then). */
 const KILL_AFTER = 3_000;
+/** Requests over TLS trusting the collector's generated CA (DATA/tls/ca.pem, kept across the restart). */
+let tlsFetch: CaFetch | undefined;
 
 interface Server {
   proc: ChildProcess;
@@ -45,16 +48,18 @@ async function startServer(data: string, database: string | undefined): Promise<
   const url = await new Promise<string>((done, fail) => {
     proc.stdout?.on('data', (b: Buffer) => {
       stdout += b.toString('utf8');
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
+      const m = /listening on (https:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
       if (m?.[1] && /Bootstrap admin token/.test(stdout)) done(m[1]);
     });
     void exited.then(({ code, signal }) => fail(new Error(`the server exited (${String(code ?? signal)}) before listening: ${stdout} ${log.join('')}`)));
   });
+  tlsFetch = caFetch(readFileSync(join(data, 'tls', 'ca.pem'), 'utf8'));
   return { proc, url, log, exited };
 }
 
 async function postJson(url: string, path: string, token: string | undefined, body: unknown): Promise<{ status: number; json: unknown }> {
-  const res = await fetch(`${url}${path}`, {
+  if (tlsFetch === undefined) throw new Error('no collector started');
+  const res = await tlsFetch(`${url}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
     body: JSON.stringify(body),

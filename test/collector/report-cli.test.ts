@@ -1,6 +1,7 @@
 /**
  * `ascend report NAME` (the built CLI, as a child process) against a real collector: buildServer
- * over a SqliteStore in a temporary folder, listening on 127.0.0.1.
+ * over a SqliteStore in a temporary folder, listening on 127.0.0.1 over TLS with the folder's
+ * generated CA (the CLI trusts it through ASCEND_CA_FILE).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,10 +12,13 @@ import { expect } from 'chai';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../../src/collector/server/index.js';
 import { SqliteStore } from '../../src/collector/storage/index.js';
+import { type CaFetch, testTls } from '../support/tls.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const RUN = join(ROOT, 'bin', 'run.js');
 const T0 = Date.parse('2026-03-02T09:00:00Z');
+/** The collector's CA file, given to every CLI run as ASCEND_CA_FILE. */
+let caFile = '';
 
 /** The column sets of the report API (GET /api/v1/reports/:name). */
 export const REPORT_COLUMNS: Record<string, string[]> = {
@@ -37,6 +41,7 @@ interface Run {
 function ascend(args: string[], env: Record<string, string> = {}): Promise<Run> {
   const base: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' };
   delete base.ASCEND_TOKEN_FILE;
+  base.ASCEND_CA_FILE = caFile;
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [RUN, ...args], { cwd: ROOT, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -70,16 +75,20 @@ describe('ascend report (CLI against a real collector)', function () {
   let viewerToken: string;
   let tokenFile: string;
   let pc1: string;
+  let fetch: CaFetch;
 
   before(async function () {
     if (!existsSync(join(ROOT, 'dist', 'src', 'cli', 'commands', 'report.js'))) throw new Error('the CLI is not built: run "npm run build"');
     dir = mkdtempSync(join(tmpdir(), 'ascend-report-cli-'));
     store = await SqliteStore.open(join(dir, 'data'));
-    app = buildServer({ store });
+    const tls = await testTls(join(dir, 'data'));
+    caFile = tls.caFile;
+    fetch = tls.fetch;
+    app = buildServer({ store, ...tls.serverOptions });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const addr = app.server.address();
     if (addr === null || typeof addr === 'string') throw new Error('no TCP address');
-    url = `http://127.0.0.1:${addr.port}`;
+    url = `https://127.0.0.1:${addr.port}`;
 
     viewerToken = (await store.createApiToken('viewer', 'report test')).token;
     tokenFile = join(dir, 'viewer-token');
@@ -244,7 +253,7 @@ describe('ascend report (CLI against a real collector)', function () {
 
     it('a bad --from, and an unreachable server', async () => {
       expectOneLineError(await ascend(['report', 'tse-usage', '--server', url, '--token-file', tokenFile, '--from', 'last tuesday']), 2, /^Error: --from must be an ISO 8601 time/);
-      expectOneLineError(await ascend(['report', 'tse-usage', '--server', 'http://127.0.0.1:1', '--token-file', tokenFile]), 1, /^Error: cannot reach http:\/\/127\.0\.0\.1:1/);
+      expectOneLineError(await ascend(['report', 'tse-usage', '--server', 'https://127.0.0.1:1', '--token-file', tokenFile]), 1, /^Error: cannot reach (the collector )?https:\/\/127\.0\.0\.1:1/);
     });
   });
 });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { caFetch } from '../support/tls.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const RUN = join(ROOT, 'bin', 'run.js');
@@ -32,7 +33,7 @@ describe('ascend server (CLI)', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('starts on a free port, writes the bootstrap token (0600), serves enroll-token create, and stops on SIGTERM with 0', async () => {
+  it('starts on a free port over TLS, writes the bootstrap token (0600), serves enroll-token create, and stops on SIGTERM with 0', async () => {
     const data = join(dir, 'data');
     const proc = spawn(process.execPath, [RUN, 'server', 'start', '--port', '0', '--data', data], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;
@@ -44,7 +45,7 @@ describe('ascend server (CLI)', function () {
       const timer = setTimeout(() => fail(new Error(`no URL printed in 60 s; stdout: ${stdout}; stderr: ${stderr}`)), 60_000);
       proc.stdout?.on('data', (b: Buffer) => {
         stdout += b.toString();
-        const m = /listening on (http:\/\/127\.0\.0\.1:(\d+))/.exec(stdout);
+        const m = /listening on (https:\/\/127\.0\.0\.1:(\d+))/.exec(stdout);
         if (m?.[1] && /Bootstrap admin token written to (\S+)/.test(stdout)) {
           clearTimeout(timer);
           done(m[1]);
@@ -57,13 +58,15 @@ describe('ascend server (CLI)', function () {
     expect(stdout).to.include(tokenFile);
     expect(statSync(tokenFile).mode & 0o777).to.equal(0o600);
     const adminToken = readFileSync(tokenFile, 'utf8').trim();
+    const caFile = join(data, 'tls', 'ca.pem');
+    const fetch = caFetch(readFileSync(caFile, 'utf8'));
 
     const health = await fetch(`${url}/api/v1/health`);
     expect(health.status).to.equal(200);
     expect(await health.json()).to.deep.equal({ status: 'ok', storage: 'sqlite' });
 
     // spawnSync would block this process's event loop, which is fine: the server is another process.
-    const created = ascend(['server', 'enroll-token', 'create', '--server', url, '--token-file', tokenFile, '--uses', '3', '--expires', '1h', '--json']);
+    const created = ascend(['server', 'enroll-token', 'create', '--server', url, '--ca-file', caFile, '--token-file', tokenFile, '--uses', '3', '--expires', '1h', '--json']);
     expect(created.status, created.stderr).to.equal(0);
     const out = JSON.parse(created.stdout);
     expect(out.token).to.be.a('string').with.length.greaterThan(20);
@@ -72,7 +75,7 @@ describe('ascend server (CLI)', function () {
     const enrolled = await fetch(`${url}/api/v1/enroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ enrollmentToken: out.token, computer: 'PC-CLI' }) });
     expect(enrolled.status).to.equal(201);
 
-    const wrong = ascend(['server', 'enroll-token', 'create', '--server', url, '--token-file', join(dir, 'missing'), '--json']);
+    const wrong = ascend(['server', 'enroll-token', 'create', '--server', url, '--ca-file', caFile, '--token-file', join(dir, 'missing'), '--json']);
     expect(wrong.status).to.equal(1);
     expect(JSON.parse(wrong.stdout).error.code).to.equal('ASC_FILE_NOT_FOUND');
 
@@ -84,12 +87,12 @@ describe('ascend server (CLI)', function () {
     expect(stdout + stderr).to.not.include(out.token);
   });
 
-  it('refuses a non-loopback host without TLS with a one-line error', () => {
-    const r = ascend(['server', 'start', '--host', '0.0.0.0', '--port', '0', '--data', join(dir, 'data')]);
-    expect(r.status).to.equal(1);
+  it('refuses --insecure-http together with a certificate option, with a one-line error', () => {
+    const r = ascend(['server', 'start', '--host', '0.0.0.0', '--port', '0', '--insecure-http', '--tls-name', 'collector.example', '--data', join(dir, 'data')]);
+    expect(r.status).to.equal(2);
     const lines = r.stderr.trimEnd().split('\n');
     expect(lines, r.stderr).to.have.length(1);
-    expect(lines[0]).to.match(/^Error: refusing to listen on 0\.0\.0\.0 without TLS/);
+    expect(lines[0]).to.match(/^Error: --insecure-http serves plain HTTP: it goes with no --tls-cert/);
     expect(existsSync(join(dir, 'data'))).to.equal(false);
   });
 
@@ -110,7 +113,7 @@ describe('ascend server (CLI)', function () {
   it('reports an unreachable server', () => {
     const tokenFile = join(dir, 'token');
     spawnSync('sh', ['-c', `printf 'abc' > '${tokenFile}'`]);
-    const r = ascend(['server', 'enroll-token', 'create', '--server', 'http://127.0.0.1:1', '--token-file', tokenFile, '--json']);
+    const r = ascend(['server', 'enroll-token', 'create', '--server', 'https://127.0.0.1:1', '--token-file', tokenFile, '--json']);
     expect(r.status).to.equal(1);
     expect(JSON.parse(r.stdout).error.code).to.equal('ASC_COLLECTOR_UNREACHABLE');
   });

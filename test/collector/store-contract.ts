@@ -207,7 +207,7 @@ export function storeContract(name: string, setup: (ctx: Mocha.Context) => Promi
     describe('passcode registry', () => {
       it('counts redemptions domain-wide: 20 parallel on maxUses=5 → exactly 5', async () => {
         const a = await enrolled();
-        await store.registerPasscode({ id: 'pc-1', title: 'Install printer driver', maxUses: 5 });
+        await store.registerPasscode({ id: 'pc-1', title: 'Install printer driver', maxUses: 5, computers: [] });
         const results = await Promise.all(Array.from({ length: 20 }, () => store.recordRedemption('pc-1', a)));
         const ok = results.filter((r) => r.ok);
         expect(ok).to.have.length(5);
@@ -218,7 +218,7 @@ export function storeContract(name: string, setup: (ctx: Mocha.Context) => Promi
 
       it('refuses unknown and revoked passcodes and lists revocations', async () => {
         const a = await enrolled();
-        await store.registerPasscode({ id: 'pc-2', title: 't', maxUses: null });
+        await store.registerPasscode({ id: 'pc-2', title: 't', maxUses: null, computers: [] });
         expect(await store.recordRedemption('pc-2', a)).to.deep.equal({ ok: true, uses: 1 });
         expect(await store.recordRedemption('nope', a)).to.deep.equal({ ok: false, reason: 'unknown' });
         const before = Date.now();
@@ -352,12 +352,22 @@ export function storeContract(name: string, setup: (ctx: Mocha.Context) => Promi
       it('lists agents and passcodes; an expired session token is not found', async () => {
         await enrolled('PC-A');
         expect((await store.listAgents()).map((x) => x.computer)).to.deep.equal(['PC-A']);
-        await store.registerPasscode({ id: 'p1', title: 'One', maxUses: 2, issuedAt: T0 });
+        await store.registerPasscode({ id: 'p1', title: 'One', maxUses: 2, issuedAt: T0, computers: [] });
         await store.recordRedemption('p1', (await store.listAgents())[0]!.id);
         expect((await store.listPasscodes()).map((p) => [p.id, p.uses, p.maxUses])).to.deep.equal([['p1', 1, 2]]);
         const s = await store.createApiToken('approver', 'CORP\\carol', T0, { expiresAt: T0 + 1000, source: 'ad' });
         expect(await store.findApiToken(s.token, T0 + 999)).to.include({ role: 'approver', source: 'ad', expiresAt: T0 + 1000 });
         expect(await store.findApiToken(s.token, T0 + 1000)).to.equal(undefined);
+      });
+
+      it('keeps the owners of an API token (none by default)', async () => {
+        const owned = await store.createApiToken('approver', 'helpdesk', T0, { owners: ['CORP\\alice', 'S-1-5-21-1-2-3-1105', 'CORP\\alice'] });
+        expect(owned.record.owners).to.deep.equal(['CORP\\alice', 'S-1-5-21-1-2-3-1105']);
+        expect((await store.findApiToken(owned.token))?.owners).to.deep.equal(['CORP\\alice', 'S-1-5-21-1-2-3-1105']);
+        const plain = await store.createApiToken('viewer', 'reports', T0);
+        expect((await store.findApiToken(plain.token))?.owners).to.deep.equal([]);
+        expect((await store.listApiTokens()).map((t) => [t.name, t.owners])).to.deep.include.members([['helpdesk', ['CORP\\alice', 'S-1-5-21-1-2-3-1105']], ['reports', []]]);
+        expect(await codeOfAsync(store.createApiToken('viewer', 'x', T0, { owners: [' '] }))).to.equal('ASC_COLLECTOR_BAD_INPUT');
       });
     });
   });

@@ -17,20 +17,10 @@ import { gpoSysvolPath, parseGptIni, APPLY_GROUP_POLICY_RIGHT } from '../../gpo-
 import { resolveRsop, resolveRsopForComputersIn, type RsopResult } from '../../gpo-extension/rsop.js';
 import { requireTestDc, sambaTool, sambaToolOk, type TestDc } from '../support/samba-dc.js';
 import { SAMBA_PYTHON } from '../support/components.js';
+import { expectCode } from '../support/expect-code.js';
 
 const run = randomBytes(3).toString('hex');
 const P = 'SOFTWARE\\Policies\\Ascend\\PrivilegeManager';
-
-async function expectCode(p: Promise<unknown>, code: string): Promise<AscendError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e, String(e)).to.be.instanceOf(AscendError);
-    expect((e as AscendError).code, (e as Error).message).to.equal(code);
-    return e as AscendError;
-  }
-  expect.fail(`expected ${code}`);
-}
 
 /** Samba's own Registry.pol parser, through python3-samba. */
 function sambaReads(file: string): { key: string; value: string; type: number; data_hex: string }[] {

@@ -1,25 +1,13 @@
 import { expect } from 'chai';
 import { ASCEND_CATALOG, POLICY_ROOT, requirePolicy, type PolicyDefinition } from '../../src/catalog/index.js';
-import { AscendError } from '../../src/errors.js';
 import { entryToJson, polEntry, readRegistryPol, writeRegistryPol, type PolEntry } from '../../src/formats/registry-pol/index.js';
 import { applyPolicyState, encodePolicyState } from '../../src/policy/index.js';
+import { expectCode } from '../support/expect-code.js';
 
 const json = (entries: PolEntry[]) => entries.map(entryToJson);
 const policy = (id: string) => requirePolicy(ASCEND_CATALOG, id);
 const DC = `${POLICY_ROOT}\\ClientDataCollection`;
 const TSE = `${POLICY_ROOT}\\TemporarySessionElevation`;
-
-function expectCode(fn: () => unknown, code: string, text?: RegExp): void {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).to.be.instanceOf(AscendError);
-    expect((e as AscendError).code).to.equal(code);
-    if (text) expect((e as AscendError).message).to.match(text);
-    return;
-  }
-  expect.fail(`expected ${code}`);
-}
 
 describe('policy states to Registry.pol entries (GPMC semantics)', () => {
   it('Enabled writes the enabledValue, then every element with defaults for those not given', () => {

@@ -2,7 +2,9 @@
  * The PowerShell module's Pester suites (ps-module/tests), run by real PowerShell 7.6.10 and
  * Pester 5.7.1 (scripts/install-pwsh.sh puts both into .tools/), against the run's real Samba
  * DC (test/support/samba-dc.ts) and a real collector started here (`ascend server start`,
- * with Active Directory sign-in against that DC).
+ * with Active Directory sign-in against that DC), over TLS with the collector's generated CA:
+ * the CLI the module runs trusts it through ASCEND_CA_FILE, PowerShell's own web cmdlets
+ * through SSL_CERT_FILE (.NET on Linux reads its trusted roots from there).
  *
  * Every Pester test becomes one mocha test with Pester's result, so mocha's passing and failing
  * counts (and .ci/run's closing line) include Pester's real counts. Under CI=true a missing
@@ -51,7 +53,7 @@ function startCollector(args: string[]): Promise<{ child: ChildProcess; url: str
     const timer = setTimeout(() => fail(new Error(`the collector printed no URL in 60 s: ${stdout} ${stderr}`)), 60_000);
     child.stdout?.on('data', (b: Buffer) => {
       stdout += b.toString();
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
+      const m = /listening on (https:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
       if (m?.[1]) {
         clearTimeout(timer);
         done({ child, url: m[1] });
@@ -136,6 +138,8 @@ describe('PowerShell module Ascend (Pester on pwsh 7.6.10)', function () {
       ASCEND_TEST_DC_DNS_DOMAIN: dc.dnsDomain,
       ASCEND_TEST_COLLECTOR_URL: started.url,
       ASCEND_TEST_COLLECTOR_TOKEN_FILE: path.join(data, 'bootstrap-admin-token'),
+      ASCEND_CA_FILE: path.join(data, 'tls', 'ca.pem'),
+      SSL_CERT_FILE: path.join(data, 'tls', 'ca.pem'),
       ASCEND_TEST_AD_USER: `${dc.netbiosDomain}\\Administrator`,
       ASCEND_TEST_AD_PASSWORD_FILE: adPasswordFile,
       ASCEND_PESTER_MODULE: PESTER,
@@ -144,6 +148,7 @@ describe('PowerShell module Ascend (Pester on pwsh 7.6.10)', function () {
     delete env.ASCEND_LDAP_PASSWORD;
     delete env.ASCEND_TOKEN_FILE;
     delete env.ASCEND_AGENT_SOCKET;
+    delete env.ASCEND_INSECURE_HTTP;
     const r = await runPwsh(['-NoProfile', '-NonInteractive', '-File', RUNNER], env, 840_000);
     pwshOutput = `${r.stdout}\n${r.stderr}`;
     if (!existsSync(resultFile)) throw new Error(`Pester wrote no result (pwsh exited ${String(r.status)}):\n${pwshOutput.slice(-4000)}`);

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { AscendError } from '../../errors.js';
 import { AscendCommand } from '../base-command.js';
-import { serverFlags, serverToken } from '../server-command.js';
+import { serverFlags, serverToken, trustOptions } from '../server-command.js';
 import { callServerText } from '../../collector/server/client-text.js';
 import { durationMs } from '../duration.js';
 import { renderTable, terminalSafe } from '../table.js';
@@ -96,7 +96,7 @@ export default class Report extends AscendCommand<ReportResult | undefined> {
     '--json prints the typed result {report, columns, rows} whatever --format says. ' +
     '--from and --to take an ISO 8601 time, milliseconds, or a duration back from now (30m, 24h, 7d); --to is exclusive.';
   static override examples = [
-    '<%= config.bin %> report tse-usage --server http://127.0.0.1:8003 --token-file ascend-data/bootstrap-admin-token --from 7d',
+    '<%= config.bin %> report tse-usage --server https://127.0.0.1:8003 --ca-file ascend-data/tls/ca.pem --token-file ascend-data/bootstrap-admin-token --from 7d',
     '<%= config.bin %> report denied --server https://collector.corp.example --computer PC-042 --format csv > denied.csv',
     'ASCEND_TOKEN_FILE=~/.ascend-viewer <%= config.bin %> report approvals --server https://collector.corp.example --json',
   ];
@@ -130,7 +130,7 @@ export default class Report extends AscendCommand<ReportResult | undefined> {
     query.set('format', format === 'csv' ? 'csv' : 'json');
     const path = `api/v1/reports/${encodeURIComponent(name)}?${query.toString()}`;
 
-    const answer = await callServerText(flags.server, token, path, format === 'csv' ? 'text/csv' : 'application/json');
+    const answer = await callServerText(flags.server, token, path, format === 'csv' ? 'text/csv' : 'application/json', trustOptions(flags));
     const origin = new URL(flags.server).origin;
     if (format === 'csv') {
       if (!/^text\/csv\b/i.test(answer.contentType)) throw new AscendError('ASC_COLLECTOR_UNREACHABLE', `${origin} did not answer with CSV (Content-Type: ${answer.contentType || 'none'})`);

@@ -58,6 +58,12 @@ export interface SignedIn {
   /** The account's objectSid. */
   sid: string;
   role: ApiRole;
+  /**
+   * Every way an agent may name this account (UPN, sAMAccountName@dnsDomain,
+   * NETBIOS\\sAMAccountName) and its SID: the session's owners, so it never approves the
+   * account's own requests, whichever form the agent's name service uses.
+   */
+  identities: string[];
 }
 
 /** The one message for every refused bind: it must not tell an unknown user from a wrong password. */
@@ -237,7 +243,7 @@ export class AdSignIn {
       const held = new Set<string>([userSid, ...(await dir.tokenGroups(entry.dn))].map((s) => s.toUpperCase()));
       for (const role of ROLES_BY_RANK) {
         const sids = await this.roleSids(dir, role);
-        if (sids.some((s) => held.has(s.toUpperCase()))) return { name: accountName, dn: entry.dn, sid: userSid, role };
+        if (sids.some((s) => held.has(s.toUpperCase()))) return { name: accountName, dn: entry.dn, sid: userSid, role, identities: await this.identities(dir, entry, accountName, userSid) };
       }
       throw forbidden(`The account ${accountName} is not a member of any group that grants access to Ascend (admin, approver or viewer)`);
     } catch (e) {
@@ -303,6 +309,17 @@ export class AdSignIn {
       if (bySam !== undefined) return bySam;
     }
     throw forbidden(`Sign-in refused: "${name.bindName}" is not a user account of the domain ${dir.dnsDomain}`);
+  }
+
+  private async identities(dir: Directory, entry: DirEntry, accountName: string, sid: string): Promise<string[]> {
+    const out = [accountName, sid];
+    const sam = first(entry, 'sAMAccountName');
+    if (sam !== undefined && sam !== '') {
+      out.push(`${sam}@${dir.dnsDomain}`);
+      const netbios = (await this.domainFacts(dir)).netbios;
+      if (netbios !== '') out.push(`${netbios.toUpperCase()}\\${sam}`);
+    }
+    return out;
   }
 
   private accountName(dir: Directory, entry: DirEntry): string {

@@ -7,13 +7,17 @@
  *
  * The routes live in routes/, one module per part of the API.
  */
+import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import rateLimit from '@fastify/rate-limit';
 import type { DestinationStream } from 'pino';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { AscendError, type ErrorCode, isAscendError } from '../../errors.js';
 import type { CollectorStore } from '../storage/index.js';
-import { type CollectorSettings, DEFAULT_SETTINGS, makeAuth, type RouteContext } from './context.js';
+import { pinOfCertificate } from '../../collector-api/pin.js';
+import { type CollectorIdentity, type CollectorSettings, DEFAULT_SETTINGS, makeAuth, type RouteContext } from './context.js';
+import { LOG_HOOKS, LOG_SERIALIZERS } from './log-redaction.js';
+import { clientErrorHandler, type ConnectionLimits, connectionLimits, guardConnections, serverTimingOptions } from './connection-guard.js';
 import { registerAgentRoutes } from './routes/agents.js';
 import { registerApprovalRoutes } from './routes/approvals.js';
 import { registerMfaRoutes } from './routes/mfa.js';
@@ -34,6 +38,14 @@ export interface ServerOptions {
   /** Requests a minute per credential (or per client address without one); false = no limit. Default 1200. */
   rateLimit?: { max: number } | false;
   settings?: Partial<CollectorSettings>;
+  /**
+   * The certificate authority agents pin at enrollment (PEM) and the Ed25519 key that signs
+   * grants (src/collector/server/identity.ts makes both). Without it the server has no anchor
+   * to offer and signs with a key made for this process only.
+   */
+  identity?: { anchor: string | null; grantKey: KeyObject };
+  /** Request timeouts and connection caps against slow and many clients (connection-guard.ts); defaults DEFAULT_CONNECTION_LIMITS. */
+  connections?: Partial<ConnectionLimits>;
 }
 
 export const DEFAULT_RATE_LIMIT = 1200;
@@ -61,9 +73,11 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   ASC_COLLECTOR_BAD_JSON: 400,
   ASC_COLLECTOR_UNAUTHENTICATED: 401,
   ASC_COLLECTOR_FORBIDDEN: 403,
+  ASC_COLLECTOR_SELF_APPROVAL: 403,
   ASC_COLLECTOR_ENROLL_REFUSED: 403,
   ASC_COLLECTOR_NOT_FOUND: 404,
   ASC_COLLECTOR_CONFLICT: 409,
+  ASC_COLLECTOR_COMPUTER_TAKEN: 409,
   ASC_COLLECTOR_TOO_LARGE: 413,
   ASC_COLLECTOR_RATE_LIMITED: 429,
   ASC_COLLECTOR_STORAGE: 503,
@@ -99,18 +113,39 @@ function sendError(reply: FastifyReply, status: number, code: ErrorCode, message
   return reply.code(status).type('application/json; charset=utf-8').send({ error: { code, message } });
 }
 
+function identityOf(given: ServerOptions['identity']): CollectorIdentity {
+  const grantKey = given?.grantKey ?? generateKeyPairSync('ed25519').privateKey;
+  if (grantKey.asymmetricKeyType !== 'ed25519' || grantKey.type !== 'private') throw new AscendError('ASC_USAGE', 'the grant-signing key must be an Ed25519 private key');
+  const anchor = given?.anchor ?? null;
+  return {
+    anchor,
+    pin: anchor === null ? null : pinOfCertificate(anchor),
+    grantKey,
+    grantPublicKey: createPublicKey(grantKey).export({ type: 'spki', format: 'pem' }).toString(),
+  };
+}
+
 export function buildServer(opts: ServerOptions): FastifyInstance {
   const { store } = opts;
-  const logger = opts.logger ? { level: opts.logger.level ?? 'info', ...(opts.logger.stream ? { stream: opts.logger.stream } : {}), redact: { paths: REDACT_PATHS, censor: '[redacted]' } } : false;
+  // A long-poll moves no byte while it waits: the idle bound must outlast the longest wait.
+  const longestPoll = opts.settings?.maxPollWaitMs ?? DEFAULT_SETTINGS.maxPollWaitMs;
+  const given = connectionLimits(opts.connections);
+  const limits = { ...given, socketIdleTimeoutMs: Math.max(given.socketIdleTimeoutMs, longestPoll + 30_000) };
+  const timing = serverTimingOptions(limits);
+  const logger = opts.logger ? { level: opts.logger.level ?? 'info', ...(opts.logger.stream ? { stream: opts.logger.stream } : {}), redact: { paths: REDACT_PATHS, censor: '[redacted]' }, serializers: LOG_SERIALIZERS, hooks: LOG_HOOKS } : false;
   const app = Fastify({
     logger,
     bodyLimit: BODY_LIMIT,
     return503OnClosing: true,
-    ...(opts.https ? { https: opts.https } : {}),
+    clientErrorHandler: clientErrorHandler(limits),
+    ...(opts.https ? { https: { ...opts.https, ...timing } } : { http: { connectionsCheckingInterval: timing.connectionsCheckingInterval } }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
 
   if (opts.closeStore !== false) app.addHook('onClose', async () => store.close());
+
+  const guard = guardConnections(app.server, limits, (r) => app.log.warn(r, 'connection limits reached: unauthenticated connections were closed or refused'));
+  app.addHook('preHandler', async (req, reply) => guard.serving(req.raw.socket, reply.raw));
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err.validation) return sendError(reply, 400, 'ASC_COLLECTOR_BAD_INPUT', describeValidation(err.validationContext, err.validation as AjvError[]));
@@ -145,9 +180,10 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   app.setNotFoundHandler((req, reply) => sendError(reply, 404, 'ASC_COLLECTOR_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0] ?? ''}`));
 
   const ctx: RouteContext = {
+    identity: identityOf(opts.identity),
     store,
     settings: { ...DEFAULT_SETTINGS, ...opts.settings },
-    ...makeAuth(store),
+    ...makeAuth(store, { ...DEFAULT_SETTINGS, ...opts.settings }),
     approvalEvents: new EventEmitter().setMaxListeners(0),
     closing: new AbortController(),
   };

@@ -4,6 +4,7 @@
  * `{"error":{"code","message"}}` becomes an AscendError with that code.
  */
 import { AscendError, ERROR_CODES, type ErrorCode } from '../../errors.js';
+import { apiUrl, type ClientTrustOptions, clientTrust, exchange } from './client.js';
 
 export interface TextAnswer {
   status: number;
@@ -12,25 +13,16 @@ export interface TextAnswer {
   text: string;
 }
 
-export async function callServerText(server: string, token: string, path: string, accept = '*/*'): Promise<TextAnswer> {
-  let url: URL;
-  try {
-    url = new URL(path, server.endsWith('/') ? server : `${server}/`);
-  } catch {
-    throw new AscendError('ASC_USAGE', `--server is not a URL: ${server}`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new AscendError('ASC_USAGE', `--server must be an http:// or https:// URL: ${server}`);
-  let res: Response;
-  let text: string;
-  try {
-    res = await fetch(url, { method: 'GET', headers: { authorization: `Bearer ${token}`, accept }, signal: AbortSignal.timeout(60_000) });
-    text = await res.text();
-  } catch (e) {
-    const cause = (e as Error & { cause?: Error }).cause;
-    throw new AscendError('ASC_COLLECTOR_UNREACHABLE', `cannot reach ${url.origin}: ${cause?.message ?? (e as Error).message}`);
-  }
-  const contentType = res.headers.get('content-type') ?? '';
-  if (!res.ok) {
+/** A report is read up to this size (the transport's default is for API answers). */
+const MAX_REPORT_BYTES = 512 * 1024 * 1024;
+
+export async function callServerText(server: string, token: string, path: string, accept = '*/*', trustOptions: ClientTrustOptions = {}): Promise<TextAnswer> {
+  const url = apiUrl(server, path);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new AscendError('ASC_USAGE', `--server must be an https:// URL: ${server}`);
+  const res = await exchange(url, clientTrust(url, trustOptions), { method: 'GET', headers: { authorization: `Bearer ${token}`, accept }, timeoutMs: 60_000, maxBytes: MAX_REPORT_BYTES });
+  const text = res.body.toString('utf8');
+  const contentType = typeof res.headers['content-type'] === 'string' ? res.headers['content-type'] : '';
+  if (res.status < 200 || res.status > 299) {
     let err: { code?: unknown; message?: unknown } | undefined;
     try {
       err = (JSON.parse(text) as { error?: { code?: unknown; message?: unknown } }).error;

@@ -3,10 +3,14 @@
  * the settings, and the in-process signal that wakes long-polls when a request is decided.
  */
 import { EventEmitter } from 'node:events';
-import type { FastifyRequest } from 'fastify';
+import type { KeyObject } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { type GrantKind, isNonce, NONCE_HEADER, signGrant } from '../../collector-api/grant.js';
 import { AscendError, type ErrorCode } from '../../errors.js';
 import type { Agent, ApiRole, ApiToken, CollectorStore } from '../storage/index.js';
 import { timeFrom } from '../time.js';
+import { addressKey, FailureCounter } from './auth-failures.js';
+import { markAuthenticated } from './connection-guard.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -19,6 +23,8 @@ declare module 'fastify' {
 export interface SignedInUser {
   name: string;
   role: ApiRole;
+  /** Every name and the SID the account is known by (its session's owners, against self-approval); default [name]. */
+  identities?: readonly string[];
 }
 
 /** Signs an admin in against Active Directory (AdSignIn). */
@@ -37,6 +43,9 @@ export interface CollectorSettings {
   mfaIssuer: string;
   mfaMaxFailures: number;
   mfaLockMs: number;
+  /** The domain-wide backstop: this many wrong codes for a user across all computers within the window lock the user everywhere. */
+  mfaBackstopFailures: number;
+  mfaBackstopWindowMs: number;
   /** Active Directory sign-in; undefined = not configured (the route answers 404). */
   signIn: SignInProvider | undefined;
   /** How long an AD sign-in session token lives (default 8 h). */
@@ -44,6 +53,9 @@ export interface CollectorSettings {
   /** Failed sign-ins per client address and user name before 429, per window. */
   signInMaxFailures: number;
   signInWindowMs: number;
+  /** Failed authentications (unknown or revoked bearer values) per client address before 429, per window; 0 = no limit. */
+  authMaxFailures: number;
+  authFailureWindowMs: number;
 }
 
 export const DEFAULT_SETTINGS: CollectorSettings = {
@@ -53,13 +65,17 @@ export const DEFAULT_SETTINGS: CollectorSettings = {
   mfaIssuer: 'Ascend',
   mfaMaxFailures: 5,
   mfaLockMs: 15 * 60_000,
+  mfaBackstopFailures: 30,
+  mfaBackstopWindowMs: 3600_000,
   signIn: undefined,
   sessionTtlMs: 8 * 3600_000,
   signInMaxFailures: 5,
   signInWindowMs: 15 * 60_000,
+  authMaxFailures: 50,
+  authFailureWindowMs: 60_000,
 };
 
-export type AuthHook = (req: FastifyRequest) => Promise<void>;
+export type AuthHook = (req: FastifyRequest, reply?: FastifyReply) => Promise<void>;
 
 export interface RouteContext {
   store: CollectorStore;
@@ -72,6 +88,29 @@ export interface RouteContext {
   approvalEvents: EventEmitter;
   /** Aborted when the server starts closing (long-polls end). */
   closing: AbortController;
+  /** The TLS anchor agents pin (null: none, e.g. plain http) and the key that signs grants. */
+  identity: CollectorIdentity;
+}
+
+export interface CollectorIdentity {
+  /** The certificate authority agents pin (PEM), with its pin; null when the server has none. */
+  anchor: string | null;
+  pin: string | null;
+  /** Ed25519 private key that signs grants, and its public half (SPKI PEM) given at enrollment. */
+  grantKey: KeyObject;
+  grantPublicKey: string;
+}
+
+/**
+ * An agent answer that grants something, with its signed grant: bound to the calling agent
+ * and to the nonce the agent sent (header ascend-nonce). Without a well-formed nonce the
+ * answer goes unsigned, and an agent that pins the collector acts on no such answer.
+ */
+export function granted<T extends object>(req: FastifyRequest, identity: CollectorIdentity, kind: GrantKind, answer: T): T & { grant?: string } {
+  const nonce = req.headers[NONCE_HEADER];
+  const agentId = req.agent?.id;
+  if (!isNonce(nonce) || agentId === undefined) return answer;
+  return { ...answer, grant: signGrant(identity.grantKey, { kind, agentId, nonce, issuedAt: Date.now(), answer }) };
 }
 
 export const ROLE_RANK: Record<ApiRole, number> = { viewer: 0, approver: 1, admin: 2 };
@@ -100,22 +139,47 @@ export function iso(t: number | null): string | null {
   return t === null ? null : new Date(t).toISOString();
 }
 
-export function makeAuth(store: CollectorStore): Pick<RouteContext, 'agentAuth' | 'requireRole'> {
-  async function agentAuth(req: FastifyRequest): Promise<void> {
+export function makeAuth(
+  store: CollectorStore,
+  limits: Pick<CollectorSettings, 'authMaxFailures' | 'authFailureWindowMs'> = DEFAULT_SETTINGS,
+): Pick<RouteContext, 'agentAuth' | 'requireRole'> {
+  // Failed lookups per client address: past the limit the address is answered before any hash or SELECT.
+  const failures = new FailureCounter(limits.authMaxFailures, limits.authFailureWindowMs);
+  function checkAddress(req: FastifyRequest, reply: FastifyReply | undefined): string {
+    const key = addressKey(req.ip);
+    const wait = failures.blockedFor(key);
+    if (wait > 0) {
+      const seconds = Math.max(1, Math.ceil(wait / 1000));
+      reply?.header('retry-after', String(seconds));
+      throw fail('ASC_COLLECTOR_RATE_LIMITED', `too many failed authentications from this address; try again in ${seconds} s`);
+    }
+    return key;
+  }
+  async function agentAuth(req: FastifyRequest, reply?: FastifyReply): Promise<void> {
     const secret = bearer(req);
     if (secret === undefined) throw fail('ASC_COLLECTOR_UNAUTHENTICATED', 'an agent credential is required (Authorization: Bearer ...)');
+    const key = checkAddress(req, reply);
     const agent = await store.findAgentByCredential(secret);
-    if (agent === undefined || agent.revokedAt !== null) throw fail('ASC_COLLECTOR_UNAUTHENTICATED', 'the agent credential is unknown or revoked');
+    if (agent === undefined || agent.revokedAt !== null) {
+      failures.fail(key);
+      throw fail('ASC_COLLECTOR_UNAUTHENTICATED', 'the agent credential is unknown or revoked');
+    }
     req.agent = agent;
+    markAuthenticated(req.raw.socket, `agent:${agent.id}`);
   }
   function requireRole(min: ApiRole): AuthHook {
-    return async (req) => {
+    return async (req, reply) => {
       const secret = bearer(req);
       if (secret === undefined) throw fail('ASC_COLLECTOR_UNAUTHENTICATED', 'an API token is required (Authorization: Bearer ...)');
+      const key = checkAddress(req, reply);
       const token = await store.findApiToken(secret);
-      if (token === undefined) throw fail('ASC_COLLECTOR_UNAUTHENTICATED', 'the API token is unknown, revoked or expired');
+      if (token === undefined) {
+        failures.fail(key);
+        throw fail('ASC_COLLECTOR_UNAUTHENTICATED', 'the API token is unknown, revoked or expired');
+      }
       if (ROLE_RANK[token.role] < ROLE_RANK[min]) throw fail('ASC_COLLECTOR_FORBIDDEN', `this needs the ${min} role; the token has ${token.role}`);
       req.apiToken = token;
+      markAuthenticated(req.raw.socket, `token:${token.id}`);
     };
   }
   return { agentAuth, requireRole };

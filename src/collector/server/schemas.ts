@@ -94,6 +94,8 @@ export const EnrollTokenBody = Type.Object(
   {
     uses: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000 })),
     expiresAt: Type.Optional(Time),
+    /** The only computers it may enroll (checked names); absent or empty = any computer. Default uses = their number. */
+    computers: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 255 }), { maxItems: 1000 })),
   },
   { additionalProperties: false },
 );
@@ -157,13 +159,21 @@ export const PasscodeBody = Type.Object(
     id: Id,
     title: Type.String({ maxLength: 512 }),
     maxUses: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()])),
+    /** The terms' computer patterns or SIDs (empty = any computer): agents redeem it only for a computer they match. */
+    computers: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 256 }),
   },
   { additionalProperties: false },
 );
 export const SinceQuery = Type.Object({ since: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) }, { additionalProperties: false });
 
 export const TokenBody = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' }), role: Role, expiresAt: Type.Optional(Time) },
+  {
+    name: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' }),
+    role: Role,
+    expiresAt: Type.Optional(Time),
+    /** Who holds the token: account names and SIDs of one person (no self-approval). */
+    owners: Type.Optional(Type.Array(UserName, { maxItems: 8 })),
+  },
   { additionalProperties: false },
 );
 export const SignInBody = Type.Object(

@@ -5,12 +5,15 @@
  * Times are BIGINT milliseconds since the epoch. Never edit a released migration: add one.
  */
 import { AscendError } from '../../errors.js';
-import type { Driver } from './driver.js';
+import type { Driver, Sql } from './driver.js';
+import { bindComputerNames } from './migrate-computers.js';
 
 export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** Runs after the statements, in the same transaction: data moves SQL alone can not do on both databases. */
+  after?: (q: Sql) => Promise<void>;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -128,6 +131,39 @@ CREATE TABLE mfa_enrollments (
 )
 `,
   },
+  {
+    version: 3,
+    // Agents act only for their own computer (issue 13): a live agent holds its computer
+    // name (computer_key, unique among unrevoked agents; filled, and the index made, by
+    // bindComputerNames, which leaves old duplicates unbound instead of failing); tokens
+    // and passcodes say which computers they are for (JSON list; NULL = any computer for a
+    // token, unknown for a passcode); MFA failures count per (user, computer), with the
+    // enrollment's own counter now a domain-wide window.
+    name: 'computer names bound at enrollment, passcode computers, MFA lockouts per computer',
+    sql: `
+ALTER TABLE agents ADD COLUMN computer_key TEXT;
+ALTER TABLE enrollment_tokens ADD COLUMN computers TEXT;
+ALTER TABLE passcodes ADD COLUMN computers TEXT;
+ALTER TABLE mfa_enrollments ADD COLUMN window_start BIGINT;
+CREATE TABLE mfa_lockouts (
+  user_key TEXT NOT NULL,
+  computer_key TEXT NOT NULL,
+  failures INTEGER NOT NULL DEFAULT 0,
+  locked_until BIGINT,
+  PRIMARY KEY (user_key, computer_key)
+)
+`,
+    after: bindComputerNames,
+  },
+  {
+    version: 4,
+    // No self-approval (issue 13): who an API token belongs to, as a JSON list of account
+    // names and SIDs; NULL = no owner (a token made before, or by the bootstrap token).
+    name: 'API token owners',
+    sql: `
+ALTER TABLE api_tokens ADD COLUMN owners TEXT
+`,
+  },
 ];
 
 const MIGRATION_LOCK_KEY = 0x41534345; // "ASCE"
@@ -167,6 +203,7 @@ export async function migrate(db: Driver, migrations: readonly Migration[] = MIG
         const has = await q.all('SELECT version FROM schema_migrations WHERE version = ?', [m.version]);
         if (has.length > 0) return false;
         for (const stmt of statements(forDialect(m.sql, db.dialect))) await q.run(stmt);
+        if (m.after) await m.after(q);
         await q.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [m.version, m.name, Date.now()]);
         return true;
       },

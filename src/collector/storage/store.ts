@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { AscendError } from '../../errors.js';
+import { checkComputerName, computerKey, passcodeAllowsComputer, sameComputer } from '../computer-name.js';
 import { timeFrom } from '../time.js';
 import { type Driver, PostgresDriver, type Row, type Sql, type SqlValue, SqliteDriver } from './driver.js';
 import { appliedVersions, migrate } from './migrations.js';
@@ -23,6 +24,7 @@ import {
   type ApprovalStatus,
   type DeniedRow,
   type ElevationRow,
+  type MfaAttemptOptions,
   type MfaCheck,
   type MfaEnrollment,
   type CollectorEventInput,
@@ -91,7 +93,8 @@ const EVENT_CHUNK = 500;
 
 const APPROVAL_COLUMNS =
   'id, agent_id, request_id, computer, user_name, process_path, args, justification, status, created_at, decided_at, decided_by, time_limit_s, used_at';
-const API_TOKEN_COLUMNS = 'id, name, role, created_at, revoked_at, expires_at, source';
+const API_TOKEN_COLUMNS = 'id, name, role, created_at, revoked_at, expires_at, source, owners';
+const PASSCODE_COLUMNS = 'id, title, max_uses, uses, issued_at, revoked_at, computers';
 const MFA_COLUMNS = 'user_name, secret, created_at, confirmed_at, last_step, failures, locked_until';
 
 /** Report filters as SQL conditions on a table alias with occurred_at / computer / user_name / passcode_id. */
@@ -141,9 +144,38 @@ function mfaOf(r: Row): MfaEnrollment {
   };
 }
 
+const AGENT_COLUMNS = 'id, computer, enrolled_at, revoked_at, computer_key';
+
 function agentOf(r: Row): Agent {
-  return { id: str(r.id), computer: str(r.computer), enrolledAt: Number(r.enrolled_at), revokedAt: numOrNull(r.revoked_at) };
+  return { id: str(r.id), computer: str(r.computer), enrolledAt: Number(r.enrolled_at), revokedAt: numOrNull(r.revoked_at), bound: r.computer_key !== null && r.computer_key !== undefined };
 }
+
+/** A JSON list of names from a TEXT column; null when absent or malformed (callers fail closed). */
+function namesOf(v: unknown): string[] | null {
+  if (v === null || v === undefined) return null;
+  try {
+    const parsed: unknown = JSON.parse(String(v));
+    return Array.isArray(parsed) && parsed.every((x) => typeof x === 'string') ? (parsed as string[]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** True when a write failed on the unique index that lets one live agent hold a computer name. */
+function isComputerTaken(e: unknown): boolean {
+  const err = e as { code?: unknown; constraint?: unknown; message?: unknown };
+  if (err?.code === '23505') return err.constraint === 'agents_live_computer';
+  return typeof err?.code === 'string' && err.code.startsWith('SQLITE_CONSTRAINT') && String(err.message).includes('agents.computer_key');
+}
+
+function computerTaken(computer: string, holder: string | undefined): AscendError {
+  const id = holder ?? 'ID';
+  return new AscendError('ASC_COLLECTOR_COMPUTER_TAKEN', `computer ${computer} is enrolled already${holder === undefined ? '' : ` (agent ${holder})`}; if this is the same machine again, revoke the old agent first: ascend server agent revoke ${id}`);
+}
+
+/** The domain-wide MFA backstop when the caller names none: ten times the per-computer count, per hour. */
+const MFA_BACKSTOP_FACTOR = 10;
+const MFA_BACKSTOP_WINDOW_MS = 3600_000;
 
 function passcodeOf(r: Row): PasscodeRecord {
   return {
@@ -153,6 +185,7 @@ function passcodeOf(r: Row): PasscodeRecord {
     uses: Number(r.uses),
     issuedAt: Number(r.issued_at),
     revokedAt: numOrNull(r.revoked_at),
+    computers: namesOf(r.computers),
   };
 }
 
@@ -165,7 +198,16 @@ function apiTokenOf(r: Row): ApiToken {
     revokedAt: numOrNull(r.revoked_at),
     expiresAt: numOrNull(r.expires_at),
     source: str(r.source) === 'ad' ? 'ad' : 'token',
+    owners: ownersOf(r.owners),
   };
+}
+
+/** The owners column: a JSON list of strings; anything else reads as no owner. */
+function ownersOf(v: unknown): string[] {
+  if (typeof v !== 'string' || v === '') return [];
+  const parsed: unknown = JSON.parse(v);
+  if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === 'string')) throw new AscendError('ASC_COLLECTOR_STORAGE', 'an API token has a malformed owners column');
+  return parsed as string[];
 }
 
 function parsePayload(v: unknown): Record<string, unknown> {
@@ -194,56 +236,79 @@ export class SqlCollectorStore implements CollectorStore {
 
   // --- enrollment and agents
 
-  async createEnrollmentToken(opts: { uses?: number; expiresAt?: number | null; now?: number }): Promise<EnrollmentToken> {
-    const uses = opts.uses ?? 1;
+  async createEnrollmentToken(opts: { uses?: number; expiresAt?: number | null; now?: number; computers?: readonly string[] }): Promise<EnrollmentToken> {
+    const computers: string[] = [];
+    for (const [i, c] of (opts.computers ?? []).entries()) {
+      const name = checkComputerName(c, `computers[${i}]`);
+      if (!computers.some((k) => computerKey(k) === computerKey(name))) computers.push(name);
+    }
+    // One use per named computer unless told otherwise.
+    const uses = opts.uses ?? Math.max(1, computers.length);
     if (!Number.isInteger(uses) || uses < 1) throw badInput('uses must be a whole number of at least 1');
     const token = newSecret();
     const id = randomUUID();
     const expiresAt = opts.expiresAt ?? null;
-    await this.db.run('INSERT INTO enrollment_tokens (id, token_hash, uses_left, expires_at, created_at) VALUES (?, ?, ?, ?, ?)', [
+    await this.db.run('INSERT INTO enrollment_tokens (id, token_hash, uses_left, expires_at, created_at, computers) VALUES (?, ?, ?, ?, ?, ?)', [
       id,
       sha256Hex(token),
       uses,
       expiresAt,
       opts.now ?? Date.now(),
+      computers.length === 0 ? null : JSON.stringify(computers),
     ]);
-    return { token, id, uses, expiresAt };
+    return { token, id, uses, expiresAt, computers };
   }
 
-  async enrollAgent(enrollmentToken: string, computer: string, now = Date.now()): Promise<Enrollment> {
-    if (computer.trim() === '') throw badInput('computer must not be empty');
-    return this.db.tx(async (q) => {
-      const rows = await q.all(
-        'UPDATE enrollment_tokens SET uses_left = uses_left - 1 WHERE token_hash = ? AND uses_left > 0 AND (expires_at IS NULL OR expires_at > ?) RETURNING id',
-        [sha256Hex(enrollmentToken), now],
-      );
-      const tokenRow = rows[0];
-      if (tokenRow === undefined) throw new AscendError('ASC_COLLECTOR_ENROLL_REFUSED', 'the enrollment token is unknown, expired or used up');
-      const credential = newSecret();
-      const agent: Agent = { id: randomUUID(), computer, enrolledAt: now, revokedAt: null };
-      await q.run('INSERT INTO agents (id, computer, credential_hash, enrolled_at, enrollment_token_id) VALUES (?, ?, ?, ?, ?)', [
-        agent.id,
-        computer,
-        sha256Hex(credential),
-        now,
-        str(tokenRow.id),
-      ]);
-      return { agent, credential };
-    });
+  async enrollAgent(enrollmentToken: string, requested: string, now = Date.now()): Promise<Enrollment> {
+    const computer = checkComputerName(requested, 'computer');
+    const key = computerKey(computer);
+    try {
+      return await this.db.tx(async (q) => {
+        // The token first: without a good one nothing is told about which names are held.
+        // Every refusal below throws, so the transaction rolls back and no use is spent.
+        const rows = await q.all(
+          'UPDATE enrollment_tokens SET uses_left = uses_left - 1 WHERE token_hash = ? AND uses_left > 0 AND (expires_at IS NULL OR expires_at > ?) RETURNING id, computers',
+          [sha256Hex(enrollmentToken), now],
+        );
+        const tokenRow = rows[0];
+        if (tokenRow === undefined) throw new AscendError('ASC_COLLECTOR_ENROLL_REFUSED', 'the enrollment token is unknown, expired or used up');
+        const named = tokenRow.computers === null || tokenRow.computers === undefined ? [] : namesOf(tokenRow.computers);
+        if (named === null || (named.length > 0 && !named.some((n) => sameComputer(n, computer)))) {
+          throw new AscendError('ASC_COLLECTOR_ENROLL_REFUSED', `this enrollment token does not enroll computer ${computer}${named === null ? '' : ` (it names ${named.join(', ')})`}`);
+        }
+        const holders = await q.all('SELECT id FROM agents WHERE computer_key = ? AND revoked_at IS NULL', [key]);
+        if (holders.length > 0) throw computerTaken(computer, str(holders[0]?.id));
+        const credential = newSecret();
+        const agent: Agent = { id: randomUUID(), computer, enrolledAt: now, revokedAt: null, bound: true };
+        // The unique index agents_live_computer settles a race the SELECT above can not see (PostgreSQL, read committed).
+        await q.run('INSERT INTO agents (id, computer, credential_hash, enrolled_at, enrollment_token_id, computer_key) VALUES (?, ?, ?, ?, ?, ?)', [
+          agent.id,
+          computer,
+          sha256Hex(credential),
+          now,
+          str(tokenRow.id),
+          key,
+        ]);
+        return { agent, credential };
+      });
+    } catch (e) {
+      if (isComputerTaken(e)) throw computerTaken(computer, undefined);
+      throw e;
+    }
   }
 
   async findAgentByCredential(credential: string): Promise<Agent | undefined> {
-    const rows = await this.db.all('SELECT id, computer, enrolled_at, revoked_at FROM agents WHERE credential_hash = ?', [sha256Hex(credential)]);
+    const rows = await this.db.all(`SELECT ${AGENT_COLUMNS} FROM agents WHERE credential_hash = ?`, [sha256Hex(credential)]);
     return rows[0] === undefined ? undefined : agentOf(rows[0]);
   }
 
   async getAgent(id: string): Promise<Agent | undefined> {
-    const rows = await this.db.all('SELECT id, computer, enrolled_at, revoked_at FROM agents WHERE id = ?', [id]);
+    const rows = await this.db.all(`SELECT ${AGENT_COLUMNS} FROM agents WHERE id = ?`, [id]);
     return rows[0] === undefined ? undefined : agentOf(rows[0]);
   }
 
   async listAgents(): Promise<Agent[]> {
-    const rows = await this.db.all('SELECT id, computer, enrolled_at, revoked_at FROM agents ORDER BY enrolled_at, id');
+    const rows = await this.db.all(`SELECT ${AGENT_COLUMNS} FROM agents ORDER BY enrolled_at, id`);
     return rows.map(agentOf);
   }
 
@@ -406,38 +471,59 @@ export class SqlCollectorStore implements CollectorStore {
 
   // --- passcode registry
 
-  async registerPasscode(p: { id: string; title: string; maxUses: number | null; issuedAt?: number }): Promise<PasscodeRecord> {
+  async registerPasscode(p: { id: string; title: string; maxUses: number | null; issuedAt?: number; computers?: readonly string[] | null }): Promise<PasscodeRecord> {
     if (typeof p.id !== 'string' || p.id === '') throw badInput('passcode id must be a non-empty string');
     if (p.maxUses !== null && (!Number.isInteger(p.maxUses) || p.maxUses < 1)) throw badInput('maxUses must be null or a whole number of at least 1');
+    const computers = p.computers === undefined || p.computers === null ? null : [...p.computers];
+    if (computers !== null && !computers.every((c) => typeof c === 'string' && c.trim() !== '')) throw badInput('computers must be a list of computer name patterns or SIDs');
     const issuedAt = p.issuedAt ?? Date.now();
     return this.db.tx(async (q) => {
       // A passcode revoked before it was registered stays revoked.
       const revoked = await q.all("SELECT revoked_at FROM revocations WHERE kind = 'passcode' AND subject = ?", [p.id]);
       const revokedAt = revoked[0] === undefined ? null : Number(revoked[0].revoked_at);
-      const n = await q.run('INSERT INTO passcodes (id, title, max_uses, uses, issued_at, revoked_at) VALUES (?, ?, ?, 0, ?, ?) ON CONFLICT (id) DO NOTHING', [
+      const list = computers === null ? null : JSON.stringify(computers);
+      const n = await q.run('INSERT INTO passcodes (id, title, max_uses, uses, issued_at, revoked_at, computers) VALUES (?, ?, ?, 0, ?, ?, ?) ON CONFLICT (id) DO NOTHING', [
         p.id,
         p.title,
         p.maxUses,
         issuedAt,
         revokedAt,
+        list,
       ]);
-      if (n === 0) throw new AscendError('ASC_COLLECTOR_CONFLICT', `passcode ${p.id} is registered already`);
-      return { id: p.id, title: p.title, maxUses: p.maxUses, uses: 0, issuedAt, revokedAt };
+      if (n === 0) {
+        // Registered before the registry kept computers: registering it again tells them (once).
+        if (list !== null && (await q.run('UPDATE passcodes SET computers = ? WHERE id = ? AND computers IS NULL', [list, p.id])) > 0) {
+          const rows = await q.all(`SELECT ${PASSCODE_COLUMNS} FROM passcodes WHERE id = ?`, [p.id]);
+          return passcodeOf(rows[0] as Row);
+        }
+        throw new AscendError('ASC_COLLECTOR_CONFLICT', `passcode ${p.id} is registered already`);
+      }
+      return { id: p.id, title: p.title, maxUses: p.maxUses, uses: 0, issuedAt, revokedAt, computers };
     });
   }
 
   async getPasscode(id: string): Promise<PasscodeRecord | undefined> {
-    const rows = await this.db.all('SELECT id, title, max_uses, uses, issued_at, revoked_at FROM passcodes WHERE id = ?', [id]);
+    const rows = await this.db.all(`SELECT ${PASSCODE_COLUMNS} FROM passcodes WHERE id = ?`, [id]);
     return rows[0] === undefined ? undefined : passcodeOf(rows[0]);
   }
 
   async listPasscodes(): Promise<PasscodeRecord[]> {
-    const rows = await this.db.all('SELECT id, title, max_uses, uses, issued_at, revoked_at FROM passcodes ORDER BY issued_at, id');
+    const rows = await this.db.all(`SELECT ${PASSCODE_COLUMNS} FROM passcodes ORDER BY issued_at, id`);
     return rows.map(passcodeOf);
   }
 
   recordRedemption(passcodeId: string, agentId: string, now = Date.now()): Promise<RedemptionResult> {
     return this.db.tx(async (q): Promise<RedemptionResult> => {
+      // The passcode must be for the agent's own enrolled computer; checked before the count moves, so a refusal spends nothing.
+      const passcode = (await q.all('SELECT computers FROM passcodes WHERE id = ?', [passcodeId]))[0];
+      if (passcode !== undefined) {
+        const agent = (await q.all('SELECT computer, computer_key FROM agents WHERE id = ? AND revoked_at IS NULL', [agentId]))[0];
+        const patterns = namesOf(passcode.computers);
+        // Computers unknown (registered by an older Ascend), or an agent that holds no name: nobody's.
+        if (agent === undefined || agent.computer_key === null || patterns === null || !passcodeAllowsComputer(patterns, str(agent.computer))) {
+          return { ok: false, reason: 'wrong-computer' };
+        }
+      }
       const rows = await q.all(
         'UPDATE passcodes SET uses = uses + 1 WHERE id = ? AND revoked_at IS NULL AND (max_uses IS NULL OR uses < max_uses) RETURNING uses',
         [passcodeId],
@@ -477,13 +563,15 @@ export class SqlCollectorStore implements CollectorStore {
     role: ApiRole,
     name: string,
     now = Date.now(),
-    opts: { expiresAt?: number | null; source?: ApiToken['source'] } = {},
+    opts: { expiresAt?: number | null; source?: ApiToken['source']; owners?: readonly string[] } = {},
   ): Promise<{ token: string; record: ApiToken }> {
     if (!API_ROLES.includes(role)) throw badInput(`role must be one of ${API_ROLES.join(', ')}`);
     if (typeof name !== 'string' || name.trim() === '') throw badInput('name must not be empty');
+    const owners = [...new Set(opts.owners ?? [])];
+    if (owners.some((o) => typeof o !== 'string' || o.trim() === '')) throw badInput('an owner must not be empty');
     const token = newSecret();
-    const record: ApiToken = { id: randomUUID(), name, role, createdAt: now, revokedAt: null, expiresAt: opts.expiresAt ?? null, source: opts.source ?? 'token' };
-    await this.db.run('INSERT INTO api_tokens (id, token_hash, name, role, created_at, expires_at, source) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+    const record: ApiToken = { id: randomUUID(), name, role, createdAt: now, revokedAt: null, expiresAt: opts.expiresAt ?? null, source: opts.source ?? 'token', owners };
+    await this.db.run('INSERT INTO api_tokens (id, token_hash, name, role, created_at, expires_at, source, owners) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [
       record.id,
       sha256Hex(token),
       name,
@@ -491,6 +579,7 @@ export class SqlCollectorStore implements CollectorStore {
       now,
       record.expiresAt,
       record.source,
+      owners.length === 0 ? null : JSON.stringify(owners),
     ]);
     return { token, record };
   }
@@ -519,12 +608,15 @@ export class SqlCollectorStore implements CollectorStore {
     const key = mfaKey(user);
     if (key === '') throw badInput('user must not be empty');
     if (!/^[A-Z2-7]{16,128}$/.test(secret)) throw badInput('the TOTP secret must be base32 (16 to 128 characters)');
-    await this.db.run(
-      `INSERT INTO mfa_enrollments (user_key, ${MFA_COLUMNS}) VALUES (?, ?, ?, ?, NULL, NULL, 0, NULL)
-       ON CONFLICT (user_key) DO UPDATE SET user_name = excluded.user_name, secret = excluded.secret, created_at = excluded.created_at,
-         confirmed_at = NULL, last_step = NULL, failures = 0, locked_until = NULL`,
-      [key, user.trim(), secret, now],
-    );
+    await this.db.tx(async (q) => {
+      await q.run(
+        `INSERT INTO mfa_enrollments (user_key, ${MFA_COLUMNS}) VALUES (?, ?, ?, ?, NULL, NULL, 0, NULL)
+         ON CONFLICT (user_key) DO UPDATE SET user_name = excluded.user_name, secret = excluded.secret, created_at = excluded.created_at,
+           confirmed_at = NULL, last_step = NULL, failures = 0, locked_until = NULL, window_start = NULL`,
+        [key, user.trim(), secret, now],
+      );
+      await q.run('DELETE FROM mfa_lockouts WHERE user_key = ?', [key]);
+    });
     return { user: user.trim(), secret, createdAt: now, confirmedAt: null, lastStep: null, failures: 0, lockedUntil: null };
   }
 
@@ -533,32 +625,59 @@ export class SqlCollectorStore implements CollectorStore {
     return rows[0] === undefined ? undefined : mfaOf(rows[0]);
   }
 
-  async deleteMfa(user: string): Promise<boolean> {
-    return (await this.db.run('DELETE FROM mfa_enrollments WHERE user_key = ?', [mfaKey(user)])) > 0;
+  async listMfaLocks(user: string, now = Date.now()): Promise<{ computer: string; lockedUntil: number }[]> {
+    const rows = await this.db.all('SELECT computer_key, locked_until FROM mfa_lockouts WHERE user_key = ? AND locked_until > ? ORDER BY computer_key', [mfaKey(user), now]);
+    return rows.map((r) => ({ computer: str(r.computer_key), lockedUntil: Number(r.locked_until) }));
   }
 
-  recordMfaAttempt(user: string, step: number | null, opts: { maxFailures: number; lockMs: number; now?: number }): Promise<MfaCheck> {
+  async deleteMfa(user: string): Promise<boolean> {
+    return this.db.tx(async (q) => {
+      await q.run('DELETE FROM mfa_lockouts WHERE user_key = ?', [mfaKey(user)]);
+      return (await q.run('DELETE FROM mfa_enrollments WHERE user_key = ?', [mfaKey(user)])) > 0;
+    });
+  }
+
+  recordMfaAttempt(user: string, step: number | null, opts: MfaAttemptOptions): Promise<MfaCheck> {
     const now = opts.now ?? Date.now();
     const key = mfaKey(user);
+    const computer = opts.computer ?? '';
+    const backstop = opts.backstopFailures ?? opts.maxFailures * MFA_BACKSTOP_FACTOR;
+    const windowMs = opts.backstopWindowMs ?? MFA_BACKSTOP_WINDOW_MS;
     return this.db.tx(async (q): Promise<MfaCheck> => {
-      // Read and write in one transaction so that concurrent guesses are all counted.
-      const rows = await q.all(`SELECT ${MFA_COLUMNS} FROM mfa_enrollments WHERE user_key = ?${this.kind === 'postgres' ? ' FOR UPDATE' : ''}`, [key]);
+      // Read and write in one transaction (the enrollment row locked on PostgreSQL) so that concurrent guesses are all counted.
+      const rows = await q.all(`SELECT ${MFA_COLUMNS}, window_start FROM mfa_enrollments WHERE user_key = ?${this.kind === 'postgres' ? ' FOR UPDATE' : ''}`, [key]);
       const row = rows[0];
       if (row === undefined) return { ok: false, reason: 'not-enrolled' };
       const m = mfaOf(row);
+      // Domain-wide lock (the backstop) first, then this computer's.
       if (m.lockedUntil !== null && m.lockedUntil > now) return { ok: false, reason: 'locked', lockedUntil: m.lockedUntil };
+      const here = (await q.all('SELECT failures, locked_until FROM mfa_lockouts WHERE user_key = ? AND computer_key = ?', [key, computer]))[0];
+      const hereLocked = numOrNull(here?.locked_until);
+      if (hereLocked !== null && hereLocked > now) return { ok: false, reason: 'locked', lockedUntil: hereLocked };
       if (step !== null && (m.lastStep === null || step > m.lastStep)) {
-        await q.run('UPDATE mfa_enrollments SET last_step = ?, failures = 0, locked_until = NULL, confirmed_at = COALESCE(confirmed_at, ?) WHERE user_key = ?', [
-          step,
-          now,
-          key,
-        ]);
+        // A good code clears this computer's run of failures, not the domain-wide window: a fleet's guesses keep counting.
+        await q.run('UPDATE mfa_enrollments SET last_step = ?, confirmed_at = COALESCE(confirmed_at, ?) WHERE user_key = ?', [step, now, key]);
+        await q.run('DELETE FROM mfa_lockouts WHERE user_key = ? AND computer_key = ?', [key, computer]);
         return { ok: true };
       }
-      const failures = m.failures + 1;
-      const lockedUntil = failures >= opts.maxFailures ? now + opts.lockMs : null;
-      await q.run('UPDATE mfa_enrollments SET failures = ?, locked_until = ? WHERE user_key = ?', [lockedUntil === null ? failures : 0, lockedUntil, key]);
+      const failures = (hereLocked === null ? Number(here?.failures ?? 0) : 0) + 1;
+      const lockHere = failures >= opts.maxFailures ? now + opts.lockMs : null;
+      await q.run(
+        'INSERT INTO mfa_lockouts (user_key, computer_key, failures, locked_until) VALUES (?, ?, ?, ?) ON CONFLICT (user_key, computer_key) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until',
+        [key, computer, lockHere === null ? failures : 0, lockHere],
+      );
+      const windowStart = numOrNull(row.window_start);
+      const fresh = windowStart === null || now - windowStart >= windowMs || now < windowStart;
+      const domainFailures = (fresh ? 0 : m.failures) + 1;
+      const lockAll = domainFailures >= backstop ? now + opts.lockMs : null;
+      await q.run('UPDATE mfa_enrollments SET failures = ?, window_start = ?, locked_until = ? WHERE user_key = ?', [
+        lockAll === null ? domainFailures : 0,
+        lockAll === null ? (fresh ? now : windowStart) : null,
+        lockAll,
+        key,
+      ]);
       const reason = step === null ? 'wrong-code' : 'replayed';
+      const lockedUntil = lockAll ?? lockHere;
       return lockedUntil === null ? { ok: false, reason } : { ok: false, reason, lockedUntil };
     });
   }

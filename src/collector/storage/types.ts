@@ -13,6 +13,8 @@ export interface EnrollmentToken {
   id: string;
   uses: number;
   expiresAt: number | null;
+  /** The computers it may enroll (checked names); empty = any computer. */
+  computers: string[];
 }
 
 export interface Agent {
@@ -20,6 +22,11 @@ export interface Agent {
   computer: string;
   enrolledAt: number;
   revokedAt: number | null;
+  /**
+   * Whether the agent holds its computer name (false: an agent enrolled before names were
+   * bound that shares its name with an earlier one; it redeems no passcode). Absent = true.
+   */
+  bound?: boolean;
 }
 
 export interface Enrollment {
@@ -103,11 +110,13 @@ export interface PasscodeRecord {
   uses: number;
   issuedAt: number;
   revokedAt: number | null;
+  /** The passcode's computer patterns (its terms); empty = any computer; null = not told at registration (no agent may redeem it). */
+  computers: string[] | null;
 }
 
 export type RedemptionResult =
   | { ok: true; uses: number }
-  | { ok: false; reason: 'unknown' | 'revoked' | 'spent' };
+  | { ok: false; reason: 'unknown' | 'revoked' | 'spent' | 'wrong-computer' };
 
 export interface Revocation {
   kind: 'passcode' | 'agent' | 'key';
@@ -126,6 +135,11 @@ export interface ApiToken {
   expiresAt: number | null;
   /** token = made by an admin (or the bootstrap token); ad = an Active Directory sign-in session. */
   source: 'token' | 'ad';
+  /**
+   * Who holds it: account names (alice, CORP\\alice, alice@corp.example) and SIDs of one
+   * person; empty = no owner. An approver never approves a request of its owner.
+   */
+  owners: string[];
 }
 
 /** A user's TOTP enrollment. The secret must be kept to check codes; it never leaves the server after enrollment. */
@@ -144,6 +158,17 @@ export interface MfaEnrollment {
 export type MfaCheck =
   | { ok: true }
   | { ok: false; reason: 'not-enrolled' | 'locked' | 'wrong-code' | 'replayed'; lockedUntil?: number };
+
+export interface MfaAttemptOptions {
+  maxFailures: number;
+  lockMs: number;
+  now?: number;
+  /** The computer key of the calling agent; absent = one shared computer. */
+  computer?: string;
+  /** Domain-wide backstop; absent = 10 × maxFailures within one hour. */
+  backstopFailures?: number;
+  backstopWindowMs?: number;
+}
 
 export interface ReportFilter {
   from?: number;
@@ -209,8 +234,14 @@ export interface CollectorStore {
   appliedMigrations(): Promise<number[]>;
   close(): Promise<void>;
 
-  createEnrollmentToken(opts: { uses?: number; expiresAt?: number | null; now?: number }): Promise<EnrollmentToken>;
-  /** Consumes one use of the token and enrolls the machine, atomically. Throws ASC_COLLECTOR_ENROLL_REFUSED. */
+  /** `computers`: the only names it may enroll (any when empty or absent); `uses` defaults to their number (at least 1). */
+  createEnrollmentToken(opts: { uses?: number; expiresAt?: number | null; now?: number; computers?: readonly string[] }): Promise<EnrollmentToken>;
+  /**
+   * Consumes one use of the token and enrolls the machine, atomically. Throws
+   * ASC_COLLECTOR_ENROLL_REFUSED (token unknown, expired, used up, or naming other
+   * computers) or ASC_COLLECTOR_COMPUTER_TAKEN (a live agent holds the name); a refusal
+   * spends no use.
+   */
   enrollAgent(enrollmentToken: string, computer: string, now?: number): Promise<Enrollment>;
   /** The agent whose credential this is (revoked ones included, with revokedAt), or undefined. */
   findAgentByCredential(credential: string): Promise<Agent | undefined>;
@@ -244,10 +275,14 @@ export interface CollectorStore {
   /** Marks pending requests filed more than maxAgeMs ago as expired; returns how many. */
   expirePendingApprovals(maxAgeMs: number, now?: number): Promise<number>;
 
-  registerPasscode(p: { id: string; title: string; maxUses: number | null; issuedAt?: number }): Promise<PasscodeRecord>;
+  /** `computers`: the terms' computer patterns (empty = any); absent = unknown, and no agent may redeem it. */
+  registerPasscode(p: { id: string; title: string; maxUses: number | null; issuedAt?: number; computers?: readonly string[] | null }): Promise<PasscodeRecord>;
   getPasscode(id: string): Promise<PasscodeRecord | undefined>;
   listPasscodes(): Promise<PasscodeRecord[]>;
-  /** Counts one redemption domain-wide, atomically; refused when revoked or spent. */
+  /**
+   * Counts one redemption domain-wide, atomically; refused when revoked or spent, or when
+   * the passcode's computers do not include the agent's enrolled computer (no use spent).
+   */
   recordRedemption(passcodeId: string, agentId: string, now?: number): Promise<RedemptionResult>;
   revokePasscode(id: string, reason?: string, now?: number): Promise<void>;
   listRevocations(since?: number): Promise<Revocation[]>;
@@ -256,7 +291,7 @@ export interface CollectorStore {
     role: ApiRole,
     name: string,
     now?: number,
-    opts?: { expiresAt?: number | null; source?: ApiToken['source'] },
+    opts?: { expiresAt?: number | null; source?: ApiToken['source']; owners?: readonly string[] },
   ): Promise<{ token: string; record: ApiToken }>;
   /** The token's record if it exists, is not revoked and has not expired. */
   findApiToken(token: string, now?: number): Promise<ApiToken | undefined>;
@@ -266,13 +301,17 @@ export interface CollectorStore {
   /** Enrolls (or re-enrolls, replacing the secret) a user for TOTP; the user name is matched case-insensitively. */
   putMfaSecret(user: string, secret: string, now?: number): Promise<MfaEnrollment>;
   getMfa(user: string): Promise<MfaEnrollment | undefined>;
+  /** The computers (keys) on which the user is locked out now, with until when. */
+  listMfaLocks(user: string, now?: number): Promise<{ computer: string; lockedUntil: number }[]>;
   deleteMfa(user: string): Promise<boolean>;
   /**
    * Records one verification, atomically: `step` is the time step of the code that matched
    * (null = no match). A match at or before the last accepted step is a replay. After
-   * `maxFailures` failures in a row the user is locked for `lockMs`.
+   * `maxFailures` failures in a row on one computer (`computer`, the calling agent's) the
+   * user is locked for `lockMs` on that computer; after `backstopFailures` failures on all
+   * computers within `backstopWindowMs` the user is locked everywhere for `lockMs`.
    */
-  recordMfaAttempt(user: string, step: number | null, opts: { maxFailures: number; lockMs: number; now?: number }): Promise<MfaCheck>;
+  recordMfaAttempt(user: string, step: number | null, opts: MfaAttemptOptions): Promise<MfaCheck>;
 
   tseUsageReport(filter?: ReportFilter): Promise<TseUsageRow[]>;
   elevationsReport(filter?: ReportFilter): Promise<ElevationRow[]>;

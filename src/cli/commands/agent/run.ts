@@ -8,6 +8,7 @@ import { formatLogLine } from '../../../log-line.js';
 import { readPrivateSecretFile } from '../../server-command.js';
 import { AscendAgent, type LogFn } from '../../../../agent/daemon/agent.js';
 import { resolveTrustedOwner } from '../../../../agent/daemon/trust.js';
+import { readRootOnlyText } from '../../../../agent/policy/root-only.js';
 import { DomainPolicy, LocalPolicyFiles, WindowsRegistryPolicy, type PolicySource } from '../../../../agent/policy/index.js';
 
 const { user: ldapUser, ...connection } = domainFlags;
@@ -62,6 +63,8 @@ export default class AgentRun extends AscendCommand<void> {
     collector: Flags.string({ description: "the collector's URL (default: the policy's Client Data Collection host)" }),
     'enroll-token': Flags.string({ description: 'enrollment token for the first start (prefer --enroll-token-file: argv is visible to other users)' }),
     'enroll-token-file': Flags.string({ description: 'file (mode 600) holding the enrollment token' }),
+    'collector-ca': Flags.string({ description: "PEM file of the certificate authority that issued the collector's certificate, trusted instead of the one the enrollment token pins (root's file)" }),
+    'insecure-dev': Flags.boolean({ description: 'DEVELOPMENT ONLY: talk to the collector over plain http or unpinned https; logged loudly at every start', default: false }),
     'trusted-owner': Flags.string({
       description: 'a system account (name or uid) trusted, like root, to own programs that rules elevate and the folders above them (repeatable)',
       multiple: true,
@@ -92,6 +95,8 @@ export default class AgentRun extends AscendCommand<void> {
     else source = new WindowsRegistryPolicy();
     if (flags['enroll-token'] !== undefined && flags['enroll-token-file'] !== undefined) throw new AscendError('ASC_USAGE', 'give --enroll-token or --enroll-token-file, not both');
     const enrollToken = flags['enroll-token-file'] !== undefined ? (await readPrivateSecretFile(flags['enroll-token-file'], 'enrollment token file')).trim() : flags['enroll-token'];
+    // A trust anchor is an order like the policy: only a file root alone can change.
+    const collectorCa = flags['collector-ca'] === undefined ? undefined : await readRootOnlyText(flags['collector-ca'], 'the collector CA file');
     const log: LogFn = (level, message, fields) => {
       // Escaped in one place: nothing any part of the agent logs can start a line of its own.
       process.stderr.write(formatLogLine(new Date(), level, message, fields));
@@ -104,6 +109,8 @@ export default class AgentRun extends AscendCommand<void> {
       policySource: source,
       ...(flags.collector !== undefined ? { collectorUrl: flags.collector } : {}),
       ...(enrollToken ? { enrollToken } : {}),
+      ...(collectorCa !== undefined ? { collectorCa } : {}),
+      ...(flags['insecure-dev'] ? { insecureDev: true } : {}),
       ...(flags['group-map'].length ? { groupMap: parseGroupMap(flags['group-map']) } : {}),
       ...(flags['ephemeral-id-range'] !== undefined ? { idRange: parseIdRange(flags['ephemeral-id-range']) } : {}),
       ...(flags['spool-max-bytes'] !== undefined ? { spool: { maxBytes: flags['spool-max-bytes'] } } : {}),

@@ -9,7 +9,7 @@ export interface AgentStatusResult {
   policy: { origin?: string; description?: string; fetchedAt?: number; fromCache?: boolean; lastError?: string; nextRefreshAt?: number; gpos?: string[] };
   rules: { count: number; problems: string[] };
   tse: { enabled: boolean; offlineAllowed: boolean; trustedKeys: string[]; activeSessions: number; clockBehindSeconds: number };
-  collector: { url: string | null; enrolled: boolean; agentId: string | null; spool: { bytes: number; dropped: number; maxBytes?: number }; upload: { sent: number; rejected?: number; failures: number; lastError: string | null; unauthorized: boolean } | null };
+  collector: { url: string | null; enrolled: boolean; agentId: string | null; pinned?: string | null; insecure?: boolean; spool: { bytes: number; dropped: number; maxBytes?: number }; upload: { sent: number; rejected?: number; failures: number; lastError: string | null; unauthorized: boolean } | null };
   elevationsRunning: number;
 }
 
@@ -34,6 +34,8 @@ export default class AgentStatus extends AscendCommand<AgentStatusResult> {
     if (s.tse.clockBehindSeconds > 0) this.say(`  the system clock is ${s.tse.clockBehindSeconds} s behind the latest time seen: the agent keeps counting from the latest`);
     const c = s.collector;
     this.say(`Collector: ${c.url ? safe(c.url) : 'none'}${c.enrolled ? ` (agent ${c.agentId})` : ' (not enrolled)'}; spool ${c.spool.bytes}${c.spool.maxBytes ? ` of ${c.spool.maxBytes}` : ''} bytes${c.spool.dropped ? `, ${c.spool.dropped} events dropped (spool full)` : ''}`);
+    if (c.insecure) this.say('  INSECURE DEVELOPMENT MODE (--insecure-dev): the collector is not authenticated');
+    else if (c.pinned) this.say(`  trusted by its certificate authority ${safe(c.pinned)} (pinned at enrollment)`);
     if (c.upload) this.say(`  sent ${c.upload.sent} events${c.upload.rejected ? `, ${c.upload.rejected} refused by the collector (set aside in the spool's rejected.jsonl)` : ''}${c.upload.failures ? `, ${c.upload.failures} failures in a row: ${safe(c.upload.lastError ?? '')}` : ''}${c.upload.unauthorized ? ', CREDENTIAL REFUSED: enroll again' : ''}`);
     this.say(`Elevated programs running: ${s.elevationsRunning}`);
     return s;

@@ -1,12 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { DomainCommand } from '../../domain-command.js';
-import { table } from '../../base-command.js';
 import { GpoAdmin, type LinkInfo, type LinkOptions } from '../../../../gpo-extension/admin.js';
 import { ASCEND_CATALOG } from '../../../catalog/index.js';
-
-export function linkTable(links: readonly LinkInfo[]): string {
-  return table([['ORDER', 'ENFORCED', 'ENABLED', 'GPO'], ...links.map((l) => [String(l.linkOrder), l.enforced ? 'yes' : 'no', l.enabled ? 'yes' : 'no', l.gpo.guid])]);
-}
+import { linkTable } from '../../shared/gpo-links.js';
 
 export default class GpoLink extends DomainCommand<{ container: string; links: LinkInfo[] }> {
   static override summary = 'Link a GPO to the domain or an OU, or change a link (--update): Enforced, enabled, link order.';

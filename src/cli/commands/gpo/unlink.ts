@@ -2,7 +2,7 @@ import { Args } from '@oclif/core';
 import { DomainCommand } from '../../domain-command.js';
 import { GpoAdmin, type LinkInfo } from '../../../../gpo-extension/admin.js';
 import { ASCEND_CATALOG } from '../../../catalog/index.js';
-import { linkTable } from './link.js';
+import { linkTable } from '../../shared/gpo-links.js';
 
 export default class GpoUnlink extends DomainCommand<{ container: string; links: LinkInfo[] }> {
   static override summary = 'Remove the link of a GPO from the domain or an OU.';

@@ -1,6 +1,8 @@
 import { Flags } from '@oclif/core';
 import { DomainCommand } from '../../domain-command.js';
-import { addTrustedKeys, fileTarget, gpoTarget, selectPublicKeys, type TrustedKeyEntry, type TrustedKeysEdit } from '../../../passcode-keys/index.js';
+import { addTrustedKeys, selectPublicKeys, type TrustedKeyEntry, type TrustedKeysEdit } from '../../../passcode-keys/index.js';
+import { fileTarget } from '../../../local-policy/index.js';
+import { gpoTarget } from '../../../../gpo-extension/target.js';
 
 export interface KeysPublishResult extends TrustedKeysEdit {
   published: TrustedKeyEntry[];

@@ -1,6 +1,8 @@
 import { Flags } from '@oclif/core';
 import { DomainCommand } from '../../domain-command.js';
-import { checkKid, fileTarget, gpoTarget, removeTrustedKeys, type TrustedKeysEdit } from '../../../passcode-keys/index.js';
+import { checkKid, removeTrustedKeys, type TrustedKeysEdit } from '../../../passcode-keys/index.js';
+import { fileTarget } from '../../../local-policy/index.js';
+import { gpoTarget } from '../../../../gpo-extension/target.js';
 
 export default class KeysUnpublish extends DomainCommand<TrustedKeysEdit> {
   static override summary = "Stop trusting a signing key: remove it from the TSE policy's trusted keys in a GPO or a Registry.pol.";

@@ -3,7 +3,9 @@ import { Args, Flags } from '@oclif/core';
 import { DomainCommand } from '../../domain-command.js';
 import { AscendError } from '../../../errors.js';
 import { decodePasscode } from '../../../passcode/index.js';
-import { defaultIssuer, fileTarget, gpoTarget, readAscpassText, readIssued, revokePasscode, tokenFromAscpass, type RevokeEdit } from '../../../passcode-keys/index.js';
+import { defaultIssuer, readAscpassText, readIssued, revokePasscode, tokenFromAscpass, type RevokeEdit } from '../../../passcode-keys/index.js';
+import { fileTarget } from '../../../local-policy/index.js';
+import { gpoTarget } from '../../../../gpo-extension/target.js';
 
 export interface PasscodeRevokeResult extends RevokeEdit {
   /** The passcode's title, when this console issued it or a file was given. */

@@ -1,14 +1,8 @@
-import { promises as fs } from 'node:fs';
 import { Flags } from '@oclif/core';
 import { AscendCommand } from '../../base-command.js';
-import { connectionSettingsFromFlags, domainFlags } from '../../domain-command.js';
-import { connectDomain, type DomainConnection } from '../../../../gpo-extension/connection.js';
-import { GpoAdmin } from '../../../../gpo-extension/admin.js';
+import { rulesDomainFlags, withRulesDomain } from '../../shared/rules-domain.js';
+import { fileRulesTarget, gpoRulesTarget, type RulesEditTarget } from '../../shared/rules-targets.js';
 import { AscendError } from '../../../errors.js';
-import { ASCEND_CATALOG, type ElementValues } from '../../../catalog/index.js';
-import { effectiveFromFiles } from '../../../local-policy/index.js';
-import { fileTarget, gpoTarget, type PolicyTarget } from '../../../passcode-keys/index.js';
-import type { EffectivePolicy } from '../../../policy/index.js';
 import {
   BLACKLIST_RULES_POLICY,
   checkAddRule,
@@ -21,79 +15,10 @@ import {
   ruleFindings,
   ruleFromJson,
   valuesWithRule,
-  type PolicySetting,
   type Rule,
   type RuleFinding,
   type RuleList,
 } from '../../../rules/index.js';
-
-// --user names a rule's (or a request's) user in the rules commands, so the LDAP account is --ldap-user (or ASCEND_LDAP_USER).
-const { user: ldapUserFlag, ...otherDomainFlags } = domainFlags;
-
-/** The connection flags of the rules commands: the domain flags with --ldap-user for --user. */
-export const rulesDomainFlags = {
-  ...otherDomainFlags,
-  'ldap-user': Flags.string({ description: 'with --gpo, the account to bind as, user@realm or a DN (env ASCEND_LDAP_USER)', helpGroup: ldapUserFlag.helpGroup }),
-};
-
-/** Connects with the rules commands' flags, runs, and always disconnects. */
-export async function withRulesDomain<R>(flags: Record<string, unknown>, work: (c: DomainConnection) => Promise<R>): Promise<R> {
-  const connection = await connectDomain(connectionSettingsFromFlags(flags, flags['ldap-user']));
-  try {
-    return await work(connection);
-  } finally {
-    await connection.close().catch(() => undefined);
-  }
-}
-
-/** One file or GPO whose rule lists are edited. */
-export interface RulesEditTarget {
-  readonly description: string;
-  /** Both list policies as this file or GPO sets them. */
-  read(): Promise<{ elevation: PolicySetting; blacklist: PolicySetting }>;
-  /** One read-modify-write of a list policy (see PolicyTarget.update). */
-  update(policyId: RuleList, decide: (current: EffectivePolicy) => ElementValues | undefined): Promise<void>;
-}
-
-const notConfigured = (id: string): PolicySetting => ({ id, state: 'not-configured', values: {} });
-
-function pick(settings: readonly EffectivePolicy[]): { elevation: PolicySetting; blacklist: PolicySetting } {
-  return {
-    elevation: settings.find((s) => s.id === ELEVATION_RULES_POLICY) ?? notConfigured(ELEVATION_RULES_POLICY),
-    blacklist: settings.find((s) => s.id === BLACKLIST_RULES_POLICY) ?? notConfigured(BLACKLIST_RULES_POLICY),
-  };
-}
-
-/** A local Registry.pol (created by the first edit when missing). */
-export function fileRulesTarget(file: string): RulesEditTarget {
-  const target: PolicyTarget = fileTarget(file);
-  return {
-    description: target.description,
-    async read() {
-      const exists = await fs.stat(file).then(
-        () => true,
-        (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? false : Promise.reject(new AscendError('ASC_FILE_UNREADABLE', `${file}: cannot read (${e.code ?? String(e)})`))),
-      );
-      return pick(exists ? await effectiveFromFiles(ASCEND_CATALOG, [file]) : []);
-    },
-    update: (policyId, decide) => target.update(policyId, decide),
-  };
-}
-
-/** A GPO, edited through GpoAdmin.updatePolicy (conflict-safe, versions bumped as GPMC does). */
-export function gpoRulesTarget(connection: DomainConnection, gpo: string): RulesEditTarget {
-  const target = gpoTarget(connection, gpo);
-  const admin = new GpoAdmin(connection.dir, connection.store, ASCEND_CATALOG);
-  return {
-    get description() {
-      return target.description;
-    },
-    async read() {
-      return pick((await admin.show(gpo)).settings);
-    },
-    update: (policyId, decide) => target.update(policyId, decide),
-  };
-}
 
 export interface RulesAddResult {
   target: string;

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { AscendCommand } from '../../base-command.js';
-import { rulesDomainFlags } from './add.js';
-import { loadRules } from './list.js';
+import { rulesDomainFlags } from '../../shared/rules-domain.js';
+import { loadRules } from '../../shared/rules-source.js';
 import { findingLine, lintRules, RISK_SEVERITIES, severityAtLeast, type LoadedRules, type RiskSeverity, type RuleFinding } from '../../../rules/index.js';
 
 export interface RulesLintResult {

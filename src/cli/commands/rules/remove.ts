@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { AscendCommand } from '../../base-command.js';
-import { fileRulesTarget, gpoRulesTarget, rulesDomainFlags, withRulesDomain, type RulesEditTarget } from './add.js';
+import { rulesDomainFlags, withRulesDomain } from '../../shared/rules-domain.js';
+import { fileRulesTarget, gpoRulesTarget, type RulesEditTarget } from '../../shared/rules-targets.js';
 import { listHolding, valuesWithoutRule, type RuleList } from '../../../rules/index.js';
 
 export interface RulesRemoveResult {

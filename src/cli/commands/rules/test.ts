@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { AscendCommand } from '../../base-command.js';
-import { rulesDomainFlags } from './add.js';
-import { loadRules } from './list.js';
+import { rulesDomainFlags } from '../../shared/rules-domain.js';
+import { loadRules } from '../../shared/rules-source.js';
 import { compileRules, decide, findingLine, ruleFindings, type Decision, type RuleFinding } from '../../../rules/index.js';
 
 /** The decision, and what `ascend rules lint` flags in the rules that made it (only when it flags something). */

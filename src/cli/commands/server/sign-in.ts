@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { AscendError } from '../../../errors.js';
 import { isLoopback } from '../../../collector/server/client.js';
 import { AscendCommand } from '../../base-command.js';
-import { callApi, readPrivateSecretFile, relative, safe, when, writeRenewableSecretFile } from '../../server-command.js';
+import { callApi, readPrivateSecretFile, relative, safe, trustFlags, when, writeRenewableSecretFile } from '../../server-command.js';
 
 export const PASSWORD_ENV = 'ASCEND_PASSWORD';
 const MAX_PASSWORD_BYTES = 64 * 1024;
@@ -66,6 +66,7 @@ export default class ServerSignIn extends AscendCommand<SignInResult> {
     user: Flags.string({ description: 'your account: DOMAIN\\name, name@domain or name', required: true }),
     'password-file': Flags.string({ description: `file holding your password (mode 600); default: $${PASSWORD_ENV}, else stdin` }),
     out: Flags.string({ description: 'file to write the session token to (mode 0600)', required: true }),
+    ...trustFlags,
   };
 
   async run(): Promise<SignInResult> {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { Flags } from '@oclif/core';
@@ -6,8 +5,11 @@ import { AscendError } from '../../../errors.js';
 import { AscendCommand } from '../../base-command.js';
 import { durationMs } from '../../duration.js';
 import { isLoopback } from '../../../collector/server/client.js';
+import { loadOrCreateGrantKey, loadOrCreateIdentity } from '../../../collector/server/identity.js';
+import { showPin } from '../../../collector-api/pin.js';
 import { buildServer, DEFAULT_RATE_LIMIT, ensureBootstrapToken } from '../../../collector/server/index.js';
 import { AdSignIn } from '../../../collector/server/ad-sign-in.js';
+import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from '../../../collector/server/connection-guard.js';
 import { type CollectorStore, PostgresStore, SqliteStore } from '../../../collector/storage/index.js';
 
 export interface ServerStartResult {
@@ -15,6 +17,9 @@ export interface ServerStartResult {
   port: number;
   storage: 'sqlite' | 'postgres';
   bootstrapTokenFile: string;
+  /** The certificate authority agents pin, and its fingerprint ("SHA256:..."); null over plain HTTP. */
+  caFile: string | null;
+  fingerprint: string | null;
   stoppedBy: string;
 }
 
@@ -26,15 +31,44 @@ export function parseDuration(text: string, flag: string): number {
   return ms;
 }
 
+/** --max-connections, --max-connections-per-address, --request-timeout, --keep-alive-timeout → buildServer's connection limits. */
+export function connectionFlags(flags: {
+  'max-connections'?: number | undefined;
+  'max-connections-per-address'?: number | undefined;
+  'request-timeout'?: string | undefined;
+  'keep-alive-timeout'?: string | undefined;
+}): Partial<ConnectionLimits> {
+  const seconds = (text: string | undefined, flag: string): number | undefined => {
+    if (text === undefined) return undefined;
+    const ms = parseDuration(text, flag);
+    if (ms < 1000 || ms > 3600_000) throw new AscendError('ASC_USAGE', `${flag} must be between 1s and 1h: ${text}`);
+    return ms;
+  };
+  const requestTimeoutMs = seconds(flags['request-timeout'], '--request-timeout');
+  const keepAliveTimeoutMs = seconds(flags['keep-alive-timeout'], '--keep-alive-timeout');
+  return {
+    ...(flags['max-connections'] === undefined ? {} : { maxConnections: flags['max-connections'] }),
+    ...(flags['max-connections-per-address'] === undefined ? {} : { maxPerAddress: flags['max-connections-per-address'] }),
+    // The head's bound is the smaller of its default and the whole request's.
+    ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs, headersTimeoutMs: Math.min(DEFAULT_CONNECTION_LIMITS.headersTimeoutMs, requestTimeoutMs) }),
+    ...(keepAliveTimeoutMs === undefined ? {} : { keepAliveTimeoutMs }),
+  };
+}
+
 export default class ServerStart extends AscendCommand<ServerStartResult> {
   static override summary = 'Run the data-collection server (port 8003) until SIGINT or SIGTERM.';
   static override description =
     'Listens for agents (enrollment, events) and admins (API tokens, reports). Storage is SQLite in --data (collector.db) ' +
     'unless --database names a PostgreSQL URL. On the first start an admin API token is written to DATA/bootstrap-admin-token (mode 0600). ' +
-    'A non-loopback --host needs --tls-cert and --tls-key, or --insecure-http. --port 0 picks a free port (printed).';
+    'It always serves HTTPS: on the first start it creates a certificate authority in DATA/tls/ (ca.pem; its key ca.key, mode 0600) and a ' +
+    'server certificate it signed for localhost, 127.0.0.1, ::1, this host name, a specific --host and every --tls-name; the certificate is ' +
+    'issued anew at a start when a name is missing or it expires within 30 days, the CA is kept (agents pin its fingerprint, which ' +
+    'enrollment tokens carry). --tls-cert/--tls-key serve your own certificate instead (--tls-ca: the CA that issued it). ' +
+    '--insecure-http serves plain HTTP (development only). --port 0 picks a free port (printed).';
   static override examples = [
     '<%= config.bin %> server start',
-    '<%= config.bin %> server start --host 0.0.0.0 --tls-cert collector.crt --tls-key collector.key',
+    '<%= config.bin %> server start --host 0.0.0.0 --tls-name collector.corp.example',
+    '<%= config.bin %> server start --host 0.0.0.0 --tls-cert collector.crt --tls-key collector.key --tls-ca corp-ca.pem',
     '<%= config.bin %> server start --database postgres://ascend@db.corp.example/ascend --data /var/lib/ascend',
     '<%= config.bin %> server start --host 0.0.0.0 --tls-cert c.crt --tls-key c.key --ad-url ldaps://dc1.corp.example --ad-ca-file corp-ca.pem --ad-approver-group "Ascend Approvers" --ad-viewer-group "Helpdesk"',
   ];
@@ -43,12 +77,26 @@ export default class ServerStart extends AscendCommand<ServerStartResult> {
     port: Flags.integer({ description: 'TCP port (0 = any free port)', default: 8003, min: 0, max: 65535 }),
     data: Flags.string({ description: 'data folder (SQLite database, bootstrap token)', default: './ascend-data' }),
     database: Flags.string({ description: 'PostgreSQL URL (postgres://...) instead of the embedded SQLite' }),
-    'tls-cert': Flags.string({ description: 'PEM certificate file for HTTPS', dependsOn: ['tls-key'] }),
-    'tls-key': Flags.string({ description: 'PEM private key file for HTTPS', dependsOn: ['tls-cert'] }),
-    'insecure-http': Flags.boolean({ description: 'allow plain HTTP on a non-loopback address (not recommended)', default: false }),
+    'tls-name': Flags.string({ description: 'another DNS name or IP address agents reach the collector by, for its generated certificate (repeatable)', multiple: true }),
+    'tls-cert': Flags.string({ description: 'your own PEM certificate (chain) for HTTPS instead of the generated one', dependsOn: ['tls-key'] }),
+    'tls-key': Flags.string({ description: 'the PEM private key of --tls-cert (mode 600)', dependsOn: ['tls-cert'] }),
+    'tls-ca': Flags.string({ description: 'PEM certificate of the CA that issued --tls-cert (agents pin it); default: the self-signed end of the --tls-cert chain', dependsOn: ['tls-cert'] }),
+    'insecure-http': Flags.boolean({ description: 'serve plain HTTP without TLS (development only: agents and admins cannot tell an impostor)', default: false }),
     'rate-limit': Flags.string({
       description: `requests a minute per credential (default ${DEFAULT_RATE_LIMIT}), or "off"; also ASCEND_RATE_LIMIT`,
     }),
+    'max-connections': Flags.integer({
+      description: `connections held at once (default ${DEFAULT_CONNECTION_LIMITS.maxConnections}, lowered to fit the open-file limit); past it a new one closes the oldest unauthenticated idle one`,
+      min: 1,
+      max: 1_000_000,
+    }),
+    'max-connections-per-address': Flags.integer({
+      description: `unauthenticated connections per client address, IPv6 per /64 (default ${DEFAULT_CONNECTION_LIMITS.maxPerAddress}); connections an agent or admin authenticated on do not count`,
+      min: 1,
+      max: 1_000_000,
+    }),
+    'request-timeout': Flags.string({ description: `a request, head and body, must arrive within this (default ${DEFAULT_CONNECTION_LIMITS.requestTimeoutMs / 1000}s); the answer, a long-poll's included, may take longer` }),
+    'keep-alive-timeout': Flags.string({ description: `an idle keep-alive connection closes after this (default ${DEFAULT_CONNECTION_LIMITS.keepAliveTimeoutMs / 1000}s)` }),
     'approval-ttl': Flags.string({ description: 'pending approval requests expire after this long (default 4h)', default: '4h' }),
     'session-ttl': Flags.string({ description: 'Active Directory sign-in sessions last this long (default 8h)', default: '8h' }),
     'ad-url': Flags.string({ description: 'sign-in with Active Directory: the DC, ldaps://dc.corp.example (or ldap:// with --ad-start-tls)', helpGroup: 'ACTIVE DIRECTORY' }),
@@ -63,25 +111,9 @@ export default class ServerStart extends AscendCommand<ServerStartResult> {
 
   async run(): Promise<ServerStartResult> {
     const { flags } = await this.parse(ServerStart);
-    const tls = flags['tls-cert'] !== undefined && flags['tls-key'] !== undefined;
-    if (!tls && !isLoopback(flags.host)) {
-      if (!flags['insecure-http']) {
-        throw new AscendError('ASC_COLLECTOR_INSECURE_REFUSED', `refusing to listen on ${flags.host} without TLS`, {
-          hint: 'give --tls-cert and --tls-key, or --insecure-http',
-        });
-      }
-      process.stderr.write(`Warning: listening on ${flags.host} over plain HTTP (--insecure-http): credentials and events cross the network unencrypted\n`);
-    }
-    let https: { cert: Buffer; key: Buffer } | undefined;
-    if (tls) {
-      const read = (f: string): Buffer => {
-        try {
-          return readFileSync(f);
-        } catch (e) {
-          throw new AscendError('ASC_FILE_NOT_FOUND', `cannot read ${f}: ${(e as Error).message}`);
-        }
-      };
-      https = { cert: read(flags['tls-cert'] as string), key: read(flags['tls-key'] as string) };
+    const tls = !flags['insecure-http'];
+    if (!tls && (flags['tls-cert'] !== undefined || flags['tls-name'] !== undefined)) {
+      throw new AscendError('ASC_USAGE', '--insecure-http serves plain HTTP: it goes with no --tls-cert, --tls-key, --tls-ca or --tls-name');
     }
     const rateLimitText = flags['rate-limit'] ?? process.env.ASCEND_RATE_LIMIT;
     let rateLimit: { max: number } | false = { max: DEFAULT_RATE_LIMIT };
@@ -92,11 +124,12 @@ export default class ServerStart extends AscendCommand<ServerStartResult> {
     }
     const approvalTtlMs = parseDuration(flags['approval-ttl'], '--approval-ttl');
     const sessionTtlMs = parseDuration(flags['session-ttl'], '--session-ttl');
+    const connections = connectionFlags(flags);
     let signIn: AdSignIn | undefined;
     if (flags['ad-url'] !== undefined && !tls && !isLoopback(flags.host)) {
       // Sign-in carries domain passwords: never over plain HTTP across the network.
       throw new AscendError('ASC_COLLECTOR_INSECURE_REFUSED', `refusing Active Directory sign-in on ${flags.host} without TLS: passwords would cross the network in clear`, {
-        hint: 'give --tls-cert and --tls-key',
+        hint: 'leave out --insecure-http: the collector serves HTTPS by default',
       });
     }
     if (flags['ad-url'] !== undefined) {
@@ -118,6 +151,22 @@ export default class ServerStart extends AscendCommand<ServerStartResult> {
       throw new AscendError('ASC_USAGE', 'the --ad-* group and domain options need --ad-url');
     }
     const dataDir = resolve(flags.data);
+    // The identity first: a key file that is refused stops the start before anything is opened.
+    const identity = tls
+      ? await loadOrCreateIdentity(dataDir, {
+          host: flags.host,
+          names: flags['tls-name'] ?? [],
+          ...(flags['tls-cert'] === undefined ? {} : { tlsCert: flags['tls-cert'] }),
+          ...(flags['tls-key'] === undefined ? {} : { tlsKey: flags['tls-key'] }),
+          ...(flags['tls-ca'] === undefined ? {} : { tlsCa: flags['tls-ca'] }),
+        })
+      : undefined;
+    const grantKey = identity?.grantKey ?? (await loadOrCreateGrantKey(dataDir)).key;
+    if (!tls) {
+      process.stderr.write(
+        `Warning: serving plain HTTP on ${flags.host} (--insecure-http), for development only: agents and admins cannot tell this collector from an impostor, and credentials and events cross ${isLoopback(flags.host) ? 'the machine' : 'the network'} unencrypted\n`,
+      );
+    }
     const store: CollectorStore = flags.database ? await PostgresStore.open(flags.database) : await SqliteStore.open(dataDir);
     let bootstrap;
     try {
@@ -131,7 +180,9 @@ export default class ServerStart extends AscendCommand<ServerStartResult> {
       logger: { level: process.env.ASCEND_LOG_LEVEL ?? 'info', stream: process.stderr },
       rateLimit,
       settings: { approvalTtlMs, sessionTtlMs, signIn },
-      ...(https ? { https } : {}),
+      connections,
+      ...(identity ? { https: identity.https } : {}),
+      identity: { anchor: identity?.anchor ?? null, grantKey },
     });
     try {
       await app.listen({ host: flags.host, port: flags.port });
@@ -144,6 +195,14 @@ export default class ServerStart extends AscendCommand<ServerStartResult> {
     const hostForUrl = isIP(flags.host) === 6 ? `[${flags.host}]` : flags.host;
     const url = `${tls ? 'https' : 'http'}://${hostForUrl}:${port}`;
     this.say(`Ascend collector listening on ${url} (storage: ${store.kind})`);
+    const fingerprint = identity ? showPin(identity.pin) : null;
+    if (identity) {
+      if (identity.made.ca) this.say('Created a certificate authority for this collector.');
+      else if (identity.made.serverCert) this.say('Issued a new server certificate (the certificate authority is kept)');
+      this.say(`Certificate authority: ${identity.caFile}`);
+      this.say(`Fingerprint: ${fingerprint}`);
+      this.say('Enrollment tokens carry this fingerprint: agents pin the collector with it. Admin commands: --ca-file ' + identity.caFile);
+    }
     if (bootstrap.created) this.say(`Bootstrap admin token written to ${bootstrap.file} (mode 0600)`);
     else this.say(`Bootstrap admin token: ${bootstrap.file}${bootstrap.exists ? '' : ' (deleted; API tokens exist already)'}`);
     this.say('Stop with Ctrl+C (SIGINT) or SIGTERM.');
@@ -162,6 +221,6 @@ export default class ServerStart extends AscendCommand<ServerStartResult> {
     app.log.info({ signal: stoppedBy }, 'shutting down: no new connections, draining requests, closing storage');
     await app.close(); // stops accepting, waits for in-flight requests, then closes the store (onClose)
     this.say(`Stopped (${stoppedBy}).`);
-    return { url, port, storage: store.kind, bootstrapTokenFile: bootstrap.file, stoppedBy };
+    return { url, port, storage: store.kind, bootstrapTokenFile: bootstrap.file, caFile: identity?.caFile ?? null, fingerprint, stoppedBy };
   }
 }

@@ -6,6 +6,8 @@ export interface WhoamiResult {
   role: 'viewer' | 'approver' | 'admin';
   /** token = an API token made by an admin; ad = an Active Directory sign-in session. */
   source: 'token' | 'ad';
+  /** Who holds it (account names and SIDs); absent from older collectors. */
+  owners?: string[];
   expiresAt: string | null;
 }
 

@@ -3,20 +3,38 @@ import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { isAscendError } from '../../../errors.js';
 import type { Agent, CollectorEventInput } from '../../storage/index.js';
+import { joinEnrollmentToken, showPin, splitEnrollmentToken } from '../../../collector-api/pin.js';
 import { actor, fail, iso, parseTime, type RouteContext } from '../context.js';
 import { EmptyQuery, EnrollBody, EnrollTokenBody, EventsBody, IdParams, ReasonBody } from '../schemas.js';
 
 function agentView(a: Agent) {
-  return { id: a.id, computer: a.computer, enrolledAt: iso(a.enrolledAt), revokedAt: iso(a.revokedAt) };
+  return { id: a.id, computer: a.computer, enrolledAt: iso(a.enrolledAt), revokedAt: iso(a.revokedAt), holdsName: a.revokedAt === null && a.bound !== false };
 }
 
 export function registerAgentRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const { store } = ctx;
 
   app.post<{ Body: Static<typeof EnrollBody> }>('/api/v1/enroll', { schema: { body: EnrollBody } }, async (req, reply) => {
-    const { agent, credential } = await store.enrollAgent(req.body.enrollmentToken, req.body.computer.trim());
+    // The token may carry the pin of the collector it was made by (SECRET.PIN): made by another, it is refused.
+    let secret: string;
+    try {
+      const t = splitEnrollmentToken(req.body.enrollmentToken);
+      if (t.pin !== null && t.pin !== ctx.identity.pin) throw fail('ASC_COLLECTOR_ENROLL_REFUSED', 'the enrollment token was made for a collector with another certificate authority');
+      secret = t.secret;
+    } catch (e) {
+      if (isAscendError(e) && e.code === 'ASC_USAGE') throw fail('ASC_COLLECTOR_ENROLL_REFUSED', 'the enrollment token is unknown, expired or used up');
+      throw e;
+    }
+    const { agent, credential } = await store.enrollAgent(secret, req.body.computer.trim());
     req.log.info({ agentId: agent.id, computer: agent.computer }, 'agent enrolled');
-    return reply.code(201).send({ agentId: agent.id, computer: agent.computer, credential });
+    // The agent pins the grant key from here on: it came over the TLS the token's pin verified.
+    return reply.code(201).send({ agentId: agent.id, computer: agent.computer, credential, grantKey: ctx.identity.grantPublicKey, fingerprint: ctx.identity.pin === null ? null : showPin(ctx.identity.pin) });
+  });
+
+  // The certificate authority to pin. Public: an agent checks it against the pin its token carries.
+  app.get('/api/v1/tls/anchor', { schema: { querystring: EmptyQuery } }, async () => {
+    if (ctx.identity.anchor === null) throw fail('ASC_COLLECTOR_NOT_FOUND', 'this collector has no certificate authority to pin (it serves plain http)');
+    return { anchor: ctx.identity.anchor, fingerprint: showPin(ctx.identity.pin as string) };
   });
 
   app.post<{ Body: Static<typeof EventsBody> }>('/api/v1/events', { schema: { body: EventsBody }, onRequest: ctx.agentAuth }, async (req) => {
@@ -40,9 +58,11 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: RouteContext): vo
     async (req, reply) => {
       const expiresAt = parseTime(req.body.expiresAt, 'body.expiresAt') ?? null;
       if (expiresAt !== null && expiresAt <= Date.now()) throw fail('ASC_COLLECTOR_BAD_INPUT', 'body.expiresAt is in the past');
-      const t = await store.createEnrollmentToken({ uses: req.body.uses ?? 1, expiresAt });
-      req.log.info({ enrollmentTokenId: t.id, uses: t.uses, by: actor(req) }, 'enrollment token created');
-      return reply.code(201).send({ token: t.token, id: t.id, uses: t.uses, expiresAt: iso(t.expiresAt) });
+      const t = await store.createEnrollmentToken({ ...(req.body.uses === undefined ? {} : { uses: req.body.uses }), expiresAt, computers: req.body.computers ?? [] });
+      req.log.info({ enrollmentTokenId: t.id, uses: t.uses, computers: t.computers, by: actor(req) }, 'enrollment token created');
+      // Given to agents with the pin of this collector's certificate authority, so their first contact is verified too.
+      const token = ctx.identity.pin === null ? t.token : joinEnrollmentToken(t.token, ctx.identity.pin);
+      return reply.code(201).send({ token, id: t.id, uses: t.uses, expiresAt: iso(t.expiresAt), computers: t.computers, fingerprint: ctx.identity.pin === null ? null : showPin(ctx.identity.pin) });
     },
   );
 

@@ -7,8 +7,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Agent, ApprovalRequest } from '../../storage/index.js';
-import { actor, fail, iso, type RouteContext } from '../context.js';
+import type { Agent, ApiToken, ApprovalRequest } from '../../storage/index.js';
+import { actor, fail, granted, iso, type RouteContext } from '../context.js';
+import { assertNotSelfApproval } from '../self-approval.js';
 import { ApprovalListQuery, ApprovalPollQuery, ApprovalRequestBody, ApproveBody, DenyBody, IdParams, RequestIdParams } from '../schemas.js';
 
 /** What an agent sees of its own request. */
@@ -130,7 +131,7 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: RouteContext):
       const waitS = req.query.wait === undefined ? 0 : Number(req.query.wait);
       if (waitS * 1000 > settings.maxPollWaitMs) throw fail('ASC_COLLECTOR_BAD_INPUT', `query.wait must be at most ${settings.maxPollWaitMs / 1000} seconds`);
       const r = waitS > 0 ? await waitForDecision(req, req.params.requestId, waitS * 1000) : await ownRequest(req, req.params.requestId);
-      return { request: agentView(r, ttl) };
+      return granted(req, ctx.identity, 'approval', { request: agentView(r, ttl) });
     },
   );
 
@@ -141,7 +142,7 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: RouteContext):
       const agent = req.agent as Agent;
       const r = await store.useApproval(agent.id, req.params.requestId);
       req.log.info({ approvalId: r.id, agentId: agent.id }, 'approved elevation used');
-      return { request: agentView(r, ttl) };
+      return granted(req, ctx.identity, 'approval-use', { request: agentView(r, ttl) });
     },
   );
 
@@ -167,6 +168,18 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: RouteContext):
   async function decide(req: FastifyRequest, id: string, approve: boolean, timeLimitSeconds: number | undefined) {
     // Expire first: a request past its lifetime can not be approved any more.
     await expire();
+    if (approve) {
+      // No self-approval: the request's user never changes once filed, so checking before deciding holds.
+      const asked = await store.getApprovalRequest(id);
+      if (asked === undefined) throw fail('ASC_COLLECTOR_NOT_FOUND', `no approval request ${id}`);
+      const token = req.apiToken as ApiToken;
+      try {
+        assertNotSelfApproval(asked.user, { name: token.name, owners: token.owners });
+      } catch (e) {
+        req.log.warn({ approvalId: id, by: token.name }, 'self-approval refused');
+        throw e;
+      }
+    }
     const r = await store.decideApproval(id, { approve, by: actor(req), ...(timeLimitSeconds === undefined ? {} : { timeLimitSeconds }) });
     approvalEvents.emit(`decided:${r.id}`);
     req.log.info({ approvalId: r.id, status: r.status, by: actor(req) }, 'approval decided');

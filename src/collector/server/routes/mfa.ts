@@ -3,13 +3,16 @@
  * user on the server. An admin enrolls a user and hands over the otpauth:// URI (shown
  * once); the agent's MFA control sends the user's code to /api/v1/agent/mfa/verify. A code
  * is good once (its time step is remembered), one step of clock drift is allowed either way,
- * and after a run of failures the user is locked for a while (stored, so every collector
- * sharing the database honours it).
+ * and after a run of failures the user is locked for a while on the computer of the agent that
+ * sent them (so an agent elsewhere can not lock the user out here), and after many failures
+ * across all computers within a window, everywhere (stored, so every collector sharing the
+ * database honours it).
  */
 import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { Secret, TOTP } from 'otpauth';
-import { actor, fail, iso, type RouteContext } from '../context.js';
+import { computerKeyOrNull } from '../../computer-name.js';
+import { actor, fail, granted, iso, type RouteContext } from '../context.js';
 import { MfaEnrollBody, MfaUserParams, MfaVerifyBody } from '../schemas.js';
 
 export const TOTP_PERIOD = 30;
@@ -47,7 +50,9 @@ export function registerMfaRoutes(app: FastifyInstance, ctx: RouteContext): void
       const m = await store.getMfa(req.params.user);
       if (m === undefined) throw fail('ASC_COLLECTOR_NOT_FOUND', `${req.params.user} is not enrolled for MFA`);
       const locked = m.lockedUntil !== null && m.lockedUntil > Date.now();
-      return { user: m.user, enrolledAt: iso(m.createdAt), confirmedAt: iso(m.confirmedAt), lockedUntil: locked ? iso(m.lockedUntil) : null };
+      // lockedUntil: everywhere (the domain-wide backstop); lockedOn: on single computers.
+      const lockedOn = (await store.listMfaLocks(req.params.user)).map((l) => ({ computer: l.computer, lockedUntil: iso(l.lockedUntil) }));
+      return { user: m.user, enrolledAt: iso(m.createdAt), confirmedAt: iso(m.confirmedAt), lockedUntil: locked ? iso(m.lockedUntil) : null, lockedOn };
     },
   );
 
@@ -68,15 +73,25 @@ export function registerMfaRoutes(app: FastifyInstance, ctx: RouteContext): void
       const { user, code } = req.body;
       const m = await store.getMfa(user);
       const step = m === undefined ? null : matchTotpStep(m.secret, code.trim());
-      const result = await store.recordMfaAttempt(user, step, { maxFailures: settings.mfaMaxFailures, lockMs: settings.mfaLockMs });
+      // Failures count per (user, the calling agent's computer): an agent elsewhere can not lock the user out here.
+      // An agent that holds no name (an old duplicate) counts on its own.
+      const a = req.agent;
+      const computer = a === undefined ? undefined : ((a.bound === false ? null : computerKeyOrNull(a.computer)) ?? `agent:${a.id}`);
+      const result = await store.recordMfaAttempt(user, step, {
+        maxFailures: settings.mfaMaxFailures,
+        lockMs: settings.mfaLockMs,
+        computer,
+        backstopFailures: settings.mfaBackstopFailures,
+        backstopWindowMs: settings.mfaBackstopWindowMs,
+      });
       req.log.info({ user, agentId: req.agent?.id, verified: result.ok, ...(result.ok ? {} : { reason: result.reason }) }, 'MFA verification');
-      if (result.ok) return { verified: true };
+      if (result.ok) return granted(req, ctx.identity, 'mfa-verify', { user, verified: true });
       if (result.reason === 'locked') {
         const seconds = Math.max(1, Math.ceil(((result.lockedUntil ?? Date.now()) - Date.now()) / 1000));
         reply.header('retry-after', String(seconds));
         throw fail('ASC_COLLECTOR_RATE_LIMITED', `too many wrong codes for ${user}; try again in ${seconds} s`);
       }
-      return { verified: false, reason: result.reason, ...(result.lockedUntil === undefined ? {} : { lockedUntil: iso(result.lockedUntil) }) };
+      return granted(req, ctx.identity, 'mfa-verify', { user, verified: false, reason: result.reason, ...(result.lockedUntil === undefined ? {} : { lockedUntil: iso(result.lockedUntil) }) });
     },
   );
 }

@@ -6,7 +6,7 @@
 import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Agent, PasscodeRecord, Revocation } from '../../storage/index.js';
-import { actor, fail, iso, parseTime, type RouteContext } from '../context.js';
+import { actor, fail, granted, iso, parseTime, type RouteContext } from '../context.js';
 import { EmptyQuery, PasscodeBody, PasscodeIdParams, ReasonBody, SinceQuery } from '../schemas.js';
 
 function passcodeView(p: PasscodeRecord) {
@@ -18,6 +18,7 @@ function passcodeView(p: PasscodeRecord) {
     usesLeft: p.maxUses === null ? null : Math.max(0, p.maxUses - p.uses),
     issuedAt: iso(p.issuedAt),
     revokedAt: iso(p.revokedAt),
+    computers: p.computers,
   };
 }
 
@@ -32,7 +33,7 @@ export function registerPasscodeRoutes(app: FastifyInstance, ctx: RouteContext):
     '/api/v1/passcodes',
     { schema: { body: PasscodeBody }, onRequest: ctx.requireRole('admin') },
     async (req, reply) => {
-      const p = await store.registerPasscode({ id: req.body.id, title: req.body.title, maxUses: req.body.maxUses ?? null });
+      const p = await store.registerPasscode({ id: req.body.id, title: req.body.title, maxUses: req.body.maxUses ?? null, computers: req.body.computers });
       req.log.info({ passcodeId: p.id, maxUses: p.maxUses, by: actor(req) }, 'passcode registered');
       return reply.code(201).send({ passcode: passcodeView(p) });
     },
@@ -75,7 +76,7 @@ export function registerPasscodeRoutes(app: FastifyInstance, ctx: RouteContext):
   app.get<{ Querystring: Static<typeof SinceQuery> }>(
     '/api/v1/agent/revocations',
     { schema: { querystring: SinceQuery }, onRequest: ctx.agentAuth },
-    async (req) => listRevocations(req.query.since),
+    async (req) => granted(req, ctx.identity, 'revocations', { since: req.query.since ?? null, ...(await listRevocations(req.query.since)) }),
   );
 
   app.post<{ Params: Static<typeof PasscodeIdParams> }>(
@@ -85,9 +86,9 @@ export function registerPasscodeRoutes(app: FastifyInstance, ctx: RouteContext):
       const agent = req.agent as Agent;
       const r = await store.recordRedemption(req.params.id, agent.id);
       req.log.info({ passcodeId: req.params.id, agentId: agent.id, ok: r.ok, ...(r.ok ? { uses: r.uses } : { reason: r.reason }) }, 'passcode redemption');
-      if (!r.ok) return { ok: false, reason: r.reason };
+      if (!r.ok) return granted(req, ctx.identity, 'passcode-redeem', { passcodeId: req.params.id, ok: false, reason: r.reason });
       const p = await store.getPasscode(req.params.id);
-      return { ok: true, uses: r.uses, maxUses: p?.maxUses ?? null };
+      return granted(req, ctx.identity, 'passcode-redeem', { passcodeId: req.params.id, ok: true, uses: r.uses, maxUses: p?.maxUses ?? null });
     },
   );
 }

@@ -1,6 +1,7 @@
 /**
  * GET /api/v1/reports/:name as JSON ({report, columns, rows}) or CSV with the same columns.
- * Times are ISO 8601 in both. A CSV cell that would start a spreadsheet formula is defused.
+ * Times are ISO 8601 in both. A CSV cell that could start a spreadsheet formula (also after
+ * leading spaces or line breaks, or in full width) is defused.
  */
 import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
@@ -41,11 +42,28 @@ function shape(name: ReportName, rows: readonly object[]): Record<string, Report
   });
 }
 
+/** What a spreadsheet may pass over before it looks for a formula: spaces (any width), line breaks, control and invisible format characters. */
+const LEADING_IGNORABLE = /^[\s\p{Z}\p{Cc}\p{Cf}]+/u;
+/** Formula starts once folded (NFKC makes ＝ ﹦ = , ＋ ﹢ +, － ﹣ -, ＠ ﹫ @); U+2212 is a minus NFKC keeps. */
+const FORMULA_START = /^[=+\-@\u2212]/;
+
+/**
+ * Whether a text cell could be read as a formula by some spreadsheet: it starts, after any
+ * leading space, line break, control or format character, with = + - @ in any width; or it
+ * starts with a tab, CR or LF at all.
+ */
+export function formulaLike(text: string): boolean {
+  if (/^[\t\r\n]/.test(text)) return true;
+  const first = [...text.replace(LEADING_IGNORABLE, '')][0];
+  return first !== undefined && FORMULA_START.test(first.normalize('NFKC'));
+}
+
 function csvCell(v: ReportCell): string {
   if (v === null) return '';
   const text = String(v);
-  // A leading = + - @ (or tab, CR) would be a formula in a spreadsheet: defuse it.
-  const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+  // A text that a spreadsheet could take for a formula is defused with a leading apostrophe
+  // (the spreadsheets' own "this is text" mark). Numbers and booleans are not text.
+  const safe = typeof v === 'string' && formulaLike(text) ? `'${text}` : text;
   return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 

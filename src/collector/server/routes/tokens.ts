@@ -10,9 +10,11 @@ import { isAscendError } from '../../../errors.js';
 import type { ApiToken } from '../../storage/index.js';
 import { actor, bearer, fail, iso, parseTime, type RouteContext } from '../context.js';
 import { EmptyQuery, IdParams, SignInBody, TokenBody } from '../schemas.js';
+import { accountForm, ownersForNewToken } from '../self-approval.js';
 
 function tokenView(t: ApiToken) {
-  return { id: t.id, name: t.name, role: t.role, source: t.source, createdAt: iso(t.createdAt), expiresAt: iso(t.expiresAt), revokedAt: iso(t.revokedAt) };
+  // owners only when there are some: a token without an owner looks as it did before owners existed.
+  return { id: t.id, name: t.name, role: t.role, source: t.source, ...(t.owners.length > 0 ? { owners: t.owners } : {}), createdAt: iso(t.createdAt), expiresAt: iso(t.expiresAt), revokedAt: iso(t.revokedAt) };
 }
 
 /**
@@ -83,7 +85,12 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: RouteContext): vo
   app.post<{ Body: Static<typeof TokenBody> }>('/api/v1/tokens', { schema: { body: TokenBody }, onRequest: ctx.requireRole('admin') }, async (req, reply) => {
     const expiresAt = parseTime(req.body.expiresAt, 'body.expiresAt') ?? null;
     if (expiresAt !== null && expiresAt <= Date.now()) throw fail('ASC_COLLECTOR_BAD_INPUT', 'body.expiresAt is in the past');
-    const { token, record } = await store.createApiToken(req.body.role, req.body.name.trim(), Date.now(), { expiresAt });
+    for (const o of req.body.owners ?? []) {
+      if (accountForm(o).kind === 'unknown') throw fail('ASC_COLLECTOR_BAD_INPUT', `body.owners: ${JSON.stringify(o)} is neither an account name (alice, CORP\\alice, alice@corp.example) nor a SID`);
+    }
+    // A token made by someone belongs to them too: its holder can not approve the maker's requests.
+    const owners = ownersForNewToken(req.body.owners, req.apiToken);
+    const { token, record } = await store.createApiToken(req.body.role, req.body.name.trim(), Date.now(), { expiresAt, owners });
     req.log.info({ tokenId: record.id, role: record.role, by: actor(req) }, 'API token created');
     return reply.code(201).send({ token, ...tokenView(record) });
   });
@@ -101,7 +108,7 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: RouteContext): vo
 
   app.get('/api/v1/whoami', { schema: { querystring: EmptyQuery }, onRequest: ctx.requireRole('viewer') }, async (req) => {
     const t = req.apiToken as ApiToken;
-    return { name: t.name, role: t.role, source: t.source, expiresAt: iso(t.expiresAt) };
+    return { name: t.name, role: t.role, source: t.source, ...(t.owners.length > 0 ? { owners: t.owners } : {}), expiresAt: iso(t.expiresAt) };
   });
 
   app.post<{ Body: Static<typeof SignInBody> }>('/api/v1/sign-in', { schema: { body: SignInBody } }, async (req, reply: FastifyReply) => {
@@ -125,7 +132,8 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: RouteContext): vo
     perAccount.clear(key);
     perAddress.clear(req.ip);
     const expiresAt = Date.now() + settings.sessionTtlMs;
-    const { token, record } = await store.createApiToken(who.role, who.name, Date.now(), { expiresAt, source: 'ad' });
+    const owners = ownersForNewToken(who.identities ?? [who.name], undefined);
+    const { token, record } = await store.createApiToken(who.role, who.name, Date.now(), { expiresAt, source: 'ad', owners });
     req.log.info({ user: who.name, role: who.role, tokenId: record.id }, 'signed in with Active Directory');
     return reply.code(201).send({ token, name: who.name, role: who.role, expiresAt: iso(expiresAt) });
   });

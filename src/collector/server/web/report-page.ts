@@ -1,7 +1,9 @@
 /**
  * The collector's report page (GET /reports): one self-contained HTML document, its CSS and
  * JavaScript inline, nothing loaded from elsewhere. The page is static; the data comes from
- * /api/v1/reports/NAME with the API token in the Authorization header.
+ * /api/v1/reports/NAME with the API token in the Authorization header. An approver can also
+ * approve or deny a request by id (POST /api/v1/approvals/ID/approve|deny); the server's
+ * refusal (e.g. ASC_COLLECTOR_SELF_APPROVAL for one's own request) is shown as it comes.
  *
  * Security: event fields are written by agents and so are attacker-controlled. The script
  * puts them into the page with textContent and setAttribute('title') only, never as markup.
@@ -55,7 +57,7 @@ const SCRIPT = `
   };
   const $ = (id) => document.getElementById(id);
   const tokenInput = $('token'), tokenState = $('token-state'), errorBox = $('error'), statusLine = $('status');
-  const table = $('report-table'), wrap = $('table-wrap');
+  const table = $('report-table'), wrap = $('table-wrap'), decisionLine = $('decision');
 
   function storedToken() {
     try { return sessionStorage.getItem(KEY) || ''; } catch { return ''; }
@@ -121,6 +123,11 @@ const SCRIPT = `
       throw new Error('Cannot reach the collector: ' + (e && e.message ? e.message : String(e)));
     }
     if (res.ok) return res;
+    throw await failure(res);
+  }
+
+  /** The server's refusal as one line: its message, code and status. */
+  async function failure(res) {
     let message = 'HTTP ' + res.status;
     try {
       const body = await res.json();
@@ -131,7 +138,40 @@ const SCRIPT = `
       showTokenState();
       message += ' The token was forgotten; enter another.';
     }
-    throw new Error(message);
+    return new Error(message);
+  }
+
+  /** Approves or denies one request (approver role); the server refuses an approver's own request. */
+  async function decide(verdict) {
+    if (busy) return;
+    const id = $('approval-id').value.trim();
+    showError('');
+    decisionLine.textContent = '';
+    if (!/^[0-9A-Fa-f-]{36}$/.test(id)) { showError('Enter the id of an approval request (the Id column of the Approval requests report).'); return; }
+    const token = storedToken();
+    if (token === '') { showError('Enter an API token first (approver role or above).'); return; }
+    busy = true;
+    $('approve').disabled = true;
+    $('deny').disabled = true;
+    try {
+      let res;
+      try {
+        res = await fetch('/api/v1/approvals/' + encodeURIComponent(id) + '/' + verdict, { method: 'POST', headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json', Accept: 'application/json' }, body: '{}', cache: 'no-store', credentials: 'omit', redirect: 'error' });
+      } catch (e) {
+        throw new Error('Cannot reach the collector: ' + (e && e.message ? e.message : String(e)));
+      }
+      if (!res.ok) throw await failure(res);
+      const body = await res.json();
+      const r = body && body.request ? body.request : {};
+      decisionLine.textContent = (verdict === 'approve' ? 'Approved ' : 'Denied ') + cellValue(r.id) + ': ' + cellValue(r.user) + ' on ' + cellValue(r.computer) + ', ' + cellValue(r.processPath) + '.';
+      $('approval-id').value = '';
+    } catch (e) {
+      showError(e && e.message ? e.message : String(e));
+    } finally {
+      busy = false;
+      $('approve').disabled = false;
+      $('deny').disabled = false;
+    }
   }
 
   function cellValue(v) {
@@ -215,6 +255,10 @@ const SCRIPT = `
   $('filters').addEventListener('submit', (ev) => { ev.preventDefault(); void run('json'); });
   $('csv').addEventListener('click', () => { void run('csv'); });
   $('report').addEventListener('change', () => { clearTable(); statusLine.textContent = ''; showError(''); });
+  // Enter in the id field decides nothing: approving takes a click on Approve.
+  $('decide-form').addEventListener('submit', (ev) => { ev.preventDefault(); });
+  $('approve').addEventListener('click', () => { void decide('approve'); });
+  $('deny').addEventListener('click', () => { void decide('deny'); });
   showTokenState();
 })();
 `;
@@ -262,6 +306,16 @@ export const REPORT_PAGE_HTML = `<!DOCTYPE html>
 <label>Passcode id<input id="passcode" type="text" spellcheck="false"></label>
 </div>
 <div class="actions"><button id="show" type="submit">Show report</button><button id="csv" type="button">Download CSV</button></div>
+</fieldset>
+</form>
+<form id="decide-form" autocomplete="off">
+<fieldset>
+<legend>Decide an approval request (approver role; never your own request)</legend>
+<div class="row">
+<label>Request id<input id="approval-id" type="text" spellcheck="false" size="40"></label>
+<div class="actions"><button id="approve" type="button">Approve</button><button id="deny" type="button">Deny</button></div>
+<span id="decision" role="status"></span>
+</div>
 </fieldset>
 </form>
 <div id="error" role="alert" hidden></div>

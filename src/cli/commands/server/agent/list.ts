@@ -7,6 +7,8 @@ export interface AgentView {
   computer: string;
   enrolledAt: string;
   revokedAt: string | null;
+  /** Whether it holds its computer name: false when revoked, or for an agent enrolled before names were bound under a name an earlier one holds (it redeems no passcode). */
+  holdsName?: boolean;
 }
 
 export interface AgentListResult {
@@ -22,7 +24,12 @@ export default class ServerAgentList extends AscendCommand<AgentListResult> {
   async run(): Promise<AgentListResult> {
     const { flags } = await this.parse(ServerAgentList);
     const r = await callApi<AgentListResult>(flags, 'GET', 'api/v1/agents');
-    const rows = r.agents.map((a) => ({ id: a.id, computer: a.computer, enrolled: when(a.enrolledAt), revoked: a.revokedAt === null ? '' : when(a.revokedAt) }));
+    const rows = r.agents.map((a) => ({
+      id: a.id,
+      computer: a.holdsName === false && a.revokedAt === null ? `${a.computer} (duplicate: revoke one)` : a.computer,
+      enrolled: when(a.enrolledAt),
+      revoked: a.revokedAt === null ? '' : when(a.revokedAt),
+    }));
     this.say(renderTable(['id', 'computer', 'enrolled', 'revoked'], rows, { empty: '(no agents)', maxCellWidth: 64 }));
     return r;
   }

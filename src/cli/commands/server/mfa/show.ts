@@ -9,6 +9,8 @@ export interface MfaShowResult {
   confirmedAt: string | null;
   /** Set while the user is locked out after too many wrong codes. */
   lockedUntil: string | null;
+  /** Computers on which the user is locked out (wrong codes sent by the agent there). */
+  lockedOn?: { computer: string; lockedUntil: string }[];
 }
 
 export default class ServerMfaShow extends AscendCommand<MfaShowResult> {
@@ -28,7 +30,8 @@ export default class ServerMfaShow extends AscendCommand<MfaShowResult> {
     this.say(`User:      ${safe(r.user)}`);
     this.say(`Enrolled:  ${when(r.enrolledAt)}`);
     this.say(`Confirmed: ${r.confirmedAt === null ? 'not yet (no code accepted so far)' : when(r.confirmedAt)}`);
-    this.say(`Locked:    ${r.lockedUntil === null ? 'no' : `until ${when(r.lockedUntil)} (too many wrong codes)`}`);
+    this.say(`Locked:    ${r.lockedUntil === null ? 'no' : `until ${when(r.lockedUntil)} (too many wrong codes on all computers)`}`);
+    for (const l of r.lockedOn ?? []) this.say(`Locked on: ${safe(l.computer)} until ${when(l.lockedUntil)} (too many wrong codes from the agent there)`);
     return r;
   }
 }

@@ -16,6 +16,8 @@ export interface ApiTokenView {
   role: ApiRole;
   /** token = made by an admin; ad = an Active Directory sign-in session. */
   source: 'token' | 'ad';
+  /** Who holds it (account names and SIDs); an approver never approves its owner's requests. */
+  owners?: string[];
   createdAt: string;
   expiresAt: string | null;
   revokedAt: string | null;
@@ -32,9 +34,12 @@ export default class ServerTokenCreate extends AscendCommand<TokenCreateResult> 
   static override summary = 'Create an API token (viewer, approver or admin) on the collector.';
   static override description =
     'Needs an admin token. viewer reads reports and lists; approver also decides approval requests; admin does everything. ' +
-    'The token is shown once. With --out it is written to a new file (mode 0600, never over an existing file) and not printed.';
+    'The token is shown once. With --out it is written to a new file (mode 0600, never over an existing file) and not printed. ' +
+    '--owner names the person who holds it (repeat it for each form of their name, and their SID): an approver token never approves ' +
+    'a request of its owner, compared by account name (alice, CORP\\alice and alice@corp.example are one account) or by SID. ' +
+    'A token made with an Active Directory session or an owned token also belongs to the one who made it.';
   static override examples = [
-    '<%= config.bin %> server token create --server https://collector.corp.example --name helpdesk --role approver --expires 30d',
+    '<%= config.bin %> server token create --server https://collector.corp.example --name helpdesk --role approver --expires 30d --owner "CORP\\bob"',
     '<%= config.bin %> server token create --server URL --name reports --role viewer --out viewer-token',
   ];
   static override flags = {
@@ -43,6 +48,7 @@ export default class ServerTokenCreate extends AscendCommand<TokenCreateResult> 
     role: Flags.string({ description: 'what it may do', options: ['viewer', 'approver', 'admin'], required: true }),
     expires: Flags.string({ description: 'expiry: a duration (30m, 24h, 30d) or an ISO 8601 time; default: none' }),
     out: Flags.string({ description: 'write the token to this new file (mode 0600) instead of printing it' }),
+    owner: Flags.string({ description: 'who holds the token: an account name (bob, CORP\\bob, bob@corp.example) or SID; repeatable', multiple: true }),
   };
 
   async run(): Promise<TokenCreateResult> {
@@ -51,10 +57,13 @@ export default class ServerTokenCreate extends AscendCommand<TokenCreateResult> 
     const expiresAt = flags.expires === undefined ? undefined : parseExpiry(flags.expires);
     if (flags.out !== undefined) await checkNewFile(flags.out);
 
-    const body = { name: flags.name, role: flags.role, ...(expiresAt === undefined ? {} : { expiresAt }) };
+    const owners = (flags.owner ?? []).map((o) => o.trim());
+    if (owners.some((o) => o === '')) throw new AscendError('ASC_USAGE', '--owner must not be empty');
+    const body = { name: flags.name, role: flags.role, ...(expiresAt === undefined ? {} : { expiresAt }), ...(owners.length === 0 ? {} : { owners }) };
     const made = await callApi<ApiTokenView & { token: string }>(flags, 'POST', 'api/v1/tokens', body);
     const { token, ...view } = made;
-    const terms = `${view.role}, ${view.expiresAt === null ? 'no expiry' : `expires ${when(view.expiresAt)}`}, id ${view.id}`;
+    const owned = view.owners !== undefined && view.owners.length > 0 ? `, owned by ${view.owners.map((o) => safe(o)).join(', ')}` : '';
+    const terms = `${view.role}, ${view.expiresAt === null ? 'no expiry' : `expires ${when(view.expiresAt)}`}, id ${view.id}${owned}`;
 
     if (flags.out === undefined) {
       this.say(token);
