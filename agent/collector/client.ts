@@ -17,26 +17,10 @@ import { AscendError, ERROR_CODES, type ErrorCode } from '../../src/errors.js';
 import { type GrantKind, grantKeyOf, newNonce, NONCE_HEADER, verifyGrant } from '../../src/collector-api/grant.js';
 import { pinOfCertificate, splitEnrollmentToken } from '../../src/collector-api/pin.js';
 import { fetchPinnedAnchor, send, type Trust } from '../../src/collector-api/transport.js';
+import type { ApprovalAnswer, ApprovalView, EnrollAnswer, GrantAnswers, MfaVerifyAnswer, RedeemAnswer, RevocationView } from '../../src/collector-api/views.js';
 
-export interface ApprovalView {
-  requestId: string;
-  user: string;
-  processPath: string;
-  args: string | null;
-  status: 'pending' | 'approved' | 'denied' | 'expired';
-  decidedBy: string | null;
-  timeLimitSeconds: number | null;
-  validUntil: string | null;
-  usedAt: string | null;
-}
-
-export type RedeemAnswer = { ok: true; uses: number; maxUses: number | null } | { ok: false; reason: 'spent' | 'revoked' | 'wrong-computer' | 'unknown' };
-
-export interface RevocationView {
-  kind: 'passcode' | 'agent' | string;
-  subject: string;
-  revokedAt: string;
-}
+// The answers are the contract's (src/collector-api/views.ts); each is checked here before it is acted on.
+export type { ApprovalView, RedeemAnswer, RevocationView };
 
 /** What the agent keeps of its enrollment (state folder, collector.json, 0600). */
 export interface Enrollment {
@@ -174,7 +158,7 @@ export class AgentCollectorClient {
         });
       }
       const trust: Trust = anchor !== null ? { kind: 'ca', ca: anchor } : { kind: 'insecure' };
-      const answer = await call<{ agentId?: unknown; credential?: unknown; grantKey?: unknown }>(url, trust, undefined, 'POST', 'api/v1/enroll', { enrollmentToken: secret, computer });
+      const answer = await call<Unchecked<EnrollAnswer>>(url, trust, undefined, 'POST', 'api/v1/enroll', { enrollmentToken: secret, computer });
       if (typeof answer.agentId !== 'string' || typeof answer.credential !== 'string' || typeof answer.grantKey !== 'string') {
         throw new AscendError('ASC_COLLECTOR_UNTRUSTED', 'the collector answered the enrollment without an agent id, credential and grant key');
       }
@@ -186,14 +170,14 @@ export class AgentCollectorClient {
   }
 
   /** A call whose answer grants something: sent with a fresh nonce, acted on only as the signed grant says. */
-  private async granted(kind: GrantKind, method: 'GET' | 'POST', route: string, body?: unknown, timeoutMs?: number): Promise<unknown> {
+  private async granted<K extends GrantKind>(kind: K, method: 'GET' | 'POST', route: string, body?: unknown, timeoutMs?: number): Promise<Unchecked<GrantAnswers[K]> | null> {
     const nonce = newNonce();
     const answer = await call<{ grant?: unknown }>(this.url, this.trust, this.enrollment.credential, method, route, body, timeoutMs, nonce);
-    return verifyGrant(this.grantKey, answer.grant, { kind, agentId: this.enrollment.agentId, nonce });
+    return verifyGrant(this.grantKey, answer.grant, { kind, agentId: this.enrollment.agentId, nonce }) as Unchecked<GrantAnswers[K]> | null;
   }
 
   async fileApproval(input: { requestId: string; user: string; processPath: string; args?: string; justification?: string }): Promise<ApprovalView> {
-    return (await call<{ request: ApprovalView }>(this.url, this.trust, this.enrollment.credential, 'POST', 'api/v1/agent/approvals', input)).request;
+    return (await call<ApprovalAnswer>(this.url, this.trust, this.enrollment.credential, 'POST', 'api/v1/agent/approvals', input)).request;
   }
 
   /** Long-polls up to waitSeconds (≤ 60) for a decision; the answer is the signed one. */
@@ -208,14 +192,14 @@ export class AgentCollectorClient {
     return approvalOf(await this.granted('approval-use', 'POST', `api/v1/agent/approvals/${encodeURIComponent(requestId)}/use`), requestId);
   }
 
-  async verifyMfa(user: string, code: string): Promise<{ verified: boolean; reason?: string }> {
-    const a = (await this.granted('mfa-verify', 'POST', 'api/v1/agent/mfa/verify', { user, code })) as { user?: unknown; verified?: unknown; reason?: unknown } | null;
+  async verifyMfa(user: string, code: string): Promise<Pick<MfaVerifyAnswer, 'verified' | 'reason'>> {
+    const a = await this.granted('mfa-verify', 'POST', 'api/v1/agent/mfa/verify', { user, code });
     if (a === null || typeof a !== 'object' || a.user !== user || typeof a.verified !== 'boolean') throw untrusted('its MFA answer is for another user or malformed');
     return { verified: a.verified, ...(typeof a.reason === 'string' ? { reason: a.reason } : {}) };
   }
 
   async redeemPasscode(passcodeId: string): Promise<RedeemAnswer> {
-    const a = (await this.granted('passcode-redeem', 'POST', `api/v1/agent/passcodes/${encodeURIComponent(passcodeId)}/redeem`, undefined, 10_000)) as Record<string, unknown> | null;
+    const a = await this.granted('passcode-redeem', 'POST', `api/v1/agent/passcodes/${encodeURIComponent(passcodeId)}/redeem`, undefined, 10_000);
     if (a === null || typeof a !== 'object' || a.passcodeId !== passcodeId || typeof a.ok !== 'boolean') throw untrusted('its redemption answer is for another passcode or malformed');
     if (a.ok) {
       if (typeof a.uses !== 'number' || !(a.maxUses === null || typeof a.maxUses === 'number')) throw untrusted('its redemption answer is malformed');
@@ -227,7 +211,7 @@ export class AgentCollectorClient {
 
   async revocations(since?: string): Promise<RevocationView[]> {
     const route = `api/v1/agent/revocations${since ? `?since=${encodeURIComponent(since)}` : ''}`;
-    const a = (await this.granted('revocations', 'GET', route, undefined, 10_000)) as { since?: unknown; revocations?: unknown } | null;
+    const a = await this.granted('revocations', 'GET', route, undefined, 10_000);
     if (a === null || typeof a !== 'object' || a.since !== (since ?? null) || !Array.isArray(a.revocations)) throw untrusted('its revocation list answers another request or is malformed');
     return a.revocations.filter((r): r is RevocationView => r !== null && typeof r === 'object' && typeof (r as RevocationView).subject === 'string' && typeof (r as RevocationView).kind === 'string');
   }
@@ -237,8 +221,11 @@ function untrusted(why: string): AscendError {
   return new AscendError('ASC_COLLECTOR_UNTRUSTED', `the collector's answer cannot be trusted: ${why}`);
 }
 
-function approvalOf(answer: unknown, requestId: string): ApprovalView {
-  const r = (answer as { request?: Partial<ApprovalView> } | null)?.request;
+/** An answer as it arrives: the contract's field names (of every variant), no value trusted until checked. */
+type Unchecked<T> = { [K in T extends unknown ? keyof T : never]?: unknown };
+
+function approvalOf(answer: Unchecked<ApprovalAnswer> | null, requestId: string): ApprovalView {
+  const r = answer?.request as Partial<ApprovalView> | null | undefined;
   if (r === undefined || r === null || typeof r !== 'object' || r.requestId !== requestId || typeof r.status !== 'string' || typeof r.user !== 'string' || typeof r.processPath !== 'string') {
     throw untrusted('its approval answer is for another request or malformed');
   }

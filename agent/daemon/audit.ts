@@ -4,12 +4,16 @@
  * TSE redemption has its room held before the program or session starts, so one that
  * cannot be recorded is refused (fail closed); and repeated identical refusals are
  * aggregated, so a user who repeats a denied request cannot fill the spool with copies.
+ *
+ * Events are the contract's (src/collector-api/events.ts): the type is one of EVENT_TYPES and
+ * the fields are the schema's, so what the agent spools is what the collector takes.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { AscendError } from '../../src/errors.js';
 import { EVENT_TEXT_MAX } from '../../src/collector-api/limits.js';
+import type { Event, EventFields, EventType } from '../../src/collector-api/events.js';
 import { fitEvent } from '../spool/fit.js';
-import { Spool, type SpoolEvent, type SpoolReservation } from '../spool/spool.js';
+import { Spool, type SpoolReservation } from '../spool/spool.js';
 
 export interface AuditOptions {
   spool: Spool;
@@ -17,7 +21,7 @@ export interface AuditOptions {
   /** The time events carry (the agent's monotonic-safe clock). */
   now: () => number;
   /** Whether the policy collects events of this type; the others are not spooled at all. */
-  collects: (type: string) => boolean;
+  collects: (type: EventType) => boolean;
   /** Called after an event was spooled (wakes the uploader). */
   onSpooled?: () => void;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
@@ -32,7 +36,7 @@ export interface AuditOptions {
 /** An event whose room in the spool is held; it is written with what only later is known. */
 export interface PendingEvent {
   /** Writes the event with `fields` added (a pid). Rejects only when the disk write fails. */
-  commit(fields?: Record<string, unknown>): Promise<void>;
+  commit(fields?: EventFields): Promise<void>;
   /** Gives the room back; harmless after commit. */
   release(): Promise<void>;
   /** Gives the room back and rethrows `error` (for a start that failed). */
@@ -40,13 +44,13 @@ export interface PendingEvent {
 }
 
 /** Refusals a user can repeat at will: the same one within the window is counted, not spooled again. */
-function repeatable(type: string, fields: Record<string, unknown>): boolean {
+function repeatable(type: EventType, fields: EventFields): boolean {
   return type === 'elevation-denied' || type === 'passcode-refused' || (type === 'mfa' && fields.result !== 'verified');
 }
 
 interface Repeat {
-  fields: Record<string, unknown>;
-  type: string;
+  fields: EventFields;
+  type: EventType;
   windowStart: number;
   /** Identical events since the last one spooled. */
   count: number;
@@ -69,8 +73,8 @@ export class AuditTrail {
     this.monotonic = opts.monotonic ?? (() => performance.now());
   }
 
-  private event(type: string, fields: Record<string, unknown>, id: string = randomUUID()): SpoolEvent {
-    return fitEvent({ id, type, time: new Date(this.opts.now()).toISOString(), computer: this.opts.computer, ...fields });
+  private event(type: EventType, fields: EventFields, id: string = randomUUID()): Event {
+    return fitEvent<Event>({ id, type, time: new Date(this.opts.now()).toISOString(), computer: this.opts.computer, ...fields });
   }
 
   /**
@@ -79,13 +83,15 @@ export class AuditTrail {
    * first is spooled at once, the repeats within the window as one event with
    * `data.repeated` when the window closes.
    */
-  emit(type: string, fields: Record<string, unknown>): Promise<void> {
+  emit(type: EventType, fields: EventFields): Promise<void>;
+  emit(anyType: string, anyFields: EventFields | Record<string, unknown>): Promise<void> {
+    const [type, fields] = [anyType as EventType, anyFields as EventFields];
     if (!this.opts.collects(type)) return Promise.resolve();
     if (repeatable(type, fields) && this.counted(type, fields)) return Promise.resolve();
     return this.write(this.event(type, fields));
   }
 
-  private async write(event: SpoolEvent): Promise<void> {
+  private async write(event: Event): Promise<void> {
     try {
       await this.opts.spool.append([event]);
       this.opts.onSpooled?.();
@@ -95,7 +101,7 @@ export class AuditTrail {
   }
 
   /** True when the event repeats one spooled within the window (it is counted instead). */
-  private counted(type: string, fields: Record<string, unknown>): boolean {
+  private counted(type: EventType, fields: EventFields): boolean {
     const key = sha256(
       JSON.stringify([type, fields.user, fields.processPath, typeof fields.args === 'string' ? sha256(fields.args) : null, fields.reason, fields.result, fields.rule, fields.passcodeId, fields.message]),
     );
@@ -119,12 +125,12 @@ export class AuditTrail {
     return false;
   }
 
-  private summary(r: Repeat): SpoolEvent {
+  private summary(r: Repeat): Event {
     const message = typeof r.fields.message === 'string' ? `${r.fields.message} ` : '';
     return this.event(r.type, {
       ...r.fields,
       message: `${message}(repeated ${r.count} more time${r.count === 1 ? '' : 's'} from ${r.firstAt} to ${r.lastAt})`,
-      data: { ...((r.fields.data as Record<string, unknown> | undefined) ?? {}), repeated: r.count, firstAt: r.firstAt, lastAt: r.lastAt },
+      data: { ...(r.fields.data ?? {}), repeated: r.count, firstAt: r.firstAt, lastAt: r.lastAt },
     });
   }
 
@@ -164,7 +170,9 @@ export class AuditTrail {
    * so the event committed later fits in the room held (see Spool.reserve). A type the
    * policy does not collect holds nothing and commits nothing.
    */
-  async reserve(what: string, type: string, fields: Record<string, unknown>, unknown: Record<string, unknown> = {}): Promise<PendingEvent> {
+  async reserve(what: string, type: EventType, fields: EventFields, unknown?: EventFields): Promise<PendingEvent>;
+  async reserve(what: string, anyType: string, anyFields: EventFields | Record<string, unknown>, anyUnknown: EventFields | Record<string, unknown> = {}): Promise<PendingEvent> {
+    const [type, fields, unknown] = [anyType as EventType, anyFields as EventFields, anyUnknown as EventFields];
     if (!this.opts.collects(type)) {
       return {
         commit: async () => undefined,
@@ -189,7 +197,7 @@ export class AuditTrail {
     }
     const room = held;
     return {
-      commit: async (later: Record<string, unknown> = {}) => {
+      commit: async (later: EventFields = {}) => {
         await room.commit(this.event(type, { ...fields, ...later }, id));
         this.opts.onSpooled?.();
       },
@@ -207,8 +215,9 @@ export class AuditTrail {
    * before `action` when the event could not be recorded. Should the disk fail the write
    * itself, `undo` takes back what `action` did before the error goes on.
    */
-  async recorded(what: string, type: string, fields: Record<string, unknown>, action: () => Promise<boolean>, undo: () => Promise<unknown>): Promise<boolean> {
-    const pending = await this.reserve(what, type, fields);
+  async recorded(what: string, type: EventType, fields: EventFields, action: () => Promise<boolean>, undo: () => Promise<unknown>): Promise<boolean>;
+  async recorded(what: string, type: string, fields: EventFields | Record<string, unknown>, action: () => Promise<boolean>, undo: () => Promise<unknown>): Promise<boolean> {
+    const pending = await this.reserve(what, type as EventType, fields as EventFields);
     try {
       const done = await action();
       if (done) {

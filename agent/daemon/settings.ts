@@ -4,6 +4,7 @@
  * policy is not Enabled.
  */
 import type { EffectivePolicy } from '../../src/policy/index.js';
+import type { EventType } from '../../src/collector-api/events.js';
 
 export interface CollectorSettings {
   /** From ClientDataCollection when Enabled: https://HOST:PORT/ (http only with UseTls off). */
@@ -79,8 +80,8 @@ export function agentSettingsOf(effective: readonly EffectivePolicy[]): AgentSet
   };
 }
 
-/** Which ClientDataCollection class an event type belongs to. */
-export function eventClass(type: string): keyof CollectorSettings['collect'] {
+/** Which ClientDataCollection class an event type belongs to (every type of the contract has one). */
+export function eventClass(type: EventType): keyof CollectorSettings['collect'] {
   switch (type) {
     case 'elevation-denied':
       return 'denials';
@@ -94,7 +95,16 @@ export function eventClass(type: string): keyof CollectorSettings['collect'] {
     case 'policy-applied':
     case 'agent-error':
       return 'policy';
-    default:
+    case 'process-elevated':
+    case 'session-expired':
+    case 'session-ended':
+    case 'processes-ended':
       return 'elevations';
+    default: {
+      // A new event type must be given its class here (a compile error until it is).
+      const unclassified: never = type;
+      void unclassified;
+      return 'elevations';
+    }
   }
 }

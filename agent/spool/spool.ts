@@ -26,15 +26,15 @@ import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { replaceFileAtomically } from '../../src/atomic-file.js';
 import { SerialQueue } from '../../src/serial-queue.js';
+import type { Event, EventRecord, EventType } from '../../src/collector-api/events.js';
 import { decodeRecord, encodeRecord } from './record.js';
 
-/** An event as the collector takes it: an id made here, a type, a time, and fields. */
-export interface SpoolEvent {
-  id: string;
-  type: string;
-  time: string | number;
-  [field: string]: unknown;
-}
+/**
+ * An event as the spool keeps it: the contract's event (src/collector-api/events.ts), read
+ * back as it was written, so its type is open (a record of another agent version); the
+ * collector's schema decides what it takes.
+ */
+export type SpoolEvent = EventRecord;
 
 export interface SpoolPosition {
   segment: number;
@@ -56,7 +56,7 @@ export interface SpoolOptions {
  * agent-error, anything new) stops short of the reserve, and so does a failed MFA check
  * (a refusal a user can repeat at will, as a denial).
  */
-const RESERVE_TYPES = new Set(['process-elevated', 'passcode-redeemed', 'session-expired', 'session-ended', 'processes-ended', 'approval-requested', 'justification', 'mfa']);
+const RESERVE_TYPES: ReadonlySet<string> = new Set<EventType>(['process-elevated', 'passcode-redeemed', 'session-expired', 'session-ended', 'processes-ended', 'approval-requested', 'justification', 'mfa']);
 
 export function usesReserve(event: Pick<SpoolEvent, 'type'> & { result?: unknown }): boolean {
   if (event.type === 'mfa') return event.result === 'verified';
@@ -294,7 +294,7 @@ export class Spool {
     return encodeRecord(Buffer.from(JSON.stringify(event), 'utf8')).length;
   }
 
-  private dropReport(): SpoolEvent {
+  private dropReport(): Event {
     const total = this.drops.dropped;
     return {
       // The same report (same total) keeps the same id, so a resend is stored once.

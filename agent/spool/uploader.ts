@@ -12,6 +12,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Spool, SpoolEvent } from './spool.js';
+import type { Event } from '../../src/collector-api/events.js';
 import { fitEvent } from './fit.js';
 import { type HttpAnswer, send, type Trust } from '../../src/collector-api/transport.js';
 
@@ -180,7 +181,7 @@ export class Uploader {
     const reportable = refused.filter((x) => !String(x.event.id).startsWith('spool-rejected-'));
     if (reportable.length === 0) return;
     const first = reportable[0] as { event: SpoolEvent; reason: string };
-    const report: SpoolEvent = fitEvent({
+    const report: Event = fitEvent<Event>({
       id: `spool-rejected-${first.event.id}`.slice(0, 200),
       type: 'agent-error',
       time: Date.now(),

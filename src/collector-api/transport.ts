@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
+import { isIP } from 'node:net';
 import { AscendError } from '../errors.js';
 import { pinOfCertificate } from './pin.js';
 
@@ -151,3 +152,10 @@ export async function fetchPinnedAnchor(base: URL, pin: string, timeoutMs = 30_0
   return anchor;
 }
 
+/** localhost, 127.0.0.0/8 and ::1: addresses that never leave the machine. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost' || h === '::1') return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  return h.startsWith('::ffff:127.');
+}

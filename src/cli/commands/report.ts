@@ -3,14 +3,13 @@ import { AscendError } from '../../errors.js';
 import { AscendCommand } from '../base-command.js';
 import { serverFlags, serverToken, trustOptions } from '../server-command.js';
 import { callServerText } from '../../collector/server/client-text.js';
-import { durationMs } from '../duration.js';
 import { renderTable, terminalSafe } from '../table.js';
 
-// One list of report names: the server's.
-export { REPORT_NAMES, type ReportName } from '../../collector/server/schemas.js';
-import { REPORT_NAMES, type ReportName } from '../../collector/server/schemas.js';
+// One list of report names, one set of columns and labels: the contract's (the server and the web page use the same).
+import { COLUMN_LABELS, REPORT_NAMES, type ReportCell, type ReportName } from '../../collector-api/reports.js';
+export { COLUMN_LABELS, REPORT_NAMES, type ReportName };
 
-export type ReportValue = string | number | boolean | null;
+export type ReportValue = ReportCell;
 
 /** What the server answers with `format=json`, and what `--json` prints. */
 export interface ReportResult {
@@ -19,48 +18,8 @@ export interface ReportResult {
   rows: Record<string, ReportValue>[];
 }
 
-/** Header labels for the table; a column not listed shows its key. */
-export const COLUMN_LABELS: Readonly<Record<string, string>> = {
-  time: 'Time',
-  createdAt: 'Requested',
-  computer: 'Computer',
-  user: 'User',
-  passcodeId: 'Passcode',
-  passcodeTitle: 'Passcode title',
-  processPath: 'Process',
-  args: 'Arguments',
-  elevatedBy: 'Elevated by',
-  rule: 'Rule',
-  controls: 'Controls',
-  reason: 'Reason',
-  justification: 'Justification',
-  status: 'Status',
-  decidedAt: 'Decided',
-  decidedBy: 'Decided by',
-  timeLimitSeconds: 'Time limit (s)',
-  usedAt: 'Used',
-  sessionId: 'Session',
-  sessionStart: 'Session start',
-  sessionEnd: 'Session end',
-  endedByExpiry: 'Expired',
-  agentId: 'Agent',
-  eventId: 'Event',
-  id: 'Id',
-};
-
-/**
- * --from/--to: an ISO 8601 time, milliseconds since the epoch, or a duration back from now
- * ("30m", "24h", "7d"). Sent to the server as ISO 8601 (milliseconds as they are).
- */
-export function parseReportTime(text: string, flag: string, now = Date.now()): string {
-  const t = text.trim();
-  if (/^\d+$/.test(t)) return t;
-  const back = durationMs(t);
-  if (back !== undefined) return new Date(now - back).toISOString();
-  const ms = Date.parse(t);
-  if (!Number.isFinite(ms)) throw new AscendError('ASC_USAGE', `${flag} must be an ISO 8601 time, milliseconds, or a duration back from now (30m, 24h, 7d): ${text}`);
-  return new Date(ms).toISOString();
-}
+// --from/--to: the strict time parser the server commands share.
+import { parseReportTime } from '../shared/time-flags.js';
 
 function isValue(v: unknown): v is ReportValue {
   return v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';

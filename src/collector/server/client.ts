@@ -4,7 +4,6 @@
  * `--insecure-http` (or ASCEND_INSECURE_HTTP=1).
  */
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { AscendError, ERROR_CODES, type ErrorCode, isAscendError } from '../../errors.js';
 import { type HttpAnswer, send, type Trust } from '../../collector-api/transport.js';
 
@@ -136,12 +135,4 @@ export async function callServer<T>(
     throw new AscendError(code, `the server refused (HTTP ${res.status}): ${err?.message ?? 'no message'}`);
   }
   return json as T;
-}
-
-/** localhost, 127.0.0.0/8 and ::1: addresses that never leave the machine. */
-export function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h === '::1') return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
-  return h.startsWith('::ffff:127.');
 }

@@ -8,7 +8,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type GrantKind, isNonce, NONCE_HEADER, signGrant } from '../../collector-api/grant.js';
 import { AscendError, type ErrorCode } from '../../errors.js';
 import type { Agent, ApiRole, ApiToken, CollectorStore } from '../storage/index.js';
-import { timeFrom } from '../time.js';
+import { timeFrom } from '../../collector-api/time.js';
+import type { GrantAnswers } from '../../collector-api/views.js';
 import { addressKey, FailureCounter } from './auth-failures.js';
 import { markAuthenticated } from './connection-guard.js';
 
@@ -106,7 +107,7 @@ export interface CollectorIdentity {
  * and to the nonce the agent sent (header ascend-nonce). Without a well-formed nonce the
  * answer goes unsigned, and an agent that pins the collector acts on no such answer.
  */
-export function granted<T extends object>(req: FastifyRequest, identity: CollectorIdentity, kind: GrantKind, answer: T): T & { grant?: string } {
+export function granted<K extends GrantKind>(req: FastifyRequest, identity: CollectorIdentity, kind: K, answer: GrantAnswers[K]): GrantAnswers[K] & { grant?: string } {
   const nonce = req.headers[NONCE_HEADER];
   const agentId = req.agent?.id;
   if (!isNonce(nonce) || agentId === undefined) return answer;
@@ -135,6 +136,8 @@ export function parseTime(v: string | number | undefined, field: string): number
   return t;
 }
 
+export function iso(t: number): string;
+export function iso(t: number | null): string | null;
 export function iso(t: number | null): string | null {
   return t === null ? null : new Date(t).toISOString();
 }

@@ -3,84 +3,21 @@
  * closed (additionalProperties: false): an unknown field is a 400, never silently dropped.
  */
 import { type Static, Type } from '@sinclair/typebox';
-import { MAX_TIME_MS } from '../time.js';
-import {
-  BODY_LIMIT,
-  EVENT_ID_MAX,
-  EVENT_LIST_LIMITS,
-  EVENT_LONG_TEXT_MAX,
-  EVENT_STRING_LIMITS as L,
-  EVENT_TEXT_MAX,
-  EVENT_TIME_TEXT_MAX,
-  MAX_EVENTS_PER_BATCH,
-} from '../../collector-api/limits.js';
+import { BODY_LIMIT, EVENT_ID_MAX, EVENT_LONG_TEXT_MAX, EVENT_TEXT_MAX, MAX_EVENTS_PER_BATCH } from '../../collector-api/limits.js';
+import { type Event, TimeSchema as Time } from '../../collector-api/events.js';
+import { REPORT_NAMES, type ReportName } from '../../collector-api/reports.js';
 
+// The event contract is declared once, in src/collector-api (the agent builds its events by it).
+export { EVENT_TYPES, EventSchema, EventsBody, type EventType } from '../../collector-api/events.js';
+export { REPORT_NAMES, type ReportName } from '../../collector-api/reports.js';
 export { BODY_LIMIT, MAX_EVENTS_PER_BATCH };
 
-export const EVENT_TYPES = [
-  'passcode-redeemed',
-  'passcode-refused',
-  'process-elevated',
-  'elevation-denied',
-  'session-expired',
-  'session-ended',
-  'processes-ended',
-  'approval-requested',
-  'justification',
-  'mfa',
-  'policy-applied',
-  'agent-error',
-] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
-
-// The event limits are published in src/collector-api/limits.ts (the agent cuts its events to them).
 const Id = Type.String({ minLength: 1, maxLength: EVENT_ID_MAX });
 const Text = Type.String({ maxLength: EVENT_TEXT_MAX });
 const LongText = Type.String({ maxLength: EVENT_LONG_TEXT_MAX });
-/** An event's string field, as long as the published limit allows. */
-const Field = (name: keyof typeof L) => Type.String({ maxLength: L[name] });
-/** ISO 8601 or milliseconds since the epoch. */
-const Time = Type.Union([Type.String({ minLength: 1, maxLength: EVENT_TIME_TEXT_MAX }), Type.Integer({ minimum: 0, maximum: MAX_TIME_MS })]);
 
-/**
- * One event as an agent sends it. The known fields are listed; anything else an agent wants
- * to keep goes under `data` (a free object). `computer` is accepted but ignored: the event is
- * attributed to the enrolled machine.
- */
-export const EventSchema = Type.Object(
-  {
-    id: Id,
-    type: Type.Unsafe<EventType>({ type: 'string', enum: [...EVENT_TYPES] }),
-    time: Time,
-    computer: Type.Optional(Field('computer')),
-    user: Type.Optional(Field('user')),
-    passcodeId: Type.Optional(Field('passcodeId')),
-    passcodeTitle: Type.Optional(Field('passcodeTitle')),
-    sessionId: Type.Optional(Field('sessionId')),
-    processPath: Type.Optional(Field('processPath')),
-    args: Type.Optional(Field('args')),
-    elevatedBy: Type.Optional(Type.Unsafe<string>({ type: 'string', enum: ['tse', 'rule', 'approval'] })),
-    /** The rules that decided (names, comma-separated), and the controls that were met. */
-    rule: Type.Optional(Field('rule')),
-    controls: Type.Optional(Type.Array(Type.Unsafe<string>({ type: 'string', enum: ['approval', 'justify', 'mfa'] }), { maxItems: EVENT_LIST_LIMITS.controls })),
-    pid: Type.Optional(Type.Integer({ minimum: 0 })),
-    processIds: Type.Optional(Type.Array(Type.Integer({ minimum: 0 }), { maxItems: EVENT_LIST_LIMITS.processIds })),
-    requestId: Type.Optional(Field('requestId')),
-    justification: Type.Optional(Field('justification')),
-    reason: Type.Optional(Field('reason')),
-    result: Type.Optional(Field('result')),
-    message: Type.Optional(Field('message')),
-    policy: Type.Optional(Field('policy')),
-    data: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-  },
-  { additionalProperties: false },
-);
-export type EventBody = Static<typeof EventSchema>;
-
-export const EventsBody = Type.Object(
-  { events: Type.Array(EventSchema, { minItems: 1, maxItems: MAX_EVENTS_PER_BATCH }) },
-  { additionalProperties: false },
-);
+/** One event as the collector takes it (POST /api/v1/events). */
+export type EventBody = Event;
 
 export const EnrollBody = Type.Object(
   {
@@ -114,9 +51,6 @@ export const ReportQuery = Type.Object(
 
 export const EmptyQuery = Type.Object({}, { additionalProperties: false });
 
-/** A report's name in GET /api/v1/reports/:name. */
-export const REPORT_NAMES = ['tse-usage', 'elevations', 'denied', 'approvals'] as const;
-export type ReportName = (typeof REPORT_NAMES)[number];
 export const ReportParams = Type.Object({ name: Type.Unsafe<ReportName>({ type: 'string', enum: [...REPORT_NAMES] }) }, { additionalProperties: false });
 
 const Uuid = Type.String({ minLength: 1, maxLength: 64, pattern: '^[0-9A-Za-z-]+$' });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { AscendError } from '../../errors.js';
 import { checkComputerName, computerKey, passcodeAllowsComputer, sameComputer } from '../computer-name.js';
-import { timeFrom } from '../time.js';
+import { timeFrom } from '../../collector-api/time.js';
 import { type Driver, PostgresDriver, type Row, type Sql, type SqlValue, SqliteDriver } from './driver.js';
 import { appliedVersions, migrate } from './migrations.js';
 import {

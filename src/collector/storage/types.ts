@@ -3,6 +3,7 @@
  * over one schema: SqliteStore (embedded, the default) and PostgresStore (several
  * collectors behind a load balancer). Times are milliseconds since the epoch.
  */
+import type { EventRecord } from '../../collector-api/events.js';
 
 export type ApiRole = 'viewer' | 'approver' | 'admin';
 export const API_ROLES: readonly ApiRole[] = ['viewer', 'approver', 'admin'];
@@ -35,18 +36,12 @@ export interface Enrollment {
   credential: string;
 }
 
-/** An event as an agent sends it. Everything except the indexed fields stays in the JSON payload. */
-export interface CollectorEventInput {
-  /** Made by the agent; unique per agent. A resent event with the same id is stored once. */
-  id: string;
-  type: string;
-  /** When it happened on the agent: ISO 8601 or milliseconds. */
-  time: string | number;
-  user?: string;
-  passcodeId?: string;
-  sessionId?: string;
-  [field: string]: unknown;
-}
+/**
+ * An event as an agent sends it (the contract's event, src/collector-api/events.ts; the
+ * route has validated it). Everything except the indexed fields stays in the JSON payload. A
+ * resent event with the same (agent, id) is stored once.
+ */
+export type CollectorEventInput = EventRecord;
 
 export interface StoredEvent {
   agentId: string;

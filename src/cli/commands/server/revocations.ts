@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { AscendCommand } from '../../base-command.js';
-import { parseReportTime } from '../report.js';
+import { parseReportTime } from '../../shared/time-flags.js';
 import { callApi, serverFlags, when } from '../../server-command.js';
 import { renderTable } from '../../table.js';
 

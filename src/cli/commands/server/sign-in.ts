@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { AscendError } from '../../../errors.js';
-import { isLoopback } from '../../../collector/server/client.js';
+import { isLoopback } from '../../../collector-api/transport.js';
 import { AscendCommand } from '../../base-command.js';
 import { callApi, readPrivateSecretFile, relative, safe, trustFlags, when, writeRenewableSecretFile } from '../../server-command.js';
 

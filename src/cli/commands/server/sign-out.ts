@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { AscendError } from '../../../errors.js';
 import { AscendCommand } from '../../base-command.js';
 import { callApi, safe, serverFlags, tokenFilePath } from '../../server-command.js';
-import type { WhoamiResult } from './whoami.js';
+import type { WhoamiResult } from '../../shared/server-views.js';
 
 export interface SignOutResult {
   signedOut: boolean;

@@ -4,7 +4,7 @@ import { Flags } from '@oclif/core';
 import { AscendError } from '../../../errors.js';
 import { AscendCommand } from '../../base-command.js';
 import { durationMs } from '../../duration.js';
-import { isLoopback } from '../../../collector/server/client.js';
+import { isLoopback } from '../../../collector-api/transport.js';
 import { loadOrCreateGrantKey, loadOrCreateIdentity } from '../../../collector/server/identity.js';
 import { showPin } from '../../../collector-api/pin.js';
 import { buildServer, DEFAULT_RATE_LIMIT, ensureBootstrapToken } from '../../../collector/server/index.js';

@@ -1,15 +1,6 @@
 import { AscendCommand } from '../../base-command.js';
 import { callApi, relative, safe, serverFlags, when } from '../../server-command.js';
-
-export interface WhoamiResult {
-  name: string;
-  role: 'viewer' | 'approver' | 'admin';
-  /** token = an API token made by an admin; ad = an Active Directory sign-in session. */
-  source: 'token' | 'ad';
-  /** Who holds it (account names and SIDs); absent from older collectors. */
-  owners?: string[];
-  expiresAt: string | null;
-}
+import type { WhoamiResult } from '../../shared/server-views.js';
 
 export default class ServerWhoami extends AscendCommand<WhoamiResult> {
   static override summary = 'Show whose token or session the token file holds, its role and when it expires.';

@@ -2,7 +2,9 @@
 import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { isAscendError } from '../../../errors.js';
-import type { Agent, CollectorEventInput } from '../../storage/index.js';
+import type { Agent } from '../../storage/index.js';
+import type { EventsAnswer } from '../../../collector-api/events.js';
+import type { AnchorAnswer, EnrollAnswer } from '../../../collector-api/views.js';
 import { joinEnrollmentToken, showPin, splitEnrollmentToken } from '../../../collector-api/pin.js';
 import { actor, fail, iso, parseTime, type RouteContext } from '../context.js';
 import { EmptyQuery, EnrollBody, EnrollTokenBody, EventsBody, IdParams, ReasonBody } from '../schemas.js';
@@ -28,18 +30,19 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: RouteContext): vo
     const { agent, credential } = await store.enrollAgent(secret, req.body.computer.trim());
     req.log.info({ agentId: agent.id, computer: agent.computer }, 'agent enrolled');
     // The agent pins the grant key from here on: it came over the TLS the token's pin verified.
-    return reply.code(201).send({ agentId: agent.id, computer: agent.computer, credential, grantKey: ctx.identity.grantPublicKey, fingerprint: ctx.identity.pin === null ? null : showPin(ctx.identity.pin) });
+    const answer: EnrollAnswer = { agentId: agent.id, computer: agent.computer, credential, grantKey: ctx.identity.grantPublicKey, fingerprint: ctx.identity.pin === null ? null : showPin(ctx.identity.pin) };
+    return reply.code(201).send(answer);
   });
 
   // The certificate authority to pin. Public: an agent checks it against the pin its token carries.
-  app.get('/api/v1/tls/anchor', { schema: { querystring: EmptyQuery } }, async () => {
+  app.get('/api/v1/tls/anchor', { schema: { querystring: EmptyQuery } }, async (): Promise<AnchorAnswer> => {
     if (ctx.identity.anchor === null) throw fail('ASC_COLLECTOR_NOT_FOUND', 'this collector has no certificate authority to pin (it serves plain http)');
     return { anchor: ctx.identity.anchor, fingerprint: showPin(ctx.identity.pin as string) };
   });
 
-  app.post<{ Body: Static<typeof EventsBody> }>('/api/v1/events', { schema: { body: EventsBody }, onRequest: ctx.agentAuth }, async (req) => {
+  app.post<{ Body: Static<typeof EventsBody> }>('/api/v1/events', { schema: { body: EventsBody }, onRequest: ctx.agentAuth }, async (req): Promise<EventsAnswer> => {
     const agent = req.agent as Agent;
-    const events = req.body.events as unknown as CollectorEventInput[];
+    const events = req.body.events;
     let stored: number;
     try {
       // Resolves only after the commit: the acknowledgement is durable.

@@ -10,15 +10,15 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Agent, ApiToken, ApprovalRequest } from '../../storage/index.js';
 import { actor, fail, granted, iso, type RouteContext } from '../context.js';
 import { assertNotSelfApproval } from '../self-approval.js';
+import type { ApprovalView } from '../../../collector-api/views.js';
 import { ApprovalListQuery, ApprovalPollQuery, ApprovalRequestBody, ApproveBody, DenyBody, IdParams, RequestIdParams } from '../schemas.js';
 
 /** What an agent sees of its own request. */
-function agentView(r: ApprovalRequest, ttlMs: number) {
+function agentView(r: ApprovalRequest, ttlMs: number): ApprovalView {
   const validUntil =
     r.status === 'pending' ? r.createdAt + ttlMs : r.status === 'approved' && r.timeLimitSeconds !== null && r.decidedAt !== null ? r.decidedAt + r.timeLimitSeconds * 1000 : null;
   return {
     requestId: r.requestId,
-    // What was asked, so the agent can check the decision is for the elevation it is about to run.
     user: r.user,
     processPath: r.processPath,
     args: r.args,
@@ -27,7 +27,6 @@ function agentView(r: ApprovalRequest, ttlMs: number) {
     decidedAt: iso(r.decidedAt),
     decidedBy: r.decidedBy,
     timeLimitSeconds: r.timeLimitSeconds,
-    /** pending: when it expires; approved with a time limit: until when it may run. */
     validUntil: iso(validUntil),
     usedAt: iso(r.usedAt),
   };

@@ -7,6 +7,7 @@ import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Agent, PasscodeRecord, Revocation } from '../../storage/index.js';
 import { actor, fail, granted, iso, parseTime, type RouteContext } from '../context.js';
+import type { RevocationsAnswer, RevocationView } from '../../../collector-api/views.js';
 import { EmptyQuery, PasscodeBody, PasscodeIdParams, ReasonBody, SinceQuery } from '../schemas.js';
 
 function passcodeView(p: PasscodeRecord) {
@@ -22,7 +23,7 @@ function passcodeView(p: PasscodeRecord) {
   };
 }
 
-function revocationView(r: Revocation) {
+function revocationView(r: Revocation): RevocationView {
   return { kind: r.kind, subject: r.subject, reason: r.reason, revokedAt: iso(r.revokedAt) };
 }
 
@@ -65,7 +66,7 @@ export function registerPasscodeRoutes(app: FastifyInstance, ctx: RouteContext):
     },
   );
 
-  const listRevocations = async (since: string | undefined) => ({
+  const listRevocations = async (since: string | undefined): Promise<Pick<RevocationsAnswer, 'revocations'>> => ({
     revocations: (await store.listRevocations(parseTime(since, 'query.since'))).map(revocationView),
   });
   app.get<{ Querystring: Static<typeof SinceQuery> }>(

@@ -7,23 +7,11 @@ import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { ApprovalRequest, ReportFilter } from '../../storage/index.js';
 import { fail, parseTime, type RouteContext } from '../context.js';
-import { type ReportName, ReportParams, ReportQuery } from '../schemas.js';
+import { REPORT_COLUMNS, type Report, type ReportCell, type ReportName, TIME_COLUMNS } from '../../../collector-api/reports.js';
+import { ReportParams, ReportQuery } from '../schemas.js';
 
-export type ReportCell = string | number | boolean | null;
-export interface Report {
-  report: ReportName;
-  columns: readonly string[];
-  rows: Record<string, ReportCell>[];
-}
-
-export const REPORT_COLUMNS: Record<ReportName, readonly string[]> = {
-  'tse-usage': ['time', 'computer', 'user', 'passcodeId', 'passcodeTitle', 'processPath', 'args', 'elevatedBy', 'sessionId', 'sessionStart', 'sessionEnd', 'endedByExpiry', 'agentId', 'eventId'],
-  elevations: ['time', 'computer', 'user', 'processPath', 'args', 'elevatedBy', 'rule', 'controls', 'passcodeId', 'sessionId', 'agentId', 'eventId'],
-  denied: ['time', 'computer', 'user', 'processPath', 'args', 'rule', 'reason', 'agentId', 'eventId'],
-  approvals: ['createdAt', 'computer', 'user', 'processPath', 'args', 'justification', 'status', 'decidedAt', 'decidedBy', 'timeLimitSeconds', 'usedAt', 'id'],
-};
-
-const TIME_COLUMNS = new Set(['time', 'sessionStart', 'sessionEnd', 'createdAt', 'decidedAt', 'usedAt']);
+// The report contract (names, columns, labels) is declared once, in src/collector-api/reports.ts.
+export { REPORT_COLUMNS, type Report, type ReportCell };
 
 /** Keeps exactly the report's columns, in order, with times as ISO 8601. */
 function shape(name: ReportName, rows: readonly object[]): Record<string, ReportCell>[] {

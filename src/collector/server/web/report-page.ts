@@ -14,7 +14,8 @@
  * a URL, a cookie or localStorage; the inputs have no name, so no form can send them.
  */
 import { createHash } from 'node:crypto';
-import { REPORT_NAMES } from '../schemas.js';
+// The report names, titles and column labels are the contract's: the CLI prints the same labels.
+import { COLUMN_LABELS, REPORT_NAMES, REPORT_TITLES } from '../../../collector-api/reports.js';
 
 /** sessionStorage key of the API token. */
 export const TOKEN_STORAGE_KEY = 'ascend.apiToken';
@@ -47,14 +48,7 @@ const SCRIPT = `
 'use strict';
 (() => {
   const KEY = ${JSON.stringify(TOKEN_STORAGE_KEY)};
-  const LABELS = {
-    time: 'Time', createdAt: 'Requested', computer: 'Computer', user: 'User', passcodeId: 'Passcode',
-    passcodeTitle: 'Passcode title', processPath: 'Process', args: 'Arguments', elevatedBy: 'Elevated by',
-    rule: 'Rule', controls: 'Controls', reason: 'Reason', justification: 'Justification', status: 'Status',
-    decidedAt: 'Decided', decidedBy: 'Decided by', timeLimitSeconds: 'Time limit (s)', usedAt: 'Used', sessionId: 'Session',
-    sessionStart: 'Session start', sessionEnd: 'Session end', endedByExpiry: 'Expired', agentId: 'Agent',
-    eventId: 'Event', id: 'Id'
-  };
+  const LABELS = ${JSON.stringify(COLUMN_LABELS)};
   const $ = (id) => document.getElementById(id);
   const tokenInput = $('token'), tokenState = $('token-state'), errorBox = $('error'), statusLine = $('status');
   const table = $('report-table'), wrap = $('table-wrap'), decisionLine = $('decision');
@@ -267,10 +261,8 @@ function sha256(text: string): string {
   return `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
 }
 
-const OPTIONS = REPORT_NAMES.map((n) => {
-  const label = { 'tse-usage': 'TSE usage', elevations: 'Elevations', denied: 'Denied elevations', approvals: 'Approval requests' }[n];
-  return `<option value="${n}">${label}</option>`;
-}).join('');
+// Names and titles are the contract's constants (no markup in them), never request data.
+const OPTIONS = REPORT_NAMES.map((n) => `<option value="${n}">${REPORT_TITLES[n]}</option>`).join('');
 
 /** The page. Static: nothing from a request or the database is in it. */
 export const REPORT_PAGE_HTML = `<!DOCTYPE html>

@@ -1,15 +1,7 @@
 import { AscendCommand } from '../../../base-command.js';
 import { callApi, serverFlags, when } from '../../../server-command.js';
 import { renderTable } from '../../../table.js';
-
-export interface AgentView {
-  id: string;
-  computer: string;
-  enrolledAt: string;
-  revokedAt: string | null;
-  /** Whether it holds its computer name: false when revoked, or for an agent enrolled before names were bound under a name an earlier one holds (it redeems no passcode). */
-  holdsName?: boolean;
-}
+import type { AgentView } from '../../../shared/server-views.js';
 
 export interface AgentListResult {
   agents: AgentView[];

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { AscendCommand } from '../../../base-command.js';
 import { callApi, safe, seg, serverFlags, when } from '../../../server-command.js';
-import type { AgentView } from './list.js';
+import type { AgentView } from '../../../shared/server-views.js';
 
 export interface AgentRevokeResult {
   agent: AgentView;

@@ -1,16 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { AscendCommand } from '../../../base-command.js';
 import { callApi, durationShort, parseSeconds, safe, seg, serverFlags } from '../../../server-command.js';
-import type { ApprovalView } from './list.js';
-
-export interface ApprovalDecisionResult {
-  request: ApprovalView;
-}
-
-export const DECISION_HINTS = {
-  notFound: '"ascend server approval list" shows the pending ids',
-  conflict: 'it was decided already or expired; "ascend server approval list --status approved|denied|expired" shows it',
-};
+import { DECISION_HINTS, type ApprovalDecisionResult } from '../../../shared/server-views.js';
 
 export default class ServerApprovalApprove extends AscendCommand<ApprovalDecisionResult> {
   static override summary = 'Approve an approval request: the agent runs the process elevated, once.';

@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import { AscendCommand } from '../../../base-command.js';
 import { callApi, safe, seg, serverFlags } from '../../../server-command.js';
-import { DECISION_HINTS, type ApprovalDecisionResult } from './approve.js';
+import { DECISION_HINTS, type ApprovalDecisionResult } from '../../../shared/server-views.js';
 
 export default class ServerApprovalDeny extends AscendCommand<ApprovalDecisionResult> {
   static override summary = 'Deny an approval request: the agent tells the user and does not elevate.';

@@ -1,28 +1,7 @@
 import { Flags } from '@oclif/core';
 import { AscendCommand } from '../../../base-command.js';
 import { callApi, durationShort, relative, safe, serverFlags, when } from '../../../server-command.js';
-
-export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired';
-
-/** An approval request as approvers see it. */
-export interface ApprovalView {
-  id: string;
-  agentId: string;
-  requestId: string;
-  computer: string;
-  user: string;
-  processPath: string;
-  args: string | null;
-  justification: string | null;
-  status: ApprovalStatus;
-  createdAt: string;
-  /** Pending: when it expires. */
-  expiresAt: string | null;
-  decidedAt: string | null;
-  decidedBy: string | null;
-  timeLimitSeconds: number | null;
-  usedAt: string | null;
-}
+import type { ApprovalView } from '../../../shared/server-views.js';
 
 export interface ApprovalListResult {
   requests: ApprovalView[];

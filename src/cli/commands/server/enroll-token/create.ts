@@ -1,7 +1,6 @@
 import { Flags } from '@oclif/core';
-import { AscendError } from '../../../../errors.js';
 import { AscendCommand } from '../../../base-command.js';
-import { durationMs } from '../../../duration.js';
+import { parseExpiry } from '../../../shared/time-flags.js';
 import { callServer } from '../../../../collector/server/index.js';
 import { safe, serverFlags, serverToken, trustOptions } from '../../../server-command.js';
 import { showPin, splitEnrollmentToken } from '../../../../collector-api/pin.js';
@@ -15,15 +14,6 @@ export interface EnrollTokenResult {
   computers?: string[];
   /** The fingerprint ("SHA256:...") of the collector's certificate authority that the token pins; null: none (a plain-HTTP collector). */
   fingerprint?: string | null;
-}
-
-/** "24h", "7d", "30m", "3600s" from now, or an ISO 8601 time. */
-export function parseExpiry(text: string, now = Date.now()): string {
-  const ms = durationMs(text);
-  if (ms !== undefined) return new Date(now + ms).toISOString();
-  const t = Date.parse(text);
-  if (!Number.isFinite(t)) throw new AscendError('ASC_USAGE', `--expires must be a duration (30m, 24h, 7d) or an ISO 8601 time: ${text}`);
-  return new Date(t).toISOString();
 }
 
 export default class ServerEnrollTokenCreate extends AscendCommand<EnrollTokenResult> {

@@ -1,18 +1,7 @@
 import { AscendCommand } from '../../../base-command.js';
 import { callApi, serverFlags, when } from '../../../server-command.js';
 import { renderTable } from '../../../table.js';
-
-/** A passcode in the collector's registry. */
-export interface PasscodeView {
-  id: string;
-  title: string;
-  /** null = no domain-wide limit. */
-  maxUses: number | null;
-  uses: number;
-  usesLeft: number | null;
-  issuedAt: string;
-  revokedAt: string | null;
-}
+import type { PasscodeView } from '../../../shared/server-views.js';
 
 export interface PasscodeListResult {
   passcodes: PasscodeView[];

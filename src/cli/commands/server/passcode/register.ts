@@ -3,7 +3,7 @@ import { decodePasscode } from '../../../../passcode/index.js';
 import { readAscpassText, tokenFromAscpass } from '../../../../passcode-keys/index.js';
 import { AscendCommand } from '../../../base-command.js';
 import { callApi, safe, serverFlags } from '../../../server-command.js';
-import type { PasscodeView } from './list.js';
+import type { PasscodeView } from '../../../shared/server-views.js';
 
 export interface PasscodeRegisterResult {
   passcode: PasscodeView;

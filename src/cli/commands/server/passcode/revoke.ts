@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { AscendCommand } from '../../../base-command.js';
 import { callApi, safe, seg, serverFlags } from '../../../server-command.js';
-import type { PasscodeView } from './list.js';
+import type { PasscodeView } from '../../../shared/server-views.js';
 
 export interface ServerPasscodeRevokeResult {
   id: string;

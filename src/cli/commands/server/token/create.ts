@@ -5,23 +5,8 @@ import { AscendError } from '../../../../errors.js';
 import { createPrivateFile } from '../../../../passcode-keys/key-file.js';
 import { AscendCommand } from '../../../base-command.js';
 import { callApi, safe, serverFlags, when } from '../../../server-command.js';
-import { parseExpiry } from '../enroll-token/create.js';
-
-export type ApiRole = 'viewer' | 'approver' | 'admin';
-
-/** An API token as the server shows it (never its secret). */
-export interface ApiTokenView {
-  id: string;
-  name: string;
-  role: ApiRole;
-  /** token = made by an admin; ad = an Active Directory sign-in session. */
-  source: 'token' | 'ad';
-  /** Who holds it (account names and SIDs); an approver never approves its owner's requests. */
-  owners?: string[];
-  createdAt: string;
-  expiresAt: string | null;
-  revokedAt: string | null;
-}
+import type { ApiTokenView } from '../../../shared/server-views.js';
+import { parseExpiry } from '../../../shared/time-flags.js';
 
 export interface TokenCreateResult extends ApiTokenView {
   /** The secret, shown this once; absent with --out. */

@@ -1,7 +1,7 @@
 import { AscendCommand } from '../../../base-command.js';
 import { callApi, serverFlags, when } from '../../../server-command.js';
 import { renderTable } from '../../../table.js';
-import type { ApiTokenView } from './create.js';
+import type { ApiTokenView } from '../../../shared/server-views.js';
 
 export interface TokenListResult {
   tokens: ApiTokenView[];

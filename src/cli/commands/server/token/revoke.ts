@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import { AscendCommand } from '../../../base-command.js';
 import { callApi, safe, seg, serverFlags, when } from '../../../server-command.js';
-import type { ApiTokenView } from './create.js';
+import type { ApiTokenView } from '../../../shared/server-views.js';
 
 export interface TokenRevokeResult {
   token: ApiTokenView | null;

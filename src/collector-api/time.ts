@@ -2,6 +2,8 @@
  * Times the collector takes from agents and admins: strict ISO 8601 — a date (UTC midnight),
  * or a date and time with Z or an offset; a time without a zone would mean the server's local
  * time, so it is refused — or whole milliseconds since the epoch, within a Date's range.
+ *
+ * Part of the contract between agent, collector and CLI (DESIGN section 2): no I/O.
  */
 
 /** The largest time a JavaScript Date can hold (±100,000,000 days from 1970), in milliseconds. */

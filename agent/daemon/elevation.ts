@@ -1,0 +1,227 @@
+/**
+ * An elevation: the request is read (argv, cwd, the environment a client may pass), the
+ * program opened and judged (decision, trust of the file, schedulers, what the kernel runs
+ * for it), the controls met (./controls.ts), its event's room held, and the program started
+ * by the executor from the judged descriptor; output and stdin are paced through the socket,
+ * and the exec guard judges every later exec of the elevated tree.
+ */
+import { randomUUID } from 'node:crypto';
+import { AscendError } from '../../src/errors.js';
+import { decide, type Decision } from '../../src/rules/index.js';
+import type { TseStore } from '../tse/store.js';
+import { type IpcContext, type IpcRequest, writePaced } from '../ipc/index.js';
+import type { Executor, RunningElevation } from '../executor/index.js';
+import { schedulerOf } from '../executor/schedulers.js';
+import type { AuditTrail } from './audit.js';
+import type { EventFields } from '../../src/collector-api/events.js';
+import type { Requester } from './identity.js';
+import { commandLineOf, inspectProgram, type ProgramInfo } from './program.js';
+import { judgeExec, type ExecQuestion } from './exec-guard.js';
+import type { PolicyState } from './policy-state.js';
+import type { ElevationControls } from './controls.js';
+import type { Redemption } from './redeem.js';
+import { type AgentOptions, messageOf } from './options.js';
+
+/** An elevation whose program runs now. */
+export interface RunningEntry {
+  elevationId: string;
+  uid: number;
+  sessionId: string | null;
+  running: RunningElevation;
+}
+
+/** The elevated token for rule and approval elevations: BUILTIN\Administrators at High integrity. */
+const RULE_GROUPS = ['S-1-5-32-544'];
+const RULE_INTEGRITY = 'High';
+/** Environment variables a client may pass into the elevated process. */
+const PASSED_ENV = /^(TERM|LANG|LC_[A-Z]+|TZ|COLUMNS|LINES)$/;
+/** Their values: names, never paths (TZ=/home/x/zone would make the elevated program read a user's file). */
+const PASSED_VALUE = /^[A-Za-z0-9_.@+:-]{0,64}$/;
+
+export class Elevations {
+  constructor(
+    private readonly opts: Pick<AgentOptions, 'computer' | 'collections' | 'trustedOwners'>,
+    private readonly policy: Pick<PolicyState, 'index' | 'hashRules'>,
+    private readonly tse: TseStore,
+    private readonly audit: Pick<AuditTrail, 'emit' | 'reserve'>,
+    private readonly executor: Executor,
+    /** The elevations running now: added at start, removed when done. */
+    private readonly running: Map<string, RunningEntry>,
+    private readonly controls: Pick<ElevationControls, 'satisfy'>,
+    /** A passcode sent with the request is redeemed first. */
+    private readonly redemption: Pick<Redemption, 'redeem'>,
+  ) {}
+
+  /** Decides and, when allowed and every control is met, runs the program elevated. */
+  async elevate(requester: Requester, req: IpcRequest, ctx: IpcContext): Promise<unknown> {
+    const argv = req.argv;
+    if (!Array.isArray(argv) || argv.length === 0 || argv.some((a) => typeof a !== 'string')) throw new AscendError('ASC_AGENT_PROTOCOL', 'elevate needs argv, a non-empty list of strings');
+    const cwd = typeof req.cwd === 'string' ? req.cwd : '/';
+    const env: Record<string, string> = {};
+    if (req.env && typeof req.env === 'object') for (const [k, v] of Object.entries(req.env as Record<string, unknown>)) if (PASSED_ENV.test(k) && typeof v === 'string' && PASSED_VALUE.test(v) && !v.includes('..')) env[k] = v;
+    const justification = typeof req.justification === 'string' ? req.justification.trim() : undefined;
+    const otp = typeof req.otp === 'string' ? req.otp.trim() : undefined;
+
+    let redeemed: unknown;
+    if (typeof req.passcode === 'string') redeemed = await this.redemption.redeem(requester, req.passcode);
+
+    const program = await inspectProgram(argv[0] as string, { hash: this.policy.hashRules, trustedOwners: new Set(this.opts.trustedOwners ?? []) });
+    // The judged program stays open until the executor has started it from this descriptor,
+    // and is closed on every way out (refusals included): closing twice is harmless.
+    try {
+      return await this.elevateJudged(requester, ctx, program, { argv, cwd, env, justification, otp, redeemed });
+    } finally {
+      await program.handle.close();
+    }
+  }
+
+  /** elevate(), once the program is open and judged: decide, check controls, start it from its descriptor. */
+  private async elevateJudged(
+    requester: Requester,
+    ctx: IpcContext,
+    program: ProgramInfo,
+    asked: { argv: unknown[]; cwd: string; env: Record<string, string>; justification: string | undefined; otp: string | undefined; redeemed: unknown },
+  ): Promise<unknown> {
+    const { argv, cwd, env, justification, otp, redeemed } = asked;
+    const args = argv.slice(1) as string[];
+    const commandLine = commandLineOf(args);
+    const session = this.tse.activeSessions(requester.uid).sort((a, b) => b.endsAt - a.endsAt)[0];
+    // Read at accept (a client that exits at once is still known); absent when unknown, which deny rules naming a parent treat as a match.
+    const parent = ctx.parent.known ? ctx.parent.path : undefined;
+    const decision: Decision = decide(this.policy.index, {
+      user: requester.name,
+      groups: requester.groups,
+      computer: this.opts.computer,
+      collections: this.opts.collections ?? [],
+      path: program.path,
+      args: commandLine,
+      ...(program.sha256 ? { sha256: program.sha256 } : {}),
+      ...(parent ? { parentPath: parent } : {}),
+      tseActive: session !== undefined,
+    });
+    const base = { user: requester.name, processPath: program.path, args: commandLine };
+    if (decision.decision !== 'allow') {
+      const reason = decision.decision === 'deny' ? `denied by ${decision.matchedRules.join(', ')}` : 'no elevation rule matches and no TSE session is active';
+      await this.audit.emit('elevation-denied', { ...base, reason: decision.reason, ...(decision.matchedRules.length ? { rule: decision.matchedRules.join(', ') } : {}), message: reason });
+      throw new AscendError('ASC_ELEVATION_DENIED', `${program.path} is not elevated: ${reason}`, decision.decision === 'deny' ? undefined : { hint: 'redeem a passcode (ascend tse redeem FILE) or ask an admin for a rule' });
+    }
+    const byTse = decision.reason === 'tse';
+    if (!byTse && !program.trust.trusted) {
+      // A rule vouches only for a file nobody but root (or a trusted owner) can change, nor
+      // any folder above it: anyone else could swap it between the check and the start, or
+      // have written it for someone else to run (a path rule would vouch for anything).
+      const message = `${program.path} is not elevated: ${program.trust.reason}; a rule elevates only a program that only root can change`;
+      await this.audit.emit('elevation-denied', { ...base, reason: 'program-not-trusted', message });
+      throw new AscendError('ASC_ELEVATION_DENIED', message);
+    }
+    // A scheduler would queue work that runs later outside the elevation, where no rule applies.
+    const scheduler = await schedulerOf(await program.handle.stat());
+    if (scheduler) {
+      const message = `${program.path} is not elevated: ${scheduler} would queue work that runs outside the elevation, where its rules are not checked`;
+      await this.audit.emit('elevation-denied', { ...base, reason: 'scheduler-outside-elevation', message });
+      throw new AscendError('ASC_ELEVATION_DENIED', message);
+    }
+    // What the kernel runs for it (a #! interpreter chain, the program a loader is given) is
+    // judged by the deny rules too: the launcher lets the judged program's own exec through.
+    const chain = await judgeExec(
+      this.policy.index,
+      { pid: process.pid, path: program.path, argv: [program.path, ...args], exe: parent ?? '' },
+      { user: requester.name, groups: requester.groups, computer: this.opts.computer, collections: this.opts.collections ?? [], tseActive: session !== undefined },
+      this.policy.hashRules,
+    );
+    if (chain.verdict === 'deny') {
+      const message = `${program.path} is not elevated: ${chain.reason ?? 'denied'}`;
+      await this.audit.emit('elevation-denied', { ...base, reason: 'deny-rule', ...(chain.rules?.length ? { rule: chain.rules.join(', ') } : {}), message });
+      throw new AscendError('ASC_ELEVATION_DENIED', message);
+    }
+    const elevationId = randomUUID();
+    if (!byTse) await this.controls.satisfy(decision, requester, elevationId, base, justification, otp, ctx);
+
+    if (ctx.signal.aborted) throw new AscendError('ASC_ELEVATION_CONTROL_FAILED', 'the request was abandoned before the program started');
+    const groups = byTse && session ? session.groups : RULE_GROUPS;
+    const integrity = byTse && session ? session.integrity : RULE_INTEGRITY;
+    const elevated: EventFields = {
+      ...base,
+      elevatedBy: byTse ? 'tse' : decision.controls.includes('approval') ? 'approval' : 'rule',
+      ...(byTse && session ? { sessionId: session.sessionId, passcodeId: session.passcodeId, passcodeTitle: session.passcodeTitle } : {}),
+      ...(decision.matchedRules.length ? { rule: decision.matchedRules.join(', ') } : {}),
+      ...(byTse ? {} : { controls: decision.controls }),
+    };
+    // Fail closed: the room for process-elevated is held before the program starts, and the
+    // event is committed with its pid right after (see AuditTrail.reserve and Spool.reserve).
+    const record = await this.audit.reserve(`the elevation of ${program.path}`, 'process-elevated', elevated, { pid: Number.MAX_SAFE_INTEGER, data: { account: 'x'.repeat(64), groups, integrity } });
+    const running = await this.executor.start({
+      elevationId,
+      requester: { uid: requester.uid, gid: requester.gid, name: requester.name },
+      command: [program.path, ...args],
+      cwd,
+      env,
+      groups,
+      integrity,
+      stdio: 'pipe',
+      programFd: program.handle.fd,
+      onExec: (q) => this.judgeExec(q, requester, elevationId, session !== undefined),
+      holdUntilReleased: true,
+    }).finally(() => program.handle.close()).catch(record.abandon);
+    const entry: RunningEntry = { elevationId, uid: requester.uid, sessionId: byTse && session ? session.sessionId : null, running };
+    this.running.set(elevationId, entry);
+    await record.commit({ pid: running.pid, data: { account: running.account, groups, integrity } }).catch(async (e: unknown) => {
+      // Only the disk failing the write itself gets here: a program not on the record does not go on.
+      running.release?.(false);
+      await running.endTree(0).catch(() => []);
+      this.running.delete(elevationId);
+      throw new AscendError('ASC_AUDIT_UNAVAILABLE', `the elevation of ${program.path} was ended: the agent could not record it (${messageOf(e)})`);
+    });
+    // On record: now the program may run (it waited at its first exec; see holdUntilReleased).
+    running.release?.(true);
+    ctx.send({ kind: 'event', status: 'started', pid: running.pid, account: running.account, elevatedBy: byTse ? 'tse' : 'rule' });
+    // Output waits when the client reads slowly, and all of it is sent before the result.
+    const output = Promise.all([ctx.forward(running.stdout, 'stdout'), ctx.forward(running.stderr, 'stderr')]).catch(() => undefined);
+    running.stdin.on('error', () => undefined);
+    // stdin is paced: while the program's stdin buffer is full, the client's socket is not read.
+    ctx.onFrame((frame: Record<string, unknown>) => {
+      if (frame.op === 'stdin' && typeof frame.data === 'string') return writePaced(running.stdin, Buffer.from(frame.data, 'base64'));
+      if (frame.op === 'stdin-end') running.stdin.end();
+      else if (frame.op === 'signal' && (frame.signal === 'SIGINT' || frame.signal === 'SIGTERM' || frame.signal === 'SIGHUP')) running.signal(frame.signal);
+      return undefined;
+    });
+    // A client that goes away is a hang-up, as a closed terminal would be; what it sent and the program did not read is dropped.
+    const hangUp = (): void => {
+      running.signal('SIGHUP');
+      running.stdin.destroy();
+    };
+    ctx.signal.addEventListener('abort', hangUp, { once: true });
+    if (ctx.signal.aborted) hangUp();
+    // The session may have ended while the account was being made: its processes end too.
+    if (entry.sessionId !== null && session && !this.tse.activeSessions(requester.uid).some((x) => x.sessionId === entry.sessionId) && session.endProcesses) {
+      void running.endTree();
+    }
+    try {
+      const done = await running.done;
+      await output;
+      return {
+        ...(redeemed ? { session: redeemed } : {}),
+        elevationId,
+        exitCode: done.code,
+        signal: done.signal,
+        account: running.account,
+        elevatedBy: byTse ? 'tse' : 'rule',
+        rules: decision.matchedRules,
+        accountRemoved: done.accountRemoved,
+      };
+    } finally {
+      this.running.delete(elevationId);
+    }
+  }
+
+  /** The exec guard (Linux): a deny rule refuses every program the elevated tree starts, not only the first (./exec-guard.ts). */
+  private async judgeExec(q: ExecQuestion, requester: Requester, elevationId: string, tseActive: boolean): Promise<'allow' | 'deny'> {
+    const ctx = { user: requester.name, groups: requester.groups, computer: this.opts.computer, collections: this.opts.collections ?? [], tseActive };
+    const judged = await judgeExec(this.policy.index, q, ctx, this.policy.hashRules);
+    if (judged.verdict === 'deny') {
+      const message = `${judged.path} was refused inside an elevation: ${judged.reason ?? 'denied'}`;
+      await this.audit.emit('elevation-denied', { user: requester.name, processPath: judged.path, args: judged.commandLine, reason: 'denied-in-elevated-tree', ...(judged.rules?.length ? { rule: judged.rules.join(', ') } : {}), message, data: { elevationId, pid: q.pid } });
+    }
+    return judged.verdict;
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * The policy as the agent holds it: one fold per policy change (agent/policy), and what is
+ * read from that fold: the agent's settings, the rules compiled for decisions, and the
+ * passcode policy with its verifier (the collector's revocations added to the policy's own).
+ */
+import { compileRules, findingLine, lintRules, type Rule, type RuleIndex } from '../../src/rules/index.js';
+import type { RuleProblem } from '../../src/rules/policy.js';
+import { PasscodeVerifier, passcodePolicyFromEffective, type PasscodePolicy } from '../../src/passcode/index.js';
+import type { EffectivePolicy } from '../../src/policy/index.js';
+import { foldSnapshot, type PolicySnapshot } from '../policy/index.js';
+import { agentSettingsOf, type AgentSettings } from './settings.js';
+import type { LogFn } from './options.js';
+import type { EventFields, EventType } from '../../src/collector-api/events.js';
+
+export interface PolicyHooks {
+  log: LogFn;
+  /** Spools an event (AuditTrail.emit). */
+  emit: (type: EventType, fields: EventFields) => Promise<void>;
+  /** The passcode ids the collector lists as revoked. */
+  collectorRevoked: () => ReadonlySet<string>;
+  /** Called once a policy is applied, after its policy-applied event was handed to the spool. */
+  applied: () => void;
+}
+
+/** The current policy; its fields are replaced together by apply() and only read elsewhere. */
+export class PolicyState {
+  effective: EffectivePolicy[] = [];
+  rules: Rule[] = [];
+  ruleProblems: RuleProblem[] = [];
+  index: RuleIndex = compileRules([]);
+  /** Whether a rule matches by hash (then programs are hashed before they are judged). */
+  hashRules = false;
+  /** Unset until the first policy is applied. */
+  settings!: AgentSettings;
+  passcodePolicy!: PasscodePolicy;
+  verifier!: PasscodeVerifier;
+
+  constructor(private readonly hooks: PolicyHooks) {}
+
+  apply(snapshot: PolicySnapshot, fromCache: boolean): void {
+    // One fold per policy change: the settings and the rules are both read from it.
+    const { effective, rules: loaded } = foldSnapshot(snapshot);
+    this.effective = effective;
+    const labelled = loaded.rules.map((r) => (r.source !== undefined && snapshot.labels[r.source] ? { ...r, source: snapshot.labels[r.source] } : r));
+    this.rules = labelled;
+    this.ruleProblems = loaded.problems;
+    this.index = compileRules(labelled);
+    this.hashRules = labelled.some((r) => r.match.sha256 !== undefined);
+    this.settings = agentSettingsOf(this.effective);
+    this.rebuildVerifier();
+    for (const p of loaded.problems) this.hooks.log('warn', `rule ${p.name} in ${p.list} skipped: ${p.message}`);
+    for (const f of lintRules(labelled)) this.hooks.log('warn', `rule risk: ${findingLine(f)}`);
+    const gpos = snapshot.sources.map((s) => snapshot.labels[s.source] ?? s.source);
+    this.hooks.emit('policy-applied', { policy: snapshot.digest.slice(0, 16), message: `${snapshot.origin}${fromCache ? ' (cached)' : ''}: ${gpos.join(', ') || 'no GPO'}; ${labelled.length} rules` });
+    this.hooks.applied();
+  }
+
+  /** The passcode policy and its verifier, again: after a policy change, or when the collector's revocations change. */
+  rebuildVerifier(): void {
+    const base = passcodePolicyFromEffective(this.effective);
+    this.passcodePolicy = { ...base, revoked: new Set([...base.revoked, ...this.hooks.collectorRevoked()]) };
+    this.verifier = new PasscodeVerifier({ ...this.passcodePolicy, offlineAllowed: true });
+  }
+}

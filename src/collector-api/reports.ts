@@ -1,0 +1,81 @@
+/**
+ * The collector's reports (GET /api/v1/reports/:name): their names, their columns in order,
+ * and the labels people read. The server shapes its rows by REPORT_COLUMNS; the CLI's table
+ * and the web page both label them with COLUMN_LABELS, so a column added here shows the same
+ * everywhere.
+ *
+ * Adding a report column: add it to the report's list here and its label to COLUMN_LABELS,
+ * then give the storage's report row the field (src/collector/storage).
+ *
+ * Part of the contract between agent, collector and CLI (DESIGN section 2): no I/O.
+ */
+
+/** A report's name in GET /api/v1/reports/:name. */
+export const REPORT_NAMES = ['tse-usage', 'elevations', 'denied', 'approvals'] as const;
+export type ReportName = (typeof REPORT_NAMES)[number];
+
+/** What a person calls each report (the web page's choice list). */
+export const REPORT_TITLES: Readonly<Record<ReportName, string>> = {
+  'tse-usage': 'TSE usage',
+  elevations: 'Elevations',
+  denied: 'Denied elevations',
+  approvals: 'Approval requests',
+};
+
+/** Each report's columns, in the order the JSON lists them and the CSV and the table show them. */
+export const REPORT_COLUMNS: Readonly<Record<ReportName, readonly string[]>> = {
+  'tse-usage': ['time', 'computer', 'user', 'passcodeId', 'passcodeTitle', 'processPath', 'args', 'elevatedBy', 'sessionId', 'sessionStart', 'sessionEnd', 'endedByExpiry', 'agentId', 'eventId'],
+  elevations: ['time', 'computer', 'user', 'processPath', 'args', 'elevatedBy', 'rule', 'controls', 'passcodeId', 'sessionId', 'agentId', 'eventId'],
+  denied: ['time', 'computer', 'user', 'processPath', 'args', 'rule', 'reason', 'agentId', 'eventId'],
+  approvals: ['createdAt', 'computer', 'user', 'processPath', 'args', 'justification', 'status', 'decidedAt', 'decidedBy', 'timeLimitSeconds', 'usedAt', 'id'],
+};
+
+/** The columns that hold a time (sent as ISO 8601). */
+export const TIME_COLUMNS: ReadonlySet<string> = new Set(['time', 'sessionStart', 'sessionEnd', 'createdAt', 'decidedAt', 'usedAt']);
+
+/** Header labels of the table (CLI) and the page (web); a column not listed shows its key. */
+export const COLUMN_LABELS: Readonly<Record<string, string>> = {
+  time: 'Time',
+  createdAt: 'Requested',
+  computer: 'Computer',
+  user: 'User',
+  passcodeId: 'Passcode',
+  passcodeTitle: 'Passcode title',
+  processPath: 'Process',
+  args: 'Arguments',
+  elevatedBy: 'Elevated by',
+  rule: 'Rule',
+  controls: 'Controls',
+  reason: 'Reason',
+  justification: 'Justification',
+  status: 'Status',
+  decidedAt: 'Decided',
+  decidedBy: 'Decided by',
+  timeLimitSeconds: 'Time limit (s)',
+  usedAt: 'Used',
+  sessionId: 'Session',
+  sessionStart: 'Session start',
+  sessionEnd: 'Session end',
+  endedByExpiry: 'Expired',
+  agentId: 'Agent',
+  eventId: 'Event',
+  id: 'Id',
+};
+
+/** The label of a column: its COLUMN_LABELS entry, else its key. */
+export function columnLabel(column: string): string {
+  return Object.prototype.hasOwnProperty.call(COLUMN_LABELS, column) ? (COLUMN_LABELS[column] as string) : column;
+}
+
+export type ReportCell = string | number | boolean | null;
+
+/** A report as JSON (format=json): its name, its columns, and one object per row with exactly those keys. */
+export interface Report {
+  report: ReportName;
+  columns: readonly string[];
+  rows: Record<string, ReportCell>[];
+}
+
+export function isReportName(name: unknown): name is ReportName {
+  return typeof name === 'string' && (REPORT_NAMES as readonly string[]).includes(name);
+}
