@@ -13,10 +13,10 @@
  * ASC_COLLECTOR_UNTRUSTED, a refusal carries the collector's own error code.
  */
 import type { KeyObject } from 'node:crypto';
-import { AscendError, ERROR_CODES, type ErrorCode } from '../../src/errors.js';
+import { AscendError } from '../../src/errors.js';
 import { type GrantKind, grantKeyOf, newNonce, NONCE_HEADER, verifyGrant } from '../../src/collector-api/grant.js';
 import { pinOfCertificate, splitEnrollmentToken } from '../../src/collector-api/pin.js';
-import { fetchPinnedAnchor, send, type Trust } from '../../src/collector-api/transport.js';
+import { fetchPinnedAnchor, jsonOf, refusalOf, send, type Trust } from '../../src/collector-api/transport.js';
 import type { ApprovalAnswer, ApprovalView, EnrollAnswer, GrantAnswers, MfaVerifyAnswer, RedeemAnswer, RevocationView } from '../../src/collector-api/views.js';
 
 // The answers are the contract's (src/collector-api/views.ts); each is checked here before it is acted on.
@@ -87,18 +87,9 @@ async function call<T>(base: URL, trust: Trust, credential: string | undefined, 
     },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
-  let json: unknown;
-  try {
-    json = JSON.parse(res.body.toString('utf8'));
-  } catch {
-    throw new AscendError('ASC_COLLECTOR_UNREACHABLE', `the collector ${url.origin} answered HTTP ${res.status} without JSON`);
-  }
-  if (res.status < 200 || res.status > 299) {
-    const err = (json as { error?: { code?: unknown; message?: unknown } } | null)?.error;
-    const code: ErrorCode = typeof err?.code === 'string' && err.code in ERROR_CODES ? (err.code as ErrorCode) : 'ASC_COLLECTOR_UNREACHABLE';
-    const message = typeof err?.message === 'string' ? err.message.slice(0, 500) : 'no message';
-    throw new AscendError(code, `the collector refused (HTTP ${res.status}): ${message}`);
-  }
+  const json = jsonOf(res.body);
+  if (res.status < 200 || res.status > 299) throw refusalOf(res.status, json, 'the collector') ?? new AscendError('ASC_COLLECTOR_UNREACHABLE', `the collector ${url.origin} answered HTTP ${res.status} without JSON`);
+  if (json === undefined) throw new AscendError('ASC_COLLECTOR_UNREACHABLE', `the collector ${url.origin} answered HTTP ${res.status} without JSON`);
   return json as T;
 }
 

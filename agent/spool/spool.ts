@@ -25,6 +25,7 @@ import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { replaceFileAtomically } from '../../src/atomic-file.js';
+import { AscendError } from '../../src/errors.js';
 import { SerialQueue } from '../../src/serial-queue.js';
 import type { Event, EventRecord, EventType } from '../../src/collector-api/events.js';
 import { decodeRecord, encodeRecord } from './record.js';
@@ -278,7 +279,7 @@ export class Spool {
         commit: (event: SpoolEvent) =>
           this.queue.run(async () => {
             this.ensureOpen();
-            if (!settle()) throw new Error('the spool reservation was used already');
+            if (!settle()) throw new AscendError('ASC_INTERNAL', 'the spool reservation was used already');
             await this.write(encodeRecord(Buffer.from(JSON.stringify(event), 'utf8')));
           }),
         release: () =>
@@ -432,6 +433,6 @@ export class Spool {
   }
 
   private ensureOpen(): void {
-    if (this.closed) throw new Error('the spool is closed');
+    if (this.closed) throw new AscendError('ASC_INTERNAL', 'the spool is closed');
   }
 }

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Spool, SpoolEvent } from './spool.js';
 import type { Event } from '../../src/collector-api/events.js';
+import { AscendError } from '../../src/errors.js';
 import { fitEvent } from './fit.js';
 import { type HttpAnswer, send, type Trust } from '../../src/collector-api/transport.js';
 
@@ -144,7 +145,7 @@ export class Uploader {
         this.retryAfterMs = r.retryAfterMs ?? 0;
         return 'retry';
       case 'rejected':
-        throw new Error('unreachable: deliver splits refused batches');
+        throw new AscendError('ASC_INTERNAL', 'unreachable: deliver splits refused batches');
     }
   }
 

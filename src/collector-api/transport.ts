@@ -12,7 +12,8 @@ import { createHash } from 'node:crypto';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
-import { AscendError } from '../errors.js';
+import { AscendError, ERROR_CODES, type ErrorCode } from '../errors.js';
+import { escapeControlChars } from '../log-line.js';
 import { pinOfCertificate } from './pin.js';
 
 export type Trust =
@@ -158,4 +159,28 @@ export function isLoopback(host: string): boolean {
   if (h === 'localhost' || h === '::1') return true;
   if (isIP(h) === 4) return h.startsWith('127.');
   return h.startsWith('::ffff:127.');
+}
+
+/** The body as JSON, or undefined when it is not JSON. */
+export function jsonOf(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The collector's refusal (`{ "error": { "code", "message" } }`) as an AscendError: its code when
+ * the catalogue knows it (else ASC_COLLECTOR_UNREACHABLE), its message cut to 500 characters with
+ * control characters escaped (the other end is not trusted to write to a terminal or a log), named
+ * as `refuser` ("the collector", "the server"). Undefined when the body holds no such object.
+ */
+export function refusalOf(status: number, json: unknown, refuser: string): AscendError | undefined {
+  const err = json !== null && typeof json === 'object' ? (json as { error?: unknown }).error : undefined;
+  if (err === null || typeof err !== 'object') return undefined;
+  const { code, message } = err as { code?: unknown; message?: unknown };
+  const known: ErrorCode = typeof code === 'string' && Object.hasOwn(ERROR_CODES, code) ? (code as ErrorCode) : 'ASC_COLLECTOR_UNREACHABLE';
+  const text = typeof message === 'string' ? escapeControlChars(message.slice(0, 500)) : 'no message';
+  return new AscendError(known, `${refuser} refused (HTTP ${status}): ${text}`);
 }

@@ -278,6 +278,18 @@ describe('agent ↔ collector trust: pinned CA, signed grants bound to the reque
       }
     });
 
+    it("a refusal's message is cut and its control characters escaped before it reaches a terminal or a log", async () => {
+      const p = await proxy(() => ({ status: 403, body: { error: { code: 'ASC_COLLECTOR_FORBIDDEN', message: `no\u001b]0;pwned\u0007\nFAKE LINE${'x'.repeat(2000)}` } } }));
+      try {
+        const r = await refusal(p.client.verifyMfa('trust-alice', '123456'));
+        expect(r.code).to.equal('ASC_COLLECTOR_FORBIDDEN');
+        expect(r.message).to.not.match(/[\u0000-\u001f\u007f]/);
+        expect(r.message.length).to.be.lessThan(700);
+      } finally {
+        await p.close();
+      }
+    });
+
     it('the real collector signs approvals, redemptions and revocations the agent accepts', async () => {
       const filed = await client.fileApproval({ requestId: 'trust-req-1', user: 'trust-alice', processPath: '/usr/bin/id', args: '' });
       expect(filed.status).to.equal('pending');

@@ -3,7 +3,8 @@
  * as the server sent them. Failures are the same as callServer's: the server's
  * `{"error":{"code","message"}}` becomes an AscendError with that code.
  */
-import { AscendError, ERROR_CODES, type ErrorCode } from '../../errors.js';
+import { AscendError } from '../../errors.js';
+import { jsonOf, refusalOf } from '../../collector-api/transport.js';
 import { apiUrl, type ClientTrustOptions, clientTrust, exchange } from './client.js';
 
 export interface TextAnswer {
@@ -23,15 +24,7 @@ export async function callServerText(server: string, token: string, path: string
   const text = res.body.toString('utf8');
   const contentType = typeof res.headers['content-type'] === 'string' ? res.headers['content-type'] : '';
   if (res.status < 200 || res.status > 299) {
-    let err: { code?: unknown; message?: unknown } | undefined;
-    try {
-      err = (JSON.parse(text) as { error?: { code?: unknown; message?: unknown } }).error;
-    } catch {
-      err = undefined;
-    }
-    if (err === undefined || typeof err !== 'object' || err === null) throw new AscendError('ASC_COLLECTOR_UNREACHABLE', `${url.origin} answered HTTP ${res.status} without the server's JSON error`);
-    const code: ErrorCode = typeof err.code === 'string' && err.code in ERROR_CODES ? (err.code as ErrorCode) : 'ASC_COLLECTOR_UNREACHABLE';
-    throw new AscendError(code, `the server refused (HTTP ${res.status}): ${typeof err.message === 'string' ? err.message : 'no message'}`);
+    throw refusalOf(res.status, jsonOf(res.body), 'the server') ?? new AscendError('ASC_COLLECTOR_UNREACHABLE', `${url.origin} answered HTTP ${res.status} without the server's JSON error`);
   }
   return { status: res.status, contentType, text };
 }

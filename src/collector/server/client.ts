@@ -4,8 +4,8 @@
  * `--insecure-http` (or ASCEND_INSECURE_HTTP=1).
  */
 import { readFileSync } from 'node:fs';
-import { AscendError, ERROR_CODES, type ErrorCode, isAscendError } from '../../errors.js';
-import { type HttpAnswer, send, type Trust } from '../../collector-api/transport.js';
+import { AscendError, isAscendError } from '../../errors.js';
+import { type HttpAnswer, jsonOf, refusalOf, send, type Trust } from '../../collector-api/transport.js';
 
 export const CA_FILE_ENV = 'ASCEND_CA_FILE';
 export const INSECURE_HTTP_ENV = 'ASCEND_INSECURE_HTTP';
@@ -123,16 +123,8 @@ export async function callServer<T>(
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     timeoutMs: 30_000,
   });
-  let json: unknown;
-  try {
-    json = JSON.parse(res.body.toString('utf8'));
-  } catch {
-    throw new AscendError('ASC_COLLECTOR_UNREACHABLE', `${url.origin} answered HTTP ${res.status} without JSON`);
-  }
-  if (res.status < 200 || res.status > 299) {
-    const err = (json as { error?: { code?: string; message?: string } }).error;
-    const code: ErrorCode = err?.code !== undefined && err.code in ERROR_CODES ? (err.code as ErrorCode) : 'ASC_COLLECTOR_UNREACHABLE';
-    throw new AscendError(code, `the server refused (HTTP ${res.status}): ${err?.message ?? 'no message'}`);
-  }
+  const json = jsonOf(res.body);
+  if (res.status < 200 || res.status > 299) throw refusalOf(res.status, json, 'the server') ?? new AscendError('ASC_COLLECTOR_UNREACHABLE', `${url.origin} answered HTTP ${res.status} without JSON`);
+  if (json === undefined) throw new AscendError('ASC_COLLECTOR_UNREACHABLE', `${url.origin} answered HTTP ${res.status} without JSON`);
   return json as T;
 }

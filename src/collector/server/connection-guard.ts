@@ -22,6 +22,7 @@
 import type { Server } from 'node:http';
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { AscendError } from '../../errors.js';
 import { addressKey } from './auth-failures.js';
 
 export interface ConnectionLimits {
@@ -122,7 +123,7 @@ export class ConnectionTable<Id> {
    * closed, or refused. The evicted ones are already out of the table.
    */
   admit(id: Id, address: string, now: number): Admission<Id> {
-    if (this.all.has(id)) throw new Error('connection admitted twice');
+    if (this.all.has(id)) throw new AscendError('ASC_INTERNAL', 'connection admitted twice');
     const evict: Entry<Id>[] = [];
     const ofAddress = this.unprotectedByAddress.get(address);
     if ((ofAddress?.size ?? 0) >= this.limits.maxPerAddress) {
