@@ -23,6 +23,21 @@ export function pinOfCertificate(cert: string | Buffer): string {
   return createHash('sha256').update(der).digest('base64url');
 }
 
+/**
+ * One certificate as PEM, canonical: refused when the text holds more or less than one. An anchor
+ * learned from the network must be exactly the certificate its pin names: a bundle would pass the
+ * pin on its first certificate and have TLS trust all the others too.
+ */
+export function singleCertificate(pem: string): string {
+  const count = (pem.match(/-----BEGIN CERTIFICATE-----/g) ?? []).length;
+  if (count !== 1) throw new AscendError('ASC_COLLECTOR_UNTRUSTED', `the certificate authority offered holds ${count} certificates; exactly one is pinned`);
+  try {
+    return new X509Certificate(pem).toString();
+  } catch {
+    throw new AscendError('ASC_COLLECTOR_UNTRUSTED', 'the certificate authority is not a readable X.509 certificate');
+  }
+}
+
 /** What people compare by eye: "SHA256:" and the base64url pin. */
 export function showPin(pin: string): string {
   return `SHA256:${pin}`;

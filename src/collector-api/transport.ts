@@ -14,7 +14,7 @@ import https from 'node:https';
 import { isIP } from 'node:net';
 import { AscendError, ERROR_CODES, type ErrorCode } from '../errors.js';
 import { escapeControlChars } from '../log-line.js';
-import { pinOfCertificate } from './pin.js';
+import { pinOfCertificate, singleCertificate } from './pin.js';
 
 export type Trust =
   /** Only this CA (PEM); the system CAs are not consulted. */
@@ -147,10 +147,11 @@ export async function fetchPinnedAnchor(base: URL, pin: string, timeoutMs = 30_0
     anchor = undefined;
   }
   if (res.status !== 200 || typeof anchor !== 'string') throw new AscendError('ASC_COLLECTOR_UNTRUSTED', `${base.origin} offered no certificate authority (HTTP ${res.status}); is it an Ascend collector?`);
-  if (pinOfCertificate(anchor) !== pin) {
+  const single = singleCertificate(anchor);
+  if (pinOfCertificate(single) !== pin) {
     throw new AscendError('ASC_COLLECTOR_UNTRUSTED', `the server at ${base.origin} offered a certificate authority whose fingerprint is not the one in the enrollment token: it is not that collector`);
   }
-  return anchor;
+  return single;
 }
 
 /** localhost, 127.0.0.0/8 and ::1: addresses that never leave the machine. */

@@ -149,6 +149,19 @@ describe('agent ↔ collector trust: pinned CA, signed grants bound to the reque
     }
   });
 
+  it('an impostor that offers a bundle (the real CA, then its own) is refused: the pin names one certificate, and only that one is trusted', async () => {
+    const token = await newToken();
+    const impostor = await fakeServer(other, (s) => (s.url === '/api/v1/tls/anchor' ? { status: 200, body: { anchor: real.caPem + other.caPem } } : { status: 201, body: { agentId: 'x', credential: 'y', grantKey: 'z' } }));
+    try {
+      const r = await refusal(AgentCollectorClient.enroll(impostor.url, token, 'PC-TRUST-6'));
+      expect(r.code).to.equal('ASC_COLLECTOR_UNTRUSTED');
+      expect(r.message).to.match(/holds 2 certificates/);
+      expect(impostor.seen.map((x) => x.url)).to.deep.equal(['/api/v1/tls/anchor']);
+    } finally {
+      await impostor.close();
+    }
+  });
+
   it('plain http is refused unless --insecure-dev, and a token without a pin is refused without --collector-ca', async () => {
     const token = await newToken();
     const plain = await fakeServer(null, () => ({ status: 201, body: {} }));

@@ -7,7 +7,7 @@
  *
  * The routes live in routes/, one module per part of the API.
  */
-import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, type KeyObject, X509Certificate } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import rateLimit from '@fastify/rate-limit';
 import type { DestinationStream } from 'pino';
@@ -116,7 +116,8 @@ function sendError(reply: FastifyReply, status: number, code: ErrorCode, message
 function identityOf(given: ServerOptions['identity']): CollectorIdentity {
   const grantKey = given?.grantKey ?? generateKeyPairSync('ed25519').privateKey;
   if (grantKey.asymmetricKeyType !== 'ed25519' || grantKey.type !== 'private') throw new AscendError('ASC_USAGE', 'the grant-signing key must be an Ed25519 private key');
-  const anchor = given?.anchor ?? null;
+  // Agents pin exactly one certificate: a bundle given as the anchor is served as its first certificate.
+  const anchor = given?.anchor ? new X509Certificate(given.anchor).toString() : null;
   return {
     anchor,
     pin: anchor === null ? null : pinOfCertificate(anchor),

@@ -2,6 +2,7 @@
  * What every route module gets from buildServer: the store, the two authentication hooks,
  * the settings, and the in-process signal that wakes long-polls when a request is decided.
  */
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { KeyObject } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -148,10 +149,22 @@ export function makeAuth(
 ): Pick<RouteContext, 'agentAuth' | 'requireRole'> {
   // Failed lookups per client address: past the limit the address is answered before any hash or SELECT.
   const failures = new FailureCounter(limits.authMaxFailures, limits.authFailureWindowMs);
-  function checkAddress(req: FastifyRequest, reply: FastifyReply | undefined): string {
+  // Credentials that authenticated lately (their SHA-256, bounded): a blocked address still lets
+  // them through, so one local user's or NAT neighbour's made-up tokens cannot lock the agents and
+  // admins behind the same address out. Unknown secrets cost one SHA-256 and no lookup.
+  const knownGood = new Map<string, true>();
+  const KNOWN_GOOD_MAX = 100_000;
+  const digest = (secret: string) => createHash('sha256').update(secret).digest('base64url');
+  function remember(secret: string): void {
+    const d = digest(secret);
+    knownGood.delete(d);
+    knownGood.set(d, true);
+    if (knownGood.size > KNOWN_GOOD_MAX) knownGood.delete(knownGood.keys().next().value as string);
+  }
+  function checkAddress(req: FastifyRequest, reply: FastifyReply | undefined, secret: string): string {
     const key = addressKey(req.ip);
     const wait = failures.blockedFor(key);
-    if (wait > 0) {
+    if (wait > 0 && !knownGood.has(digest(secret))) {
       const seconds = Math.max(1, Math.ceil(wait / 1000));
       reply?.header('retry-after', String(seconds));
       throw fail('ASC_COLLECTOR_RATE_LIMITED', `too many failed authentications from this address; try again in ${seconds} s`);
@@ -161,27 +174,31 @@ export function makeAuth(
   async function agentAuth(req: FastifyRequest, reply?: FastifyReply): Promise<void> {
     const secret = bearer(req);
     if (secret === undefined) throw fail('ASC_COLLECTOR_UNAUTHENTICATED', 'an agent credential is required (Authorization: Bearer ...)');
-    const key = checkAddress(req, reply);
+    const key = checkAddress(req, reply, secret);
     const agent = await store.findAgentByCredential(secret);
     if (agent === undefined || agent.revokedAt !== null) {
+      knownGood.delete(digest(secret));
       failures.fail(key);
       throw fail('ASC_COLLECTOR_UNAUTHENTICATED', 'the agent credential is unknown or revoked');
     }
     req.agent = agent;
+    remember(secret);
     markAuthenticated(req.raw.socket, `agent:${agent.id}`);
   }
   function requireRole(min: ApiRole): AuthHook {
     return async (req, reply) => {
       const secret = bearer(req);
       if (secret === undefined) throw fail('ASC_COLLECTOR_UNAUTHENTICATED', 'an API token is required (Authorization: Bearer ...)');
-      const key = checkAddress(req, reply);
+      const key = checkAddress(req, reply, secret);
       const token = await store.findApiToken(secret);
       if (token === undefined) {
+        knownGood.delete(digest(secret));
         failures.fail(key);
         throw fail('ASC_COLLECTOR_UNAUTHENTICATED', 'the API token is unknown, revoked or expired');
       }
       if (ROLE_RANK[token.role] < ROLE_RANK[min]) throw fail('ASC_COLLECTOR_FORBIDDEN', `this needs the ${min} role; the token has ${token.role}`);
       req.apiToken = token;
+      remember(secret);
       markAuthenticated(req.raw.socket, `token:${token.id}`);
     };
   }

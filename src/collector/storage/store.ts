@@ -5,7 +5,7 @@
  * databases (SQLite serializes writers; PostgreSQL re-checks the WHERE under the row lock).
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { AscendError } from '../../errors.js';
@@ -860,6 +860,10 @@ export class SqliteStore extends SqlCollectorStore {
     const file = join(dataDir, 'collector.db');
     try {
       mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+      // The database holds TOTP secrets and credential hashes: only the collector's user may read
+      // it, whatever the umask or the folder's mode (SQLite gives its -wal and -shm the same mode).
+      closeSync(openSync(file, 'a', 0o600));
+      if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
       db = new Database(file);
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
