@@ -387,8 +387,9 @@ export class SetidSweeper {
       return n;
     };
     if (endIdProcesses() > 0) {
-      // SIGKILL takes effect when the process next runs: wait (briefly) until they are gone.
-      for (let i = 0; i < 100 && processesWithIds(uids, gids).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+      // SIGKILL takes effect when the process next runs: wait until they are gone (up to 10 s on
+      // a loaded machine; one still running then is ended again after the walk, which repeats).
+      for (let i = 0; i < 500 && processesWithIds(uids, gids).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
     }
     const targets = this.options.targets ? this.options.targets() : sweepTargets(parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8')));
     // A round that cleared a leftover, or after which a process ran with a removed id, may have

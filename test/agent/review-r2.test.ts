@@ -47,9 +47,12 @@ describe('review R2: set-id sweep (issue 12, finding 3)', function () {
     // A process that already runs with the removed uid when the sweep starts (it ran a leftover).
     const runner = spawn('setpriv', [`--reuid=${dead}`, `--regid=${dead}`, '--clear-groups', 'sleep', '300'], { stdio: 'ignore' });
     children.push(runner);
-    for (let i = 0; i < 200 && !readFileSync(`/proc/${runner.pid}/status`, 'utf8').match(new RegExp(`^Uid:\\s+${dead}\\b`, 'm')); i++) {
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    // Until setpriv has switched to the removed uid (it must have, before the sweep starts: a
+    // bound too short for a loaded machine made this test fail now and then, the sweep not yet
+    // seeing the process it is about).
+    const switched = () => new RegExp(`^Uid:\\s+${dead}\\b`, 'm').test(readFileSync(`/proc/${runner.pid}/status`, 'utf8'));
+    for (let i = 0; i < 1200 && !switched(); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(switched(), 'the runner runs with the removed uid before the sweep').to.equal(true);
     // find, as the sweep runs it, then what such a process does meanwhile: a new set-uid copy in
     // the folder the walk has passed (made once). It also notes whether the runner still lived.
     const behind = path.join(area, 'behind');
