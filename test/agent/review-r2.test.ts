@@ -63,7 +63,9 @@ describe('review R2: set-id sweep (issue 12, finding 3)', function () {
       fakeFind,
       [
         '#!/bin/sh',
-        `if grep -qs '^State:[[:space:]]*[^ZX]' /proc/${runner.pid}/status; then : > '${seenAlive}'; fi`, // a zombie has ended
+        // A zombie has ended. (The state letter follows the tab: "[[:space:]]*[^ZX]" let the tab itself
+        // match, so a killed process not yet reaped by this test counted as alive, now and then.)
+        `if grep -qs '^State:[[:space:]]*[^ZX[:space:]]' /proc/${runner.pid}/status; then : > '${seenAlive}'; fi`,
         '/usr/bin/find "$@"; rc=$?',
         `if [ ! -e '${made}' ]; then : > '${made}'; cp /usr/bin/true '${behind}'; chown ${dead}:${dead} '${behind}'; chmod 4755 '${behind}'; fi`,
         'exit $rc',
