@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { AscendError, isAscendError } from '../src/errors.js';
 import { requirePolicy, type ElementValues, type PolicyCatalog, type PolicyState } from '../src/catalog/index.js';
 import { readRegistryPol, writeRegistryPol, type PolEntry } from '../src/formats/registry-pol/index.js';
-import { applyPolicyState, checkState, foldRegistryPol, readPolicyState, resolveEffectivePolicies, resolveEnabledValues, type EffectivePolicy } from '../src/policy/index.js';
+import { applyPolicyState, checkState, foldRegistryPol, readPolicyState, resolveEffectivePolicies, resolveEnabledValues, startingValues, type EffectivePolicy, type ValueBase } from '../src/policy/index.js';
 import { escapeFilterValue, type DirEntry, type Directory } from '../src/directory/index.js';
 import type { SysvolStore } from './sysvol/index.js';
 import {
@@ -110,6 +110,8 @@ export interface SetGpoPolicyResult {
   versionBefore: number;
   versionAfter: number;
   changed: boolean;
+  /** setPolicy from the current values: elements not given that kept the value the Enabled policy had. */
+  kept?: string[];
 }
 
 /** What updatePolicy's callback returns: the policy's new state and, for Enabled, its values. */
@@ -261,11 +263,21 @@ export class GpoAdmin {
    * together (computer half); the registry CSE and tool pair added to
    * gPCMachineExtensionNames. A concurrent edit is detected, not overwritten (see updatePolicy).
    */
-  async setPolicy(nameOrGuid: string, policyId: string, stateText: string, values: ElementValues): Promise<SetGpoPolicyResult> {
+  async setPolicy(nameOrGuid: string, policyId: string, stateText: string, given: ElementValues, options: { base?: ValueBase } = {}): Promise<SetGpoPolicyResult> {
     const policy = requirePolicy(this.catalog, policyId);
     const state = checkState(stateText);
-    if (state === 'enabled') resolveEnabledValues(policy, values); // refuse bad values before touching anything
-    return this.updatePolicy(nameOrGuid, policy.id, () => ({ state, values }));
+    const base = options.base ?? 'defaults';
+    // Refuse bad values before touching anything; from the current values, once they are read.
+    if (state === 'enabled' && base === 'defaults') resolveEnabledValues(policy, given);
+    let kept: string[] = [];
+    const result = await this.updatePolicy(nameOrGuid, policy.id, (current) => {
+      if (state !== 'enabled') return { state, values: given };
+      const start = startingValues(policy, current, given, base);
+      resolveEnabledValues(policy, start.values, start.kept); // every problem at once, named as kept where it was
+      kept = start.kept;
+      return { state, values: start.values };
+    });
+    return { ...result, kept };
   }
 
   /**

@@ -5,7 +5,7 @@ import { AscendError, isAscendError } from '../errors.js';
 import { replaceFileAtomically } from '../atomic-file.js';
 import { requirePolicy, type ElementValues, type PolicyCatalog, type PolicyState } from '../catalog/index.js';
 import { DEFAULT_MAX_POL_BYTES, readRegistryPol, writeRegistryPol, type PolEntry } from '../formats/registry-pol/index.js';
-import { applyPolicyState, checkState, resolveEnabledValues, resolveEffectivePolicies, type EffectivePolicy } from '../policy/index.js';
+import { applyPolicyState, checkState, foldRegistryPol, readPolicyState, resolveEnabledValues, resolveEffectivePolicies, startingValues, type EffectivePolicy, type ValueBase } from '../policy/index.js';
 
 export interface ReadPolOptions {
   /** The size cap (default the codec's DEFAULT_MAX_POL_BYTES), checked before anything is read. */
@@ -76,13 +76,24 @@ export interface SetPolicyResult {
   values: Record<string, unknown>;
   created: boolean;
   entries: number;
+  /** Elements not given whose value the Enabled policy had and keeps (base `current`). */
+  kept: string[];
 }
 
 /**
  * Sets one policy's state in a local Registry.pol as GPMC would in a GPO, creating the
- * file when it is missing. Nothing is written when the input is refused.
+ * file when it is missing. Nothing is written when the input is refused. With `base:
+ * 'current'` an Enabled policy keeps the values not given (see startingValues); the
+ * default takes only the values given and the element defaults.
  */
-export async function setPolicyInFile(catalog: PolicyCatalog, file: string, policyId: string, stateText: string, values: ElementValues): Promise<SetPolicyResult> {
+export async function setPolicyInFile(
+  catalog: PolicyCatalog,
+  file: string,
+  policyId: string,
+  stateText: string,
+  given: ElementValues,
+  options: { base?: ValueBase } = {},
+): Promise<SetPolicyResult> {
   const policy = requirePolicy(catalog, policyId);
   const state = checkState(stateText);
   const existing = await statFile(file);
@@ -92,16 +103,12 @@ export async function setPolicyInFile(catalog: PolicyCatalog, file: string, poli
     if (!parent?.isDirectory()) throw new AscendError('ASC_FILE_NOT_FOUND', `${file}: folder ${path.dirname(file)} does not exist`);
   }
   const before = existing ? await readPolFile(file) : [];
+  const current = readPolicyState(foldRegistryPol([{ source: file, entries: before }]), policy);
+  const { values, kept } = state === 'enabled' ? startingValues(policy, current, given, options.base ?? 'defaults') : { values: given, kept: [] };
+  const resolved = state === 'enabled' ? resolveEnabledValues(policy, values, kept) : {};
   const after = applyPolicyState(before, policy, state, values);
   await writeFileAtomic(file, writeRegistryPol(after));
-  return {
-    file,
-    policy: policy.id,
-    state,
-    values: state === 'enabled' ? resolveEnabledValues(policy, values) : {},
-    created: !existing,
-    entries: after.length,
-  };
+  return { file, policy: policy.id, state, values: resolved, created: !existing, entries: after.length, kept };
 }
 
 /** The effective settings of local Registry.pol files given lowest precedence first. */

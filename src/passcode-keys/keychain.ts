@@ -16,10 +16,31 @@ function reason(e: unknown): string {
   return text.split('\n')[0]?.trim() || 'unknown failure';
 }
 
+/**
+ * What a keychain failure means for the user, in words: the library's text is a D-Bus or
+ * platform message ("Platform failure: DBus error: Using X11 for dbus-daemon autolaunch was
+ * disabled ...") that names no cause a new admin knows. The raw text is shown only with
+ * ASCEND_DEBUG=1.
+ */
+export function keychainProblem(raw: string, env: NodeJS.ProcessEnv = process.env): string {
+  let plain: string;
+  if (/DBUS_SESSION_BUS_ADDRESS|autolaunch|Failed to connect to socket|Could not connect|No such file or directory|Connection refused/i.test(raw)) {
+    plain = 'no D-Bus session bus (not a desktop session, e.g. ssh or a server)';
+  } else if (/org\.freedesktop\.secrets|ServiceUnknown|was not provided by any \.service files/i.test(raw)) {
+    plain = 'no Secret Service (such as gnome-keyring) runs on the session bus';
+  } else if (/locked|dismissed|prompt|no result found/i.test(raw)) {
+    plain = 'the keychain is locked, or has no default keyring to store into';
+  } else {
+    plain = 'the OS keychain did not answer';
+  }
+  return env.ASCEND_DEBUG === '1' ? `${plain}: ${raw}` : plain;
+}
+
+/** The one hint for every keychain failure: what to do instead. */
+export const KEYCHAIN_HINT = 'start and unlock a Secret Service such as gnome-keyring, or keep the key in a file (mode 600) instead: --key-file FILE';
+
 function unavailable(e: unknown, what: string): AscendError {
-  return new AscendError('ASC_KEYCHAIN_UNAVAILABLE', `the OS keychain could not ${what}: ${reason(e)}`, {
-    hint: 'start and unlock a keychain (on Linux a Secret Service such as gnome-keyring), or use --key-file FILE',
-  });
+  return new AscendError('ASC_KEYCHAIN_UNAVAILABLE', `the OS keychain could not ${what}: ${keychainProblem(reason(e))}`, { hint: KEYCHAIN_HINT });
 }
 
 /**

@@ -1,9 +1,11 @@
 import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import { AscendError } from '../errors.js';
 import { generateSigningKeyPair, publicKeyOf, type PasscodeSigningKey } from '../passcode/index.js';
 import { createKeyFile, readKeyFile, signingKeyFromPem } from './key-file.js';
 import { addToKeyIndex, keyIndexPath, pickKey, readKeyIndex, type KeyRecord } from './key-index.js';
-import { Keychain } from './keychain.js';
+import { Keychain, keychainProblem } from './keychain.js';
+import { ascendHome, ensureAscendHome } from './home.js';
 import { checkTrustedKey, type TrustedKeyEntry } from './trusted-keys.js';
 
 export interface InitKeyOptions {
@@ -30,8 +32,8 @@ export async function initSigningKey(options: InitKeyOptions = {}): Promise<KeyR
   if (options.keyFile === undefined) {
     const probe = keychain.probe();
     if (!probe.available) {
-      throw new AscendError('ASC_KEYCHAIN_UNAVAILABLE', `no OS keychain to keep the private key in (${probe.reason})`, {
-        hint: 'start and unlock a keychain (on Linux a Secret Service such as gnome-keyring), or give --key-file FILE to keep the key in a file of mode 600',
+      throw new AscendError('ASC_KEYCHAIN_UNAVAILABLE', `no OS keychain is available to keep the private key in: ${keychainProblem(probe.reason, env)}`, {
+        hint: `give --key-file FILE to keep it in a new file of mode 600, e.g. ascend keys init --key-file ${path.join(ascendHome(env), 'signing-key.pem')}`,
       });
     }
   }
@@ -46,6 +48,8 @@ export async function initSigningKey(options: InitKeyOptions = {}): Promise<KeyR
     ...(label !== undefined ? { label } : {}),
   };
   if (options.keyFile !== undefined) {
+    // The Ascend home (mode 700) first: the file the keychain error suggests is in it.
+    await ensureAscendHome(env);
     record.keyFile = await createKeyFile(options.keyFile, pair.privateKeyPkcs8Pem);
   } else {
     keychain.store(pair.kid, pair.privateKeyPkcs8Pem);

@@ -8,32 +8,37 @@ import { findElement } from './values.js';
  * - decimal: a whole number; text: as given; enum: the item's value or display name
  * - list: `NAME=a,b,c` and/or the argument repeated; `\,` is a comma inside an item and
  *   `\\` a backslash. Items of an explicit-value list are `name=value` (split at the first `=`).
+ * Only an argument that is not NAME=VALUE is refused here (all of them in one error); a name
+ * the policy does not have, or a value its element does not take, is passed on as written
+ * for resolveEnabledValues to report with every other problem of the policy at once.
  */
 export function parseValueArgs(policy: PolicyDefinition, args: readonly string[]): Record<string, ElementValue> {
-  const out: Record<string, ElementValue> = {};
+  // No prototype: a name such as __proto__ is kept as a name, to be refused, not swallowed.
+  const out: Record<string, ElementValue> = Object.create(null) as Record<string, ElementValue>;
+  const notNameValue: string[] = [];
   for (const arg of args) {
     const eq = arg.indexOf('=');
-    if (eq <= 0) throw new AscendError('ASC_USAGE', `--value "${arg}" is not NAME=VALUE`, { hint: `element names of ${policy.id}: ${policy.elements.map((e) => e.id).join(', ') || 'none'}` });
+    if (eq <= 0) {
+      notNameValue.push(`--value "${arg}" is not NAME=VALUE`);
+      continue;
+    }
     const name = arg.slice(0, eq);
     const raw = arg.slice(eq + 1);
     const element = findElement(policy, name);
     if (!element) {
-      throw new AscendError('ASC_POLICY_UNKNOWN_ELEMENT', `${policy.id} has no element "${name}"`, {
-        hint: policy.elements.length ? `its elements: ${policy.elements.map((e) => e.id).join(', ')}` : `${policy.id} takes no values`,
-      });
+      out[name] = raw;
+      continue;
     }
-    const bad = (expected: string): AscendError => new AscendError('ASC_POLICY_BAD_VALUE', `${policy.id}.${element.id}: "${raw}" is not ${expected}`);
     switch (element.type) {
       case 'boolean': {
         const v = raw.trim().toLowerCase();
         if (['true', '1', 'yes', 'on'].includes(v)) out[element.id] = true;
         else if (['false', '0', 'no', 'off'].includes(v)) out[element.id] = false;
-        else throw bad('true or false');
+        else out[element.id] = raw;
         break;
       }
       case 'decimal':
-        if (!/^\s*\d+\s*$/.test(raw)) throw bad('a whole number');
-        out[element.id] = Number(raw.trim());
+        out[element.id] = /^\s*\d+\s*$/.test(raw) ? Number(raw.trim()) : raw;
         break;
       case 'text':
       case 'enum':
@@ -42,18 +47,22 @@ export function parseValueArgs(policy: PolicyDefinition, args: readonly string[]
       case 'list': {
         const items = splitListItems(raw);
         if (element.explicitValue) {
-          const prior = (out[element.id] as NamedValue[] | undefined) ?? [];
-          out[element.id] = [...prior, ...items.map((item): NamedValue => {
+          const prior = (out[element.id] as (NamedValue | string)[] | undefined) ?? [];
+          // An item that is not name=value stays text, for resolveEnabledValues to name.
+          const named = items.map((item): NamedValue | string => {
             const at = item.indexOf('=');
-            if (at <= 0) throw new AscendError('ASC_POLICY_BAD_VALUE', `${policy.id}.${element.id}: item "${item}" is not name=value`);
-            return { name: item.slice(0, at), value: item.slice(at + 1) };
-          })];
+            return at <= 0 ? item : { name: item.slice(0, at), value: item.slice(at + 1) };
+          });
+          out[element.id] = [...prior, ...named] as NamedValue[];
         } else {
           out[element.id] = [...((out[element.id] as string[] | undefined) ?? []), ...items];
         }
         break;
       }
     }
+  }
+  if (notNameValue.length > 0) {
+    throw new AscendError('ASC_USAGE', notNameValue.join('; '), { hint: `element names of ${policy.id}: ${policy.elements.map((e) => e.id).join(', ') || 'none'}` });
   }
   return out;
 }

@@ -32,20 +32,64 @@ export function findEnumItem(element: EnumElement, value: string | number): numb
   return byValue >= 0 ? byValue : element.items.findIndex((i) => i.displayName.toLowerCase() === text);
 }
 
+/** Where the values of `pol set` / `gpo set` start: the policy's current values (as GPMC opens an Enabled policy), or the defaults. */
+export type ValueBase = 'current' | 'defaults';
+
+/**
+ * The values an Enabled policy is written with. GPMC opens an Enabled policy with its current
+ * values filled in, so from `current` the values named replace those the policy has now (a list
+ * named is replaced whole) and every other value stays; when the policy is not Enabled, or from
+ * `defaults`, only the values named are taken and the rest take their defaults. `kept` names
+ * the elements whose value was carried over.
+ */
+export function startingValues(
+  policy: PolicyDefinition,
+  current: { readonly state: string; readonly values: ElementValues } | undefined,
+  given: ElementValues,
+  base: ValueBase,
+): { values: Record<string, ElementValue>; kept: string[] } {
+  if (base === 'defaults' || current?.state !== 'enabled') return { values: { ...given }, kept: [] };
+  const named = new Set(Object.keys(given).map((name) => (findElement(policy, name)?.id ?? name).toLowerCase()));
+  const values: Record<string, ElementValue> = {};
+  const kept: string[] = [];
+  for (const element of policy.elements) {
+    const value = current.values[element.id];
+    if (value === undefined || named.has(element.id.toLowerCase())) continue;
+    values[element.id] = value;
+    kept.push(element.id);
+  }
+  return { values: { ...values, ...given }, kept };
+}
+
+/** Several problems as one error: the first one's code, every message in one line. */
+export function allProblems(problems: readonly AscendError[]): AscendError {
+  const [first] = problems;
+  if (!first) throw new Error('allProblems: no problems');
+  if (problems.length === 1) return first;
+  const hints = [...new Set(problems.map((p) => p.hint).filter((h): h is string => h !== undefined))];
+  return new AscendError(first.code, problems.map((p) => p.message).join('; '), hints.length ? { hint: hints.join('; ') } : undefined);
+}
+
 /**
  * Checks and completes the element values for an Enabled policy: unknown names are
  * refused, missing values take the element's default, required elements without a
  * default must be given, and every value must fit its element (range, length, item).
+ * Every problem is reported at once, in one error. `kept` (see startingValues) names
+ * the values that were not given but carried over, so a problem with one says so.
  * Returns the values keyed by the catalog's element ids.
  */
-export function resolveEnabledValues(policy: PolicyDefinition, given: ElementValues): Record<string, ElementValue> {
+export function resolveEnabledValues(policy: PolicyDefinition, given: ElementValues, kept: readonly string[] = []): Record<string, ElementValue> {
+  const problems: AscendError[] = [];
   const byId = new Map<string, ElementValue>();
   for (const [name, value] of Object.entries(given)) {
     const element = findElement(policy, name);
     if (!element) {
-      throw new AscendError('ASC_POLICY_UNKNOWN_ELEMENT', `${policy.id} has no element "${name}"`, {
-        hint: policy.elements.length ? `its elements: ${policy.elements.map((e) => e.id).join(', ')}` : `${policy.id} takes no values`,
-      });
+      problems.push(
+        new AscendError('ASC_POLICY_UNKNOWN_ELEMENT', `${policy.id} has no element "${name}"`, {
+          hint: policy.elements.length ? `its elements: ${policy.elements.map((e) => e.id).join(', ')}` : `${policy.id} takes no values`,
+        }),
+      );
+      continue;
     }
     byId.set(element.id, value);
   }
@@ -53,11 +97,17 @@ export function resolveEnabledValues(policy: PolicyDefinition, given: ElementVal
   for (const element of policy.elements) {
     const value = byId.get(element.id) ?? defaultValue(element);
     if (value === undefined) {
-      if ('required' in element && element.required) throw badValue(policy, element, 'a value is required (no default)');
+      if ('required' in element && element.required) problems.push(badValue(policy, element, 'a value is required (no default)'));
       continue;
     }
-    out[element.id] = checkValue(policy, element, value);
+    try {
+      out[element.id] = checkValue(policy, element, value);
+    } catch (e) {
+      if (!(e instanceof AscendError)) throw e;
+      problems.push(kept.includes(element.id) ? new AscendError(e.code, `${e.message} (the value the policy has now: give another or --reset)`) : e);
+    }
   }
+  if (problems.length > 0) throw allProblems(problems);
   return out;
 }
 
@@ -81,9 +131,11 @@ function defaultValue(element: PolicyElement): ElementValue | undefined {
 function checkValue(policy: PolicyDefinition, element: PolicyElement, value: ElementValue): ElementValue {
   switch (element.type) {
     case 'boolean':
+      if (typeof value === 'string') throw badValue(policy, element, `"${value}" is not true or false`);
       if (typeof value !== 'boolean') throw badValue(policy, element, `expected true or false, got ${JSON.stringify(value)}`);
       return value;
     case 'decimal': {
+      if (typeof value === 'string') throw badValue(policy, element, `"${value}" is not a whole number`);
       if (typeof value !== 'number' || !Number.isInteger(value)) throw badValue(policy, element, `expected a whole number, got ${JSON.stringify(value)}`);
       if (value < element.minValue || value > element.maxValue) throw badValue(policy, element, `${value} is outside ${element.minValue}..${element.maxValue}`);
       return value;
@@ -123,6 +175,7 @@ function checkList(policy: PolicyDefinition, element: ListElement, value: Elemen
   if (element.explicitValue) {
     const items = value as readonly unknown[];
     return items.map((item): NamedValue => {
+      if (typeof item === 'string') throw badValue(policy, element, `item "${item}" is not name=value`);
       if (typeof item !== 'object' || item === null || typeof (item as NamedValue).name !== 'string' || typeof (item as NamedValue).value !== 'string') {
         throw badValue(policy, element, 'expected name=value items');
       }

@@ -30,7 +30,8 @@ interface Started {
 
 /** `ascend server start` until it says how to stop it. */
 async function start(args: string[]): Promise<Started> {
-  const proc = spawn(process.execPath, [RUN, 'server', 'start', '--port', '0', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Human lines: this suite reads the start-up summary as people do (JSON lines are first-hour.test.ts's).
+  const proc = spawn(process.execPath, [RUN, 'server', 'start', '--port', '0', '--log-format', 'human', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   proc.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));

@@ -54,7 +54,7 @@ describe('ascend keys: key files, the key index, public keys', function () {
 
   it('without a keychain, keys init asks for --key-file and writes nothing', () => {
     const r = run('keys', 'init');
-    expectOneLineError(r, /^Error: no OS keychain to keep the private key in \(.*\) \(.*--key-file FILE.*\)$/);
+    expectOneLineError(r, /^Error: no OS keychain is available to keep the private key in: no D-Bus session bus .* \(give --key-file FILE .*\)$/);
     expect(run('keys', 'init', '--json').json.error.code).to.equal('ASC_KEYCHAIN_UNAVAILABLE');
     expect(snapshot(tmp)).to.deep.equal({});
   });

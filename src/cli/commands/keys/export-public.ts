@@ -21,14 +21,14 @@ export default class KeysExportPublic extends AscendCommand<KeysExportPublicResu
     '<%= config.bin %> keys export-public --key-file ~/.ascend-signing.pem',
   ];
   static override flags = {
-    kid: Flags.string({ description: 'a key id of the key index (repeatable)', multiple: true, default: [] }),
-    'key-file': Flags.string({ description: 'a private key file to take the public key of (repeatable)', multiple: true, default: [] }),
+    kid: Flags.string({ description: 'a key id of the key index (repeatable)', multiple: true }),
+    'key-file': Flags.string({ description: 'a private key file to take the public key of (repeatable)', multiple: true }),
     out: Flags.string({ description: 'write the file here (replaced atomically) instead of printing it' }),
   };
 
   async run(): Promise<KeysExportPublicResult> {
     const { flags } = await this.parse(KeysExportPublic);
-    const keys = await selectPublicKeys({ kids: flags.kid, keyFiles: flags['key-file'], otherwise: 'all' });
+    const keys = await selectPublicKeys({ kids: flags.kid ?? [], keyFiles: flags['key-file'] ?? [], otherwise: 'all' });
     const text = formatTrustedKeys(keys);
     if (flags.out !== undefined) {
       await writeFileAtomic(flags.out, Buffer.from(text, 'utf8'), 0o644);

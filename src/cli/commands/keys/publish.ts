@@ -23,13 +23,13 @@ export default class KeysPublish extends DomainCommand<KeysPublishResult> {
   static override flags = {
     gpo: Flags.string({ description: 'the GPO to edit: display name or {GUID}', exactlyOne: ['gpo', 'policy'] }),
     policy: Flags.string({ description: 'a local Registry.pol to edit instead (created when missing)', exactlyOne: ['gpo', 'policy'] }),
-    kid: Flags.string({ description: 'key id from "ascend keys list" (repeatable; default: the newest key)', multiple: true, default: [] }),
-    'key-file': Flags.string({ description: 'publish the public key of this private key file (mode 600)', multiple: true, default: [] }),
+    kid: Flags.string({ description: 'key id from "ascend keys list" (repeatable; default: the newest key)', multiple: true }),
+    'key-file': Flags.string({ description: 'publish the public key of this private key file (mode 600)', multiple: true }),
   };
 
   async run(): Promise<KeysPublishResult> {
     const { flags } = await this.parse(KeysPublish);
-    const keys = await selectPublicKeys({ kids: flags.kid, keyFiles: flags['key-file'], otherwise: 'newest' });
+    const keys = await selectPublicKeys({ kids: flags.kid ?? [], keyFiles: flags['key-file'] ?? [], otherwise: 'newest' });
     const edit =
       flags.policy !== undefined
         ? await addTrustedKeys(fileTarget(flags.policy), keys)

@@ -57,8 +57,8 @@ export default class PasscodeCheck extends AscendCommand<PasscodeCheckResult> {
   static override flags = {
     computer: Flags.string({ description: 'the computer the passcode is used on', required: true }),
     user: Flags.string({ description: 'the user who uses it, DOMAIN\\name or name', required: true }),
-    'computer-sid': Flags.string({ description: "the computer's SID, for SID patterns (repeatable)", multiple: true, default: [] }),
-    'user-sid': Flags.string({ description: "the user's SID and group SIDs, for SID patterns (repeatable)", multiple: true, default: [] }),
+    'computer-sid': Flags.string({ description: "the computer's SID, for SID patterns (repeatable)", multiple: true }),
+    'user-sid': Flags.string({ description: "the user's SID and group SIDs, for SID patterns (repeatable)", multiple: true }),
     at: Flags.string({ description: 'the time of use: YYYY-MM-DDTHH:MM[:SS] with Z or +HH:MM (default: now)' }),
     'utc-offset': Flags.string({ description: "the machine's zone, e.g. +02:00 (default: this machine's at that time)" }),
     uses: Flags.integer({ description: 'how often the passcode was used on the machine before (default 0)', default: 0, min: 0 }),
@@ -116,8 +116,8 @@ export default class PasscodeCheck extends AscendCommand<PasscodeCheckResult> {
     const verdict: CheckResult = noToken !== undefined ? { ok: false, reason: 'malformed', message: noToken } : verifier.check(token, {
       computer: flags.computer,
       user: flags.user,
-      ...(flags['computer-sid'].length ? { computerSids: flags['computer-sid'] } : {}),
-      ...(flags['user-sid'].length ? { userSids: flags['user-sid'] } : {}),
+      ...(flags['computer-sid']?.length ? { computerSids: flags['computer-sid'] } : {}),
+      ...(flags['user-sid']?.length ? { userSids: flags['user-sid'] } : {}),
       at,
       utcOffsetMinutes,
       usesSoFar: flags.uses,

@@ -57,11 +57,11 @@ export function ruleFromFlags(flags: {
   publisher?: string | undefined;
   args?: string | undefined;
   parent?: string | undefined;
-  user: string[];
-  group: string[];
-  computer: string[];
-  collection: string[];
-  control: string[];
+  user?: string[] | undefined;
+  group?: string[] | undefined;
+  computer?: string[] | undefined;
+  collection?: string[] | undefined;
+  control?: string[] | undefined;
   description?: string | undefined;
 }): Rule {
   const match: Record<string, string> = {};
@@ -71,15 +71,15 @@ export function ruleFromFlags(flags: {
   }
   if (Object.keys(match).length === 0) throw new AscendError('ASC_USAGE', 'a rule needs at least one application matcher: --path, --sha256, --publisher, --args or --parent');
   const target: Record<string, string[]> = {};
-  if (flags.user.length) target.users = flags.user;
-  if (flags.group.length) target.groups = flags.group;
-  if (flags.computer.length) target.computers = flags.computer;
-  if (flags.collection.length) target.collections = flags.collection;
+  if (flags.user?.length) target.users = flags.user;
+  if (flags.group?.length) target.groups = flags.group;
+  if (flags.computer?.length) target.computers = flags.computer;
+  if (flags.collection?.length) target.collections = flags.collection;
   const json = {
     action: flags.action,
     match,
     ...(Object.keys(target).length ? { target } : {}),
-    ...(flags.control.length ? { controls: flags.control } : {}),
+    ...(flags.control?.length ? { controls: flags.control } : {}),
     ...(flags.description !== undefined ? { description: flags.description } : {}),
   };
   try {
@@ -105,7 +105,7 @@ export default class RulesAdd extends AscendCommand<RulesAddResult> {
     'each finding is printed as a warning line on stderr, and listed under "findings" with --json.';
   static override examples = [
     '<%= config.bin %> rules add --policy Registry.pol --name net-user --action allow --path net.exe --args "user *" --group "CORP\\Helpdesk" --control mfa',
-    '<%= config.bin %> rules add --policy Registry.pol --name no-admin-group --action deny --path C:\\Windows\\System32\\net.exe --args "localgroup administrators*"',
+    '<%= config.bin %> rules add --policy Registry.pol --name no-admin-group --action deny --path "C:\\Windows\\System32\\net.exe" --args "localgroup administrators*"',
     '<%= config.bin %> rules add --gpo "Ascend - Workstations" --name tools --action allow --path "C:\\Tools\\*" --computer "PC-*" --control approval --control justify',
   ];
   static override baseFlags = rulesDomainFlags;
@@ -119,11 +119,11 @@ export default class RulesAdd extends AscendCommand<RulesAddResult> {
     publisher: Flags.string({ description: "publisher (signer) pattern" }),
     args: Flags.string({ description: 'pattern over the whole command line after the program ("" for none)' }),
     parent: Flags.string({ description: 'parent process path pattern' }),
-    user: Flags.string({ description: 'a user: DOMAIN\\name, name or SID (repeatable)', multiple: true, default: [] }),
-    group: Flags.string({ description: 'a group: DOMAIN\\name, name or SID (repeatable)', multiple: true, default: [] }),
-    computer: Flags.string({ description: 'a computer name pattern (repeatable)', multiple: true, default: [] }),
-    collection: Flags.string({ description: 'a collection name (repeatable)', multiple: true, default: [] }),
-    control: Flags.string({ description: 'a control the user must satisfy (repeatable; allow rules only)', options: [...RULE_CONTROLS], multiple: true, default: [] }),
+    user: Flags.string({ description: 'a user: DOMAIN\\name, name or SID (repeatable)', multiple: true }),
+    group: Flags.string({ description: 'a group: DOMAIN\\name, name or SID (repeatable)', multiple: true }),
+    computer: Flags.string({ description: 'a computer name pattern (repeatable)', multiple: true }),
+    collection: Flags.string({ description: 'a collection name (repeatable)', multiple: true }),
+    control: Flags.string({ description: 'a control the user must satisfy (repeatable; allow rules only)', options: [...RULE_CONTROLS], multiple: true }),
     description: Flags.string({ description: 'a note stored with the rule' }),
   };
 

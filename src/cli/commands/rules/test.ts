@@ -21,9 +21,9 @@ export default class RulesTest extends AscendCommand<RulesTestResult> {
     'With --json {"decision","controls","matchedRules","reason"}, and "findings" (as rules lint gives them) when a rule that decided is flagged; ' +
     'reason is deny-rule, allow-rule, tse or no-match. The exit status is 0 whatever the decision.';
   static override examples = [
-    '<%= config.bin %> rules test --policy Registry.pol --user "CORP\\bob" --computer PC-042 --app C:\\Windows\\System32\\net.exe --args "user bob /add"',
-    '<%= config.bin %> rules test --gpo "Ascend - Workstations" --user S-1-5-21-1-2-3-1001 --group "CORP\\Helpdesk" --computer PC-042 --app C:\\Tools\\x.exe --json',
-    '<%= config.bin %> rules test --rsop-computer PC-042 --user "CORP\\bob" --computer PC-042 --app C:\\Tools\\psexec.exe --tse-active',
+    '<%= config.bin %> rules test --policy Registry.pol --user "CORP\\bob" --computer PC-042 --app "C:\\Windows\\System32\\net.exe" --args "user bob /add"',
+    '<%= config.bin %> rules test --gpo "Ascend - Workstations" --user S-1-5-21-1-2-3-1001 --group "CORP\\Helpdesk" --computer PC-042 --app "C:\\Tools\\x.exe" --json',
+    '<%= config.bin %> rules test --rsop-computer PC-042 --user "CORP\\bob" --computer PC-042 --app "C:\\Tools\\psexec.exe" --tse-active',
   ];
   static override baseFlags = rulesDomainFlags;
   static override flags = {
@@ -31,9 +31,9 @@ export default class RulesTest extends AscendCommand<RulesTestResult> {
     gpo: Flags.string({ description: 'a GPO whose rules decide: display name or {GUID}', exactlyOne: ['policy', 'gpo', 'rsop-computer'] }),
     'rsop-computer': Flags.string({ description: 'a computer account whose applying GPOs decide (RSoP)', exactlyOne: ['policy', 'gpo', 'rsop-computer'] }),
     user: Flags.string({ description: 'the requesting user: DOMAIN\\name, name or SID', required: true }),
-    group: Flags.string({ description: "a group of the user's token, by name or SID (repeatable)", multiple: true, default: [] }),
+    group: Flags.string({ description: "a group of the user's token, by name or SID (repeatable)", multiple: true }),
     computer: Flags.string({ description: 'the computer the request is made on', required: true }),
-    collection: Flags.string({ description: 'a collection the computer is in (repeatable)', multiple: true, default: [] }),
+    collection: Flags.string({ description: 'a collection the computer is in (repeatable)', multiple: true }),
     app: Flags.string({ description: "the program's full path", required: true }),
     args: Flags.string({ description: 'the command line after the program (give "-x" values as --args=-x)' }),
     sha256: Flags.string({ description: "SHA-256 of the program file" }),
@@ -50,9 +50,9 @@ export default class RulesTest extends AscendCommand<RulesTestResult> {
     const d = decide(compileRules(loaded.rules), {
       user: flags.user,
       ...(isSid ? { userSid: flags.user } : {}),
-      groups: flags.group,
+      groups: flags.group ?? [],
       computer: flags.computer,
-      collections: flags.collection,
+      collections: flags.collection ?? [],
       path: flags.app,
       ...(flags.args !== undefined ? { args: flags.args } : {}),
       ...(flags.sha256 !== undefined ? { sha256: flags.sha256 } : {}),

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { Flags } from '@oclif/core';
 import { AscendError } from '../../../errors.js';
 import { AscendCommand } from '../../base-command.js';
+import { chooseLogFormat, LOG_FORMATS, processLogFacts, serverOutput } from '../../server-log.js';
 import { durationMs } from '../../duration.js';
 import { isLoopback } from '../../../collector-api/transport.js';
 import { loadOrCreateGrantKey, loadOrCreateIdentity } from '../../../collector/server/identity.js';
@@ -107,10 +108,15 @@ export default class ServerStart extends AscendCommand<ServerStartResult> {
     'ad-admin-group': Flags.string({ description: 'group giving the admin role (name, DN or SID; repeatable); default Domain Admins', multiple: true, helpGroup: 'ACTIVE DIRECTORY' }),
     'ad-approver-group': Flags.string({ description: 'group giving the approver role (repeatable)', multiple: true, helpGroup: 'ACTIVE DIRECTORY' }),
     'ad-viewer-group': Flags.string({ description: 'group giving the viewer role (repeatable)', multiple: true, helpGroup: 'ACTIVE DIRECTORY' }),
+    'log-format': Flags.string({
+      description: 'human lines, or JSON lines (pino records, the start-up lines too); default: human when stderr is a terminal, else JSON (also under systemd)',
+      options: [...LOG_FORMATS],
+    }),
   };
 
   async run(): Promise<ServerStartResult> {
     const { flags } = await this.parse(ServerStart);
+    const out = serverOutput(chooseLogFormat(flags['log-format'], processLogFacts()), { stdout: process.stdout, stderr: process.stderr }, this.jsonEnabled());
     const tls = !flags['insecure-http'];
     if (!tls && (flags['tls-cert'] !== undefined || flags['tls-name'] !== undefined)) {
       throw new AscendError('ASC_USAGE', '--insecure-http serves plain HTTP: it goes with no --tls-cert, --tls-key, --tls-ca or --tls-name');
@@ -145,7 +151,7 @@ export default class ServerStart extends AscendCommand<ServerStartResult> {
         ...(flags['ad-ca-file'] === undefined ? {} : { caFile: flags['ad-ca-file'] }),
         ...(flags['ad-tls-server-name'] === undefined ? {} : { tlsServerName: flags['ad-tls-server-name'] }),
         ...(flags['ad-domain'] === undefined ? {} : { domain: flags['ad-domain'] }),
-        onWarning: (m) => process.stderr.write(`Warning: ${m}\n`),
+        onWarning: (m) => out.warn(m),
       });
     } else if (flags['ad-admin-group'] ?? flags['ad-approver-group'] ?? flags['ad-viewer-group'] ?? flags['ad-domain']) {
       throw new AscendError('ASC_USAGE', 'the --ad-* group and domain options need --ad-url');
@@ -163,8 +169,8 @@ export default class ServerStart extends AscendCommand<ServerStartResult> {
       : undefined;
     const grantKey = identity?.grantKey ?? (await loadOrCreateGrantKey(dataDir)).key;
     if (!tls) {
-      process.stderr.write(
-        `Warning: serving plain HTTP on ${flags.host} (--insecure-http), for development only: agents and admins cannot tell this collector from an impostor, and credentials and events cross ${isLoopback(flags.host) ? 'the machine' : 'the network'} unencrypted\n`,
+      out.warn(
+        `serving plain HTTP on ${flags.host} (--insecure-http), for development only: agents and admins cannot tell this collector from an impostor, and credentials and events cross ${isLoopback(flags.host) ? 'the machine' : 'the network'} unencrypted`,
       );
     }
     const store: CollectorStore = flags.database ? await PostgresStore.open(flags.database) : await SqliteStore.open(dataDir);
@@ -177,7 +183,7 @@ export default class ServerStart extends AscendCommand<ServerStartResult> {
     }
     const app = buildServer({
       store,
-      logger: { level: process.env.ASCEND_LOG_LEVEL ?? 'info', stream: process.stderr },
+      logger: { level: process.env.ASCEND_LOG_LEVEL ?? 'info', stream: out.logStream },
       rateLimit,
       settings: { approvalTtlMs, sessionTtlMs, signIn },
       connections,
@@ -194,18 +200,18 @@ export default class ServerStart extends AscendCommand<ServerStartResult> {
     const port = typeof addr === 'object' && addr !== null ? addr.port : flags.port;
     const hostForUrl = isIP(flags.host) === 6 ? `[${flags.host}]` : flags.host;
     const url = `${tls ? 'https' : 'http'}://${hostForUrl}:${port}`;
-    this.say(`Ascend collector listening on ${url} (storage: ${store.kind})`);
+    out.say(`Ascend collector listening on ${url} (storage: ${store.kind})`, { url, port, storage: store.kind });
     const fingerprint = identity ? showPin(identity.pin) : null;
     if (identity) {
-      if (identity.made.ca) this.say('Created a certificate authority for this collector.');
-      else if (identity.made.serverCert) this.say('Issued a new server certificate (the certificate authority is kept)');
-      this.say(`Certificate authority: ${identity.caFile}`);
-      this.say(`Fingerprint: ${fingerprint}`);
-      this.say('Enrollment tokens carry this fingerprint: agents pin the collector with it. Admin commands: --ca-file ' + identity.caFile);
+      if (identity.made.ca) out.say('Created a certificate authority for this collector.');
+      else if (identity.made.serverCert) out.say('Issued a new server certificate (the certificate authority is kept)');
+      out.say(`Certificate authority: ${identity.caFile}`, { caFile: identity.caFile });
+      out.say(`Fingerprint: ${fingerprint}`, { fingerprint });
+      out.say('Enrollment tokens carry this fingerprint: agents pin the collector with it. Admin commands: --ca-file ' + identity.caFile);
     }
-    if (bootstrap.created) this.say(`Bootstrap admin token written to ${bootstrap.file} (mode 0600)`);
-    else this.say(`Bootstrap admin token: ${bootstrap.file}${bootstrap.exists ? '' : ' (deleted; API tokens exist already)'}`);
-    this.say('Stop with Ctrl+C (SIGINT) or SIGTERM.');
+    if (bootstrap.created) out.say(`Bootstrap admin token written to ${bootstrap.file} (mode 0600)`, { bootstrapTokenFile: bootstrap.file });
+    else out.say(`Bootstrap admin token: ${bootstrap.file}${bootstrap.exists ? '' : ' (deleted; API tokens exist already)'}`, { bootstrapTokenFile: bootstrap.file });
+    out.say('Stop with Ctrl+C (SIGINT) or SIGTERM.');
 
     const stoppedBy = await new Promise<string>((done) => {
       const stop = (sig: string) => () => {
@@ -220,7 +226,7 @@ export default class ServerStart extends AscendCommand<ServerStartResult> {
     });
     app.log.info({ signal: stoppedBy }, 'shutting down: no new connections, draining requests, closing storage');
     await app.close(); // stops accepting, waits for in-flight requests, then closes the store (onClose)
-    this.say(`Stopped (${stoppedBy}).`);
+    out.say(`Stopped (${stoppedBy}).`, { signal: stoppedBy });
     return { url, port, storage: store.kind, bootstrapTokenFile: bootstrap.file, caFile: identity?.caFile ?? null, fingerprint, stoppedBy };
   }
 }
