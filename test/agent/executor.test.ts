@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { isAscendError } from '../../src/errors.js';
 import { LinuxExecutor, SAFE_PATH, findCgroup2Mount, markerFor, type ElevationSpec, type RunningElevation } from '../../agent/executor/index.js';
-import { commandWorks, requireComponent } from '../support/components.js';
+import { commandWorks, requireComponent, writableCgroup2 } from '../support/components.js';
 
 const PREFIX = 'asctx_';
 const TEST_NAMES = /^asct/; // every account this suite makes: ephemeral ones (asctx_...) and the test users (asctreq, asctoth)
@@ -48,6 +48,14 @@ function ended(pid: number): boolean {
     return state === 'Z' || state === 'X';
   } catch {
     return true;
+  }
+}
+
+function trySigkill(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone already
   }
 }
 
@@ -239,22 +247,20 @@ describe('LinuxExecutor (as root, real accounts and processes)', function () {
     expect(done.accountRemoved).to.equal(true);
   });
 
-  it('runs integrity System as root, with no account, and ends its tree by cgroup', async () => {
+  it('runs integrity System as root, with no account, and ends its tree by cgroup', async function () {
+    // A cgroup v2 is a component like the others: missing, this fails under CI=true (the
+    // process-group fallback has its own test below). Found here without the agent's code.
+    requireComponent(this, writableCgroup2() !== null, 'a writable cgroup v2 hierarchy (System trees end by cgroup)', 'mount cgroup2 (e.g. at /sys/fs/cgroup) writable by root');
     const r = await start(spec({ integrity: 'System', command: ['sh', '-c', 'id -u; sleep 300 & echo $!; setsid sleep 300 & echo $!; wait'] }));
     const [uid, p1, p2] = (await firstLines(r.stdout, 3)).map(Number) as [number, number, number];
     expect(uid).to.equal(0);
     expect(r.account).to.equal(null);
     expect(r.uid).to.equal(0);
-    expect(r.tracking).to.equal(findCgroup2Mount() ? 'cgroup' : 'process-group');
-    if (r.tracking === 'cgroup') {
-      const pids = await r.endTree(2000);
-      expect(pids).to.include.members([p1, p2]);
-      expect(ended(p1) && ended(p2)).to.equal(true);
-    } else {
-      await r.endTree(2000);
-      expect(ended(p1)).to.equal(true);
-      process.kill(p2, 'SIGKILL'); // the process-group fallback cannot see a setsid'ed process
-    }
+    if (r.tracking !== 'cgroup') for (const p of [p1, p2]) trySigkill(p); // do not leave the sleeps behind on failure
+    expect(r.tracking).to.equal('cgroup');
+    const pids = await r.endTree(2000);
+    expect(pids).to.include.members([p1, p2]);
+    expect(ended(p1) && ended(p2)).to.equal(true);
     const done = await r.done;
     expect(done.accountRemoved).to.equal(false);
   });

@@ -367,12 +367,15 @@ describe('agent IPC', () => {
     it('a client that disconnects aborts ctx.signal and runs onClose; the server goes on', async () => {
       let ctxSeen: IpcContext | undefined;
       let closed = false;
+      // What send() answered once the client was gone: asserted below, in the test (an assertion
+      // inside the handler would only become a log line for a client that is not there).
+      let lateSend: boolean | undefined;
       const { path, server } = await serve(async (req, ctx) => {
         if (req.op !== 'wait') return 'quick';
         ctxSeen = ctx;
         ctx.onClose(() => (closed = true));
         await new Promise<void>((r) => ctx.signal.addEventListener('abort', () => r(), { once: true }));
-        expect(ctx.send({ kind: 'event', status: 'too late' })).to.equal(false);
+        lateSend = ctx.send({ kind: 'event', status: 'too late' });
         return 'aborted';
       });
       const sock = net.createConnection(path);
@@ -381,7 +384,8 @@ describe('agent IPC', () => {
       await waitFor(() => ctxSeen !== undefined);
       expect(ctxSeen?.signal.aborted).to.equal(false);
       sock.destroy();
-      await waitFor(() => ctxSeen?.signal.aborted === true && closed);
+      await waitFor(() => ctxSeen?.signal.aborted === true && closed && lateSend !== undefined);
+      expect(lateSend, 'send() after the client went away').to.equal(false);
       await waitFor(() => server.connectionCount === 0);
       expect(await ipcCall(path, { op: 'status' })).to.equal('quick');
     });

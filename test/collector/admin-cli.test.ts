@@ -17,6 +17,7 @@ import { SqliteStore } from '../../src/collector/storage/index.js';
 import { buildTerms, generateSigningKeyPair, importSigningKey, signPasscode } from '../../src/passcode/index.js';
 import { formatAscpass } from '../../src/passcode-keys/index.js';
 import { type CaFetch, testTls, type TestTls } from '../support/tls.js';
+import { expectTimeIn, windowStart } from '../support/time-window.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const RUN = join(ROOT, 'bin', 'run.js');
@@ -256,12 +257,16 @@ describe('ascend server admin commands (CLI against a real collector)', function
       expect(human.stdout).to.match(new RegExp(`${made.id}\\s+to-revoke\\s+viewer\\s+token\\s+\\S+Z\\s+never`));
       expect(human.stdout).to.not.include(made.token);
 
+      const revokeWindow = windowStart();
       const rev = await ascend(admin('server', 'token', 'revoke', made.id));
       ok(rev);
-      expect(rev.stdout).to.match(new RegExp(`^Revoked token ${made.id} "to-revoke" \\(viewer, token\\) at \\S+Z\\.\\n$`));
+      const revokedAt = new RegExp(`^Revoked token ${made.id} "to-revoke" \\(viewer, token\\) at (\\S+Z)\\.\\n$`).exec(rev.stdout)?.[1];
+      expectTimeIn(revokedAt, revokeWindow, 'the revocation time printed');
       expectOneLineError(await ascend(as(file, 'server', 'whoami')), 1, /HTTP 401.*unknown, revoked or expired.*sign in again/);
       const after = json<{ tokens: { id: string; revokedAt: string | null }[] }>(await ascend(admin('server', 'token', 'list', '--json')));
-      expect(after.tokens.find((t) => t.id === made.id)?.revokedAt).to.be.a('string');
+      // The stored time is the one printed (which shows whole seconds).
+      const stored = expectTimeIn(after.tokens.find((t) => t.id === made.id)?.revokedAt, revokeWindow, 'revokedAt');
+      expect(new Date(Math.floor(stored / 1000) * 1000).toISOString().replace('.000Z', 'Z')).to.equal(revokedAt);
 
       expectOneLineError(await ascend(admin('server', 'token', 'revoke', '00000000-0000-0000-0000-000000000000')), 1, /no API token .*token list" shows the ids/);
     });
@@ -278,13 +283,17 @@ describe('ascend server admin commands (CLI against a real collector)', function
       expect(human.stdout).to.match(new RegExp(`${a.agentId}\\s+PC-AGENT-1\\s+\\S+Z`));
 
       expectOneLineError(await ascend(as(viewerFile, 'server', 'agent', 'revoke', a.agentId)), 1, /needs the admin role/);
+      const revokeWindow = windowStart();
       const r = await ascend(admin('server', 'agent', 'revoke', a.agentId, '--reason', 'laptop stolen'));
       ok(r);
-      expect(r.stdout).to.match(new RegExp(`^Revoked agent ${a.agentId} \\(PC-AGENT-1\\) at \\S+Z\\.\\n$`));
+      const revokedAt = new RegExp(`^Revoked agent ${a.agentId} \\(PC-AGENT-1\\) at (\\S+Z)\\.\\n$`).exec(r.stdout)?.[1];
+      expectTimeIn(revokedAt, revokeWindow, 'the revocation time printed');
       const events = await agentCall(a.credential, 'POST', '/api/v1/events', { events: [{ id: 'e1', type: 'agent-error', time: Date.now() }] });
       expect(events.status).to.equal(401);
       const j = json<{ agent: { revokedAt: string | null } }>(await ascend(admin('server', 'agent', 'revoke', a.agentId, '--json')));
-      expect(j.agent.revokedAt).to.be.a('string');
+      // Revoking again changes nothing: the time is the first revocation's.
+      const stored = expectTimeIn(j.agent.revokedAt, revokeWindow, 'revokedAt');
+      expect(new Date(Math.floor(stored / 1000) * 1000).toISOString().replace('.000Z', 'Z')).to.equal(revokedAt);
     });
   });
 
@@ -304,11 +313,14 @@ describe('ascend server admin commands (CLI against a real collector)', function
     }
 
     it('list shows computer, user, process, args, justification, age and expiry; approve with --time-limit', async () => {
+      const fileWindow = windowStart();
       const id = await fileRequest('req-1', { args: '/S /D=C:\\App', justification: 'install the \u001b[31mprinter\u001b[0m driver' });
       const list = json<{ requests: Record<string, unknown>[] }>(await ascend(as(approverFile, 'server', 'approval', 'list', '--status', 'pending', '--json')));
       const req = list.requests.find((x) => x.id === id);
       expect(req).to.include({ computer: 'PC-APPROVE', user: 'CORP\\alice', processPath: 'C:\\Tools\\setup.exe', args: '/S /D=C:\\App', status: 'pending' });
-      expect(req?.expiresAt).to.be.a('string');
+      // Pending requests expire after the default lifetime of 4 hours from their filing.
+      const createdAt = expectTimeIn(req?.createdAt, fileWindow, 'createdAt');
+      expect(Date.parse(req?.expiresAt as string) - createdAt).to.equal(4 * 3600_000);
 
       const human = await ascend(as(approverFile, 'server', 'approval', 'list'));
       ok(human);
@@ -482,19 +494,24 @@ describe('ascend server admin commands (CLI against a real collector)', function
       expect(r.stdout).to.not.include(readFileSync(out, 'utf8').trim());
     });
 
-    it('takes --password-file of mode 0600 and refuses one open to group or others', async () => {
+    it('takes --password-file of mode 0600', async () => {
       const pw = join(dir, 'password');
       writeFileSync(pw, `${PASSWORD}\n`, { mode: 0o600 });
       const out = join(dir, 'session-3');
       ok(await ascend(['server', 'sign-in', '--server', url, '--user', 'CORP\\alice', '--password-file', pw, '--out', out]));
       expect(existsSync(out)).to.equal(true);
-      if (!posix) return;
+    });
+
+    it('refuses a --password-file open to group or others (POSIX file modes: skipped on Windows, which has none)', async function () {
+      if (!posix) this.skip();
+      const pw = join(dir, 'password-open');
+      writeFileSync(pw, `${PASSWORD}\n`, { mode: 0o600 });
       chmodSync(pw, 0o644);
       const out2 = join(dir, 'session-4');
       expectOneLineError(
         await ascend(['server', 'sign-in', '--server', url, '--user', 'CORP\\alice', '--password-file', pw, '--out', out2]),
         1,
-        /the password file has mode 644, open to group or others \(run chmod 600 .*password\)/,
+        /the password file has mode 644, open to group or others \(run chmod 600 .*password-open\)/,
       );
       expect(existsSync(out2)).to.equal(false);
     });

@@ -12,6 +12,7 @@ import { AscendError } from '../../src/errors.js';
 import { buildServer, type ServerOptions } from '../../src/collector/server/index.js';
 import { type CollectorStore, PostgresStore, SqliteStore } from '../../src/collector/storage/index.js';
 import { getTestPostgres } from '../support/postgres.js';
+import { expectTimeIn, windowStart } from '../support/time-window.js';
 
 const tempDirs: string[] = [];
 after(() => {
@@ -34,6 +35,22 @@ const signIn = {
     throw new AscendError('ASC_COLLECTOR_UNAUTHENTICATED', 'the user name or password is wrong');
   },
 };
+
+/**
+ * Resolves `first` once the store has answered a read of the agent's approval `requestId`
+ * (a long-poll has then seen it pending and goes on to wait); `stop` puts the store back.
+ */
+function watchApprovalReads(store: CollectorStore, requestId: string): { first: Promise<void>; stop: () => void } {
+  const original = store.getApprovalForAgent;
+  let seen: () => void = () => undefined;
+  const first = new Promise<void>((resolve) => (seen = resolve));
+  store.getApprovalForAgent = async function (this: CollectorStore, ...args: Parameters<CollectorStore['getApprovalForAgent']>) {
+    const r = await original.apply(this, args);
+    if (args[1] === requestId) seen();
+    return r;
+  };
+  return { first, stop: () => void (store.getApprovalForAgent = original) };
+}
 
 function apiSuite(name: string, openStore: (ctx: Mocha.Context) => Promise<CollectorStore>): void {
   describe(`collector API (approvals, MFA, passcodes, tokens): ${name}`, function () {
@@ -108,27 +125,36 @@ function apiSuite(name: string, openStore: (ctx: Mocha.Context) => Promise<Colle
         const seen = (await call('GET', '/api/v1/agent/approvals/req-1', pc1)).json().request;
         expect(seen).to.include({ status: 'approved', timeLimitSeconds: 600 });
         expect(Date.parse(seen.validUntil) - Date.parse(seen.decidedAt)).to.equal(600_000);
+        const useWindow = windowStart();
         const used = await call('POST', '/api/v1/agent/approvals/req-1/use', pc1);
         expect(used.statusCode, used.body).to.equal(200);
-        expect(used.json().request.usedAt).to.be.a('string');
+        expectTimeIn(used.json().request.usedAt, useWindow, 'usedAt');
         expect(expectError(await call('POST', '/api/v1/agent/approvals/req-1/use', pc1), 409, 'ASC_COLLECTOR_CONFLICT')).to.include('used already');
 
         const audit = await call('GET', '/api/v1/reports/approvals?format=json', viewer);
         expect(audit.json().rows.map((r: any) => [r.computer, r.status, r.decidedBy])).to.deep.equal([['PC-01', 'approved', 'carol-approver']]);
       });
 
-      it('wakes a long-poll when the request is decided, and ends it at the wait when nobody decides', async () => {
+      it('wakes a long-poll when the request is decided, and ends it at the wait when nobody decides', async function () {
+        this.timeout(120_000); // beyond the 60 s wait: a poll that is not woken fails on the order below, not on a timeout
         const pc = await enroll('PC-03');
         await call('POST', '/api/v1/agent/approvals', pc, { requestId: 'r-wait', user: 'u', processPath: 'p' });
-        const id = (await call('GET', '/api/v1/approvals', approver)).json().requests[0].id as string;
-        const started = Date.now();
-        const poll = call('GET', '/api/v1/agent/approvals/r-wait?wait=30', pc);
-        await new Promise((r) => setTimeout(r, 150));
-        await call('POST', `/api/v1/approvals/${id}/deny`, approver, {});
+        await call('POST', '/api/v1/agent/approvals', pc, { requestId: 'r-idle', user: 'u', processPath: 'q' });
+        const ids = Object.fromEntries(((await call('GET', '/api/v1/approvals', approver)).json().requests as { id: string; requestId: string }[]).map((x) => [x.requestId, x.id]));
+        // No clock: the poll must end before a poll that nobody decides, started first with a
+        // shorter wait (30 s against 60 s), whose only way to end is its wait running out.
+        const settled = new Set<string>();
+        const idle = call('GET', '/api/v1/agent/approvals/r-idle?wait=30', pc).finally(() => settled.add('r-idle'));
+        const reads = watchApprovalReads(store, 'r-wait');
+        const poll = call('GET', '/api/v1/agent/approvals/r-wait?wait=60', pc).finally(() => settled.add('r-wait'));
+        await reads.first; // the poll has seen the request pending, and waits
+        await call('POST', `/api/v1/approvals/${ids['r-wait']}/deny`, approver, {});
         const r = await poll;
         expect(r.json().request.status).to.equal('denied');
-        // Woken by the decision, not by the 30 s wait (a bound that can not flake: 30 s is the timeout).
-        expect(Date.now() - started).to.be.lessThan(29_000);
+        expect([...settled], 'woken by the decision, while the undecided poll still waits').to.deep.equal(['r-wait']);
+        reads.stop();
+        await call('POST', `/api/v1/approvals/${ids['r-idle']}/deny`, approver, {});
+        expect((await idle).json().request.status).to.equal('denied');
 
         await call('POST', '/api/v1/agent/approvals', pc, { requestId: 'r-none', user: 'u', processPath: 'p' });
         const quiet = await call('GET', '/api/v1/agent/approvals/r-none?wait=1', pc);
@@ -168,17 +194,20 @@ function apiSuite(name: string, openStore: (ctx: Mocha.Context) => Promise<Colle
         // What an authenticator app computes from the URI's secret.
         const app2fa = new TOTP({ secret: Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30 });
         const code = app2fa.generate();
+        const verifyWindow = windowStart();
         expect((await call('POST', '/api/v1/agent/mfa/verify', pc, { user: 'corp\\BOB', code })).json()).to.deep.equal({ user: 'corp\\BOB', verified: true });
         expect((await call('POST', '/api/v1/agent/mfa/verify', pc, { user: 'CORP\\bob', code })).json()).to.deep.equal({ user: 'CORP\\bob', verified: false, reason: 'replayed' });
         const show = (await call('GET', `/api/v1/mfa/enrollments/${encodeURIComponent('CORP\\bob')}`, viewer)).json();
-        expect(show.confirmedAt).to.be.a('string');
+        expectTimeIn(show.confirmedAt, verifyWindow, 'confirmedAt (the first good code)');
         expect(JSON.stringify(show)).to.not.include(secret);
         const wrong = String((Number(app2fa.generate({ timestamp: Date.now() + 600_000 })) + 1) % 1_000_000).padStart(6, '0');
         // The replay counted as the first failure; three more, then the fifth locks.
         for (let i = 0; i < 3; i++) expect((await call('POST', '/api/v1/agent/mfa/verify', pc, { user: 'CORP\\bob', code: wrong })).json()).to.deep.equal({ user: 'CORP\\bob', verified: false, reason: 'wrong-code' });
+        const fifthWindow = windowStart();
         const fifth = await call('POST', '/api/v1/agent/mfa/verify', pc, { user: 'CORP\\bob', code: wrong });
         expect(fifth.json()).to.include({ verified: false, reason: 'wrong-code' });
-        expect(fifth.json().lockedUntil).to.be.a('string');
+        // Locked for the default 15 minutes from the fifth failure.
+        expectTimeIn(fifth.json().lockedUntil, fifthWindow, 'lockedUntil', 15 * 60_000);
         const locked = await call('POST', '/api/v1/agent/mfa/verify', pc, { user: 'CORP\\bob', code: app2fa.generate({ timestamp: Date.now() + 30_000 }) });
         expectError(locked, 429, 'ASC_COLLECTOR_RATE_LIMITED');
         expect(Number(locked.headers['retry-after'])).to.be.greaterThan(0);
@@ -217,7 +246,8 @@ function apiSuite(name: string, openStore: (ctx: Mocha.Context) => Promise<Colle
         const agents = (await call('GET', '/api/v1/agents', viewer)).json().agents;
         expect(agents.map((x: any) => x.computer)).to.deep.equal(['PC-30']);
         expectError(await call('POST', `/api/v1/agents/${agents[0].id}/revoke`, approver, {}), 403, 'ASC_COLLECTOR_FORBIDDEN');
-        expect((await call('POST', `/api/v1/agents/${agents[0].id}/revoke`, admin, { reason: 'stolen' })).json().agent.revokedAt).to.be.a('string');
+        const revokeWindow = windowStart();
+        expectTimeIn((await call('POST', `/api/v1/agents/${agents[0].id}/revoke`, admin, { reason: 'stolen' })).json().agent.revokedAt, revokeWindow, 'revokedAt');
         expectError(await call('POST', '/api/v1/events', pc, { events: [{ id: '1', type: 'mfa', time: 1 }] }), 401, 'ASC_COLLECTOR_UNAUTHENTICATED');
         const revs = (await call('GET', '/api/v1/revocations', viewer)).json().revocations;
         expect(revs.map((r: any) => [r.kind, r.reason])).to.deep.equal([['agent', 'stolen']]);
@@ -297,7 +327,7 @@ function apiSuite(name: string, openStore: (ctx: Mocha.Context) => Promise<Colle
         }
         const deep = `${'{"d":'.repeat(150_000)}{}${'}'.repeat(150_000)}`;
         const r = await app.inject({ method: 'POST', url: '/api/v1/events', headers: { authorization: `Bearer ${pc}`, 'content-type': 'application/json' }, body: `{"events":[{"id":"y","type":"mfa","time":1,"data":${deep}}]}` });
-        expect(r.statusCode).to.be.within(400, 413);
+        expect(expectError(r, 400, 'ASC_COLLECTOR_BAD_INPUT')).to.equal('events[0] is nested too deeply or can not be stored as JSON');
         expect(await store.countEvents()).to.equal(0);
         // With a zone, any offset form is fine.
         for (const [i, time] of ['2024-06-01T10:00:00Z', '2024-06-01T12:00:00+02:00', '2024-06-01T12:00:00+0200', '2024-06-01'].entries()) {
@@ -309,9 +339,12 @@ function apiSuite(name: string, openStore: (ctx: Mocha.Context) => Promise<Colle
 
       it('keeps a passcode revoked before it was registered revoked', async () => {
         const pc = await enroll('PC-51');
+        const revokeWindow = windowStart();
         await call('POST', '/api/v1/passcodes/early/revoke', admin, { reason: 'leaked' });
+        const revokedBy = Date.now();
         const reg = await call('POST', '/api/v1/passcodes', admin, { id: 'early', title: 'x', maxUses: 3, computers: [] });
-        expect(reg.json().passcode.revokedAt).to.be.a('string');
+        // The time of the revocation, not of the registration after it.
+        expect(expectTimeIn(reg.json().passcode.revokedAt, revokeWindow, 'revokedAt')).to.be.at.most(revokedBy);
         expect((await call('POST', '/api/v1/agent/passcodes/early/redeem', pc)).json()).to.deep.equal({ passcodeId: 'early', ok: false, reason: 'revoked' });
       });
 
@@ -327,16 +360,26 @@ function apiSuite(name: string, openStore: (ctx: Mocha.Context) => Promise<Colle
       });
 
       it('ends long-polls when the server closes, without waiting for them', async function () {
+        this.timeout(120_000); // beyond the 60 s wait: a poll the close does not end fails on the order below
         const pc = await enroll('PC-53');
         await call('POST', '/api/v1/agent/approvals', pc, { requestId: 'w', user: 'u', processPath: 'p' });
-        const started = Date.now();
-        const poll = call('GET', '/api/v1/agent/approvals/w?wait=60', pc);
-        await new Promise((r) => setTimeout(r, 100));
-        await app.close();
+        await call('POST', '/api/v1/agent/approvals', pc, { requestId: 'w-other', user: 'u', processPath: 'q' });
+        // No clock: the suite's server, which keeps running, holds a poll started first with a
+        // shorter wait (30 s against 60 s); the poll of the server that closes must end first.
+        const closing = buildServer({ store, settings: { pollIntervalMs: 50 }, closeStore: false });
+        await closing.ready();
+        const settled = new Set<string>();
+        const reference = call('GET', '/api/v1/agent/approvals/w-other?wait=30', pc).finally(() => settled.add('reference'));
+        const reads = watchApprovalReads(store, 'w');
+        const poll = closing.inject({ method: 'GET', url: '/api/v1/agent/approvals/w?wait=60', headers: { authorization: `Bearer ${pc}` } }).finally(() => settled.add('closed'));
+        await reads.first; // the poll waits
+        reads.stop();
+        await closing.close();
         const r = await poll;
         expect(r.json().request.status).to.equal('pending');
-        // The wait was 60 s: far from it means the close ended the poll.
-        expect(Date.now() - started).to.be.lessThan(30_000);
+        expect([...settled], 'ended by the close, while the other server\'s poll still waits').to.deep.equal(['closed']);
+        await app.close();
+        expect((await reference).json().request.status).to.equal('pending');
         store = await openStore(this);
         app = buildServer({ store });
         await app.ready();

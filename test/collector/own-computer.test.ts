@@ -27,6 +27,10 @@ import { buildTerms, generateSigningKeyPair, importSigningKey, signPasscode } fr
 import { formatAscpass } from '../../src/passcode-keys/index.js';
 import { getTestPostgres } from '../support/postgres.js';
 import { testTls } from '../support/tls.js';
+import { expectTimeIn, windowStart } from '../support/time-window.js';
+
+/** Locks last the default mfaLockMs (15 minutes) from the failure that set them. */
+const LOCK_MS = 15 * 60_000;
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -180,9 +184,10 @@ function ownComputerSuite(name: string, openStore: (ctx: Mocha.Context) => Promi
         const onB = await agentOn('PC-B');
         const wrong = wrongCode(secret);
         for (let i = 0; i < 4; i++) expect((await verify(onB, 'h3alice', wrong)).json(), `wrong code ${i + 1}`).to.include({ verified: false, reason: 'wrong-code' });
+        const fifthWindow = windowStart();
         const fifth = (await verify(onB, 'h3alice', wrong)).json();
         expect(fifth).to.include({ verified: false });
-        expect(fifth.lockedUntil, 'the fifth locks alice on PC-B').to.be.a('string');
+        expectTimeIn(fifth.lockedUntil, fifthWindow, 'the fifth locks alice on PC-B: lockedUntil', LOCK_MS);
         expectError(await verify(onB, 'h3alice', wrong), 429, 'ASC_COLLECTOR_RATE_LIMITED');
         // On PC-A alice is not locked: her right code passes.
         const onAAnswer = await verify(onA, 'h3alice', totp(secret));
@@ -202,11 +207,17 @@ function ownComputerSuite(name: string, openStore: (ctx: Mocha.Context) => Promi
         const wrong = wrongCode(secret);
         // Four wrong codes from each of three computers: below each computer's lock (5), 12 in all = the backstop.
         let last: any;
-        for (const agent of fleet) for (let i = 0; i < 4; i++) last = (await verify(agent, 'h3alice', wrong)).json();
-        expect(last.lockedUntil, 'the twelfth wrong code locks alice domain-wide').to.be.a('string');
+        let lastWindow = windowStart();
+        for (const agent of fleet) {
+          for (let i = 0; i < 4; i++) {
+            lastWindow = windowStart();
+            last = (await verify(agent, 'h3alice', wrong)).json();
+          }
+        }
+        const until = expectTimeIn(last.lockedUntil, lastWindow, 'the twelfth wrong code locks alice domain-wide: lockedUntil', LOCK_MS);
         expectError(await verify(onA, 'h3alice', totp(secret)), 429, 'ASC_COLLECTOR_RATE_LIMITED');
         const shown = (await call('GET', '/api/v1/mfa/enrollments/h3alice', admin)).json();
-        expect(shown.lockedUntil, 'the admin sees the domain-wide lock').to.be.a('string');
+        expect(Date.parse(shown.lockedUntil), 'the admin sees the domain-wide lock').to.equal(until);
         // Re-enrolling the user (the admin's remedy) clears every lock.
         const fresh = await enrollMfa('h3alice');
         expect((await verify(onA, 'h3alice', totp(fresh))).json()).to.include({ verified: true });

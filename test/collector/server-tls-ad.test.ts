@@ -7,6 +7,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -105,6 +106,7 @@ describe('collector over HTTPS with Active Directory sign-in (real DC)', functio
     expect(JSON.stringify(wrong.json)).to.not.include(password);
     const none = await httpsJson(`${url}/api/v1/sign-in`, ca, 'POST', { user: outsider, password });
     expect(none.status).to.equal(403);
+    expect(none.json.error.code).to.equal('ASC_COLLECTOR_FORBIDDEN');
   });
 
   it('serves the CLI over TLS when the CA is trusted, and nothing over plain HTTP', async () => {
@@ -116,13 +118,26 @@ describe('collector over HTTPS with Active Directory sign-in (real DC)', functio
     });
     expect(r.status, r.stderr).to.equal(0);
     expect(JSON.parse(r.stdout)).to.include({ report: 'approvals' });
+    // Without the CA: refused as an untrusted server (the certificate is self-signed), in one line.
     const untrusted = spawnSync(process.execPath, [RUN, 'report', 'approvals', '--server', url, '--token-file', tokenFile], { cwd: ROOT, encoding: 'utf8' });
     expect(untrusted.status).to.equal(1);
+    const line = `Error: the server at ${url} is not the trusted collector: its certificate failed verification (DEPTH_ZERO_SELF_SIGNED_CERT)`;
+    expect(untrusted.stderr.trim().startsWith(`${line} (`), untrusted.stderr).to.equal(true); // then the hint, in parentheses
+    expect(untrusted.stderr.trim()).to.match(/\(pass --ca-file .*\)$/);
     expect(untrusted.stderr.trim().split('\n')).to.have.length(1);
-    const plain = await fetch(url.replace('https:', 'http:') + '/api/v1/health').then(
-      (res) => res.status,
-      () => 'refused',
-    );
-    expect(plain).to.not.equal(200);
+    const untrustedJson = spawnSync(process.execPath, [RUN, 'report', 'approvals', '--server', url, '--token-file', tokenFile, '--json'], { cwd: ROOT, encoding: 'utf8' });
+    expect(untrustedJson.status).to.equal(1);
+    expect(JSON.parse(untrustedJson.stdout).error.code).to.equal('ASC_COLLECTOR_UNTRUSTED');
+    // Plain HTTP to the TLS port: no HTTP answer at all, the connection is closed (at most a TLS alert record comes back).
+    const { port } = new URL(url);
+    const back = await new Promise<Buffer>((done, fail) => {
+      const chunks: Buffer[] = [];
+      const sock = connect(Number(port), '127.0.0.1', () => sock.write('GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'));
+      sock.on('data', (b: Buffer) => chunks.push(b));
+      sock.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ECONNRESET' ? undefined : fail(e)));
+      sock.on('close', () => done(Buffer.concat(chunks)));
+    });
+    expect(back.toString('latin1'), 'an HTTP answer over plain HTTP').to.not.match(/HTTP\//);
+    if (back.length > 0) expect(back[0], 'a TLS alert record (content type 21)').to.equal(21);
   });
 });

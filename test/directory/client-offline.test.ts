@@ -39,12 +39,22 @@ async function connectError(options: Partial<DirectoryOptions>): Promise<AscendE
 }
 
 /** A TCP server that accepts and never answers; counts connections. */
-async function silentServer(): Promise<{ server: Server; port: number; connections: () => number; close: () => Promise<void> }> {
+/** Polls a condition (a generous deadline: it is for a dead client, not a speed limit). */
+async function waitUntil(cond: () => boolean, what: string, deadlineMs = 30_000): Promise<void> {
+  const end = Date.now() + deadlineMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`not seen within ${deadlineMs / 1000} s: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function silentServer(): Promise<{ server: Server; port: number; connections: () => number; open: () => number; close: () => Promise<void> }> {
   let count = 0;
   const sockets = new Set<Socket>();
   const server = createServer((s) => {
     count++;
     sockets.add(s);
+    s.resume(); // reads and drops what the client sends, so its hang-up ('end', then 'close') is seen
     s.on('error', () => undefined);
     s.on('close', () => sockets.delete(s));
   });
@@ -54,6 +64,7 @@ async function silentServer(): Promise<{ server: Server; port: number; connectio
     server,
     port: (server.address() as AddressInfo).port,
     connections: () => count,
+    open: () => sockets.size,
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -120,16 +131,22 @@ describe('directory: connect refusals and configuration errors (no DC)', () => {
   });
 
   it('times out on a server that never answers (TLS handshake, and a plain bind)', async () => {
+    // The server never answers and never hangs up, so only the client's own timeout can end
+    // these calls (without it they would wait for ever): no clock is read here. Each call
+    // reached the server, and each hung up its connection when it gave up.
     const srv = await silentServer();
     try {
-      const started = Date.now();
       const tls = await connectError({ url: `ldaps://127.0.0.1:${srv.port}`, timeoutMs: 300, tlsInsecure: true });
       expect(tls.code).to.equal('ASC_LDAP_UNREACHABLE');
       expect(tls.message).to.match(/did not answer within 300 ms/);
+      expect(srv.connections()).to.equal(1);
+      await waitUntil(() => srv.open() === 0, 'the TLS client closed its connection');
       const plain = await connectError({ url: `ldap://127.0.0.1:${srv.port}`, timeoutMs: 300, allowPlainLdap: true });
       expect(plain.code).to.equal('ASC_LDAP_UNREACHABLE');
       expect(plain.message).to.include(`ldap://127.0.0.1:${srv.port}`);
-      expect(Date.now() - started).to.be.lessThan(5000);
+      expect(plain.message).to.match(/did not answer within 300 ms/);
+      expect(srv.connections()).to.equal(2);
+      await waitUntil(() => srv.open() === 0, 'the plain client closed its connection');
     } finally {
       await srv.close();
     }

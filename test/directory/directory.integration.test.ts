@@ -4,6 +4,10 @@
  */
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { AscendError, isAscendError } from '../../src/errors.js';
 import {
@@ -77,7 +81,24 @@ describe('directory: against a Samba AD DC (integration)', function () {
 
     it("verifies the DC's certificate with its CA file and the name in the certificate", async () => {
       const d = await Directory.connect({ ...base, tlsInsecure: false, caFile: dc.caFile, tlsServerName: `dc1.${dc.dnsDomain}` });
-      await d.close();
+      try {
+        expect(d.defaultNamingContext.toLowerCase()).to.equal(dc.baseDn.toLowerCase());
+        expect(d.dnsHostName.toLowerCase()).to.equal(`dc1.${dc.dnsDomain}`.toLowerCase());
+        expect(d.roundTrips).to.equal(2);
+      } finally {
+        await d.close();
+      }
+      // The CA file is what made it pass: another CA's file, with the same name, is refused.
+      const other = mkdtempSync(join(tmpdir(), 'ascend-other-ca-'));
+      try {
+        const otherCa = join(other, 'ca.pem');
+        const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=Another CA', '-keyout', join(other, 'ca.key'), '-out', otherCa], { encoding: 'utf8' });
+        expect(made.status, made.stderr).to.equal(0);
+        const e = await failure(Directory.connect({ ...base, tlsInsecure: false, caFile: otherCa, tlsServerName: `dc1.${dc.dnsDomain}` }));
+        expect(e.code).to.equal('ASC_LDAP_TLS_FAILED');
+      } finally {
+        rmSync(other, { recursive: true, force: true });
+      }
     });
 
     it('refuses the certificate for 127.0.0.1 even with the CA file: it names the DC, not the address', async () => {

@@ -35,10 +35,10 @@ describe('passcode name patterns (matchPattern)', () => {
     expect(matchPattern('.*', 'anything')).to.equal(false);
     expect(matchPattern('.*', '.whatever')).to.equal(true);
     expect(matchPattern('a{2}', 'aa')).to.equal(false);
-    // A catastrophic-backtracking shape for regex engines is linear here.
-    const t0 = Date.now();
+    // A catastrophic-backtracking shape for regex engines: the right answer here (a backtracking
+    // matcher would not finish); how fast, and that it grows linearly, is bench/patterns.bench.ts.
     expect(matchPattern(`${'*a'.repeat(100)}b`, 'a'.repeat(5000))).to.equal(false);
-    expect(Date.now() - t0).to.be.below(1000);
+    expect(matchPattern(`${'*a'.repeat(100)}b`, `${'a'.repeat(5000)}b`)).to.equal(true);
   });
 
   it('? is one character, also outside the BMP', () => {

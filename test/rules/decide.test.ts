@@ -132,11 +132,11 @@ describe('rules: decisions', () => {
     for (const [path, matched] of table) {
       it(`${path} -> ${matched.join(', ') || 'nothing'}`, () => expect(both(rules, { ...base, path }).matchedRules).to.deep.equal(matched));
     }
-    it('a pathological pattern answers quickly', () => {
+    // How fast, and that the time grows linearly with the path, is bench/patterns.bench.ts.
+    it('a pathological pattern answers (a backtracking matcher would not finish)', () => {
       const r = [rule('slow?', { action: 'allow', match: { path: `${'*a'.repeat(30)}*b` } })];
-      const t0 = process.hrtime.bigint();
       expect(decide(compileRules(r), { ...base, path: 'a'.repeat(5000) }).decision).to.equal('not-elevated');
-      expect(Number(process.hrtime.bigint() - t0) / 1e6).to.be.below(200);
+      expect(decide(compileRules(r), { ...base, path: `${'a'.repeat(5000)}b` }).matchedRules).to.deep.equal(['slow?']);
     });
   });
 

@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { accessSync, constants as fsConstants, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** True when the command runs (exit 0) with these arguments. */
 export function commandWorks(cmd: string, args: readonly string[]): boolean {
@@ -26,4 +28,35 @@ export function sambaPythonAvailable(): boolean {
 
 export function xmllintAvailable(): boolean {
   return commandWorks('xmllint', ['--version']);
+}
+
+/**
+ * A cgroup v2 hierarchy root may write to (a child can be made and has cgroup.procs), found
+ * from /proc/self/mounts here, independently of the agent's own detection; null when none.
+ */
+export function writableCgroup2(): string | null {
+  let mounts: string;
+  try {
+    mounts = readFileSync('/proc/self/mounts', 'utf8');
+  } catch {
+    return null;
+  }
+  for (const line of mounts.split('\n')) {
+    const [, point, type] = line.split(' ');
+    if (type !== 'cgroup2' || point === undefined) continue;
+    const mount = point.replace(/\\040/g, ' ');
+    const probe = join(mount, `ascend-test-probe-${process.pid}`);
+    try {
+      mkdirSync(probe);
+      try {
+        accessSync(join(probe, 'cgroup.procs'), fsConstants.W_OK);
+        return mount;
+      } finally {
+        rmdirSync(probe);
+      }
+    } catch {
+      // not writable here: try the next mount
+    }
+  }
+  return null;
 }
