@@ -1,5 +1,33 @@
 #!/usr/bin/env node
 // Entry of the `ascend` CLI: runs the compiled commands listed in oclif.manifest.json.
-import { execute } from '@oclif/core';
+// The user-facing client commands (`elevate`, `tse redeem|status`, `agent status`) start
+// without oclif: the lean client bundled into dist/client/ascend-client.js (scripts/
+// bundle-client.js), found next to this file's real path, runs them, or hands the command
+// line back (help, and the few lines only oclif reads its own way).
+import { realpathSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-await execute({ dir: import.meta.url });
+const LEAN_FIRST = new Set(['elevate', 'tse', 'agent']);
+const argv = process.argv.slice(2);
+let handled = false;
+if (LEAN_FIRST.has(argv[0])) {
+  const client = new URL('../dist/client/ascend-client.js', pathToFileURL(realpathSync(fileURLToPath(import.meta.url))));
+  let lean;
+  try {
+    lean = await import(client.href);
+  } catch (e) {
+    // A tree built without the bundle (tsc alone) still runs every command, through oclif.
+    if (e?.code !== 'ERR_MODULE_NOT_FOUND') throw e;
+  }
+  if (lean) handled = await lean.runLeanClient(argv);
+}
+// The daemon too (`agent run`): dist/agent/daemon/main.js starts it without oclif, or hands
+// the line back (help, and lines only oclif reads its own way).
+if (!handled && argv[0] === 'agent' && argv[1] === 'run') {
+  const daemon = new URL('../dist/agent/daemon/main.js', pathToFileURL(realpathSync(fileURLToPath(import.meta.url))));
+  handled = await (await import(daemon.href)).runLeanAgent(argv.slice(2));
+}
+if (!handled) {
+  const { execute } = await import('@oclif/core');
+  await execute({ dir: import.meta.url });
+}

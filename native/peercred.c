@@ -11,6 +11,13 @@
  *   mountOf(fd) -> { type, nosuid }: the filesystem type (f_type) and whether the mount the
  *     descriptor is on ignores set-uid bits (fstatfs f_flags ST_NOSUID).
  *
+ * And one the executor needs to share /etc/passwd with shadow-utils (agent/executor/pwdb.ts):
+ *   tryWriteLock(fd) -> boolean: an fcntl write lock on the whole file (F_SETLK, F_WRLCK), as
+ *     glibc's lckpwdf() takes on /etc/.pwd.lock; false when another process holds it. Released
+ *     when the process closes any descriptor of that file (or exits).
+ *   copySecurityXattrs(from, to): copies security.selinux and system.posix_acl_access between
+ *     two open files (see below).
+ *
  * Plain C against node_api.h only (N-API version 8), so the binary does not depend on the Node
  * version that loads it. Linux only. Built by scripts/build-native.js into
  * build/native/peercred.node.
@@ -20,6 +27,7 @@
 #endif
 #define NAPI_VERSION 8
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
@@ -159,6 +167,62 @@ static napi_value mount_of(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static napi_value try_write_lock(napi_env env, napi_callback_info info) {
+  int fd;
+  if (fd_argument(env, info, "tryWriteLock(fd)", &fd) != 0) return NULL;
+  struct flock fl;
+  memset(&fl, 0, sizeof fl);
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = 0;
+  fl.l_len = 0;
+  int got = 1;
+  if (fcntl(fd, F_SETLK, &fl) != 0) {
+    if (errno != EAGAIN && errno != EACCES) return throw_errno(env, "fcntl(F_SETLK)", errno);
+    got = 0;
+  }
+  napi_value result;
+  return napi_get_boolean(env, got != 0, &result) == napi_ok ? result : NULL;
+}
+
+/*
+ * copySecurityXattrs(from, to): copies the extended attributes that carry a file's access
+ * rules, security.selinux (its SELinux label) and system.posix_acl_access (its ACL), from the
+ * file open on fd `from` to the one on fd `to`, as shadow-utils keeps them when it rewrites
+ * /etc/passwd through a new file. One the file system or kernel does not have is skipped; one
+ * that cannot be read whole or set throws (the caller then does not replace the file).
+ */
+static napi_value copy_security_xattrs(napi_env env, napi_callback_info info) {
+  static const char *const names[] = { "security.selinux", "system.posix_acl_access" };
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t from = -1, to = -1;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &from) != napi_ok || napi_get_value_int32(env, argv[1], &to) != napi_ok || from < 0 || to < 0) {
+    napi_throw_type_error(env, NULL, "copySecurityXattrs(from, to) takes two file descriptors");
+    return NULL;
+  }
+  char *buf = malloc(65536); /* XATTR_SIZE_MAX */
+  if (buf == NULL) return throw_errno(env, "malloc", ENOMEM);
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    ssize_t got = fgetxattr(from, names[i], buf, 65536);
+    if (got < 0) {
+      int err = errno;
+      if (err == ENODATA || err == ENOTSUP || err == EOPNOTSUPP) continue;
+      free(buf);
+      return throw_errno(env, names[i], err);
+    }
+    if (fsetxattr(to, names[i], buf, (size_t)got, 0) != 0) {
+      int err = errno;
+      free(buf);
+      return throw_errno(env, names[i], err);
+    }
+  }
+  free(buf);
+  napi_value undefined;
+  return napi_get_undefined(env, &undefined) == napi_ok ? undefined : NULL;
+}
+
 NAPI_MODULE_INIT() {
   static const struct {
     const char *name;
@@ -167,6 +231,8 @@ NAPI_MODULE_INIT() {
     { "peerCredentials", peer_credentials },
     { "posixAclAccess", posix_acl_access },
     { "mountOf", mount_of },
+    { "tryWriteLock", try_write_lock },
+    { "copySecurityXattrs", copy_security_xattrs },
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value fn;

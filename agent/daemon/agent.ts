@@ -18,7 +18,10 @@
 import path from 'node:path';
 import { AscendError } from '../../src/errors.js';
 import { pinOfCertificate, showPin } from '../../src/collector-api/pin.js';
-import { PolicyCache, PolicyRefresher, type PolicySnapshot, type PolicyStatus } from '../policy/index.js';
+// The modules themselves, not ../policy/index.js: that barrel loads the domain source (LDAP, SYSVOL).
+import { PolicyCache } from '../policy/cache.js';
+import { PolicyRefresher, type PolicyStatus } from '../policy/refresher.js';
+import type { PolicySnapshot } from '../policy/snapshot.js';
 import { TseStore } from '../tse/store.js';
 import { Spool } from '../spool/spool.js';
 import { IpcServer, type IpcContext, type IpcRequest } from '../ipc/index.js';
@@ -78,7 +81,10 @@ export class AscendAgent {
       log: this.log,
       emit: (type, fields) => this.audit.emit(type, fields),
       collectorRevoked: () => this.collector.revoked,
-      applied: () => void this.sessions.enforce(),
+      applied: () => {
+        void this.sessions.enforce();
+        opts.policyApplied?.();
+      },
     });
     this.collector = new CollectorLink(opts, spool, () => this.policy.settings, this.log, async () => {
       // Saved or fetched, revocations count at once: the verifier is rebuilt, revoked sessions end.
@@ -100,6 +106,8 @@ export class AscendAgent {
       source: opts.policySource,
       cache: new PolicyCache(opts.stateDir),
       onChange: (snapshot: PolicySnapshot, info: { fromCache: boolean; changed: boolean }) => agent?.policy.apply(snapshot, info.fromCache),
+      // What the agent enforces is folded from the entries once; the raw entries are not kept.
+      keepEntries: false,
       log: (level: string, msg: string) => (opts.log ?? (() => undefined))(level === 'error' ? 'error' : level === 'warn' ? 'warn' : 'info', msg),
       ...(opts.random ? { random: opts.random } : {}),
     });
@@ -196,7 +204,7 @@ export class AscendAgent {
       pid: process.pid,
       startedAt: new Date(this.startedAt).toISOString(),
       policy,
-      rules: { count: this.policy.rules.length, problems: this.policy.ruleProblems.map((p) => `${p.list}/${p.name}: ${p.message}`) },
+      rules: { count: this.policy.ruleCount, problems: this.policy.ruleProblems.map((p) => `${p.list}/${p.name}: ${p.message}`) },
       tse: {
         enabled: this.policy.passcodePolicy.tseEnabled,
         offlineAllowed: this.policy.passcodePolicy.offlineAllowed,

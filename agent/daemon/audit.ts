@@ -170,8 +170,8 @@ export class AuditTrail {
    * so the event committed later fits in the room held (see Spool.reserve). A type the
    * policy does not collect holds nothing and commits nothing.
    */
-  async reserve(what: string, type: EventType, fields: EventFields, unknown?: EventFields): Promise<PendingEvent>;
-  async reserve(what: string, anyType: string, anyFields: EventFields | Record<string, unknown>, anyUnknown: EventFields | Record<string, unknown> = {}): Promise<PendingEvent> {
+  async reserve(what: string, type: EventType, fields: EventFields, unknown?: EventFields, eventId?: string): Promise<PendingEvent>;
+  async reserve(what: string, anyType: string, anyFields: EventFields | Record<string, unknown>, anyUnknown: EventFields | Record<string, unknown> = {}, eventId?: string): Promise<PendingEvent> {
     const [type, fields, unknown] = [anyType as EventType, anyFields as EventFields, anyUnknown as EventFields];
     if (!this.opts.collects(type)) {
       return {
@@ -182,7 +182,8 @@ export class AuditTrail {
         },
       };
     }
-    const id = randomUUID();
+    // A caller-given id: the same event written again (after a crash) is stored once by the collector.
+    const id = eventId ?? randomUUID();
     const largest = this.event(type, { ...fields, ...unknown }, id);
     let held: SpoolReservation | undefined;
     try {
@@ -215,9 +216,9 @@ export class AuditTrail {
    * before `action` when the event could not be recorded. Should the disk fail the write
    * itself, `undo` takes back what `action` did before the error goes on.
    */
-  async recorded(what: string, type: EventType, fields: EventFields, action: () => Promise<boolean>, undo: () => Promise<unknown>): Promise<boolean>;
-  async recorded(what: string, type: string, fields: EventFields | Record<string, unknown>, action: () => Promise<boolean>, undo: () => Promise<unknown>): Promise<boolean> {
-    const pending = await this.reserve(what, type as EventType, fields as EventFields);
+  async recorded(what: string, type: EventType, fields: EventFields, action: () => Promise<boolean>, undo: () => Promise<unknown>, eventId?: string): Promise<boolean>;
+  async recorded(what: string, type: string, fields: EventFields | Record<string, unknown>, action: () => Promise<boolean>, undo: () => Promise<unknown>, eventId?: string): Promise<boolean> {
+    const pending = await this.reserve(what, type as EventType, fields as EventFields, {}, eventId);
     try {
       const done = await action();
       if (done) {

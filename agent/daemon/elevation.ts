@@ -12,6 +12,7 @@ import type { TseStore } from '../tse/store.js';
 import { type IpcContext, type IpcRequest, writePaced } from '../ipc/index.js';
 import type { Executor, RunningElevation } from '../executor/index.js';
 import { schedulerOf } from '../executor/schedulers.js';
+import { PhaseClock } from '../executor/phases.js';
 import type { AuditTrail } from './audit.js';
 import type { EventFields } from '../../src/collector-api/events.js';
 import type { Requester } from './identity.js';
@@ -54,6 +55,7 @@ export class Elevations {
 
   /** Decides and, when allowed and every control is met, runs the program elevated. */
   async elevate(requester: Requester, req: IpcRequest, ctx: IpcContext): Promise<unknown> {
+    const phases = new PhaseClock();
     const argv = req.argv;
     if (!Array.isArray(argv) || argv.length === 0 || argv.some((a) => typeof a !== 'string')) throw new AscendError('ASC_AGENT_PROTOCOL', 'elevate needs argv, a non-empty list of strings');
     const cwd = typeof req.cwd === 'string' ? req.cwd : '/';
@@ -69,7 +71,8 @@ export class Elevations {
     // The judged program stays open until the executor has started it from this descriptor,
     // and is closed on every way out (refusals included): closing twice is harmless.
     try {
-      return await this.elevateJudged(requester, ctx, program, { argv, cwd, env, justification, otp, redeemed });
+      phases.mark('inspect');
+      return await this.elevateJudged(requester, ctx, program, { argv, cwd, env, justification, otp, redeemed }, phases);
     } finally {
       await program.handle.close();
     }
@@ -81,6 +84,7 @@ export class Elevations {
     ctx: IpcContext,
     program: ProgramInfo,
     asked: { argv: unknown[]; cwd: string; env: Record<string, string>; justification: string | undefined; otp: string | undefined; redeemed: unknown },
+    phases = new PhaseClock(),
   ): Promise<unknown> {
     const { argv, cwd, env, justification, otp, redeemed } = asked;
     const args = argv.slice(1) as string[];
@@ -135,6 +139,7 @@ export class Elevations {
       throw new AscendError('ASC_ELEVATION_DENIED', message);
     }
     const elevationId = randomUUID();
+    phases.mark('decide');
     if (!byTse) await this.controls.satisfy(decision, requester, elevationId, base, justification, otp, ctx);
 
     if (ctx.signal.aborted) throw new AscendError('ASC_ELEVATION_CONTROL_FAILED', 'the request was abandoned before the program started');
@@ -149,7 +154,9 @@ export class Elevations {
     };
     // Fail closed: the room for process-elevated is held before the program starts, and the
     // event is committed with its pid right after (see AuditTrail.reserve and Spool.reserve).
+    phases.mark('controls');
     const record = await this.audit.reserve(`the elevation of ${program.path}`, 'process-elevated', elevated, { pid: Number.MAX_SAFE_INTEGER, data: { account: 'x'.repeat(64), groups, integrity } });
+    phases.mark('event-reserve');
     const running = await this.executor.start({
       elevationId,
       requester: { uid: requester.uid, gid: requester.gid, name: requester.name },
@@ -162,6 +169,7 @@ export class Elevations {
       programFd: program.handle.fd,
       onExec: (q) => this.judgeExec(q, requester, elevationId, session !== undefined),
       holdUntilReleased: true,
+      phases,
     }).finally(() => program.handle.close()).catch(record.abandon);
     const entry: RunningEntry = { elevationId, uid: requester.uid, sessionId: byTse && session ? session.sessionId : null, running };
     this.running.set(elevationId, entry);
@@ -172,6 +180,7 @@ export class Elevations {
       this.running.delete(elevationId);
       throw new AscendError('ASC_AUDIT_UNAVAILABLE', `the elevation of ${program.path} was ended: the agent could not record it (${messageOf(e)})`);
     });
+    phases.mark('event-commit');
     // On record: now the program may run (it waited at its first exec; see holdUntilReleased).
     running.release?.(true);
     ctx.send({ kind: 'event', status: 'started', pid: running.pid, account: running.account, elevatedBy: byTse ? 'tse' : 'rule' });

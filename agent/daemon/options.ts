@@ -42,6 +42,8 @@ export interface AgentOptions {
   trustedOwners?: number[];
   /** The socket's connection limits (IpcServer: 64 at once, 8 per user, the rest of an eighth kept for root). */
   connectionLimits?: Pick<IpcServerOptions, 'maxConnections' | 'maxConnectionsPerUser' | 'rootReserve'>;
+  /** Called after each policy is applied (agent run releases what reading it left behind, ./launch.ts). */
+  policyApplied?: () => void;
 }
 
 /** The message of a thrown value, for a log line or an error. */

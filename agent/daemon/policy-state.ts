@@ -6,8 +6,7 @@
 import { compileRules, findingLine, lintRules, type Rule, type RuleIndex } from '../../src/rules/index.js';
 import type { RuleProblem } from '../../src/rules/policy.js';
 import { PasscodeVerifier, passcodePolicyFromEffective, type PasscodePolicy } from '../../src/passcode/index.js';
-import type { EffectivePolicy } from '../../src/policy/index.js';
-import { foldSnapshot, type PolicySnapshot } from '../policy/index.js';
+import { foldSnapshot, type PolicySnapshot } from '../policy/snapshot.js';
 import { agentSettingsOf, type AgentSettings } from './settings.js';
 import type { LogFn } from './options.js';
 import type { EventFields, EventType } from '../../src/collector-api/events.js';
@@ -24,8 +23,10 @@ export interface PolicyHooks {
 
 /** The current policy; its fields are replaced together by apply() and only read elsewhere. */
 export class PolicyState {
-  effective: EffectivePolicy[] = [];
-  rules: Rule[] = [];
+  /** The policy's own passcode settings (the fold is not kept: rebuildVerifier needs only these). */
+  private passcodeBase: PasscodePolicy | undefined;
+  /** How many rules the policy has (the rules themselves live on compiled, in index, only). */
+  ruleCount = 0;
   ruleProblems: RuleProblem[] = [];
   index: RuleIndex = compileRules([]);
   /** Whether a rule matches by hash (then programs are hashed before they are judged). */
@@ -40,13 +41,13 @@ export class PolicyState {
   apply(snapshot: PolicySnapshot, fromCache: boolean): void {
     // One fold per policy change: the settings and the rules are both read from it.
     const { effective, rules: loaded } = foldSnapshot(snapshot);
-    this.effective = effective;
     const labelled = loaded.rules.map((r) => (r.source !== undefined && snapshot.labels[r.source] ? { ...r, source: snapshot.labels[r.source] } : r));
-    this.rules = labelled;
+    this.ruleCount = labelled.length;
     this.ruleProblems = loaded.problems;
     this.index = compileRules(labelled);
     this.hashRules = labelled.some((r) => r.match.sha256 !== undefined);
-    this.settings = agentSettingsOf(this.effective);
+    this.settings = agentSettingsOf(effective);
+    this.passcodeBase = passcodePolicyFromEffective(effective);
     this.rebuildVerifier();
     for (const p of loaded.problems) this.hooks.log('warn', `rule ${p.name} in ${p.list} skipped: ${p.message}`);
     for (const f of lintRules(labelled)) this.hooks.log('warn', `rule risk: ${findingLine(f)}`);
@@ -57,7 +58,7 @@ export class PolicyState {
 
   /** The passcode policy and its verifier, again: after a policy change, or when the collector's revocations change. */
   rebuildVerifier(): void {
-    const base = passcodePolicyFromEffective(this.effective);
+    const base = this.passcodeBase ?? passcodePolicyFromEffective([]);
     this.passcodePolicy = { ...base, revoked: new Set([...base.revoked, ...this.hooks.collectorRevoked()]) };
     this.verifier = new PasscodeVerifier({ ...this.passcodePolicy, offlineAllowed: true });
   }

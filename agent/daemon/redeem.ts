@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { AscendError } from '../../src/errors.js';
 import type { PasscodeTerms } from '../../src/passcode/index.js';
-import { tokenFromAscpass } from '../../src/passcode-keys/index.js';
+// The module itself, not the passcode-keys barrel (that loads the keychain's native addon).
+import { tokenFromAscpass } from '../../src/passcode-keys/ascpass.js';
 import type { TseSession, TseStore } from '../tse/store.js';
 import type { AgentCollectorClient } from '../collector/client.js';
 import type { AuditTrail } from './audit.js';
@@ -69,8 +70,13 @@ export class Redemption {
         return refuse('offline-not-allowed', `passcode "${terms.title}" (${terms.id}): offline passcodes are not enabled for this computer and the agent is not enrolled with a collector to confirm it`, terms, 'enroll the agent with a collector (--collector URL --enroll-token-file F)');
       }
       const now = this.tse.now();
+      const sessionId = randomUUID();
+      // The session starts only with the room for its passcode-redeemed event held (fail closed),
+      // and carries the event until it is spooled, so a kill -9 between the two does not lose it (Sessions.catchUp).
+      const redeemedEvent = { user: requester.name, passcodeId: terms.id, passcodeTitle: terms.title, sessionId, result: `uses left ${result.session.usesLeft}` };
+      const eventId = randomUUID();
       const session: Omit<TseSession, 'ended'> = {
-        sessionId: randomUUID(),
+        sessionId,
         passcodeId: terms.id,
         passcodeTitle: terms.title,
         uid: requester.uid,
@@ -81,11 +87,11 @@ export class Redemption {
         groups: result.session.groups,
         privileges: result.session.privileges,
         integrity: result.session.integrity,
+        unrecorded: [{ eventId, type: 'passcode-redeemed', fields: redeemedEvent }],
       };
-      // The session starts only with the room for its passcode-redeemed event held (fail closed).
-      const redeemedEvent = { user: requester.name, passcodeId: terms.id, passcodeTitle: terms.title, sessionId: session.sessionId, result: `uses left ${result.session.usesLeft}` };
-      const started = await this.audit.recorded('the TSE session', 'passcode-redeemed', redeemedEvent, () => this.tse.startSession(session, usesSoFar), () => this.tse.endSession(session.sessionId, 'ended'));
+      const started = await this.audit.recorded('the TSE session', 'passcode-redeemed', redeemedEvent, () => this.tse.startSession(session, usesSoFar), () => this.tse.endSession(session.sessionId, 'ended').then(() => this.tse.markRecorded(sessionId, eventId)), eventId);
       if (!started) continue; // another redemption counted meanwhile: check again
+      await this.tse.markRecorded(sessionId, eventId).catch((e: unknown) => this.log('warn', `TSE session ${sessionId}: its event is spooled, the mark not saved (it is spooled again at the next start, under the same id): ${messageOf(e)}`));
       this.sessions.schedule();
       this.log('info', `TSE session ${session.sessionId} for ${requester.name} from passcode ${terms.id}`);
       return {

@@ -4,7 +4,8 @@
  * the passcode revoked); with them end their elevated processes when the passcode says so.
  * A session starts in ./redeem.ts.
  */
-import type { TseSession, TseStore } from '../tse/store.js';
+import { randomUUID } from 'node:crypto';
+import type { TseSession, TseStore, UnrecordedEvent } from '../tse/store.js';
 import type { AuditTrail } from './audit.js';
 import type { Requester } from './identity.js';
 import type { PolicyState } from './policy-state.js';
@@ -19,7 +20,7 @@ export class Sessions {
   constructor(
     private readonly tse: TseStore,
     private readonly policy: Pick<PolicyState, 'passcodePolicy'>,
-    private readonly audit: Pick<AuditTrail, 'emit'>,
+    private readonly audit: Pick<AuditTrail, 'emit' | 'reserve'>,
     /** The elevations running now (a session's are ended with it). */
     private readonly running: ReadonlyMap<string, RunningEntry>,
     private readonly log: LogFn,
@@ -27,8 +28,45 @@ export class Sessions {
 
   /** Ends sessions whose end passed while the agent was not running (and their processes are gone with it). */
   async catchUp(): Promise<void> {
+    await this.recordUnrecorded();
     for (const s of this.tse.overdueSessions()) await this.expire(s);
     this.schedule();
+  }
+
+  /**
+   * Sessions saved by an agent that was killed before their passcode-redeemed event was in the
+   * spool: the event is spooled now, under the id it was given (the collector stores it once
+   * should the first write have made it after all). A spool that cannot take it leaves the
+   * mark for the next start.
+   */
+  private async recordUnrecorded(): Promise<void> {
+    for (const { sessionId, event } of this.tse.unrecordedEvents()) {
+      try {
+        await this.record(sessionId, event);
+        this.log('warn', `TSE session ${sessionId}: its ${event.type} event was spooled at this start (the agent had stopped before it was)`);
+      } catch (e) {
+        this.log('error', `TSE session ${sessionId}: its ${event.type} event could not be spooled: ${messageOf(e)}`);
+      }
+    }
+  }
+
+  /** Spools a session's event under its id, then drops its unrecorded mark. */
+  private async record(sessionId: string, event: UnrecordedEvent): Promise<void> {
+    const held = await this.audit.reserve(`the event of TSE session ${sessionId}`, event.type, event.fields, {}, event.eventId);
+    try {
+      await held.commit();
+    } finally {
+      await held.release();
+    }
+    await this.tse.markRecorded(sessionId, event.eventId);
+  }
+
+  /** Ends a session with its event saved alongside (spooled at once, or at the next start should the agent die first). */
+  private async endWithEvent(s: TseSession, reason: 'expired' | 'ended', type: 'session-expired' | 'session-ended', fields: Record<string, unknown>): Promise<TseSession | undefined> {
+    const event: UnrecordedEvent = { eventId: randomUUID(), type, fields };
+    const ended = await this.tse.endSession(s.sessionId, reason, event);
+    if (ended) await this.record(s.sessionId, event).catch((e: unknown) => this.log('error', `TSE session ${s.sessionId}: its ${type} event could not be spooled now (again at the next start): ${messageOf(e)}`));
+    return ended;
   }
 
   /** Ends active sessions the policy no longer allows: TSE not enabled, or the passcode revoked. */
@@ -37,11 +75,8 @@ export class Sessions {
     for (const s of this.tse.activeSessions()) {
       const revoked = this.policy.passcodePolicy.revoked.has(s.passcodeId) || [...this.policy.passcodePolicy.revoked].some((id) => id.toLowerCase() === s.passcodeId.toLowerCase());
       if (!this.policy.passcodePolicy.tseEnabled || revoked) {
-        const ended = await this.tse.endSession(s.sessionId, 'ended');
-        if (ended) {
-          await this.audit.emit('session-ended', { user: s.user, passcodeId: s.passcodeId, passcodeTitle: s.passcodeTitle, sessionId: s.sessionId, reason: revoked ? 'passcode revoked' : 'TSE disabled by policy' });
-          if (s.endProcesses) await this.endProcesses(s);
-        }
+        const ended = await this.endWithEvent(s, 'ended', 'session-ended', { user: s.user, passcodeId: s.passcodeId, passcodeTitle: s.passcodeTitle, sessionId: s.sessionId, reason: revoked ? 'passcode revoked' : 'TSE disabled by policy' });
+        if (ended && s.endProcesses) await this.endProcesses(s);
       }
     }
   }
@@ -62,10 +97,9 @@ export class Sessions {
   }
 
   private async expire(s: TseSession): Promise<void> {
-    const ended = await this.tse.endSession(s.sessionId, 'expired');
+    const ended = await this.endWithEvent(s, 'expired', 'session-expired', { user: s.user, passcodeId: s.passcodeId, passcodeTitle: s.passcodeTitle, sessionId: s.sessionId });
     if (!ended) return;
     this.log('info', `TSE session ${s.sessionId} of ${s.user} expired`);
-    await this.audit.emit('session-expired', { user: s.user, passcodeId: s.passcodeId, passcodeTitle: s.passcodeTitle, sessionId: s.sessionId });
     if (s.endProcesses) await this.endProcesses(s);
   }
 

@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
+import type { PhaseClock } from './phases.js';
 
 /** What the agent asks the executor to run, once a request is allowed. */
 export interface ElevationSpec {
@@ -36,6 +37,11 @@ export interface ElevationSpec {
    * false: it runs at once.
    */
   holdUntilReleased?: boolean;
+  /**
+   * Where the elevation's time goes (./phases.ts): the agent's steps before start() are booked
+   * on it, the executor books its own and logs them all with "elevation ended" (root's log only).
+   */
+  phases?: PhaseClock;
 }
 
 export interface ElevationExit {

@@ -2,7 +2,8 @@
  * The ephemeral accounts of the Linux executor: each elevation gets a fresh system account
  * (uid = gid from the reserved range, never reused; ids.ts) with a private home under
  * `<homeRoot>/<instance id>`, removed afterwards with its group, its queued work and its home; a
- * set-id sweep of its ids is recorded before the removal (setid-sweep.ts).
+ * set-id sweep of its ids is recorded before the removal (setid-sweep.ts). The account files are
+ * edited directly under shadow-utils' locks (pwdb.ts), not by forking useradd and userdel.
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -11,10 +12,17 @@ import { SerialQueue } from '../../src/serial-queue.js';
 import { markerFor, parseMarker, show, sleep } from './common.js';
 import type { ExecutorOptions } from './contract.js';
 import { IdAllocator, type IdRange } from './ids.js';
-import { firstLine, killAllOfUid, nologinShell, readGroups, readPasswd, run, tool, which, type PasswdEntry } from './linux-host.js';
+import { firstLine, killAllOfUid, nologinShell, readGroups, readPasswd, type PasswdEntry } from './linux-host.js';
 import { liveProcsOfUid } from './procfs.js';
 import { removeScheduledWork } from './schedulers.js';
 import { SetidSweeper } from './setid-sweep.js';
+import { PhaseClock } from './phases.js';
+import { PasswdDb, addAccount, dayNumber, removeAccount } from './pwdb.js';
+import { firstFreeId, getentLookup, nameTaken, type NssLookup } from './nss.js';
+
+/** Edits of the account files tried per removal (a lock held by another program), and the first wait between them. */
+const REMOVE_TRIES = 5;
+const REMOVE_RETRY_MS = 500;
 
 export interface LinuxAccountsOptions {
   /** Absolute, resolved; the folder of the instances' home folders. */
@@ -25,15 +33,38 @@ export interface LinuxAccountsOptions {
   /** This agent's instance id (made lazily in the state folder). */
   instanceId: () => string;
   log: NonNullable<ExecutorOptions['log']>;
+  /** The account files (tests: a copy under another folder); /etc by default. */
+  accountFiles?: PasswdDb;
+  /** Asks the name service whether a name or id is taken (tests); getent by default. */
+  nss?: NssLookup;
 }
 
 export class LinuxAccounts {
-  /** useradd/userdel of this process run one at a time (they lock /etc/passwd and fail when it is busy). */
+  /** Creations and removals of this process run one at a time (each edits the account files under their locks; pwdb.ts). */
   private readonly queue = new SerialQueue();
   private allocator: IdAllocator | null = null;
   private sweeper: SetidSweeper | null = null;
+  private readonly db: PasswdDb;
+  private readonly nss: NssLookup;
+  /**
+   * An id handed out ahead (its mark and claim on disk; ids.ts) for the next account, so a
+   * creation does not wait for those writes. Used only when the locked files show it unused;
+   * an id never used (the agent stopped) is simply never handed out again.
+   */
+  private spare: Promise<number | null> | null = null;
 
-  constructor(private readonly options: LinuxAccountsOptions) {}
+  /**
+   * A fresh id (ids.ts) that the name service does not know either (nss.ts): one a directory
+   * account holds is burnt. Null when none is found.
+   */
+  private nssFreeId(inUse: () => Iterable<number> = () => [...readPasswd().flatMap((p) => [p.uid, p.gid]), ...readGroups().map((g) => g.gid)]): Promise<number | null> {
+    return firstFreeId(() => this.ids.allocate(inUse), this.nss, (id) => this.options.log('warn', 'an id of the ephemeral range is taken in the name service (a directory account); skipped', { id }));
+  }
+
+  constructor(private readonly options: LinuxAccountsOptions) {
+    this.db = options.accountFiles ?? new PasswdDb();
+    this.nss = options.nss ?? getentLookup;
+  }
 
   /** The folder of this instance's ephemeral homes: <homeRoot>/<instance id>. */
   get homeFolder(): string {
@@ -97,11 +128,9 @@ export class LinuxAccounts {
   }
 
   /** Creates the account `name` of an elevation (uid = gid, never used before), with its home; see ids.ts. */
-  async create(name: string, elevationId: string, hostGroups: readonly string[]): Promise<PasswdEntry> {
+  async create(name: string, elevationId: string, hostGroups: readonly string[], clock = new PhaseClock()): Promise<PasswdEntry> {
+    clock.restart();
     const home = path.join(this.homeFolder, name);
-    const useradd = tool('useradd');
-    const groupadd = tool('groupadd');
-    const groupdel = tool('groupdel');
     const nologin = nologinShell();
     const entry = await this.queue.run(async () => {
       const existing = readPasswd().find((p) => p.name === name);
@@ -115,58 +144,48 @@ export class LinuxAccounts {
           { hint: ours ? 'The orphan cleanup removes it.' : 'Choose another account prefix or remove that account.' },
         );
       }
-      // uid = gid from the reserved range, each id used once (ids.ts); the mark is on disk before the id is used.
-      // An id that turns out to be taken (or a failed attempt) is burnt, never retried.
-      const inUse = (): number[] => [...readPasswd().flatMap((p) => [p.uid, p.gid]), ...readGroups().map((g) => g.gid)];
-      let id = -1;
-      for (let attempt = 0; ; attempt++) {
-        id = await this.ids.allocate(inUse);
-        const g = await run(groupadd, ['--system', '--gid', String(id), name]);
-        if (g.code !== 0) {
-          // 4: gid taken; 10: the group file is locked.
-          if ((g.code === 4 || g.code === 10) && attempt < 10) {
-            await sleep(50 + attempt * 100);
-            continue;
-          }
-          throw new AscendError('ASC_EXEC_FAILED', `groupadd ${name} failed (exit ${g.code}): ${firstLine(g.stderr)}`);
-        }
-        const args = [
-          '--system',
-          '--uid',
-          String(id),
-          '--gid',
-          String(id),
-          '--no-create-home',
-          '--no-log-init',
-          '--home-dir',
-          home,
-          '--shell',
-          nologin,
-          '--comment',
-          markerFor(elevationId, Date.now(), this.options.instanceId()),
-          ...(hostGroups.length > 0 ? ['--groups', hostGroups.join(',')] : []),
-          name,
-        ];
-        // Without --password useradd writes '!' (locked, no password) in /etc/shadow.
-        const r = await run(useradd, args);
-        if (r.code === 0) break;
-        await run(groupdel, [name]).catch(() => undefined);
-        // 1: cannot update the password file, 4: uid taken meanwhile, 10: cannot update the group file (a lock).
-        if ((r.code === 1 || r.code === 4 || r.code === 10) && attempt < 10) {
-          await sleep(50 + attempt * 100);
-          continue;
-        }
-        throw new AscendError('ASC_EXEC_FAILED', `useradd ${name} failed (exit ${r.code}): ${firstLine(r.stderr)}`);
+      // A name the name service knows (a directory account) is not taken either, as useradd refuses it.
+      if (await nameTaken(this.nss, name)) {
+        throw new AscendError('ASC_EXEC_FAILED', `Account ${name} exists already in the name service (not in the local files); it is not touched.`, {
+          hint: 'Choose another account prefix.',
+        });
       }
+      // uid = gid from the reserved range, each id used once (ids.ts); the mark is on disk before
+      // the id is used, and the name service does not know it (asked before the files are
+      // locked). Used when the account files, locked and read (pwdb.ts), show it unused; else
+      // another is allocated there. The account is written directly, as useradd
+      // --system --no-create-home --no-log-init would, with passwd first (see pwdb.ts).
+      const candidate = await (this.spare ?? this.nssFreeId().catch(() => null));
+      this.spare = null;
+      const id = await this.db.edit(async (db) => {
+        const ids = (text: string | null, at: number[]): number[] => (text ?? '').split('\n').flatMap((l) => (l ? at.map((i) => Number(l.split(':')[i])) : []));
+        const inUse = (): number[] => [...ids(db.passwd, [2, 3]), ...ids(db.group, [2])];
+        const allocated = candidate !== null && !inUse().includes(candidate) ? candidate : await this.nssFreeId(inUse);
+        if (allocated === null) throw new AscendError('ASC_EXEC_FAILED', 'No id of the ephemeral range is free in the name service; the account was not created.');
+        const next = addAccount(db, {
+          name,
+          uid: allocated,
+          gid: allocated,
+          gecos: markerFor(elevationId, Date.now(), this.options.instanceId()),
+          home,
+          shell: nologin,
+          groups: hostGroups,
+          lastChangeDay: dayNumber(Date.now()),
+        });
+        return { db: next, value: allocated };
+      }, 'passwd-first');
       const created = readPasswd().find((p) => p.name === name);
       if (!created || created.uid !== id || created.gid !== id) throw new AscendError('ASC_EXEC_FAILED', `Account ${name} was not created correctly.`);
       return created;
     });
+    this.spare ??= this.nssFreeId().catch(() => null);
+    clock.mark('account');
     try {
       await fsp.rm(home, { recursive: true, force: true });
       await fsp.mkdir(home, { mode: 0o700 });
       await fsp.chown(home, entry.uid, entry.gid);
       await fsp.chmod(home, 0o700);
+      clock.mark('home');
     } catch (e) {
       await this.remove(entry).catch(() => undefined);
       throw new AscendError('ASC_EXEC_FAILED', `The home folder ${show(home)} could not be made: ${firstLine(String(e))}`);
@@ -180,8 +199,8 @@ export class LinuxAccounts {
    * and its home. A set-id sweep for its uid and gid is recorded first (durable) and started in
    * the background once the account is gone (setid-sweep.ts).
    */
-  async remove(entry: PasswdEntry): Promise<boolean> {
-    const userdel = tool('userdel');
+  async remove(entry: PasswdEntry, clock = new PhaseClock()): Promise<boolean> {
+    clock.restart();
     // Only an account of the ephemeral range, whose group is its own, is swept: a marked account
     // with a shared gid (only root could make one) must not make the sweep strip another group's files.
     if (entry.uid > 0 && entry.uid === entry.gid && entry.uid >= this.options.idRange.first && entry.uid <= this.options.idRange.last) {
@@ -190,33 +209,47 @@ export class LinuxAccounts {
     } else {
       this.options.log('warn', 'no set-id sweep: the account is outside the ephemeral id range or shares its group', { account: entry.name, uid: entry.uid, gid: entry.gid });
     }
+    clock.mark('sweep-record');
     const removed = await this.queue.run(async () => {
-      for (let attempt = 0; attempt < 20; attempt++) {
-        if (liveProcsOfUid(entry.uid).length > 0) await killAllOfUid(entry.uid, entry.gid);
-        const r = await run(userdel, [entry.name]);
-        if (r.code === 0 || r.code === 6) return true; // 6: no such user (gone already)
-        // 8: the user still has processes; 1/10: the password or group file is locked.
-        if (r.code === 8 || r.code === 1 || r.code === 10) {
-          await sleep(100);
-          continue;
+      // As userdel: never while the account has a process (one left would outlive its name).
+      // The account files locked by another program (each try waits for the locks up to 15 s)
+      // are tried again a few times, waiting longer each time; an account still there is
+      // removed by the next orphan cleanup (its marker stays; linux-cleanup.ts).
+      let failures = 0;
+      for (let attempt = 0; attempt < 20 + REMOVE_TRIES; attempt++) {
+        if (liveProcsOfUid(entry.uid).length > 0) {
+          await killAllOfUid(entry.uid, entry.gid);
+          if (liveProcsOfUid(entry.uid).length > 0) {
+            await sleep(100);
+            continue;
+          }
         }
-        this.options.log('error', 'userdel failed', { account: entry.name, code: r.code, stderr: firstLine(r.stderr) });
-        return false;
+        try {
+          // Its lines, its memberships and its own group, passwd last (see pwdb.ts).
+          await this.db.edit((db) => ({ db: removeAccount(db, entry.name, entry.gid), value: undefined }), 'passwd-last');
+          return true;
+        } catch (e) {
+          failures++;
+          const last = failures >= REMOVE_TRIES;
+          this.options.log(last ? 'error' : 'warn', last ? 'the account could not be removed' : 'the account could not be removed yet; trying again', {
+            account: entry.name,
+            error: firstLine(String(e)),
+          });
+          if (last) return false;
+          await sleep(REMOVE_RETRY_MS * 2 ** (failures - 1));
+        }
       }
       return false;
     });
-    if (removed) {
-      // userdel removes the user's own group only with USERGROUPS_ENAB; remove it when it is left empty.
-      const group = readGroups().find((g) => g.name === entry.name && g.gid === entry.gid && g.members.length === 0);
-      const groupdel = which('groupdel');
-      if (group && groupdel) await this.queue.run(() => run(groupdel, [entry.name]));
-    }
+    clock.mark('account-remove');
     if (removed) {
       const queued = await removeScheduledWork(entry.name, entry.uid);
       if (queued.length > 0) this.options.log('warn', 'work a removed ephemeral account had queued was removed', { account: entry.name, files: queued });
     }
+    clock.mark('scheduled-work');
     try {
       if (this.isUnderHomeRoot(entry.home)) await fsp.rm(entry.home, { recursive: true, force: true });
+      clock.mark('home-remove');
     } catch (e) {
       this.options.log('warn', 'home not removed', { home: entry.home, error: String(e) });
     } finally {

@@ -46,6 +46,7 @@ import { ElevationCgroups, removeCgroup, type Cgroup } from './linux-cgroup.js';
 import { cleanupOrphans } from './linux-cleanup.js';
 import { firstLine, nologinShell, readGroups, readPasswd, resolveProgram, type PasswdEntry } from './linux-host.js';
 import { LinuxElevation } from './linux-tracking.js';
+import { PhaseClock } from './phases.js';
 
 export { findCgroup2Mount } from './linux-cgroup.js';
 
@@ -66,6 +67,8 @@ export class LinuxExecutor implements Executor {
   private readonly accounts: LinuxAccounts;
   private readonly running = new Map<string, LinuxElevation>();
   private readonly starting = new Set<string>();
+  /** Where each running elevation's time went (logged with "elevation ended"; see phases.ts). */
+  private readonly clocks = new Map<string, PhaseClock>();
   private readonly stateDir: string;
   private instance: string | null = null;
   private readonly foreignWarned = new Set<string>();
@@ -144,11 +147,14 @@ export class LinuxExecutor implements Executor {
     if (this.running.has(id) || this.starting.has(id)) {
       throw new AscendError('ASC_EXEC_FAILED', `Elevation ${id} is running already.`);
     }
+    const clock = spec.phases ?? new PhaseClock();
+    clock.mark('agent');
     const program = await resolveProgram(spec.command[0] ?? '');
     // Without a trustworthy launcher nothing is elevated (fail closed).
     const launcher = await checkLauncher();
     const system = spec.integrity === 'System';
-    const requesterGids = await requesterGroups(spec.requester);
+    // Asked (a fork of id(1), through NSS) while the account is made; it never rejects.
+    const requesterGids = requesterGroups(spec.requester);
     const clientEnv = filterClientEnv(spec.env);
 
     // Groups: root (System) has every right already; an account gets the mapped groups that exist here.
@@ -165,15 +171,18 @@ export class LinuxExecutor implements Executor {
       if (ignoredGroups.length > 0) this.log('warn', 'elevation groups ignored', { elevationId: id, ignoredGroups });
     }
 
+    clock.mark('prepare');
     this.starting.add(id);
     let account: PasswdEntry | null = null;
     let cgroup: Cgroup | null = null;
     try {
       if (!system) {
         await this.accounts.ensureHomeRoot();
-        account = await this.accounts.create(this.accountName(id), id, hostGroups);
+        account = await this.accounts.create(this.accountName(id), id, hostGroups, clock);
       }
+      clock.restart();
       cgroup = await this.cgroups.make(this.instanceId, id);
+      clock.mark('cgroup');
       const nologin = nologinShell();
       // SHELL: an account gets its login shell, nologin, as login(1) or su(1) would set it, so a
       // program that offers "a shell" to its user does not hand out an interactive admin shell by
@@ -202,7 +211,7 @@ export class LinuxExecutor implements Executor {
           argv: [opened ? opened.path : program, ...spec.command.slice(1)],
           env,
           cwd: spec.cwd,
-          requester: { uid: spec.requester.uid, gid: spec.requester.gid, groups: requesterGids },
+          requester: { uid: spec.requester.uid, gid: spec.requester.gid, groups: await requesterGids },
           ...(account ? { account: { uid: account.uid, gid: account.gid, groups: gids } } : {}),
           ...(cgroup ? { cgroupProcs: path.join(cgroup.dir, 'cgroup.procs') } : {}),
           ...(spec.onExec ? { onExec: spec.onExec } : {}),
@@ -212,6 +221,7 @@ export class LinuxExecutor implements Executor {
       } finally {
         if (opened) closeSync(opened.fd);
       }
+      clock.mark('spawn');
       const cwd = launched.cwd;
       const elevation = new LinuxElevation(
         (el) => this.finish(el),
@@ -227,6 +237,7 @@ export class LinuxExecutor implements Executor {
         cwd,
       );
       this.running.set(id, elevation);
+      this.clocks.set(id, clock);
       if (!spec.holdUntilReleased) elevation.release(true);
       this.log('info', 'elevation started', {
         elevationId: id,
@@ -256,25 +267,32 @@ export class LinuxExecutor implements Executor {
   /** Called once the main process has exited: ends the leftovers, removes the account, home and cgroup. */
   async finish(el: LinuxElevation): Promise<{ accountRemoved: boolean }> {
     let accountRemoved = false;
+    const clock = this.clocks.get(el.elevationId) ?? new PhaseClock();
+    clock.mark('run');
     try {
       if (el.members().length > 0) {
         const pids = await el.endTree(this.leftoverGraceMs);
         this.log('info', 'leftover processes ended', { elevationId: el.elevationId, pids });
       }
+      clock.mark('leftovers');
       if (el.account !== null) {
         const entry = readPasswd().find((p) => p.name === el.account);
-        if (entry) accountRemoved = await this.accounts.remove(entry);
+        if (entry) accountRemoved = await this.accounts.remove(entry, clock);
         else accountRemoved = true;
       }
+      clock.restart();
       if (el.cgroup && !(await removeCgroup(el.cgroup.dir))) {
         this.log('warn', 'cgroup not removed', { elevationId: el.elevationId, cgroup: el.cgroup.dir });
       }
+      clock.mark('cgroup-remove');
     } catch (e) {
       this.log('error', 'cleanup after elevation failed', { elevationId: el.elevationId, error: String(e) });
     } finally {
       this.running.delete(el.elevationId);
+      this.clocks.delete(el.elevationId);
     }
-    this.log('info', 'elevation ended', { elevationId: el.elevationId, account: el.account, accountRemoved });
+    // phases: milliseconds per step of this elevation (root's log only; read by bench/elevation.bench.ts).
+    this.log('info', 'elevation ended', { elevationId: el.elevationId, account: el.account, accountRemoved, phases: clock.toJSON() });
     return { accountRemoved };
   }
 

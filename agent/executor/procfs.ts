@@ -8,6 +8,20 @@ export interface ProcInfo {
   pgrp: number;
   /** Real, effective, saved and filesystem uid. */
   uids: number[];
+  /** Threads of the process (/proc/PID/status Threads); its main thread may have exited (state Z) while others run. */
+  threads: number;
+}
+
+function threadsOf(status: string): number {
+  return Number(/^Threads:\s+([0-9]+)/m.exec(status)?.[1] ?? 1);
+}
+
+/**
+ * Whether a process in `state` with `threads` threads still runs code: a zombie or dead one
+ * does not, unless its main thread alone exited (state Z) while other threads run.
+ */
+function running(state: string, threads: number): boolean {
+  return (state !== 'Z' && state !== 'X') || (state === 'Z' && threads > 1);
 }
 
 /** Reads /proc/PID/stat and /proc/PID/status; null when the process is gone. */
@@ -19,7 +33,7 @@ export function readProc(pid: number): ProcInfo | null {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const uidLine = /^Uid:\s+(.*)$/m.exec(status);
     const uids = uidLine?.[1] ? uidLine[1].trim().split(/\s+/).map(Number) : [];
-    return { pid, state: rest[0] ?? '?', pgrp: Number(rest[2]), uids };
+    return { pid, state: rest[0] ?? '?', pgrp: Number(rest[2]), uids, threads: threadsOf(status) };
   } catch {
     return null;
   }
@@ -57,16 +71,27 @@ export function listProcs(): ProcInfo[] {
   return out;
 }
 
-/** A zombie (or dead) process cannot be signalled usefully and holds nothing; it only waits to be reaped. */
+/** A zombie (or dead) process cannot be signalled usefully and holds nothing; it only waits to be reaped (unless other threads of it run). */
 export function isLive(p: ProcInfo): boolean {
-  return p.state !== 'Z' && p.state !== 'X';
+  return running(p.state, p.threads);
 }
 
-/** Live processes whose real, effective or saved uid is `uid`. */
+/** Live processes whose real, effective or saved uid is `uid` (one read of /proc/PID/status each). */
 export function liveProcsOfUid(uid: number): number[] {
-  return listProcs()
-    .filter((p) => isLive(p) && p.uids.slice(0, 3).includes(uid))
-    .map((p) => p.pid);
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(name)) continue;
+    let status: string;
+    try {
+      status = readFileSync(`/proc/${name}/status`, 'utf8');
+    } catch {
+      continue; // gone
+    }
+    const state = /^State:\s+(\S)/m.exec(status)?.[1] ?? '?';
+    const uids = (/^Uid:\s+(.*)$/m.exec(status)?.[1] ?? '').trim().split(/\s+/).slice(0, 3).map(Number);
+    if (running(state, threadsOf(status)) && uids.includes(uid)) out.push(Number(name));
+  }
+  return out;
 }
 
 /** Sends a signal; false when the process is gone (ESRCH). */

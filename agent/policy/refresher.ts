@@ -37,6 +37,11 @@ export interface PolicyRefresherOptions {
   baseMs?: number;
   /** Default 30 minutes: the next refresh is baseMs + random() * jitterMs after an attempt. */
   jitterMs?: number;
+  /**
+   * Whether the snapshot held (current()) keeps its sources' entries once onChange had them
+   * (default true). The agent holds what it folded from them, not the raw entries: false.
+   */
+  keepEntries?: boolean;
 }
 
 export interface PolicyStatus {
@@ -77,6 +82,7 @@ export class PolicyRefresher {
   private readonly now: () => number;
   private readonly baseMs: number;
   private readonly jitterMs: number;
+  private readonly keepEntries: boolean;
 
   private snapshot: PolicySnapshot | undefined;
   private fromCache = false;
@@ -105,6 +111,7 @@ export class PolicyRefresher {
     this.now = opts.now ?? Date.now;
     this.baseMs = opts.baseMs ?? DEFAULT_REFRESH_BASE_MS;
     this.jitterMs = opts.jitterMs ?? DEFAULT_REFRESH_JITTER_MS;
+    this.keepEntries = opts.keepEntries ?? true;
     if (!(this.baseMs > 0) || !(this.jitterMs >= 0)) throw new AscendError('ASC_AGENT_CONFIG', `policy refresh interval ${this.baseMs} ms + ${this.jitterMs} ms jitter is not positive`);
   }
 
@@ -204,6 +211,7 @@ export class PolicyRefresher {
       this.fromCache = true;
       this.schedule();
       this.onChange(cached.snapshot, { fromCache: true, changed: true });
+      this.snapshot = this.held(cached.snapshot);
       return this.status();
     }
     this.lastError = undefined;
@@ -212,6 +220,7 @@ export class PolicyRefresher {
     this.log('info', `policy read from ${this.source.description} (${snap.digest.slice(0, 12)})`);
     this.schedule();
     this.onChange(snap, { fromCache: false, changed: true });
+    this.snapshot = this.held(snap);
     return this.status();
   }
 
@@ -228,7 +237,7 @@ export class PolicyRefresher {
     const before = this.snapshot;
     const wasCached = this.fromCache;
     const changed = before === undefined || before.digest !== snap.digest;
-    this.snapshot = snap;
+    this.snapshot = changed || wasCached ? snap : this.held(snap);
     this.fromCache = false;
     this.lastError = undefined;
     this.schedule();
@@ -240,8 +249,15 @@ export class PolicyRefresher {
         this.lastError = `the new policy could not be applied: ${errorText(e)}`;
         this.log('error', this.lastError);
       }
+      this.snapshot = this.held(snap);
     }
     return this.status();
+  }
+
+  /** The snapshot as held after onChange: without its sources' entries unless keepEntries. */
+  private held(snap: PolicySnapshot): PolicySnapshot {
+    if (this.keepEntries) return snap;
+    return { ...snap, sources: snap.sources.map((s) => ({ source: s.source, entries: [] })) };
   }
 
   private schedule(): void {

@@ -132,6 +132,8 @@ export class Spool {
   private closed = false;
   /** Bytes held by reservations not yet committed or released. */
   private reserved = 0;
+  /** A failed append left bytes after the active segment's last whole record that could not be cut off. */
+  private tornTail = false;
 
   private constructor(
     readonly dir: string,
@@ -313,13 +315,34 @@ export class Spool {
 
   private async write(bytes: Buffer): Promise<void> {
     let active = this.active as NonNullable<Spool['active']>;
-    if (active.size > 0 && active.size + bytes.length > this.segmentBytes) {
+    if (this.tornTail || (active.size > 0 && active.size + bytes.length > this.segmentBytes)) {
       await active.handle.close();
       await this.openSegment(active.n + 1);
       active = this.active as NonNullable<Spool['active']>;
+      this.tornTail = false;
     }
-    await active.handle.write(bytes);
-    await active.handle.datasync();
+    try {
+      // A full disk writes part of a buffer and says how much (a short write): all of it or an error.
+      for (let done = 0; done < bytes.length; ) {
+        const { bytesWritten } = await active.handle.write(bytes, done, bytes.length - done);
+        if (bytesWritten <= 0) throw new AscendError('ASC_INTERNAL', `the spool segment ${segmentName(active.n)} took no more bytes`);
+        done += bytesWritten;
+      }
+      await active.handle.datasync();
+    } catch (e) {
+      // What a failed append left is cut off: the next record starts where the last whole one
+      // ends, never behind a torn one (which the next start would cut off, and all after it).
+      // When even that fails, the next append goes to a new segment.
+      await active.handle.truncate(active.size).then(
+        () => active.handle.datasync(),
+        () => {
+          this.tornTail = true;
+        },
+      ).catch(() => {
+        this.tornTail = true;
+      });
+      throw e;
+    }
     active.size += bytes.length;
     this.sizes.set(active.n, active.size);
   }

@@ -86,6 +86,8 @@ export class Uploader {
   private readonly opts: Required<UploaderOptions>;
   private wake: AbortController = new AbortController();
   private idle = false;
+  /** Events were spooled since the last batch was read. */
+  private nudged = false;
   private retryAfterMs = 0;
   /** Events of the unacknowledged batch already settled by a split: id → null (stored) or the collector's reason (refused). */
   private readonly settled = new Map<string, string | null>();
@@ -199,12 +201,15 @@ export class Uploader {
 
   /** New events were spooled: send now if the uploader is idle (never cuts a backoff short). */
   nudge(): void {
+    // One that comes while a batch is read or sent is kept: that batch may not hold the new events.
+    this.nudged = true;
     if (this.idle) this.wake.abort();
   }
 
   /** Runs until `signal` aborts or the credential is refused. */
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
+      this.nudged = false;
       // A local failure (rejected.jsonl not writable, the spool closed) is retried like a network one, never ends the loop unseen.
       const outcome = await this.sendOnce().catch((e: unknown) => {
         this.status.failures++;
@@ -212,7 +217,7 @@ export class Uploader {
         return 'retry' as const;
       });
       if (outcome === 'unauthorized') return;
-      if (outcome === 'sent' || outcome === 'rejected') continue;
+      if (outcome === 'sent' || outcome === 'rejected' || (outcome === 'empty' && this.nudged)) continue;
       // The collector's Retry-After is a floor under the jittered backoff.
       const delay = outcome === 'empty' ? this.opts.idleMs : Math.max(this.retryAfterMs, this.backoffMs(this.status.failures - 1));
       this.wake = new AbortController();

@@ -30,7 +30,22 @@ export interface TseSession {
   integrity: string;
   /** Set once the session is over: expired, or ended early (agent told so). */
   ended?: { at: number; reason: 'expired' | 'ended' };
+  /**
+   * Its events not known to be in the spool yet (passcode-redeemed when it starts,
+   * session-expired or session-ended when it ends): each is saved with the change it records
+   * and dropped once spooled, so an agent killed in between spools it at its next start, under
+   * the same id (the collector stores an id once).
+   */
+  unrecorded?: UnrecordedEvent[];
 }
+
+export interface UnrecordedEvent {
+  eventId: string;
+  type: 'passcode-redeemed' | 'session-expired' | 'session-ended';
+  fields: Record<string, unknown>;
+}
+
+const UNRECORDED_TYPES: ReadonlySet<string> = new Set<UnrecordedEvent['type']>(['passcode-redeemed', 'session-expired', 'session-ended']);
 
 interface TseFile {
   version: 1;
@@ -61,6 +76,16 @@ function isSession(s: unknown): s is TseSession {
     typeof x.endsAt === 'number' &&
     Array.isArray(x.groups)
   );
+}
+
+/** A session as read back: only well-formed `unrecorded` events are kept. */
+function withUnrecordedChecked(s: TseSession): TseSession {
+  const { unrecorded, ...rest } = s;
+  const kept = (Array.isArray(unrecorded) ? (unrecorded as unknown[]) : []).filter((x): x is UnrecordedEvent => {
+    const u = x as Partial<UnrecordedEvent> | null;
+    return typeof u === 'object' && u !== null && typeof u.eventId === 'string' && u.eventId.length > 0 && typeof u.type === 'string' && UNRECORDED_TYPES.has(u.type) && typeof u.fields === 'object' && u.fields !== null && !Array.isArray(u.fields);
+  });
+  return kept.length > 0 ? { ...rest, unrecorded: kept } : rest;
 }
 
 export class TseStore {
@@ -100,7 +125,7 @@ export class TseStore {
         version: 1,
         clockHighWater: Number.isFinite(parsed.clockHighWater) ? Number(parsed.clockHighWater) : 0,
         uses,
-        sessions: Array.isArray(parsed.sessions) ? parsed.sessions.filter(isSession) : [],
+        sessions: Array.isArray(parsed.sessions) ? parsed.sessions.filter(isSession).map(withUnrecordedChecked) : [],
       };
     }
     return store;
@@ -157,15 +182,37 @@ export class TseStore {
     });
   }
 
-  /** Marks a session ended (once); returns it, or undefined when it was ended already. */
-  endSession(sessionId: string, reason: 'expired' | 'ended'): Promise<TseSession | undefined> {
+  /** Events of sessions saved that may not be in the spool yet, oldest first. */
+  unrecordedEvents(): { sessionId: string; event: UnrecordedEvent }[] {
+    return this.state.sessions.flatMap((s) => (s.unrecorded ?? []).map((event) => ({ sessionId: s.sessionId, event })));
+  }
+
+  /** A session's event is in the spool: its mark is dropped. */
+  markRecorded(sessionId: string, eventId: string): Promise<void> {
+    return this.queue.run(async () => {
+      if (!this.state.sessions.some((x) => x.sessionId === sessionId && x.unrecorded?.some((u) => u.eventId === eventId))) return;
+      const sessions = this.state.sessions.map((x) => {
+        if (x.sessionId !== sessionId) return x;
+        const { unrecorded, ...rest } = x;
+        const left = (unrecorded ?? []).filter((u) => u.eventId !== eventId);
+        return left.length > 0 ? { ...rest, unrecorded: left } : rest;
+      });
+      await this.save({ ...this.state, sessions });
+    });
+  }
+
+  /**
+   * Marks a session ended (once); returns it, or undefined when it was ended already. `event`,
+   * the event of the end, is saved with it as unrecorded (see TseSession.unrecorded).
+   */
+  endSession(sessionId: string, reason: 'expired' | 'ended', event?: UnrecordedEvent): Promise<TseSession | undefined> {
     return this.queue.run(async () => {
       const s = this.state.sessions.find((x) => x.sessionId === sessionId);
       if (!s || s.ended !== undefined) return undefined;
-      const ended: TseSession = { ...s, ended: { at: this.now(), reason } };
+      const ended: TseSession = { ...s, ended: { at: this.now(), reason }, ...(event ? { unrecorded: [...(s.unrecorded ?? []), event] } : {}) };
       const sessions = this.state.sessions.map((x) => (x.sessionId === sessionId ? ended : x));
-      // Keep every open session and the latest finished ones.
-      const finished = sessions.filter((x) => x.ended !== undefined);
+      // Keep every open session, every one with an event still to spool, and the latest finished ones.
+      const finished = sessions.filter((x) => x.ended !== undefined && x.unrecorded === undefined);
       const drop = new Set(finished.slice(0, Math.max(0, finished.length - KEEP_FINISHED)).map((x) => x.sessionId));
       await this.save({ ...this.state, sessions: sessions.filter((x) => !drop.has(x.sessionId)) });
       return ended;

@@ -1,19 +1,12 @@
 import { Command, Errors } from '@oclif/core';
-import { ERROR_CODES, isAscendError, type ErrorCode } from '../errors.js';
+import { ascendFailure, type CliFailure, internalFailure, writeFailure } from './client/failure.js';
 
-/** What the CLI prints for a failure: one line, a stable code, and an exit status. */
-export interface CliFailure {
-  code: ErrorCode;
-  message: string;
-  hint?: string;
-  exitCode: number;
-}
+export type { CliFailure } from './client/failure.js';
 
 /** Maps anything thrown to a one-line failure; only unexpected errors show a stack, and only with ASCEND_DEBUG=1. */
 export function describeFailure(err: unknown): CliFailure {
-  if (isAscendError(err)) {
-    return { code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}), exitCode: err.code === 'ASC_USAGE' ? 2 : 1 };
-  }
+  const known = ascendFailure(err);
+  if (known) return known;
   if (err instanceof Errors.CLIError) {
     // oclif's own parse errors: a missing argument, an unknown flag, a value not in options.
     const lines = err.message
@@ -22,9 +15,7 @@ export function describeFailure(err: unknown): CliFailure {
       .filter((l) => l.length > 0 && !/^(The following errors? occurred:|See more help with --help)$/.test(l));
     return { code: 'ASC_USAGE', message: lines.join('; ') || 'bad command line', hint: 'see --help', exitCode: 2 };
   }
-  const message = err instanceof Error ? err.message : String(err);
-  if (process.env.ASCEND_DEBUG === '1' && err instanceof Error) process.stderr.write(`${err.stack ?? ''}\n`);
-  return { code: 'ASC_INTERNAL', message: `${ERROR_CODES.ASC_INTERNAL} ${message}`, exitCode: 70 };
+  return internalFailure(err);
 }
 
 /**
@@ -40,11 +31,7 @@ export abstract class AscendCommand<T> extends Command {
   protected override async catch(err: Error & { exitCode?: number }): Promise<unknown> {
     if (err instanceof Errors.ExitError) throw err;
     const failure = describeFailure(err);
-    if (this.jsonEnabled()) {
-      process.stdout.write(`${JSON.stringify({ error: { code: failure.code, message: failure.message, ...(failure.hint ? { hint: failure.hint } : {}) } }, null, 2)}\n`);
-    } else {
-      process.stderr.write(`Error: ${failure.message}${failure.hint ? ` (${failure.hint})` : ''}\n`);
-    }
+    writeFailure(failure, this.jsonEnabled());
     return this.exit(failure.exitCode);
   }
 

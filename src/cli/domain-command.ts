@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { AscendCommand } from './base-command.js';
-import { connectDomain, type ConnectionSettings, type DomainConnection } from '../../gpo-extension/connection.js';
+import type { ConnectionSettings, DomainConnection } from '../../gpo-extension/connection.js';
 
 /** Connection flags shared by every command that talks to a domain controller. */
 export const domainFlags = {
@@ -35,6 +35,8 @@ export abstract class DomainCommand<T> extends AscendCommand<T> {
   static override baseFlags = { ...domainFlags };
 
   protected async withDomain<R>(flags: DomainFlagValues, work: (c: DomainConnection) => Promise<R>): Promise<R> {
+    // Loaded here, not at the top: `agent run` shares these flags and loads LDAP only with --domain.
+    const { connectDomain } = await import('../../gpo-extension/connection.js');
     const connection = await connectDomain(connectionSettingsFromFlags(flags, flags.user));
     try {
       return await work(connection);

@@ -14,7 +14,6 @@ import { AscendError, isAscendError } from '../errors.js';
 import { CA_FILE_ENV, callServer, type ClientTrustOptions, INSECURE_HTTP_ENV, readTokenFile } from '../collector/server/client.js';
 import { durationMs } from './duration.js';
 import { readPrivateFile } from '../passcode-keys/key-file.js';
-import { cellText } from './table.js';
 
 export const TOKEN_FILE_ENV = 'ASCEND_TOKEN_FILE';
 
@@ -154,10 +153,7 @@ export function relative(isoTime: string, now = Date.now()): string {
   return t <= now ? `${durationShort(now - t)} ago` : `in ${durationShort(t - now)}`;
 }
 
-/** Text from an agent or a user shown as one inert line (control characters and bidi overrides escaped). */
-export function safe(text: string | null | undefined): string {
-  return cellText(text ?? '');
-}
+export { safe } from './client/output.js';
 
 /** True where POSIX mode bits mean something (not on Windows, where ACLs decide). */
 function modeBitsApply(): boolean {

@@ -22,8 +22,6 @@ export const ASCPASS_EXTENSION = '.ascpass';
 export const ASCPASS_FIRST_LINE = 'Ascend TSE passcode. The summary is for people; only the signed token below counts.';
 export const ASCPASS_BEGIN = '-----BEGIN ASCEND PASSCODE-----';
 export const ASCPASS_END = '-----END ASCEND PASSCODE-----';
-/** Larger than any real passcode file; a bigger file is not read. */
-const MAX_ASCPASS_BYTES = 256 * 1024;
 
 /** One summary value on one line: control characters (line breaks among them) become spaces. */
 function oneLine(text: string): string {
@@ -58,25 +56,7 @@ export function tokenFromAscpass(text: string, where: string): string {
   return token;
 }
 
-export async function readAscpassText(file: string): Promise<string> {
-  let handle: import('node:fs/promises').FileHandle;
-  try {
-    // O_NONBLOCK: opening a FIFO must not hang; the stat below then refuses it.
-    handle = await fs.open(file, fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new AscendError('ASC_FILE_NOT_FOUND', `${file}: no such file`);
-    throw new AscendError('ASC_FILE_UNREADABLE', `${file}: cannot read (${code ?? String(e)})`);
-  }
-  try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) throw new AscendError('ASC_FILE_UNREADABLE', `${file}: not a regular file`);
-    if (stat.size > MAX_ASCPASS_BYTES) throw new AscendError('ASC_PASSCODE_MALFORMED', `${file}: ${stat.size} bytes is too large for a passcode file`);
-    return await handle.readFile('utf8');
-  } finally {
-    await handle.close().catch(() => undefined);
-  }
-}
+export { readAscpassText } from './ascpass-read.js';
 
 /** Refuses early (before a key is loaded or anything signed) an --out that exists or whose folder does not. */
 export async function checkNewAscpassPath(file: string): Promise<void> {

@@ -15,7 +15,6 @@
  *
  * Parsing never throws on any input; signing goes through jose.
  */
-import { CompactSign } from 'jose';
 import { AscendError } from '../errors.js';
 import { readCanonicalTerms } from './canonical.js';
 import { KEY_ID_PATTERN, type PasscodeSigningKey } from './keys.js';
@@ -175,6 +174,8 @@ export async function signPasscode(terms: PasscodeTerms, key: PasscodeSigningKey
   if (problem !== undefined) throw new AscendError('ASC_PASSCODE_BAD_TERMS', problem);
   if (typeof key.kid !== 'string' || !KEY_ID_PATTERN.test(key.kid)) throw new AscendError('ASC_KEY_INVALID', `"${String(key.kid)}" is not a key id (asc- and 16 hex digits)`);
   const payload = new TextEncoder().encode(serializeTerms(terms));
+  // Loaded when a passcode is signed: the agent, which only verifies (node:crypto), never loads jose.
+  const { CompactSign } = await import('jose');
   let token: string;
   try {
     token = await new CompactSign(payload).setProtectedHeader({ alg: PASSCODE_ALG, kid: key.kid, typ: PASSCODE_TYP }).sign(key.privateKey);

@@ -28,17 +28,19 @@
  * - Nothing grants, no session: "not-elevated" (the program runs with the user's rights).
  */
 import { type Rule, type RuleControl, RULE_CONTROLS } from './model.js';
-import { compileWildcard, hasWildcard, matchWildcardKnown, type Wildcard } from './wildcard.js';
+import { compileWildcard, hasWildcard, matchWildcardKnown, matchWildcardSuffix, type Wildcard } from './wildcard.js';
 import {
   computerForms,
   entryIsQualified,
+  fillRequest,
   isFullPathPattern,
+  newRequestScratch,
   normalizeArgs,
   normalizePathPattern,
-  normalizeRequest,
   type DecisionRequest,
   type NormalizedRequest,
 } from './normalize.js';
+import { RangeMap } from './range-map.js';
 
 export type DecisionKind = 'allow' | 'deny' | 'not-elevated';
 /** Why: a deny rule matched, allow rules matched, a TSE session allows it, or nothing matched. */
@@ -60,9 +62,29 @@ interface PathMatcher {
   readonly full: boolean;
 }
 
+/** Names compared exactly: a short list as an array (a set costs ~100 bytes more per rule), a long one as a set. */
+type Names = readonly string[] | ReadonlySet<string>;
+const SMALL_NAMES = 8;
+
+function namesOf(set: Set<string> | undefined): Names {
+  if (set === undefined) return NO_NAMES;
+  return set.size <= SMALL_NAMES ? Object.freeze([...set]) : set;
+}
+
+function contains(names: Names, x: string): boolean {
+  if (names instanceof Set) return names.has(x);
+  const list = names as readonly string[];
+  for (let i = 0; i < list.length; i++) if (list[i] === x) return true;
+  return false;
+}
+
+function sizeOf(names: Names): number {
+  return names instanceof Set ? names.size : (names as readonly string[]).length;
+}
+
 interface PrincipalMatcher {
-  readonly qualified: ReadonlySet<string>;
-  readonly bare: ReadonlySet<string>;
+  readonly qualified: Names;
+  readonly bare: Names;
 }
 
 interface ComputerMatcher {
@@ -72,8 +94,11 @@ interface ComputerMatcher {
   readonly exactHost: ReadonlySet<string>;
 }
 
+/**
+ * A rule as decisions use it. It does not keep the Rule it was compiled from: an agent holds
+ * the compiled rules only (10,000 rules in a few MB).
+ */
 export interface CompiledRule {
-  readonly rule: Rule;
   readonly name: string;
   readonly deny: boolean;
   /** An allow rule without a parent condition: it can grant an allow (see the semantics above). */
@@ -89,6 +114,9 @@ export interface CompiledRule {
   readonly groups: PrincipalMatcher | undefined;
   readonly computers: ComputerMatcher | undefined;
   readonly collections: ReadonlySet<string> | undefined;
+  /** The decision when this rule alone matches (made the first time, then shared), and the same inside a TSE session. */
+  alone: Decision | undefined;
+  aloneTse: Decision | undefined;
 }
 
 /** How many rules sit in each bucket of the index. */
@@ -115,22 +143,22 @@ export interface IndexStats {
 export interface Bucket {
   /** Rules no argument prefix narrows: checked whenever the bucket is. */
   readonly rules: readonly CompiledRule[];
-  readonly byArgs: ReadonlyMap<string, readonly CompiledRule[]> | undefined;
+  readonly byArgs: RangeMap<readonly CompiledRule[]> | undefined;
 }
 
 /** Rules compiled for lookups: every rule sits in exactly one bucket. */
 export interface RuleIndex {
-  readonly byHash: ReadonlyMap<string, Bucket>;
+  readonly byHash: RangeMap<Bucket>;
   /** Path patterns whose file name is literal, by that name. */
-  readonly byFileName: ReadonlyMap<string, Bucket>;
+  readonly byFileName: RangeMap<Bucket>;
   /** Full-path patterns with a wildcard in the file name, by their literal folder prefix (ending in `\`). */
-  readonly byFolder: ReadonlyMap<string, Bucket>;
+  readonly byFolder: RangeMap<Bucket>;
   /** Wildcard file-name patterns by their literal prefix (at most AFFIX characters). */
-  readonly byNamePrefix: ReadonlyMap<string, Bucket>;
+  readonly byNamePrefix: RangeMap<Bucket>;
   /** Wildcard path patterns by their literal suffix (at most AFFIX characters, no `\`). */
-  readonly byNameSuffix: ReadonlyMap<string, Bucket>;
+  readonly byNameSuffix: RangeMap<Bucket>;
   /** Rules without a path or hash, by literal publisher. */
-  readonly byPublisher: ReadonlyMap<string, Bucket>;
+  readonly byPublisher: RangeMap<Bucket>;
   /** What no key narrows: checked on every request. */
   readonly residual: Bucket;
   /** The key lengths byNamePrefix and byNameSuffix hold, so a request looks up only those. */
@@ -145,15 +173,21 @@ const AFFIX = 8;
 /** Argument keys are at most this long (so a request looks up at most as many as the spaces in its first ARGS_KEY characters). */
 const ARGS_KEY = 64;
 
+/** Shared by every matcher that has none of a kind (a compiled rule holds no empty set of its own). */
+const NO_NAMES: readonly string[] = Object.freeze([]);
+const NO_SET: ReadonlySet<string> = new Set<string>();
+const NO_WILDCARDS: readonly Wildcard[] = Object.freeze([]);
+
 function principals(list: readonly string[] | undefined): PrincipalMatcher | undefined {
   if (!list || list.length === 0) return undefined;
-  const qualified = new Set<string>();
-  const bare = new Set<string>();
+  let qualified: Set<string> | undefined;
+  let bare: Set<string> | undefined;
   for (const entry of list) {
     const lower = entry.trim().toLowerCase();
-    (entryIsQualified(lower) ? qualified : bare).add(lower);
+    if (entryIsQualified(lower)) (qualified ??= new Set()).add(lower);
+    else (bare ??= new Set()).add(lower);
   }
-  return { qualified, bare };
+  return { qualified: namesOf(qualified), bare: namesOf(bare) };
 }
 
 function computers(list: readonly string[] | undefined): ComputerMatcher | undefined {
@@ -168,7 +202,12 @@ function computers(list: readonly string[] | undefined): ComputerMatcher | undef
     if (hasWildcard(p)) (byFull ? full : host).push(compileWildcard(p));
     else (byFull ? exactFull : exactHost).add(p);
   }
-  return { full, host, exactFull, exactHost };
+  return {
+    full: full.length > 0 ? full : NO_WILDCARDS,
+    host: host.length > 0 ? host : NO_WILDCARDS,
+    exactFull: exactFull.size > 0 ? exactFull : NO_SET,
+    exactHost: exactHost.size > 0 ? exactHost : NO_SET,
+  };
 }
 
 function pathMatcher(pattern: string | undefined): PathMatcher | undefined {
@@ -190,7 +229,6 @@ export function compileRule(rule: Rule): CompiledRule {
   const m = rule.match;
   const t = rule.target;
   return {
-    rule,
     name: rule.name,
     deny: rule.action === 'deny',
     grants: rule.action === 'allow' && m.parent === undefined,
@@ -204,6 +242,8 @@ export function compileRule(rule: Rule): CompiledRule {
     groups: principals(t.groups),
     computers: computers(t.computers),
     collections: t.collections && t.collections.length > 0 ? new Set(t.collections.map((c) => c.trim().toLowerCase())) : undefined,
+    alone: undefined,
+    aloneTse: undefined,
   };
 }
 
@@ -251,6 +291,22 @@ function literalSuffix(p: string): string {
   let i = p.length;
   while (i > 0 && p[i - 1] !== '*' && p[i - 1] !== '?') i--;
   return p.slice(i);
+}
+
+const NO_RULES: readonly CompiledRule[] = Object.freeze([]);
+
+/** A list as held: exactly its length (a list grown by push keeps room for more), or the shared empty one. */
+function exact(list: readonly CompiledRule[]): readonly CompiledRule[] {
+  return list.length === 0 ? NO_RULES : list.slice();
+}
+
+function sealBucket(b: BucketBuilder): Bucket {
+  const byArgs = b.byArgs ? new RangeMap([...b.byArgs].map(([k, list]) => [k, exact(list)] as const)) : undefined;
+  return { rules: exact(b.rules), byArgs };
+}
+
+function sealed(map: Map<string, BucketBuilder>): RangeMap<Bucket> {
+  return new RangeMap([...map].map(([k, b]) => [k, sealBucket(b)] as const));
 }
 
 /** Builds the index; run once per policy change. */
@@ -315,13 +371,13 @@ export function compileRules(rules: readonly Rule[]): RuleIndex {
   const folderLength = new Uint8Array(longestFolder + 1);
   for (const k of byFolder.keys()) folderLength[k.length] = 1;
   return {
-    byHash,
-    byFileName,
-    byFolder,
-    byNamePrefix,
-    byNameSuffix,
-    byPublisher,
-    residual,
+    byHash: sealed(byHash),
+    byFileName: sealed(byFileName),
+    byFolder: sealed(byFolder),
+    byNamePrefix: sealed(byNamePrefix),
+    byNameSuffix: sealed(byNameSuffix),
+    byPublisher: sealed(byPublisher),
+    residual: sealBucket(residual),
     prefixLengths: lengths(byNamePrefix),
     suffixLengths: lengths(byNameSuffix),
     folderLength,
@@ -331,14 +387,14 @@ export function compileRules(rules: readonly Rule[]): RuleIndex {
 
 // ---- matching ------------------------------------------------------------------------
 
-function pathMatches(m: PathMatcher, full: string | undefined, name: string | undefined, astral: boolean): boolean {
-  const value = m.full ? full : name;
-  return value !== undefined && matchWildcardKnown(m.w, value, astral);
+/** A path pattern against a path, or against its file name (from nameStart to the end). */
+function pathMatches(m: PathMatcher, path: string, nameStart: number, astral: boolean): boolean {
+  return m.full ? matchWildcardKnown(m.w, path, astral) : matchWildcardSuffix(m.w, path, nameStart, astral);
 }
 
-function principalMatches(m: PrincipalMatcher, full: readonly string[], short: readonly string[]): boolean {
-  if (m.qualified.size > 0) for (let i = 0; i < full.length; i++) if (m.qualified.has(full[i] as string)) return true;
-  if (m.bare.size > 0) for (let i = 0; i < short.length; i++) if (m.bare.has(short[i] as string)) return true;
+function principalMatches(m: PrincipalMatcher, full: readonly string[], fullCount: number, short: readonly string[], shortCount: number): boolean {
+  if (sizeOf(m.qualified) > 0) for (let i = 0; i < fullCount; i++) if (contains(m.qualified, full[i] as string)) return true;
+  if (sizeOf(m.bare) > 0) for (let i = 0; i < shortCount; i++) if (contains(m.bare, short[i] as string)) return true;
   return false;
 }
 
@@ -349,8 +405,8 @@ function computerMatches(m: ComputerMatcher, full: string, host: string, astral:
   return false;
 }
 
-function collectionMatches(set: ReadonlySet<string>, collections: readonly string[]): boolean {
-  for (let i = 0; i < collections.length; i++) if (set.has(collections[i] as string)) return true;
+function collectionMatches(set: ReadonlySet<string>, collections: readonly string[], count: number): boolean {
+  for (let i = 0; i < count; i++) if (set.has(collections[i] as string)) return true;
   return false;
 }
 
@@ -358,19 +414,21 @@ function collectionMatches(set: ReadonlySet<string>, collections: readonly strin
 export function compiledRuleMatches(c: CompiledRule, r: NormalizedRequest): boolean {
   const astral = r.astral;
   if (c.sha256 !== undefined && c.sha256 !== r.sha256) return false;
-  if (c.path !== undefined && !pathMatches(c.path, r.path, r.fileName, astral)) return false;
+  if (c.path !== undefined && !pathMatches(c.path, r.path, r.nameStart, astral)) return false;
   if (c.publisher !== undefined && (r.publisher === undefined || !matchWildcardKnown(c.publisher, r.publisher, astral))) return false;
   if (c.args !== undefined && !matchWildcardKnown(c.args, r.args, astral)) return false;
   // An unknown parent satisfies a parent condition: such conditions only restrict (fail closed).
-  if (c.parent !== undefined && r.parentPath !== undefined && !pathMatches(c.parent, r.parentPath, r.parentName, astral)) return false;
+  if (c.parent !== undefined && r.parentPath !== undefined && !pathMatches(c.parent, r.parentPath, r.parentNameStart, astral)) return false;
   if (c.users !== undefined || c.groups !== undefined) {
-    const who = (c.users !== undefined && principalMatches(c.users, r.userFull, r.userShort)) || (c.groups !== undefined && principalMatches(c.groups, r.groupFull, r.groupShort));
+    const who =
+      (c.users !== undefined && principalMatches(c.users, r.userFull, r.userFullCount, r.userShort, r.userShortCount)) ||
+      (c.groups !== undefined && principalMatches(c.groups, r.groupFull, r.groupFullCount, r.groupShort, r.groupShortCount));
     if (!who) return false;
   }
   if (c.computers !== undefined || c.collections !== undefined) {
     const where =
       (c.computers !== undefined && computerMatches(c.computers, r.computerFull, r.computerHost, astral)) ||
-      (c.collections !== undefined && collectionMatches(c.collections, r.collections));
+      (c.collections !== undefined && collectionMatches(c.collections, r.collections, r.collectionCount));
     if (!where) return false;
   }
   return true;
@@ -405,20 +463,30 @@ export function finish(deny: string[] | undefined, allow: string[] | undefined, 
 }
 
 // What matched while one decision is made. decide() runs start to finish synchronously
-// (nothing in it yields or calls back out), so one set of scratch lists serves every call
-// in this thread without allocating; finish() copies what it keeps.
+// (nothing in it yields or calls back out), so one request scratch and one set of lists
+// serve every call in this thread without allocating; finish() copies what it keeps.
+const scratch = newRequestScratch();
+// Filled by index up to their counts, never shortened (a shortened array gives up its storage).
 const matchedDeny: string[] = [];
 const matchedAllow: string[] = [];
+let denyCount = 0;
+let allowCount = 0;
 let matchedMask = 0;
 let matchedGrant = false;
+/** The last deny and allow rules that matched: when one alone decides, its shared decision is the answer. */
+let lastDeny: CompiledRule | undefined;
+let lastAllow: CompiledRule | undefined;
 
 function visitList(list: readonly CompiledRule[], r: NormalizedRequest): void {
   for (let i = 0; i < list.length; i++) {
     const c = list[i] as CompiledRule;
     if (!compiledRuleMatches(c, r)) continue;
-    if (c.deny) matchedDeny.push(c.name);
-    else {
-      matchedAllow.push(c.name);
+    if (c.deny) {
+      matchedDeny[denyCount++] = c.name;
+      lastDeny = c;
+    } else {
+      matchedAllow[allowCount++] = c.name;
+      lastAllow = c;
       matchedMask |= c.mask;
       if (c.grants) matchedGrant = true;
     }
@@ -432,42 +500,86 @@ function visit(b: Bucket | undefined, r: NormalizedRequest): void {
   if (byArgs === undefined) return;
   const a = r.args;
   for (let j = a.indexOf(' '); j >= 0 && j < ARGS_KEY; j = a.indexOf(' ', j + 1)) {
-    const list = byArgs.get(a.slice(0, j + 1));
+    const list = byArgs.get(a, 0, j + 1);
     if (list !== undefined) visitList(list, r);
   }
 }
 
-/** Decides a request from a compiled index. */
+/** Frozen: decisions are shared between calls (a caller that changed one would change them all). */
+function frozen(d: Decision): Decision {
+  Object.freeze(d.controls);
+  Object.freeze(d.matchedRules);
+  return Object.freeze(d);
+}
+
+const NOT_ELEVATED = frozen({ decision: 'not-elevated', controls: [], matchedRules: [], reason: 'no-match' });
+const TSE_ALONE = frozen({ decision: 'allow', controls: [], matchedRules: [], reason: 'tse' });
+
+/** The decision of one rule matching alone, made once per rule. */
+function aloneDecision(c: CompiledRule, tseActive: boolean): Decision {
+  if (c.deny) return (c.alone ??= frozen({ decision: 'deny', controls: [], matchedRules: [c.name], reason: 'deny-rule' }));
+  if (tseActive) return (c.aloneTse ??= frozen({ decision: 'allow', controls: [], matchedRules: [c.name], reason: 'tse' }));
+  return (c.alone ??= frozen({ decision: 'allow', controls: [...(CONTROLS_BY_MASK[c.mask] ?? [])], matchedRules: [c.name], reason: 'allow-rule' }));
+}
+
+/**
+ * The decision from what one call matched. The common answers (nothing matched, one rule
+ * matched) are shared frozen objects: a decision allocates nothing then.
+ */
+function decided(tseActive: boolean): Decision {
+  const nd = denyCount;
+  const na = allowCount;
+  if (nd === 1 && lastDeny !== undefined) return aloneDecision(lastDeny, tseActive);
+  if (nd === 0) {
+    // No allow rule that grants: as finish() says, only a TSE session allows then.
+    if (na === 0 || !matchedGrant) return tseActive ? TSE_ALONE : NOT_ELEVATED;
+    if (na === 1 && matchedGrant && lastAllow !== undefined) return aloneDecision(lastAllow, tseActive);
+  }
+  return frozen(finish(matchedDeny.slice(0, nd), matchedAllow.slice(0, na), matchedMask, tseActive, matchedGrant));
+}
+
+/**
+ * Decides a request from a compiled index. The answer is frozen (it may be shared with other
+ * calls). For a request in the compared form (see fillRequest) nothing is allocated when no
+ * rule or one rule matches: lookups go by ranges of the request's strings, not slices.
+ */
 export function decide(index: RuleIndex, request: DecisionRequest): Decision {
-  const r = normalizeRequest(request);
-  matchedDeny.length = 0;
-  matchedAllow.length = 0;
+  const r = fillRequest(scratch, request, false);
+  denyCount = 0;
+  allowCount = 0;
   matchedMask = 0;
   matchedGrant = false;
-  if (r.sha256 !== undefined && index.byHash.size > 0) visit(index.byHash.get(r.sha256), r);
-  visit(index.byFileName.get(r.fileName), r);
+  lastDeny = undefined;
+  lastAllow = undefined;
+  const sha = r.sha256;
+  if (sha !== undefined && index.byHash.size > 0) visit(index.byHash.get(sha, 0, sha.length), r);
   const p = r.path;
+  const nameStart = r.nameStart;
+  visit(index.byFileName.get(p, nameStart, p.length), r);
   if (index.byFolder.size > 0) {
     const lengths = index.folderLength;
     for (let i = p.indexOf('\\'); i >= 0 && i < lengths.length - 1; i = p.indexOf('\\', i + 1)) {
-      if (lengths[i + 1] === 1) visit(index.byFolder.get(p.slice(0, i + 1)), r);
+      if (lengths[i + 1] === 1) visit(index.byFolder.get(p, 0, i + 1), r);
     }
   }
-  const name = r.fileName;
+  const nameLength = p.length - nameStart;
   const pre = index.prefixLengths;
   for (let i = 0; i < pre.length; i++) {
     const k = pre[i] as number;
-    if (k <= name.length) visit(index.byNamePrefix.get(name.slice(0, k)), r);
+    if (k <= nameLength) visit(index.byNamePrefix.get(p, nameStart, nameStart + k), r);
   }
   const suf = index.suffixLengths;
   for (let i = 0; i < suf.length; i++) {
     const k = suf[i] as number;
-    if (k <= p.length) visit(index.byNameSuffix.get(p.slice(p.length - k)), r);
+    if (k <= p.length) visit(index.byNameSuffix.get(p, p.length - k, p.length), r);
   }
-  if (r.publisher !== undefined && index.byPublisher.size > 0) visit(index.byPublisher.get(r.publisher), r);
+  const pub = r.publisher;
+  if (pub !== undefined && index.byPublisher.size > 0) visit(index.byPublisher.get(pub, 0, pub.length), r);
   visit(index.residual, r);
-  const d = finish(matchedDeny, matchedAllow, matchedMask, r.tseActive, matchedGrant);
-  matchedDeny.length = 0;
-  matchedAllow.length = 0;
+  const d = decided(r.tseActive);
+  denyCount = 0;
+  allowCount = 0;
+  lastDeny = undefined;
+  lastAllow = undefined;
   return d;
 }

@@ -55,7 +55,7 @@ export function normalizePath(path: string): string {
     !path.startsWith('\\\\?') &&
     !path.startsWith('\\??')
   ) {
-    return path.toLowerCase();
+    return lower(path);
   }
   let p = path.replace(/\//g, '\\');
   if (/^\\\\\?\\unc\\/i.test(p)) p = `\\\\${p.slice(8)}`;
@@ -120,7 +120,7 @@ export function normalizeArgs(args: string | undefined): string {
     !args.startsWith(' ') &&
     !args.endsWith(' ')
   ) {
-    return args.toLowerCase();
+    return lower(args);
   }
   return normalizeArgsByTokens(args);
 }
@@ -230,11 +230,14 @@ export function computerForms(name: string): { full: string; host: string } {
 export interface NormalizedRequest {
   readonly path: string;
   readonly fileName: string;
+  /** Where the file name starts in path. */
+  readonly nameStart: number;
   readonly args: string;
   readonly sha256: string | undefined;
   readonly publisher: string | undefined;
   readonly parentPath: string | undefined;
   readonly parentName: string | undefined;
+  readonly parentNameStart: number;
   /** The user's full forms (name and SIDs) and bare names (short lists: arrays beat sets here). */
   readonly userFull: readonly string[];
   readonly userShort: readonly string[];
@@ -243,6 +246,16 @@ export interface NormalizedRequest {
   readonly computerFull: string;
   readonly computerHost: string;
   readonly collections: readonly string[];
+  /**
+   * How many entries of each list count. decide() refills one request's lists in place and
+   * never shortens them (a shortened array gives up its storage, and refilling it allocates);
+   * entries past the count are left from an earlier request. A new request's are its lengths.
+   */
+  readonly userFullCount: number;
+  readonly userShortCount: number;
+  readonly groupFullCount: number;
+  readonly groupShortCount: number;
+  readonly collectionCount: number;
   readonly tseActive: boolean;
   /**
    * Whether a field matched against wildcards (path, args, publisher, parent path,
@@ -252,54 +265,158 @@ export interface NormalizedRequest {
   readonly astral: boolean;
 }
 
-const SURROGATE = /[\ud800-\udfff]/;
+/**
+ * `s` lower-cased: `s` itself when it is lower-case ASCII already (toLowerCase makes a new
+ * string even then, and decide() allocates nothing for a request in the compared form).
+ */
+function lower(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || (c >= 65 && c <= 90)) return s.toLowerCase();
+  }
+  return s;
+}
 
-export function normalizeRequest(r: DecisionRequest): NormalizedRequest {
+/** `s` trimmed: `s` itself when it starts and ends with printable ASCII other than a blank. */
+function trimmed(s: string): string {
+  const n = s.length;
+  if (n === 0) return s;
+  const a = s.charCodeAt(0);
+  const b = s.charCodeAt(n - 1);
+  return a > 32 && a < 127 && b > 32 && b < 127 ? s : s.trim();
+}
+
+function hasSurrogateUnit(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if ((s.charCodeAt(i) & 0xf800) === 0xd800) return true;
+  return false;
+}
+
+/** The request being normalised into: NormalizedRequest with its fields writable and its lists reused. */
+export interface RequestScratch extends NormalizedRequest {
+  path: string;
+  fileName: string;
+  nameStart: number;
+  args: string;
+  sha256: string | undefined;
+  publisher: string | undefined;
+  parentPath: string | undefined;
+  parentName: string | undefined;
+  parentNameStart: number;
+  userFull: string[];
+  userShort: string[];
+  groupFull: string[];
+  groupShort: string[];
+  computerFull: string;
+  computerHost: string;
+  collections: string[];
+  userFullCount: number;
+  userShortCount: number;
+  groupFullCount: number;
+  groupShortCount: number;
+  collectionCount: number;
+  tseActive: boolean;
+  astral: boolean;
+}
+
+export function newRequestScratch(): RequestScratch {
+  return {
+    path: '',
+    fileName: '',
+    nameStart: 0,
+    args: '',
+    sha256: undefined,
+    publisher: undefined,
+    parentPath: undefined,
+    parentName: undefined,
+    parentNameStart: 0,
+    userFull: [],
+    userShort: [],
+    groupFull: [],
+    groupShort: [],
+    computerFull: '',
+    computerHost: '',
+    collections: [],
+    userFullCount: 0,
+    userShortCount: 0,
+    groupFullCount: 0,
+    groupShortCount: 0,
+    collectionCount: 0,
+    tseActive: false,
+    astral: false,
+  };
+}
+
+// The computer is the same in every request an agent makes: its forms are kept for the last name seen.
+let lastComputer: string | undefined;
+let lastComputerForms: { full: string; host: string } = { full: '', host: '' };
+
+/**
+ * Fills `out` with the request in the compared form. `names`: also cut out the file names
+ * (fileName, parentName); decide() leaves them empty and matches by nameStart and
+ * parentNameStart instead. For a request already in the compared form (lower case, `\`
+ * separators, single-spaced arguments, names without blanks around them, the computer of the
+ * request before) this allocates nothing: its strings are used as they are and the lists of
+ * `out` are refilled.
+ */
+export function fillRequest(out: RequestScratch, r: DecisionRequest, names: boolean): RequestScratch {
   const path = normalizePath(r.path);
   const parentPath = r.parentPath === undefined || r.parentPath === '' ? undefined : normalizePath(r.parentPath);
   const args = normalizeArgs(r.args);
-  const publisher = r.publisher === undefined ? undefined : r.publisher.trim().toLowerCase();
-  const user = r.user.trim().toLowerCase();
+  const publisher = r.publisher === undefined ? undefined : lower(trimmed(r.publisher));
+  const user = lower(trimmed(r.user));
   const userShortForm = shortForm(user);
-  const userFull: string[] = r.userSid === undefined ? [user] : [user, r.userSid.trim().toLowerCase()];
-  const userShort: string[] = userShortForm === undefined ? [] : [userShortForm];
-  const groupFull: string[] = [];
-  const groupShort: string[] = [];
+  // Written by index up to a count, never shortened (see NormalizedRequest.userFullCount).
+  let nf = 0;
+  let ns = 0;
+  out.userFull[nf++] = user;
+  if (r.userSid !== undefined) out.userFull[nf++] = lower(trimmed(r.userSid));
+  if (userShortForm !== undefined) out.userShort[ns++] = userShortForm;
+  out.userFullCount = nf;
+  out.userShortCount = ns;
+  let gf = 0;
+  let gs = 0;
   const groups = r.groups;
   if (groups !== undefined) {
     for (let i = 0; i < groups.length; i++) {
-      const full = (groups[i] as string).trim().toLowerCase();
-      groupFull.push(full);
+      const full = lower(trimmed(groups[i] as string));
+      out.groupFull[gf++] = full;
       const short = shortForm(full);
-      if (short !== undefined) groupShort.push(short);
+      if (short !== undefined) out.groupShort[gs++] = short;
     }
   }
-  const c = computerForms(r.computer);
-  const collections: string[] = [];
+  out.groupFullCount = gf;
+  out.groupShortCount = gs;
+  if (r.computer !== lastComputer) {
+    lastComputerForms = computerForms(r.computer);
+    lastComputer = r.computer;
+  }
+  const c = lastComputerForms;
   const cs = r.collections;
-  if (cs !== undefined) for (let i = 0; i < cs.length; i++) collections.push((cs[i] as string).trim().toLowerCase());
-  const astral =
-    SURROGATE.test(path) ||
-    SURROGATE.test(args) ||
-    (publisher !== undefined && SURROGATE.test(publisher)) ||
-    (parentPath !== undefined && SURROGATE.test(parentPath)) ||
-    SURROGATE.test(c.full);
-  return {
-    path,
-    fileName: fileNameOf(path),
-    args,
-    sha256: r.sha256 === undefined ? undefined : r.sha256.trim().toLowerCase(),
-    publisher,
-    parentPath,
-    parentName: parentPath === undefined ? undefined : fileNameOf(parentPath),
-    userFull,
-    userShort,
-    groupFull,
-    groupShort,
-    computerFull: c.full,
-    computerHost: c.host,
-    collections,
-    tseActive: r.tseActive === true,
-    astral,
-  };
+  let nc = 0;
+  if (cs !== undefined) for (let i = 0; i < cs.length; i++) out.collections[nc++] = lower(trimmed(cs[i] as string));
+  out.collectionCount = nc;
+  out.path = path;
+  out.nameStart = path.lastIndexOf('\\') + 1;
+  out.fileName = names ? path.slice(out.nameStart) : '';
+  out.args = args;
+  out.sha256 = r.sha256 === undefined ? undefined : lower(trimmed(r.sha256));
+  out.publisher = publisher;
+  out.parentPath = parentPath;
+  out.parentNameStart = parentPath === undefined ? 0 : parentPath.lastIndexOf('\\') + 1;
+  out.parentName = names && parentPath !== undefined ? parentPath.slice(out.parentNameStart) : undefined;
+  out.computerFull = c.full;
+  out.computerHost = c.host;
+  out.tseActive = r.tseActive === true;
+  out.astral =
+    hasSurrogateUnit(path) ||
+    hasSurrogateUnit(args) ||
+    (publisher !== undefined && hasSurrogateUnit(publisher)) ||
+    (parentPath !== undefined && hasSurrogateUnit(parentPath)) ||
+    hasSurrogateUnit(c.full);
+  return out;
+}
+
+/** The request in the compared form, in a new object (linearDecide, tests). */
+export function normalizeRequest(r: DecisionRequest): NormalizedRequest {
+  return fillRequest(newRequestScratch(), r, true);
 }

@@ -30,25 +30,41 @@ export interface Wildcard {
   readonly openEnd: boolean;
   /** The pattern needs code-point matching (it has characters outside the BMP). */
   readonly astral: boolean;
-  /** The pieces as code points, for code-point matching (computed once, when compiled). */
-  readonly codePieces: readonly (readonly string[])[];
+  /**
+   * The pieces as code points, for code-point matching (computed once, when compiled): the
+   * piece strings themselves when the pattern has no surrogate.
+   */
+  readonly codePieces: readonly (readonly string[])[] | readonly string[];
 }
 
 export function hasWildcard(text: string): boolean {
   return text.includes('*') || text.includes('?');
 }
 
+/** Shared by every literal pattern: an agent holds thousands of compiled patterns. */
+const NO_Q: readonly boolean[] = Object.freeze([false]);
+
+/**
+ * The pieces as code points. Without a surrogate in the pattern each UTF-16 unit is a code
+ * point, so the piece strings serve as they are (a string is an array of its units) and no
+ * per-character arrays are kept.
+ */
+function codePiecesOf(pieces: readonly string[], astral: boolean): readonly (readonly string[])[] | readonly string[] {
+  return astral ? pieces.map((p) => Array.from(p)) : pieces;
+}
+
 export function compileWildcard(pattern: string): Wildcard {
   const astral = SURROGATE.test(pattern);
   if (!hasWildcard(pattern)) {
-    return { pattern, literal: pattern, pieces: [pattern], pieceHasQ: [false], openStart: false, openEnd: false, astral, codePieces: [Array.from(pattern)] };
+    const pieces = [pattern];
+    return { pattern, literal: pattern, pieces, pieceHasQ: NO_Q, openStart: false, openEnd: false, astral, codePieces: codePiecesOf(pieces, astral) };
   }
   const raw = pattern.split('*');
   const openStart = pattern.startsWith('*');
   const openEnd = pattern.endsWith('*');
   // Empty pieces come from leading, trailing or repeated stars; they constrain nothing.
   const pieces = raw.filter((p, i) => p.length > 0 || (i === 0 && !openStart) || (i === raw.length - 1 && !openEnd));
-  return { pattern, literal: undefined, pieces, pieceHasQ: pieces.map((p) => p.includes('?')), openStart, openEnd, astral, codePieces: pieces.map((p) => Array.from(p)) };
+  return { pattern, literal: undefined, pieces, pieceHasQ: pieces.map((p) => p.includes('?')), openStart, openEnd, astral, codePieces: codePiecesOf(pieces, astral) };
 }
 
 /** Whether `text` holds a UTF-16 surrogate (a character outside the BMP, or a lone half). */
@@ -60,7 +76,7 @@ export function hasSurrogate(text: string): boolean {
 export function matchWildcard(w: Wildcard, value: string): boolean {
   if (w.literal !== undefined) return w.literal === value;
   if (w.astral || SURROGATE.test(value)) return matchUnits(w, Array.from(value), w.codePieces);
-  return matchString(w, value);
+  return matchString(w, value, 0);
 }
 
 /**
@@ -70,7 +86,22 @@ export function matchWildcard(w: Wildcard, value: string): boolean {
 export function matchWildcardKnown(w: Wildcard, value: string, valueHasSurrogate: boolean): boolean {
   if (w.literal !== undefined) return w.literal === value;
   if (w.astral || valueHasSurrogate) return matchUnits(w, Array.from(value), w.codePieces);
-  return matchString(w, value);
+  return matchString(w, value, 0);
+}
+
+/**
+ * matchWildcardKnown over the end of `text` from `base` (a file name within its path),
+ * without cutting it out: decide() allocates nothing for it.
+ */
+export function matchWildcardSuffix(w: Wildcard, text: string, base: number, valueHasSurrogate: boolean): boolean {
+  const literal = w.literal;
+  if (literal !== undefined) {
+    if (literal.length !== text.length - base) return false;
+    for (let i = 0; i < literal.length; i++) if (literal.charCodeAt(i) !== text.charCodeAt(base + i)) return false;
+    return true;
+  }
+  if (w.astral || valueHasSurrogate) return matchUnits(w, Array.from(text.slice(base)), w.codePieces);
+  return matchString(w, text, base);
 }
 
 /** Whether `piece` (with `?` as any one unit) sits in `v` at `at`. */
@@ -139,17 +170,18 @@ function findPieceString(piece: string, v: string, from: number, plain: boolean)
   return -1;
 }
 
-function matchString(w: Wildcard, v: string): boolean {
+/** matchString over v from `base` to its end (the value is that suffix of v). */
+function matchString(w: Wildcard, v: string, base: number): boolean {
   const pieces = w.pieces;
   const n = pieces.length;
-  let start = 0;
+  let start = base;
   let end = v.length;
   let first = 0;
   let last = n - 1;
   if (!w.openStart) {
     const p = pieces[0] ?? '';
-    if (!pieceAtString(p, v, 0)) return false;
-    start = p.length;
+    if (!pieceAtString(p, v, base)) return false;
+    start = base + p.length;
     first = 1;
   }
   if (!w.openEnd && last >= first) {

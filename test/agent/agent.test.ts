@@ -253,6 +253,7 @@ describe('agent: rules, controls through the collector, blacklist, crashes (root
     expect(without.stderr.trim()).to.equal('Error: true with a reason requires a justification of at least 12 characters (pass --justify "why you need it")');
     const short = await asUser(['elevate', '--justify', 'because', '--', 'true']);
     expect(short.status).to.equal(1);
+    expect(short.stderr.trim()).to.equal(without.stderr.trim());
     const ok = await asUser(['elevate', '--justify', 'ticket 4711 printer', '--', 'true']);
     expect(ok.status, ok.stderr).to.equal(0);
   });
@@ -264,18 +265,19 @@ describe('agent: rules, controls through the collector, blacklist, crashes (root
       if (m) requestShown = m[1] as string;
     });
     let id = '';
+    let asked = '';
     for (let i = 0; i < 100 && id === ''; i++) {
       await new Promise((r) => setTimeout(r, 200));
       const list = run('server', 'approval', 'list', '--server', url, '--token-file', adminToken, '--status', 'pending', '--json');
       const req = (list.json?.requests ?? []).find((x: { processPath: string }) => x.processPath === '/usr/bin/env');
-      if (req) id = req.id;
+      if (req) (id = req.id), (asked = req.requestId);
     }
     expect(id, 'the request reached the collector').to.not.equal('');
     const approve = run('server', 'approval', 'approve', id, '--server', url, '--token-file', adminToken);
     expect(approve.status, approve.stderr).to.equal(0);
     const done = await pending;
     expect(done.status, done.stderr).to.equal(0);
-    expect(requestShown).to.not.equal('');
+    expect(requestShown, 'the user is shown the request the approver sees').to.equal(asked);
     // A clean environment: the elevated env sees the account's HOME and a fixed PATH, nothing of the caller's.
     expect(done.stdout).to.match(/^PATH=\/usr\/local\/sbin:/m);
     expect(done.stdout).to.not.include('ASCEND_AGENT_SOCKET');
@@ -312,10 +314,34 @@ describe('agent: rules, controls through the collector, blacklist, crashes (root
   });
 
   it('stacked controls: MFA from one rule and APPROVAL from another are both required', async () => {
+    const pendingStat = () =>
+      (run('server', 'approval', 'list', '--server', url, '--token-file', adminToken, '--status', 'pending', '--json').json.requests as { id: string; processPath: string }[]).filter(
+        (x) => x.processPath === '/usr/bin/stat',
+      );
     const noOtp = await asUser(['elevate', '--', 'stat', '/']);
+    expect(noOtp.status).to.equal(1);
     expect(noOtp.stderr.trim()).to.match(/requires MFA/);
-    const list = run('server', 'approval', 'list', '--server', url, '--token-file', adminToken, '--status', 'pending', '--json');
-    expect((list.json.requests as { processPath: string }[]).filter((x) => x.processPath === '/usr/bin/stat'), 'no approval asked before MFA passed').to.deep.equal([]);
+    expect(pendingStat(), 'no approval asked before MFA passed').to.deep.equal([]);
+    // A right code (a fresh enrollment, so this test does not depend on the MFA test's codes):
+    // MFA passes, and the elevation still waits for an approver; it runs once approved.
+    const enrolled = run('server', 'mfa', 'enroll', '--user', USER, '--server', url, '--token-file', adminToken, '--json');
+    expect(enrolled.status, enrolled.stderr).to.equal(0);
+    const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(enrolled.json.secret), digits: 6, period: 30 });
+    let told = '';
+    let finished = false;
+    const pending = asUser(['elevate', '--otp', totp.generate(), '--', 'stat', '-c', '%n', '/'], 90_000, (text) => (told = text)).finally(() => (finished = true));
+    let asked: { id: string }[] = [];
+    for (let i = 0; i < 300 && (asked.length === 0 || !/waiting for approval/.test(told)) && !finished; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      asked = pendingStat();
+    }
+    expect(asked, `an approval is asked once MFA passed (the user was told: ${told.trim()})`).to.have.length(1);
+    expect(told).to.match(/waiting for approval of request \S+/);
+    expect(finished, 'the program waits for the approver').to.equal(false);
+    expect(run('server', 'approval', 'approve', (asked[0] as { id: string }).id, '--server', url, '--token-file', adminToken).status).to.equal(0);
+    const done = await pending;
+    expect(done.status, done.stderr).to.equal(0);
+    expect(done.stdout).to.equal('/\n');
   });
 
   // Before the TSE test: inside a TSE session anything runs elevated, MFA or not.
@@ -429,7 +455,9 @@ describe('agent: rules, controls through the collector, blacklist, crashes (root
     // An elevation in flight when the agent is killed leaves its account behind.
     const inFlight = asUser(['elevate', '--', 'sleep', '300'], 60_000);
     // Killed once the program runs and its event is in the spool (not merely once its account exists).
-    for (let i = 0; i < 100 && !spooledTypes(stateDir).includes('process-elevated:/usr/bin/sleep'); i++) await new Promise((r) => setTimeout(r, 100));
+    // A generous deadline that fails when it passes (it once gave up silently after 10 s, and a kill before the program ran left no event to count).
+    for (let i = 0; i < 600 && !spooledTypes(stateDir).includes('process-elevated:/usr/bin/sleep'); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(spooledTypes(stateDir), 'the elevation is on record before the kill').to.include('process-elevated:/usr/bin/sleep');
     expect(accountsWithPrefix(prefix)).to.have.length(1);
     agent?.kill('SIGKILL');
     await new Promise((r) => agent?.once('exit', r));

@@ -1,44 +1,9 @@
-import { constants as fsc, promises as fs } from 'node:fs';
-import path from 'node:path';
 import { Flags } from '@oclif/core';
 import { AscendCommand } from '../base-command.js';
-import { socketPath, socketFlags } from '../agent-command.js';
-import { AscendError } from '../../errors.js';
-import { readAscpassText } from '../../passcode-keys/index.js';
-import { ipcCall } from '../../../agent/ipc/index.js';
+import { socketFlags } from '../agent-command.js';
+import { elevate, type ElevateResult, programArgv } from '../client/elevate.js';
 
-export interface ElevateResult {
-  elevationId: string;
-  exitCode: number | null;
-  signal: string | null;
-  account: string | null;
-  elevatedBy: 'tse' | 'rule';
-  rules: string[];
-}
-
-/** Variables passed into the elevated program; the agent drops everything else too. */
-const PASSED_ENV = /^(TERM|LANG|LANGUAGE|LC_[A-Z]+|TZ|COLUMNS|LINES)$/;
-
-/** The program as the shell would find it: a path with a slash as given, else the first executable on PATH. */
-async function resolveProgram(name: string): Promise<string> {
-  if (name.includes('/')) return path.resolve(name);
-  for (const dir of (process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':')) {
-    if (!dir) continue;
-    const candidate = path.join(dir, name);
-    try {
-      const st = await fs.stat(candidate);
-      if (st.isFile()) {
-        await fs.access(candidate, fsc.X_OK);
-        return candidate;
-      }
-    } catch {
-      // not here
-    }
-  }
-  throw new AscendError('ASC_EXEC_FAILED', `${name}: not found on PATH`, { hint: 'give the full path' });
-}
-
-const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 };
+export type { ElevateResult } from '../client/elevate.js';
 
 export default class Elevate extends AscendCommand<ElevateResult> {
   static override enableJsonFlag = false;
@@ -62,35 +27,9 @@ export default class Elevate extends AscendCommand<ElevateResult> {
   };
 
   async run(): Promise<ElevateResult> {
-    const { flags, argv } = await this.parse(Elevate);
-    const command = (argv as string[]).filter((a, i) => !(i === 0 && a === '--'));
-    if (command.length === 0) throw new AscendError('ASC_USAGE', 'no program given', { hint: 'ascend elevate -- PROGRAM ARGS...' });
-    const program = await resolveProgram(command[0] as string);
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) if (PASSED_ENV.test(k) && v !== undefined) env[k] = v;
-    const request = {
-      op: 'elevate',
-      argv: [program, ...command.slice(1)],
-      cwd: process.cwd(),
-      env,
-      ...(flags.justify !== undefined ? { justification: flags.justify } : {}),
-      ...(flags.otp !== undefined ? { otp: flags.otp } : {}),
-      ...(flags.passcode !== undefined ? { passcode: await readAscpassText(flags.passcode) } : {}),
-    };
-    const result = (await ipcCall(socketPath(flags), request as never, {
-      stdin: process.stdin,
-      forwardSignals: true,
-      onEvent: (frame: Record<string, unknown>) => {
-        if (frame.kind === 'stdout' && typeof frame.data === 'string') process.stdout.write(Buffer.from(frame.data, 'base64'));
-        else if (frame.kind === 'stderr' && typeof frame.data === 'string') process.stderr.write(Buffer.from(frame.data, 'base64'));
-        else if (frame.kind === 'event' && typeof frame.message === 'string') process.stderr.write(`ascend: ${frame.message}\n`);
-      },
-    })) as ElevateResult;
-    const status = result.exitCode ?? 128 + (SIGNAL_NUMBERS[result.signal ?? ''] ?? 1);
-    // Let the program's last output drain before the exit status is set.
-    await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
-    process.exitCode = status;
-    process.stdin.destroy();
-    return result;
+    const { flags, raw } = await this.parse(Elevate);
+    // The arguments in the order given: oclif's argv is sorted by first occurrence, which moves repeated values.
+    const command = programArgv(raw.filter((t) => t.type === 'arg').map((t) => t.input));
+    return elevate(flags, command);
   }
 }

@@ -1,39 +1,10 @@
-import os from 'node:os';
 import { Flags } from '@oclif/core';
 import { AscendCommand } from '../../base-command.js';
 import { connectionSettingsFromFlags, domainFlags } from '../../domain-command.js';
 import { DEFAULT_AGENT_SOCKET, AGENT_SOCKET_ENV } from '../../agent-command.js';
-import { AscendError } from '../../../errors.js';
-import { formatLogLine } from '../../../log-line.js';
-import { readPrivateSecretFile } from '../../server-command.js';
-import { AscendAgent, type LogFn } from '../../../../agent/daemon/agent.js';
-import { resolveTrustedOwner } from '../../../../agent/daemon/trust.js';
-import { readRootOnlyText } from '../../../../agent/policy/root-only.js';
-import { DomainPolicy, LocalPolicyFiles, WindowsRegistryPolicy, type PolicySource } from '../../../../agent/policy/index.js';
+import { runAgent } from '../../../../agent/daemon/launch.js';
 
 const { user: ldapUser, ...connection } = domainFlags;
-
-/** "S-1-5-32-544=sudo,adm" → { 'S-1-5-32-544': ['sudo', 'adm'] } */
-function parseGroupMap(items: readonly string[]): Record<string, string[]> {
-  const map: Record<string, string[]> = {};
-  for (const item of items) {
-    const eq = item.indexOf('=');
-    const key = item.slice(0, eq).trim();
-    const groups = item.slice(eq + 1).split(',').map((g) => g.trim()).filter(Boolean);
-    if (eq <= 0 || groups.length === 0 || groups.some((g) => !/^[a-z_][a-z0-9_.-]*\$?$/i.test(g))) {
-      throw new AscendError('ASC_USAGE', `--group-map "${item}" is not SID-OR-NAME=group[,group...]`);
-    }
-    map[key] = groups;
-  }
-  return map;
-}
-
-/** "2013265920-2147352575" → { first, last } (checked again by the executor). */
-function parseIdRange(text: string): { first: number; last: number } {
-  const m = /^([0-9]{1,10})-([0-9]{1,10})$/.exec(text.trim());
-  if (!m) throw new AscendError('ASC_USAGE', `--ephemeral-id-range "${text}" is not FIRST-LAST (two numbers)`);
-  return { first: Number(m[1]), last: Number(m[2]) };
-}
 
 export default class AgentRun extends AscendCommand<void> {
   static override enableJsonFlag = false;
@@ -59,7 +30,7 @@ export default class AgentRun extends AscendCommand<void> {
     ...connection,
     'ldap-user': Flags.string({ description: "the machine account to bind as, e.g. PC-042$@CORP.EXAMPLE (env ASCEND_LDAP_USER)", helpGroup: 'CONNECTION' }),
     computer: Flags.string({ description: 'this computer\'s name as rules, passcodes and the domain know it (default: the host name)' }),
-    collection: Flags.string({ description: 'a collection this computer is in (repeatable; rules may target collections)', multiple: true, default: [] }),
+    collection: Flags.string({ description: 'a collection this computer is in (repeatable; rules may target collections)', multiple: true }),
     collector: Flags.string({ description: "the collector's URL (default: the policy's Client Data Collection host)" }),
     'enroll-token': Flags.string({ description: 'enrollment token for the first start (prefer --enroll-token-file: argv is visible to other users)' }),
     'enroll-token-file': Flags.string({ description: 'file (mode 600) holding the enrollment token' }),
@@ -68,7 +39,6 @@ export default class AgentRun extends AscendCommand<void> {
     'trusted-owner': Flags.string({
       description: 'a system account (name or uid) trusted, like root, to own programs that rules elevate and the folders above them (repeatable)',
       multiple: true,
-      default: [],
     }),
     'spool-max-bytes': Flags.integer({
       description: 'disk the event spool may use, in bytes (default 64 MiB); the last eighth is kept for elevation and session events',
@@ -79,62 +49,13 @@ export default class AgentRun extends AscendCommand<void> {
     }),
     'max-connections': Flags.integer({ description: 'connections the agent serves at once (default 64); an eighth (at most 8) is kept for root', min: 2 }),
     'max-connections-per-user': Flags.integer({ description: 'connections one user other than root may hold at once (default 8)', min: 1 }),
-    'group-map': Flags.string({ description: 'token group → host groups, SID-OR-NAME=group[,group] (repeatable; default S-1-5-32-544=sudo, or wheel)', multiple: true, default: [] }),
+    'group-map': Flags.string({ description: 'token group → host groups, SID-OR-NAME=group[,group] (repeatable; default S-1-5-32-544=sudo, or wheel)', multiple: true }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(AgentRun);
-    if (process.platform !== 'win32' && process.getuid?.() !== 0) {
-      throw new AscendError('ASC_AGENT_CONFIG', 'the agent must run as root (it creates accounts and runs programs as them)');
-    }
-    const computer = (flags.computer ?? os.hostname().split('.')[0] ?? '').trim();
-    if (!computer) throw new AscendError('ASC_AGENT_CONFIG', 'no computer name: pass --computer');
-    let source: PolicySource;
-    if (flags.policy) source = new LocalPolicyFiles(flags.policy);
-    else if (flags.domain) source = new DomainPolicy({ ...connectionSettingsFromFlags(flags, flags['ldap-user']), computer });
-    else source = new WindowsRegistryPolicy();
-    if (flags['enroll-token'] !== undefined && flags['enroll-token-file'] !== undefined) throw new AscendError('ASC_USAGE', 'give --enroll-token or --enroll-token-file, not both');
-    const enrollToken = flags['enroll-token-file'] !== undefined ? (await readPrivateSecretFile(flags['enroll-token-file'], 'enrollment token file')).trim() : flags['enroll-token'];
-    // A trust anchor is an order like the policy: only a file root alone can change.
-    const collectorCa = flags['collector-ca'] === undefined ? undefined : await readRootOnlyText(flags['collector-ca'], 'the collector CA file');
-    const log: LogFn = (level, message, fields) => {
-      // Escaped in one place: nothing any part of the agent logs can start a line of its own.
-      process.stderr.write(formatLogLine(new Date(), level, message, fields));
-    };
-    const agent = await AscendAgent.start({
-      stateDir: flags['state-dir'],
-      socketPath: flags.socket ?? (process.env[AGENT_SOCKET_ENV] || DEFAULT_AGENT_SOCKET),
-      computer,
-      collections: flags.collection,
-      policySource: source,
-      ...(flags.collector !== undefined ? { collectorUrl: flags.collector } : {}),
-      ...(enrollToken ? { enrollToken } : {}),
-      ...(collectorCa !== undefined ? { collectorCa } : {}),
-      ...(flags['insecure-dev'] ? { insecureDev: true } : {}),
-      ...(flags['group-map'].length ? { groupMap: parseGroupMap(flags['group-map']) } : {}),
-      ...(flags['ephemeral-id-range'] !== undefined ? { idRange: parseIdRange(flags['ephemeral-id-range']) } : {}),
-      ...(flags['spool-max-bytes'] !== undefined ? { spool: { maxBytes: flags['spool-max-bytes'] } } : {}),
-      ...(flags['trusted-owner'].length ? { trustedOwners: await Promise.all(flags['trusted-owner'].map(resolveTrustedOwner)) } : {}),
-      ...(flags['max-connections'] !== undefined || flags['max-connections-per-user'] !== undefined
-        ? {
-            connectionLimits: {
-              ...(flags['max-connections'] !== undefined ? { maxConnections: flags['max-connections'] } : {}),
-              ...(flags['max-connections-per-user'] !== undefined ? { maxConnectionsPerUser: flags['max-connections-per-user'] } : {}),
-            },
-          }
-        : {}),
-      log,
-    });
-    await new Promise<void>((resolve) => {
-      const stop = (sig: string) => {
-        log('info', `${sig}: stopping`);
-        agent.stop().then(resolve, (e: unknown) => {
-          log('error', `stop failed: ${e instanceof Error ? e.message : String(e)}`);
-          resolve();
-        });
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
-    });
+    // bin/run.js starts the daemon through ./agent/daemon/main.ts without oclif; this path
+    // answers the command lines that one hands back (see agent/daemon/run-line.ts).
+    await runAgent({ ...flags, connection: connectionSettingsFromFlags(flags, flags['ldap-user']) });
   }
 }

@@ -1,22 +1,9 @@
 import { Args } from '@oclif/core';
 import { AscendCommand } from '../../base-command.js';
-import { callAgent, socketFlags } from '../../agent-command.js';
-import { safe } from '../../server-command.js';
-import { readAscpassText } from '../../../passcode-keys/index.js';
+import { socketFlags } from '../../agent-command.js';
+import { tseRedeem, tseRedeemLines, type TseRedeemResult } from '../../client/tse.js';
 
-export interface TseRedeemResult {
-  sessionId: string;
-  passcodeId: string;
-  passcodeTitle: string;
-  user: string;
-  startedAt: string;
-  endsAt: string;
-  durationSeconds: number;
-  endProcesses: boolean;
-  groups: string[];
-  integrity: string;
-  usesLeft: number;
-}
+export type { TseRedeemResult } from '../../client/tse.js';
 
 export default class TseRedeem extends AscendCommand<TseRedeemResult> {
   static override summary = 'Redeem a TSE passcode: start a Temporary Session Elevation for you on this computer.';
@@ -31,10 +18,8 @@ export default class TseRedeem extends AscendCommand<TseRedeemResult> {
 
   async run(): Promise<TseRedeemResult> {
     const { args, flags } = await this.parse(TseRedeem);
-    const text = await readAscpassText(args.file);
-    const r = await callAgent<TseRedeemResult>(flags, { op: 'tse-redeem', passcode: text });
-    this.say(`TSE session started for ${safe(r.user)}: "${safe(r.passcodeTitle)}" until ${r.endsAt} (${Math.round(r.durationSeconds / 60)} min, ${r.usesLeft} uses left)`);
-    if (r.endProcesses) this.say('Elevated programs started in this session end when it expires.');
+    const r = await tseRedeem(flags, args.file);
+    for (const line of tseRedeemLines(r)) this.say(line);
     return r;
   }
 }

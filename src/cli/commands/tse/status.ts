@@ -1,24 +1,8 @@
 import { AscendCommand } from '../../base-command.js';
-import { callAgent, socketFlags } from '../../agent-command.js';
-import { safe } from '../../server-command.js';
+import { socketFlags } from '../../agent-command.js';
+import { tseStatus, tseStatusLines, type TseStatusResult } from '../../client/tse.js';
 
-interface SessionView {
-  sessionId: string;
-  user: string;
-  passcodeId: string;
-  passcodeTitle: string;
-  startedAt: string;
-  endsAt: string;
-  secondsLeft: number;
-  endProcesses: boolean;
-  ended: { at: string; reason: string } | null;
-}
-
-export interface TseStatusResult {
-  user: string;
-  active: SessionView[];
-  recent: SessionView[];
-}
+export type { TseStatusResult } from '../../client/tse.js';
 
 export default class TseStatus extends AscendCommand<TseStatusResult> {
   static override summary = 'Show your Temporary Session Elevation sessions on this computer (root sees every user\'s).';
@@ -27,12 +11,8 @@ export default class TseStatus extends AscendCommand<TseStatusResult> {
 
   async run(): Promise<TseStatusResult> {
     const { flags } = await this.parse(TseStatus);
-    const r = await callAgent<TseStatusResult>(flags, { op: 'tse-status' });
-    if (r.active.length === 0) this.say(`No active TSE session for ${safe(r.user)}.`);
-    for (const s of r.active) {
-      this.say(`Active: "${safe(s.passcodeTitle)}" (${safe(s.passcodeId)}) for ${safe(s.user)} until ${s.endsAt}, ${Math.ceil(s.secondsLeft / 60)} min left${s.endProcesses ? '; programs end at expiry' : ''}`);
-    }
-    for (const s of r.recent) this.say(`Ended: "${safe(s.passcodeTitle)}" for ${safe(s.user)}, ${s.ended?.reason ?? ''} at ${s.ended?.at ?? ''}`);
+    const r = await tseStatus(flags);
+    for (const line of tseStatusLines(r)) this.say(line);
     return r;
   }
 }
