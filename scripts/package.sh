@@ -64,7 +64,7 @@ app_tree() {
   find "$app/dist" -type f ! -name '*.js' -delete
   (
     cd "$app"
-    # No project .npmrc: the one module with a build step is built below, against the bundled Node.
+    # Without install scripts: the one module with a build step is built below, against the bundled Node.
     npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error >&2
   )
   log "production modules installed"
@@ -98,7 +98,10 @@ build_sqlite() {
   local cached="$cache/better-sqlite3-$bsv-node-$node_version-linux-x64.node"
   if [ ! -f "$cached" ]; then
     log "compiling better-sqlite3 $bsv for Node $node_version"
-    (cd "$app" && npm rebuild better-sqlite3 --build-from-source --nodedir="$NODE_DIR" --no-audit --no-fund --loglevel=error >&2)
+    # .prebuild-installrc: compiled from the registry's sources, no prebuilt binary fetched.
+    cp .prebuild-installrc "$app/.prebuild-installrc"
+    (cd "$app" && npm rebuild better-sqlite3 --nodedir="$NODE_DIR" --no-audit --no-fund --loglevel=error >&2)
+    rm -f "$app/.prebuild-installrc"
     cp "$app/node_modules/better-sqlite3/build/Release/better_sqlite3.node" "$cached.tmp"
     mv "$cached.tmp" "$cached"
   fi
