@@ -6,12 +6,16 @@
 # cluster with initdb and pg_ctl), and Chromium (the report web page tests drive it through
 # playwright-core), and LibreOffice Calc without its GUI (the report CSV test opens the CSV
 # with it: about 85 MB to download, against Gnumeric's 19 MB, whose CSV import guesses the
-# separator and splits report rows at "/"). Runs apt-get as root, or through sudo. Safe to run
+# separator and splits report rows at "/"), and what the package tests use (test/package/):
+# debootstrap (a clean Debian root to install the .deb into), lintian (checks the .deb),
+# systemd (systemd-analyze verify checks the units), zip and unzip (the Windows zip), binutils
+# (strip, for the packaged binaries), curl and iproute2 (the collector health check in a network
+# namespace of its own). Runs apt-get as root, or through sudo. Safe to run
 # again: it only installs what is missing. Package scripts may not start Samba's services while it installs: a
 # system smbd on port 445 would keep the test DC from starting.
 set -euo pipefail
 
-packages=(acl libxml2-utils python3-samba samba-ad-dc samba-ad-provision smbclient ldap-utils krb5-user dbus gnome-keyring libsecret-tools postgresql chromium cron libreoffice-calc-nogui)
+packages=(acl libxml2-utils python3-samba samba-ad-dc samba-ad-provision smbclient ldap-utils krb5-user dbus gnome-keyring libsecret-tools postgresql chromium cron libreoffice-calc-nogui debootstrap lintian systemd zip unzip binutils curl iproute2)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -77,7 +77,7 @@ export default class ServerStart extends AscendCommand<ServerStartResult> {
     host: Flags.string({ description: 'address to listen on', default: '127.0.0.1' }),
     port: Flags.integer({ description: 'TCP port (0 = any free port)', default: 8003, min: 0, max: 65535 }),
     data: Flags.string({ description: 'data folder (SQLite database, bootstrap token)', default: './ascend-data' }),
-    database: Flags.string({ description: 'PostgreSQL URL (postgres://...) instead of the embedded SQLite' }),
+    database: Flags.string({ description: 'PostgreSQL URL (postgres://...) instead of the embedded SQLite; also ASCEND_DATABASE_URL (keeps a password off the command line)', env: 'ASCEND_DATABASE_URL' }),
     'tls-name': Flags.string({ description: 'another DNS name or IP address agents reach the collector by, for its generated certificate (repeatable)', multiple: true }),
     'tls-cert': Flags.string({ description: 'your own PEM certificate (chain) for HTTPS instead of the generated one', dependsOn: ['tls-key'] }),
     'tls-key': Flags.string({ description: 'the PEM private key of --tls-cert (mode 600)', dependsOn: ['tls-cert'] }),
