@@ -30,18 +30,14 @@ import { AscendError } from '../../src/errors.js';
 import { SerialQueue } from '../../src/serial-queue.js';
 import { addonPath } from '../ipc/peer.js';
 import { SAFE_PATH, sleep } from './common.js';
+import type { PasswdEntry } from './linux-host.js';
 
 export type DbFile = 'passwd' | 'shadow' | 'group' | 'gshadow';
 /** The text of each file, or null when the file does not exist (gshadow on some systems). */
 export type Db = Record<DbFile, string | null>;
 
-export interface NewAccount {
-  name: string;
-  uid: number;
-  gid: number;
-  gecos: string;
-  home: string;
-  shell: string;
+/** A passwd entry (its fields as linux-host reads them), with what creation adds. */
+export interface NewAccount extends PasswdEntry {
   /** Supplementary groups (existing groups by name) the account becomes a member of. */
   groups: readonly string[];
   /** The day of the last password change (days since 1970-01-01), as useradd writes it. */
