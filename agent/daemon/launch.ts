@@ -141,6 +141,16 @@ export async function runAgent(flags: AgentRunFlags): Promise<void> {
     // Escaped in one place: nothing any part of the agent logs can start a line of its own.
     process.stderr.write(formatLogLine(new Date(), level, message, fields));
   };
+  // The handlers are in place before the agent says it listens: a SIGTERM sent the moment that
+  // line is read stops it cleanly (its accounts removed), instead of the default death by signal.
+  let stopSignal: string | undefined;
+  let wake: (() => void) | undefined;
+  const onSignal = (sig: string) => () => {
+    stopSignal ??= sig;
+    wake?.();
+  };
+  process.once('SIGTERM', onSignal('SIGTERM'));
+  process.once('SIGINT', onSignal('SIGINT'));
   const agent = await AscendAgent.start({
     stateDir: flags['state-dir'],
     socketPath: flags.socket ?? (process.env[AGENT_SOCKET_ENV] || DEFAULT_AGENT_SOCKET),
@@ -167,14 +177,11 @@ export async function runAgent(flags: AgentRunFlags): Promise<void> {
     policyApplied: () => collectSoon(),
   });
   await new Promise<void>((resolve) => {
-    const stop = (sig: string) => {
-      log('info', `${sig}: stopping`);
-      agent.stop().then(resolve, (e: unknown) => {
-        log('error', `stop failed: ${e instanceof Error ? e.message : String(e)}`);
-        resolve();
-      });
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    wake = resolve;
+    if (stopSignal !== undefined) resolve();
+  });
+  log('info', `${stopSignal ?? 'SIGTERM'}: stopping`);
+  await agent.stop().catch((e: unknown) => {
+    log('error', `stop failed: ${e instanceof Error ? e.message : String(e)}`);
   });
 }

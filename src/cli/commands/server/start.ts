@@ -196,6 +196,19 @@ export default class ServerStart extends AscendCommand<ServerStartResult> {
       await app.close();
       throw new AscendError('ASC_USAGE', `cannot listen on ${flags.host}:${flags.port}: ${(e as Error).message}`);
     }
+    // The handlers are in place before the line that says how to stop: a SIGTERM sent the moment
+    // that line is read must stop the collector cleanly, not find the default action (death by signal).
+    const stopSignal = new Promise<string>((done) => {
+      const stop = (sig: string) => () => {
+        process.off('SIGINT', onInt);
+        process.off('SIGTERM', onTerm);
+        done(sig);
+      };
+      const onInt = stop('SIGINT');
+      const onTerm = stop('SIGTERM');
+      process.on('SIGINT', onInt);
+      process.on('SIGTERM', onTerm);
+    });
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr !== null ? addr.port : flags.port;
     const hostForUrl = isIP(flags.host) === 6 ? `[${flags.host}]` : flags.host;
@@ -213,17 +226,7 @@ export default class ServerStart extends AscendCommand<ServerStartResult> {
     else out.say(`Bootstrap admin token: ${bootstrap.file}${bootstrap.exists ? '' : ' (deleted; API tokens exist already)'}`, { bootstrapTokenFile: bootstrap.file });
     out.say('Stop with Ctrl+C (SIGINT) or SIGTERM.');
 
-    const stoppedBy = await new Promise<string>((done) => {
-      const stop = (sig: string) => () => {
-        process.off('SIGINT', onInt);
-        process.off('SIGTERM', onTerm);
-        done(sig);
-      };
-      const onInt = stop('SIGINT');
-      const onTerm = stop('SIGTERM');
-      process.on('SIGINT', onInt);
-      process.on('SIGTERM', onTerm);
-    });
+    const stoppedBy = await stopSignal;
     app.log.info({ signal: stoppedBy }, 'shutting down: no new connections, draining requests, closing storage');
     await app.close(); // stops accepting, waits for in-flight requests, then closes the store (onClose)
     out.say(`Stopped (${stoppedBy}).`, { signal: stoppedBy });
