@@ -164,6 +164,23 @@ CREATE TABLE mfa_lockouts (
 ALTER TABLE api_tokens ADD COLUMN owners TEXT
 `,
   },
+  {
+    version: 6,
+    // The SIEM feed's place (issue 18): while a collector runs with --syslog, every new event
+    // is queued here in the transaction that stores it, and the forwarder deletes a row only
+    // after the receiver took the message. A queue rather than a number: on PostgreSQL rows
+    // commit out of sequence order, so a "last forwarded" number could skip one.
+    name: 'SIEM feed outbox',
+    sql: `
+CREATE TABLE siem_outbox (
+  agent_id TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  queued_at BIGINT NOT NULL,
+  PRIMARY KEY (agent_id, event_id)
+);
+CREATE INDEX siem_outbox_order ON siem_outbox (queued_at)
+`,
+  },
 ];
 
 const MIGRATION_LOCK_KEY = 0x41534345; // "ASCE"

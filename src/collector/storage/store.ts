@@ -210,6 +210,18 @@ function ownersOf(v: unknown): string[] {
   return parsed as string[];
 }
 
+/** Queues the events an INSERT ... RETURNING event_id just stored (the new ones only); returns how many. */
+async function queueForSiem(q: Sql, agentId: string, inserted: readonly Row[], now: number): Promise<number> {
+  for (let start = 0; start < inserted.length; start += EVENT_CHUNK) {
+    const chunk = inserted.slice(start, start + EVENT_CHUNK);
+    await q.run(
+      `INSERT INTO siem_outbox (agent_id, event_id, queued_at) VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')} ON CONFLICT (agent_id, event_id) DO NOTHING`,
+      chunk.flatMap((r) => [agentId, str(r.event_id), now]),
+    );
+  }
+  return inserted.length;
+}
+
 function parsePayload(v: unknown): Record<string, unknown> {
   const parsed: unknown = typeof v === 'string' ? JSON.parse(v) : v;
   return parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {};
@@ -352,12 +364,59 @@ export class SqlCollectorStore implements CollectorStore {
         params.push(agentId, id, type, time, now, computer, user, passcode, session, payload);
       }
       const values = chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
-      added += await q.run(
-        `INSERT INTO events (agent_id, event_id, type, occurred_at, received_at, computer, user_name, passcode_id, session_id, payload) VALUES ${values} ON CONFLICT (agent_id, event_id) DO NOTHING`,
-        params,
-      );
+      const insert = `INSERT INTO events (agent_id, event_id, type, occurred_at, received_at, computer, user_name, passcode_id, session_id, payload) VALUES ${values} ON CONFLICT (agent_id, event_id) DO NOTHING`;
+      if (this.siemQueue) added += await queueForSiem(q, agentId, await q.all(`${insert} RETURNING event_id`, params), now);
+      else added += await q.run(insert, params);
     }
     return added;
+  }
+
+  // --- the SIEM feed (siem/forwarder.ts): a queue of events not yet forwarded
+
+  private siemQueue = false;
+
+  /** From now on every new event is queued for the SIEM feed in the transaction that stores it. */
+  enableSiemQueue(): void {
+    this.siemQueue = true;
+  }
+
+  async siemBatch(limit: number): Promise<StoredEvent[]> {
+    const rows = await this.db.all(
+      `SELECT o.agent_id AS agent_id, o.event_id AS event_id, e.type AS type, e.occurred_at AS occurred_at, e.received_at AS received_at, e.computer AS computer, e.user_name AS user_name, e.passcode_id AS passcode_id, e.session_id AS session_id, CAST(e.payload AS TEXT) AS payload
+       FROM siem_outbox o LEFT JOIN events e ON e.agent_id = o.agent_id AND e.event_id = o.event_id
+       ORDER BY o.queued_at, e.occurred_at, o.agent_id, o.event_id LIMIT ?`,
+      [limit],
+    );
+    // An event deleted since it was queued has nothing to forward: its place goes.
+    const gone = rows.filter((r) => r.type === null || r.type === undefined).map((r) => ({ agentId: str(r.agent_id), id: str(r.event_id) }));
+    if (gone.length > 0) await this.siemDone(gone);
+    return rows
+      .filter((r) => r.type !== null && r.type !== undefined)
+      .map((r) => ({
+        agentId: str(r.agent_id),
+        id: str(r.event_id),
+        type: str(r.type),
+        time: Number(r.occurred_at),
+        receivedAt: Number(r.received_at),
+        computer: str(r.computer),
+        user: strOrNull(r.user_name),
+        passcodeId: strOrNull(r.passcode_id),
+        sessionId: strOrNull(r.session_id),
+        payload: parsePayload(r.payload),
+      }));
+  }
+
+  /** The receiver took these: they leave the queue, in one transaction. */
+  async siemDone(keys: readonly { agentId: string; id: string }[]): Promise<void> {
+    if (keys.length === 0) return;
+    await this.db.tx(async (q) => {
+      for (const k of keys) await q.run('DELETE FROM siem_outbox WHERE agent_id = ? AND event_id = ?', [k.agentId, k.id]);
+    });
+  }
+
+  async siemQueued(): Promise<number> {
+    const rows = await this.db.all('SELECT COUNT(*) AS n FROM siem_outbox');
+    return Number(rows[0]?.n ?? 0);
   }
 
   async listEvents(agentId?: string): Promise<StoredEvent[]> {

@@ -250,6 +250,13 @@ export interface CollectorStore {
    */
   insertEvents(agentId: string, events: readonly CollectorEventInput[], now?: number): Promise<number>;
   listEvents(agentId?: string): Promise<StoredEvent[]>;
+  /** The SIEM feed: from now on new events are queued (in the transaction that stores them) until siemDone. */
+  enableSiemQueue(): void;
+  /** The oldest queued events, at most `limit`. */
+  siemBatch(limit: number): Promise<StoredEvent[]>;
+  /** Takes forwarded events off the queue. */
+  siemDone(keys: readonly { agentId: string; id: string }[]): Promise<void>;
+  siemQueued(): Promise<number>;
   countEvents(): Promise<number>;
 
   /** Files a request; filing the same (agent, requestId) again returns the existing one. */
