@@ -69,6 +69,8 @@ export const ApprovalRequestBody = Type.Object(
     processPath: Type.String({ minLength: 1, maxLength: 4096 }),
     args: Type.Optional(LongText),
     justification: Type.Optional(LongText),
+    /** The rule(s) that asked for the approval. */
+    rule: Type.Optional(Text),
   },
   { additionalProperties: false },
 );
@@ -78,11 +80,18 @@ export const ApprovalListQuery = Type.Object(
   { status: Type.Optional(Type.Unsafe<'pending' | 'approved' | 'denied' | 'expired'>({ type: 'string', enum: ['pending', 'approved', 'denied', 'expired'] })) },
   { additionalProperties: false },
 );
+/** Why an approver decides so: one line (no control characters; the store checks again). */
+const DecisionReason = Type.String({ maxLength: 500, pattern: '^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]*$' });
 export const ApproveBody = Type.Object(
-  { timeLimitSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 * 86400 })) },
+  { timeLimitSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 * 86400 })), reason: Type.Optional(DecisionReason) },
   { additionalProperties: false },
 );
-export const DenyBody = Type.Object({}, { additionalProperties: false });
+export const DenyBody = Type.Object({ reason: Type.Optional(DecisionReason) }, { additionalProperties: false });
+/** The approvals page's long-poll: answers at once when the state differs from `since`, else waits up to `wait` seconds. */
+export const ApprovalWatchQuery = Type.Object(
+  { since: Type.Optional(Type.String({ pattern: '^[0-9a-f]{1,64}$' })), wait: Type.Optional(Type.String({ pattern: '^\\d{1,3}$' })) },
+  { additionalProperties: false },
+);
 
 export const MfaEnrollBody = Type.Object({ user: UserName }, { additionalProperties: false });
 export const MfaUserParams = Type.Object({ user: UserName }, { additionalProperties: false });

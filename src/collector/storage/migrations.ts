@@ -181,6 +181,16 @@ CREATE TABLE siem_outbox (
 CREATE INDEX siem_outbox_order ON siem_outbox (queued_at)
 `,
   },
+  {
+    version: 7,
+    // Approvals in the web console (issue 18): the rule that asked for an approval (as the
+    // agent names it) and the approver's reason for the decision, both NULL when not told.
+    name: 'approval rule and decision reason',
+    sql: `
+ALTER TABLE approval_requests ADD COLUMN rule TEXT;
+ALTER TABLE approval_requests ADD COLUMN decision_reason TEXT
+`,
+  },
 ];
 
 const MIGRATION_LOCK_KEY = 0x41534345; // "ASCE"

@@ -91,8 +91,11 @@ function eventRows(events: readonly CollectorEventInput[]): EventRow[] {
 /** Rows per multi-row INSERT: 10 parameters a row stays far below SQLite's 32,766 variables. */
 const EVENT_CHUNK = 500;
 
+/** The longest reason an approver may give. */
+const MAX_REASON = 500;
+
 const APPROVAL_COLUMNS =
-  'id, agent_id, request_id, computer, user_name, process_path, args, justification, status, created_at, decided_at, decided_by, time_limit_s, used_at';
+  'id, agent_id, request_id, computer, user_name, process_path, args, justification, status, created_at, decided_at, decided_by, time_limit_s, used_at, rule, decision_reason';
 const API_TOKEN_COLUMNS = 'id, name, role, created_at, revoked_at, expires_at, source, owners';
 const PASSCODE_COLUMNS = 'id, title, max_uses, uses, issued_at, revoked_at, computers';
 const MFA_COLUMNS = 'user_name, secret, created_at, confirmed_at, last_step, failures, locked_until';
@@ -129,6 +132,8 @@ function approvalOf(r: Row): ApprovalRequest {
     decidedBy: strOrNull(r.decided_by),
     timeLimitSeconds: numOrNull(r.time_limit_s),
     usedAt: numOrNull(r.used_at),
+    rule: strOrNull(r.rule),
+    reason: strOrNull(r.decision_reason),
   };
 }
 
@@ -455,8 +460,8 @@ export class SqlCollectorStore implements CollectorStore {
       const agent = agents[0];
       if (agent === undefined || agent.revoked_at !== null) throw new AscendError('ASC_COLLECTOR_NOT_FOUND', `no enrolled agent ${agentId}`);
       await q.run(
-        `INSERT INTO approval_requests (${APPROVAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, NULL, NULL, NULL, NULL) ON CONFLICT (agent_id, request_id) DO NOTHING`,
-        [randomUUID(), agentId, input.requestId, str(agent.computer), input.user, input.processPath, input.args ?? null, input.justification ?? null, now],
+        `INSERT INTO approval_requests (${APPROVAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, NULL, NULL, NULL, NULL, ?, NULL) ON CONFLICT (agent_id, request_id) DO NOTHING`,
+        [randomUUID(), agentId, input.requestId, str(agent.computer), input.user, input.processPath, input.args ?? null, input.justification ?? null, now, input.rule ?? null],
       );
       const rows = await q.all(`SELECT ${APPROVAL_COLUMNS} FROM approval_requests WHERE agent_id = ? AND request_id = ?`, [agentId, input.requestId]);
       return approvalOf(rows[0] as Row);
@@ -511,10 +516,12 @@ export class SqlCollectorStore implements CollectorStore {
     const limit = decision.timeLimitSeconds;
     if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw badInput('timeLimitSeconds must be a whole number of at least 1');
     if (typeof decision.by !== 'string' || decision.by === '') throw badInput('by must name the approver');
+    const reason = decision.reason === undefined || decision.reason.trim() === '' ? null : decision.reason.trim();
+    if (reason !== null && (reason.length > MAX_REASON || /[\p{Cc}\p{Zl}\p{Zp}]/u.test(reason))) throw badInput(`reason must be one line of at most ${MAX_REASON} characters`);
     return this.db.tx(async (q) => {
       const n = await q.run(
-        "UPDATE approval_requests SET status = ?, decided_at = ?, decided_by = ?, time_limit_s = ? WHERE id = ? AND status = 'pending'",
-        [decision.approve ? 'approved' : 'denied', now, decision.by, decision.approve ? (limit ?? null) : null, id],
+        "UPDATE approval_requests SET status = ?, decided_at = ?, decided_by = ?, time_limit_s = ?, decision_reason = ? WHERE id = ? AND status = 'pending'",
+        [decision.approve ? 'approved' : 'denied', now, decision.by, decision.approve ? (limit ?? null) : null, reason, id],
       );
       const rows = await q.all(`SELECT ${APPROVAL_COLUMNS} FROM approval_requests WHERE id = ?`, [id]);
       const row = rows[0];

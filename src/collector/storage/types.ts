@@ -66,6 +66,8 @@ export interface ApprovalRequestInput {
   processPath: string;
   args?: string;
   justification?: string;
+  /** The rule(s) that asked for the approval, as the agent names them. */
+  rule?: string;
 }
 
 export interface ApprovalRequest {
@@ -85,6 +87,10 @@ export interface ApprovalRequest {
   timeLimitSeconds: number | null;
   /** When the agent ran the approved elevation; an approval runs once. */
   usedAt: number | null;
+  /** The rule(s) that asked for the approval; null = not told (an older agent). */
+  rule: string | null;
+  /** Why the approver decided so; null = no reason given (or expired). */
+  reason: string | null;
 }
 
 export interface ApprovalFilter extends ReportFilter {
@@ -95,6 +101,8 @@ export interface Decision {
   approve: boolean;
   by: string;
   timeLimitSeconds?: number;
+  /** Why, in the approver's words (shown to the requesting user on a denial). */
+  reason?: string;
 }
 
 export interface PasscodeRecord {

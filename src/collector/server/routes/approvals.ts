@@ -11,7 +11,8 @@ import type { Agent, ApiToken, ApprovalRequest } from '../../storage/index.js';
 import { actor, fail, granted, iso, type RouteContext } from '../context.js';
 import { assertNotSelfApproval } from '../self-approval.js';
 import type { ApprovalView } from '../../../collector-api/views.js';
-import { ApprovalListQuery, ApprovalPollQuery, ApprovalRequestBody, ApproveBody, DenyBody, IdParams, RequestIdParams } from '../schemas.js';
+import { ApprovalListQuery, ApprovalPollQuery, ApprovalRequestBody, ApprovalWatchQuery, ApproveBody, DenyBody, IdParams, RequestIdParams } from '../schemas.js';
+import { watchApprovals } from './approval-watch.js';
 
 /** What an agent sees of its own request. */
 function agentView(r: ApprovalRequest, ttlMs: number): ApprovalView {
@@ -29,6 +30,7 @@ function agentView(r: ApprovalRequest, ttlMs: number): ApprovalView {
     timeLimitSeconds: r.timeLimitSeconds,
     validUntil: iso(validUntil),
     usedAt: iso(r.usedAt),
+    reason: r.reason,
   };
 }
 
@@ -50,6 +52,8 @@ export function approverView(r: ApprovalRequest, ttlMs: number) {
     decidedBy: r.decidedBy,
     timeLimitSeconds: r.timeLimitSeconds,
     usedAt: iso(r.usedAt),
+    rule: r.rule,
+    reason: r.reason,
   };
 }
 
@@ -112,12 +116,16 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: RouteContext):
         processPath: req.body.processPath,
         ...(req.body.args === undefined ? {} : { args: req.body.args }),
         ...(req.body.justification === undefined ? {} : { justification: req.body.justification }),
+        ...(req.body.rule === undefined ? {} : { rule: req.body.rule }),
       });
       if (before !== undefined && (before.user !== req.body.user || before.processPath !== req.body.processPath || before.args !== (req.body.args ?? null))) {
         // A request id names one elevation: reusing it for another must not inherit its decision.
         throw fail('ASC_COLLECTOR_CONFLICT', `approval request ${req.body.requestId} was filed for another user, process or arguments`);
       }
-      if (before === undefined) req.log.info({ approvalId: r.id, agentId: agent.id, computer: agent.computer }, 'approval requested');
+      if (before === undefined) {
+        req.log.info({ approvalId: r.id, agentId: agent.id, computer: agent.computer }, 'approval requested');
+        approvalEvents.emit('changed');
+      }
       // Filing the same request again (a retry) answers with the request as it is.
       return reply.code(before === undefined ? 201 : 200).send({ request: agentView(r, ttl) });
     },
@@ -164,7 +172,20 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: RouteContext):
     return { request: approverView(r, ttl) };
   });
 
-  async function decide(req: FastifyRequest, id: string, approve: boolean, timeLimitSeconds: number | undefined) {
+  // The approvals page: pending and recently decided requests, answered when they change (long-poll).
+  app.get<{ Querystring: Static<typeof ApprovalWatchQuery> }>(
+    '/api/v1/approvals/watch',
+    { schema: { querystring: ApprovalWatchQuery }, onRequest: ctx.requireRole('approver') },
+    async (req) => {
+      const waitS = req.query.wait === undefined ? 0 : Number(req.query.wait);
+      if (waitS * 1000 > settings.maxPollWaitMs) throw fail('ASC_COLLECTOR_BAD_INPUT', `query.wait must be at most ${settings.maxPollWaitMs / 1000} seconds`);
+      const token = req.apiToken as ApiToken;
+      const state = await watchApprovals(req, { store, ttlMs: ttl, pollIntervalMs: settings.pollIntervalMs, events: approvalEvents, closing: closing.signal, view: approverView }, req.query.since, waitS * 1000);
+      return { ...state, me: { name: token.name, role: token.role, source: token.source } };
+    },
+  );
+
+  async function decide(req: FastifyRequest, id: string, approve: boolean, timeLimitSeconds: number | undefined, reason: string | undefined) {
     // Expire first: a request past its lifetime can not be approved any more.
     await expire();
     if (approve) {
@@ -179,8 +200,9 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: RouteContext):
         throw e;
       }
     }
-    const r = await store.decideApproval(id, { approve, by: actor(req), ...(timeLimitSeconds === undefined ? {} : { timeLimitSeconds }) });
+    const r = await store.decideApproval(id, { approve, by: actor(req), ...(timeLimitSeconds === undefined ? {} : { timeLimitSeconds }), ...(reason === undefined ? {} : { reason }) });
     approvalEvents.emit(`decided:${r.id}`);
+    approvalEvents.emit('changed');
     req.log.info({ approvalId: r.id, status: r.status, by: actor(req) }, 'approval decided');
     return { request: approverView(r, ttl) };
   }
@@ -188,12 +210,12 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: RouteContext):
   app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof ApproveBody> }>(
     '/api/v1/approvals/:id/approve',
     { schema: { params: IdParams, body: ApproveBody }, onRequest: ctx.requireRole('approver') },
-    async (req) => decide(req, req.params.id, true, req.body.timeLimitSeconds),
+    async (req) => decide(req, req.params.id, true, req.body.timeLimitSeconds, req.body.reason),
   );
 
   app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof DenyBody> }>(
     '/api/v1/approvals/:id/deny',
     { schema: { params: IdParams, body: DenyBody }, onRequest: ctx.requireRole('approver') },
-    async (req) => decide(req, req.params.id, false, undefined),
+    async (req) => decide(req, req.params.id, false, undefined, req.body.reason),
   );
 }

@@ -14,6 +14,7 @@ export interface ApprovalListResult {
 export function describeApproval(r: ApprovalView, now = Date.now()): string[] {
   const lines = [`${r.id}  ${r.status.toUpperCase()}  ${safe(r.user)} on ${safe(r.computer)}`, `  process:       ${safe(r.processPath)}`];
   if (r.args !== null && r.args !== '') lines.push(`  arguments:     ${safe(r.args)}`);
+  if (typeof r.rule === 'string' && r.rule !== '') lines.push(`  rule:          ${safe(r.rule)}`);
   lines.push(`  justification: ${r.justification === null || r.justification === '' ? '(none given)' : safe(r.justification)}`);
   let state = `  requested:     ${when(r.createdAt)} (${relative(r.createdAt, now)})`;
   if (r.status === 'pending' && r.expiresAt !== null) state += `, expires ${relative(r.expiresAt, now)}`;
@@ -21,6 +22,7 @@ export function describeApproval(r: ApprovalView, now = Date.now()): string[] {
   if (r.decidedAt !== null) {
     const limit = r.status === 'approved' ? (r.timeLimitSeconds === null ? ', no time limit' : `, for ${durationShort(r.timeLimitSeconds * 1000)}`) : '';
     lines.push(`  decided:       ${when(r.decidedAt)} by ${safe(r.decidedBy)}${limit}${r.usedAt === null ? '' : `; run at ${when(r.usedAt)}`}`);
+    if (typeof r.reason === 'string' && r.reason !== '') lines.push(`  reason:        ${safe(r.reason)}`);
   }
   return lines;
 }
