@@ -44,27 +44,41 @@ export interface SyslogLine {
   msg: string;
 }
 
+export interface TestRsyslogTls {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}
+
+const GTLS_MODULE = '/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so';
+
 export class TestRsyslog {
   readonly dir = mkdtempSync(join(tmpdir(), 'h18b-rsyslog-'));
   readonly out = join(this.dir, 'out.log');
   private child: ChildProcess | undefined;
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly tls?: TestRsyslogTls,
+  ) {}
 
-  static async create(ctx: Mocha.Context): Promise<TestRsyslog> {
+  /** With `tls`, imtcp speaks TLS (gtls driver, rsyslog-gnutls) with this certificate and key. */
+  static async create(ctx: Mocha.Context, tls?: TestRsyslogTls): Promise<TestRsyslog> {
     requireComponent(ctx, rsyslogAvailable(), 'rsyslog (Debian rsyslog)', 'scripts/install-system-deps.sh');
-    const r = new TestRsyslog(await freePort());
+    if (tls !== undefined) requireComponent(ctx, existsSync(GTLS_MODULE), 'rsyslog TLS (Debian rsyslog-gnutls)', 'scripts/install-system-deps.sh');
+    const r = new TestRsyslog(await freePort(), tls);
     await r.start();
     return r;
   }
 
   async start(): Promise<void> {
     const conf = join(this.dir, 'rsyslog.conf');
+    const tls = this.tls;
     writeFileSync(
       conf,
       [
-        `global(workDirectory="${this.dir}" maxMessageSize="256k")`,
-        'module(load="imtcp")',
+        `global(workDirectory="${this.dir}" maxMessageSize="256k"${tls === undefined ? '' : ` defaultNetstreamDriver="gtls" defaultNetstreamDriverCAFile="${tls.caFile}" defaultNetstreamDriverCertFile="${tls.certFile}" defaultNetstreamDriverKeyFile="${tls.keyFile}"`})`,
+        tls === undefined ? 'module(load="imtcp")' : 'module(load="imtcp" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")',
         `input(type="imtcp" address="127.0.0.1" port="${this.port}")`,
         'template(name="fields" type="string" string="%msgid%\\t%hostname%\\t%msg%\\n")',
         `*.* action(type="omfile" file="${this.out}" template="fields")`,

@@ -44,6 +44,8 @@ export class SiemForwarder {
   private running: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private failures = 0;
+  /** The last problem reported: the same one again (every backoff) is not logged again until it changes or clears. */
+  private lastError: string | undefined;
 
   constructor(private readonly opts: ForwarderOptions) {}
 
@@ -92,7 +94,7 @@ export class SiemForwarder {
         batch = await this.opts.queue.siemBatch(batchSize);
       } catch (e) {
         if (this.stopped) return;
-        this.opts.onError?.(`SIEM feed: cannot read its queue: ${(e as Error).message}`);
+        this.report(`SIEM feed: cannot read its queue: ${(e as Error).message}`);
         await this.sleep(this.backoff());
         continue;
       }
@@ -106,16 +108,23 @@ export class SiemForwarder {
       } catch (e) {
         this.close();
         const { host, port } = this.opts.target;
-        this.opts.onError?.(`SIEM feed: cannot send to ${host}:${port}: ${(e as Error).message}`);
+        this.report(`SIEM feed: cannot send to ${host}:${port}: ${(e as Error).message}`);
         if (this.stopped) return;
         await this.sleep(this.backoff());
         continue;
       }
       this.failures = 0;
+      this.lastError = undefined;
       // The queue's commit comes after the write; a crash between them repeats this batch once.
       await this.opts.queue.siemDone(batch.map((e) => ({ agentId: e.agentId, id: e.id }))).catch((e: Error) => this.opts.onError?.(`SIEM feed: cannot record progress: ${e.message}`));
       this.opts.onSent?.(batch.length);
     }
+  }
+
+  private report(message: string): void {
+    if (message === this.lastError) return;
+    this.lastError = message;
+    this.opts.onError?.(message);
   }
 
   private backoff(): number {
