@@ -80,14 +80,34 @@ describe('SIEM feed: message format', () => {
     expect(ext.start).to.equal(String(event().time));
   });
 
+  it('keeps a message within the receiver limit by shortening text fields, never the identity', () => {
+    for (const format of ['json', 'cef'] as const) {
+      const e = event({ payload: { args: '€'.repeat(40_000), justification: 'j'.repeat(30_000), data: { x: 'y'.repeat(50_000) }, processIds: Array.from({ length: 5000 }, (_, i) => i) } });
+      const m = syslogMessage(e, format, { version: '1', maxBytes: 4096 });
+      expect(Buffer.byteLength(m)).to.be.at.most(4096);
+      const msg = m.split(' ').slice(7).join(' ');
+      if (format === 'json') {
+        const j = JSON.parse(msg) as Record<string, unknown>;
+        expect([j.truncated, j.id, j.agentId, j.type, j.data]).to.deep.equal([true, 'ev-1', 'agent-1', 'elevation-denied', undefined]);
+        expect(String(j.args).startsWith('€€€')).to.equal(true);
+      } else {
+        const { ext } = parseCef(msg);
+        expect([ext.cn1, ext.cn1Label, ext.externalId, ext.deviceExternalId]).to.deep.equal(['1', 'truncated', 'ev-1', 'agent-1']);
+      }
+      // Under the limit: sent whole.
+      expect(syslogMessage(event(), format, { version: '1', maxBytes: 4096 })).to.not.match(/truncated/);
+    }
+  });
+
   it('CEF: an unknown type is forwarded with id 0', () => {
     const { header } = parseCef(cefMessage(event({ type: 'from-the-future' }), '1'));
     expect(header[4]).to.equal('0');
   });
 
   it('parses --syslog targets and refuses bad ones in one line', () => {
-    expect(parseSyslogTarget('tcp://127.0.0.1:514')).to.deep.equal({ tls: false, host: '127.0.0.1', port: 514, format: 'json' });
-    expect(parseSyslogTarget('tls://[::1]:6514', { format: 'cef' })).to.deep.equal({ tls: true, host: '::1', port: 6514, format: 'cef' });
+    expect(parseSyslogTarget('tcp://127.0.0.1:514')).to.deep.equal({ tls: false, host: '127.0.0.1', port: 514, format: 'json', maxBytes: 8192 });
+    expect(parseSyslogTarget('tls://[::1]:6514', { format: 'cef' })).to.deep.equal({ tls: true, host: '::1', port: 6514, format: 'cef', maxBytes: 8192 });
+    expectCode(() => parseSyslogTarget('tcp://h:1', { maxBytes: 100 }), 'ASC_USAGE');
     for (const bad of ['udp://h:514', 'tcp://h', 'tcp://h:0', 'tcp://h:70000', 'tcp://user@h:514', 'tcp://h:514/x', 'tcp://[zz]:1']) {
       expectCode(() => parseSyslogTarget(bad), 'ASC_USAGE');
     }

@@ -11,6 +11,7 @@ import { EVENT_IDS } from '../../src/collector-api/event-ids.js';
 import { EVENT_TYPES, type EventType } from '../../src/collector-api/events.js';
 import { SiemForwarder, type SiemQueue } from '../../src/collector/siem/forwarder.js';
 import type { SiemFormat } from '../../src/collector/siem/format.js';
+import { parseSyslogTarget } from '../../src/collector/siem/target.js';
 import { type CollectorEventInput, type CollectorStore, PostgresStore, SqliteStore } from '../../src/collector/storage/index.js';
 import { getTestPostgres } from '../support/postgres.js';
 import { parseCef, pollUntil, type SyslogLine, TestRsyslog } from '../support/rsyslog.js';
@@ -40,6 +41,7 @@ interface Seen {
   eventId: number;
   args: string | undefined;
   user: string | undefined;
+  truncated: boolean;
 }
 
 /** Parses what rsyslog wrote: every line must parse, in the feed's format. */
@@ -48,12 +50,12 @@ function parseLines(lines: SyslogLine[], format: SiemFormat): Seen[] {
     if (format === 'json') {
       const j = JSON.parse(l.msg) as Record<string, unknown>;
       expect(l.msgid).to.equal(j.type);
-      return { agentId: String(j.agentId), id: String(j.id), eventId: Number(j.eventId), args: j.args as string | undefined, user: j.user as string | undefined };
+      return { agentId: String(j.agentId), id: String(j.id), eventId: Number(j.eventId), args: j.args as string | undefined, user: j.user as string | undefined, truncated: j.truncated === true };
     }
     const { header, ext } = parseCef(l.msg);
     expect(header.slice(0, 3)).to.deep.equal(['CEF:0', 'Ascend', 'Ascend Privilege Manager']);
     expect(l.msgid).to.equal(ext.cat);
-    return { agentId: String(ext.deviceExternalId), id: String(ext.externalId), eventId: Number(header[4]), args: ext.cs3, user: ext.suser };
+    return { agentId: String(ext.deviceExternalId), id: String(ext.externalId), eventId: Number(header[4]), args: ext.cs3, user: ext.suser, truncated: ext.cn1 === '1' && ext.cn1Label === 'truncated' };
   });
 }
 
@@ -84,7 +86,7 @@ function feedSuite(name: string, format: SiemFormat, backend: (ctx: Mocha.Contex
 
     const forward = (queue: SiemQueue, batchSize = 7) => {
       const f = new SiemForwarder({
-        target: { tls: false, host: '127.0.0.1', port: rsyslog.port, format },
+        target: parseSyslogTarget(`tcp://127.0.0.1:${rsyslog.port}`, { format }),
         queue,
         version: '0.1.0-test',
         batchSize,
@@ -113,7 +115,9 @@ function feedSuite(name: string, format: SiemFormat, backend: (ctx: Mocha.Contex
     });
 
     it('forwards a backlog, is stopped in the middle, and after a restart sends the rest: each event once', async () => {
-      const first = makeEvents('a', 40);
+      // One event far over rsyslog's default 8 KiB message: sent shortened, still parseable.
+      const big = { id: 'big', type: 'process-elevated', time: Date.now(), args: `${'é|='.repeat(10_000)}`, user: 'CORP\\big', data: { blob: 'x'.repeat(100_000) } } as CollectorEventInput;
+      const first = [...makeEvents('a', 39), big];
       await store.insertEvents(agentId, first);
       sent.push(...first);
       // The first collector forwards 2 batches of 7 and stops cleanly.
@@ -160,6 +164,13 @@ function feedSuite(name: string, format: SiemFormat, backend: (ctx: Mocha.Contex
       for (const s of seen) {
         const e = byId.get(s.id);
         expect(s.eventId).to.equal(EVENT_IDS[e?.type as EventType].id);
+        if (s.id === 'big') {
+          expect(s.truncated, 'the big event is marked shortened').to.equal(true);
+          expect(e?.args?.startsWith((s.args ?? '').replace(/…$/, '')), 'a prefix of its args').to.equal(true);
+          expect(s.user).to.equal('CORP\\big');
+          continue;
+        }
+        expect(s.truncated).to.equal(false);
         const expectText = (v: unknown) => (format === 'cef' && typeof v === 'string' ? v.replace(/[\u0001\u007f\u2028]/g, '\ufffd') : v);
         expect(s.args).to.equal(expectText(e?.args));
         expect(s.user).to.equal(expectText(e?.user));

@@ -1,6 +1,6 @@
 /**
  * A real rsyslog (Debian's rsyslogd) as a child process with its own configuration: imtcp on a
- * loopback port (octet-counted framing is on by default), every message written to one file
+ * loopback port (octet-counted framing is on by default; its default 8 KiB maxMessageSize), every message written to one file
  * as "MSGID<TAB>HOSTNAME<TAB>MSG" per line. Stop and start it again on the same port to play
  * a receiver that goes down and comes back.
  */
@@ -77,7 +77,7 @@ export class TestRsyslog {
     writeFileSync(
       conf,
       [
-        `global(workDirectory="${this.dir}" maxMessageSize="256k"${tls === undefined ? '' : ` defaultNetstreamDriver="gtls" defaultNetstreamDriverCAFile="${tls.caFile}" defaultNetstreamDriverCertFile="${tls.certFile}" defaultNetstreamDriverKeyFile="${tls.keyFile}"`})`,
+        `global(workDirectory="${this.dir}"${tls === undefined ? '' : ` defaultNetstreamDriver="gtls" defaultNetstreamDriverCAFile="${tls.caFile}" defaultNetstreamDriverCertFile="${tls.certFile}" defaultNetstreamDriverKeyFile="${tls.keyFile}"`})`,
         tls === undefined ? 'module(load="imtcp")' : 'module(load="imtcp" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")',
         `input(type="imtcp" address="127.0.0.1" port="${this.port}")`,
         'template(name="fields" type="string" string="%msgid%\\t%hostname%\\t%msg%\\n")',

@@ -88,6 +88,7 @@ export const CEF_FIELDS: readonly { key: string; label?: string; from: (e: Store
   { key: 'flexString1', label: 'policy', from: (e) => e.payload.policy },
   { key: 'flexString2', label: 'controls', from: (e) => (Array.isArray(e.payload.controls) ? e.payload.controls.filter((c) => typeof c === 'string').join(',') : undefined) },
   { key: 'fname', from: (e) => e.payload.passcodeTitle },
+  { key: 'cn1', label: 'truncated', from: (e) => (e.payload.truncated === true ? 1 : undefined) },
 ];
 
 export function cefMessage(e: StoredEvent, version: string): string {
@@ -126,15 +127,50 @@ export function jsonMessage(e: StoredEvent): string {
   });
 }
 
-/** The whole RFC 5424 message: `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD MSG`. */
-export function syslogMessage(e: StoredEvent, format: SiemFormat, opts: { version: string }): string {
+/** rsyslog's default maxMessageSize: a longer message would be cut there, and cut JSON or CEF no longer parses. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 8192;
+/** RFC 5424 6.1: every receiver SHOULD take 2048 octets. */
+export const MIN_MAX_MESSAGE_BYTES = 2048;
+
+function render(e: StoredEvent, format: SiemFormat, version: string): string {
   const info = eventInfoOf(e.type);
   const pri = SYSLOG_FACILITY * 8 + syslogSeverity(info.severity);
   const time = Number.isFinite(e.time) && e.time >= 0 ? new Date(e.time).toISOString() : '-';
   const host = headerField(e.computer, 255);
   const msgid = headerField(e.type, 32);
-  const msg = format === 'cef' ? cefMessage(e, opts.version) : jsonMessage(e);
+  const msg = format === 'cef' ? cefMessage(e, version) : jsonMessage(e);
   return `<${pri}>1 ${time} ${host} ${APP_NAME} - ${msgid} - ${msg}`;
+}
+
+/** The event with every text field cut to `chars` characters and the open-ended fields (data, processIds) left out. */
+function shortened(e: StoredEvent, chars: number): StoredEvent {
+  const cut = (v: string) => (v.length > chars ? `${v.slice(0, chars)}…` : v);
+  const payload: Record<string, unknown> = { truncated: true };
+  for (const [k, v] of Object.entries(e.payload)) {
+    if (k === 'data' || k === 'processIds') continue;
+    if (typeof v === 'string') payload[k] = cut(v);
+    else if (typeof v === 'number' || typeof v === 'boolean') payload[k] = v;
+    else if (k === 'controls' && Array.isArray(v)) payload[k] = v.filter((c) => typeof c === 'string').map(cut);
+  }
+  return { ...e, computer: cut(e.computer), user: e.user === null ? null : cut(e.user), passcodeId: e.passcodeId === null ? null : cut(e.passcodeId), sessionId: e.sessionId === null ? null : cut(e.sessionId), payload };
+}
+
+/**
+ * The whole RFC 5424 message: `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD MSG`, at most
+ * maxBytes of UTF-8: a longer event is sent with its text fields shortened (and `truncated`
+ * set) rather than cut by the receiver into something that no longer parses. The identity
+ * (agentId, id, type, time) is never shortened.
+ */
+export function syslogMessage(e: StoredEvent, format: SiemFormat, opts: { version: string; maxBytes?: number }): string {
+  const max = opts.maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const full = render(e, format, opts.version);
+  if (Buffer.byteLength(full, 'utf8') <= max) return full;
+  let out = full;
+  for (let chars = 2048; chars >= 0; chars = chars === 0 ? -1 : Math.floor(chars / 2)) {
+    out = render(shortened(e, chars), format, opts.version);
+    if (Buffer.byteLength(out, 'utf8') <= max) break;
+  }
+  return out;
 }
 
 /** Octet-counting framing (RFC 6587 3.4.1): the byte length of the UTF-8 message, a space, the message. */

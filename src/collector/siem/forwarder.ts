@@ -104,7 +104,7 @@ export class SiemForwarder {
       }
       try {
         const socket = await this.connect();
-        await this.write(socket, Buffer.concat(batch.map((e) => frame(syslogMessage(e, this.opts.target.format, { version: this.opts.version })))));
+        await this.write(socket, Buffer.concat(batch.map((e) => frame(syslogMessage(e, this.opts.target.format, { version: this.opts.version, maxBytes: this.opts.target.maxBytes })))));
       } catch (e) {
         this.close();
         const { host, port } = this.opts.target;

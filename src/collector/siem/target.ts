@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { AscendError } from '../../errors.js';
-import { SIEM_FORMATS, type SiemFormat } from './format.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, MIN_MAX_MESSAGE_BYTES, SIEM_FORMATS, type SiemFormat } from './format.js';
 
 export interface SyslogTarget {
   tls: boolean;
@@ -14,9 +14,11 @@ export interface SyslogTarget {
   /** PEM CA bundle the receiver's certificate must chain to (tls only); default: the system's. */
   ca?: string;
   format: SiemFormat;
+  /** The longest message the receiver takes (bytes, framing excluded). */
+  maxBytes: number;
 }
 
-export function parseSyslogTarget(url: string, opts: { format?: string | undefined; caFile?: string | undefined } = {}): SyslogTarget {
+export function parseSyslogTarget(url: string, opts: { format?: string | undefined; caFile?: string | undefined; maxBytes?: number | undefined } = {}): SyslogTarget {
   const m = /^(tcp|tls):\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})\/?$/.exec(url.trim());
   if (m === null) throw new AscendError('ASC_USAGE', `--syslog must be tcp://HOST:PORT or tls://HOST:PORT: ${url}`);
   const [, scheme, rawHost = '', portText = ''] = m;
@@ -37,5 +39,9 @@ export function parseSyslogTarget(url: string, opts: { format?: string | undefin
     }
     if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new AscendError('ASC_USAGE', `--syslog-ca ${opts.caFile} holds no PEM certificate`);
   }
-  return { tls, host, port, format, ...(ca === undefined ? {} : { ca }) };
+  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  if (!Number.isInteger(maxBytes) || maxBytes < MIN_MAX_MESSAGE_BYTES || maxBytes > 16 * 1024 * 1024) {
+    throw new AscendError('ASC_USAGE', `--syslog-max-size must be ${MIN_MAX_MESSAGE_BYTES} to ${16 * 1024 * 1024} bytes: ${opts.maxBytes}`);
+  }
+  return { tls, host, port, format, maxBytes, ...(ca === undefined ? {} : { ca }) };
 }

@@ -13,7 +13,7 @@ import { AdSignIn } from '../../../collector/server/ad-sign-in.js';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from '../../../collector/server/connection-guard.js';
 import { type CollectorStore, PostgresStore, SqliteStore } from '../../../collector/storage/index.js';
 import { SiemForwarder } from '../../../collector/siem/forwarder.js';
-import { SIEM_FORMATS } from '../../../collector/siem/format.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, SIEM_FORMATS } from '../../../collector/siem/format.js';
 import { parseSyslogTarget } from '../../../collector/siem/target.js';
 
 export interface ServerStartResult {
@@ -116,6 +116,11 @@ export default class ServerStart extends AscendCommand<ServerStartResult> {
       helpGroup: 'SIEM FEED',
     }),
     'syslog-format': Flags.string({ description: 'the message: JSON, or ArcSight CEF (default json)', options: [...SIEM_FORMATS], dependsOn: ['syslog'], helpGroup: 'SIEM FEED' }),
+    'syslog-max-size': Flags.integer({
+      description: `the longest message the receiver takes, in bytes (default ${DEFAULT_MAX_MESSAGE_BYTES}, rsyslog's default); a longer event is sent with its text fields shortened`,
+      dependsOn: ['syslog'],
+      helpGroup: 'SIEM FEED',
+    }),
     'syslog-ca': Flags.string({ description: 'PEM CA bundle the tls:// receiver certificate must chain to (default: the system CAs)', dependsOn: ['syslog'], helpGroup: 'SIEM FEED' }),
     'log-format': Flags.string({
       description: 'human lines, or JSON lines (pino records, the start-up lines too); default: human when stderr is a terminal, else JSON (also under systemd)',
@@ -165,7 +170,7 @@ export default class ServerStart extends AscendCommand<ServerStartResult> {
     } else if (flags['ad-admin-group'] ?? flags['ad-approver-group'] ?? flags['ad-viewer-group'] ?? flags['ad-domain']) {
       throw new AscendError('ASC_USAGE', 'the --ad-* group and domain options need --ad-url');
     }
-    const syslog = flags.syslog === undefined ? undefined : parseSyslogTarget(flags.syslog, { format: flags['syslog-format'], caFile: flags['syslog-ca'] });
+    const syslog = flags.syslog === undefined ? undefined : parseSyslogTarget(flags.syslog, { format: flags['syslog-format'], caFile: flags['syslog-ca'], maxBytes: flags['syslog-max-size'] });
     const dataDir = resolve(flags.data);
     // The identity first: a key file that is refused stops the start before anything is opened.
     const identity = tls
@@ -228,6 +233,9 @@ export default class ServerStart extends AscendCommand<ServerStartResult> {
     else out.say(`Bootstrap admin token: ${bootstrap.file}${bootstrap.exists ? '' : ' (deleted; API tokens exist already)'}`, { bootstrapTokenFile: bootstrap.file });
     if (siem !== undefined && syslog !== undefined) {
       siem.start();
+      if (!syslog.tls && !isLoopback(syslog.host)) {
+        out.warn(`the SIEM feed to ${syslog.host} is plain TCP: user names, command lines and justifications cross the network unencrypted (use tls://)`);
+      }
       out.say(`Forwarding events to ${syslog.tls ? 'tls' : 'tcp'}://${syslog.host}:${syslog.port} (${syslog.format})`, { syslog: `${syslog.host}:${syslog.port}`, syslogFormat: syslog.format });
     }
     out.say('Stop with Ctrl+C (SIGINT) or SIGTERM.');
