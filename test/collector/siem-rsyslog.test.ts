@@ -65,6 +65,8 @@ function stopsAfter(queue: SiemQueue, batches: number): SiemQueue {
   return {
     siemBatch: async (limit) => (left-- > 0 ? queue.siemBatch(limit) : []),
     siemDone: (keys) => queue.siemDone(keys),
+    siemLease: (holder, until) => queue.siemLease(holder, until),
+    siemRelease: (holder) => queue.siemRelease(holder),
   };
 }
 
@@ -189,4 +191,52 @@ feedSuite('PostgreSQL', 'cef', async (ctx) => {
   const server = await getTestPostgres(ctx);
   const url = await server.createDatabase('h18b_siem');
   return { open: () => PostgresStore.open(url), reopen: () => PostgresStore.open(url), dispose: () => undefined };
+});
+
+describe('SIEM feed: two collectors sharing one PostgreSQL database', function () {
+  this.timeout(120_000);
+  let rsyslog: TestRsyslog;
+  const stores: CollectorStore[] = [];
+  const forwarders: SiemForwarder[] = [];
+
+  after(async () => {
+    for (const f of forwarders) await f.stop();
+    for (const s of stores) await s.close();
+    await rsyslog?.dispose();
+  });
+
+  it('forward each event once (one holds the feed), and the other takes over when it stops', async function () {
+    rsyslog = await TestRsyslog.create(this);
+    const url = await (await getTestPostgres(this)).createDatabase('h18b_siem_two');
+    for (let i = 0; i < 2; i++) {
+      const s = await PostgresStore.open(url);
+      s.enableSiemQueue();
+      stores.push(s);
+    }
+    const [a, b] = stores as [CollectorStore, CollectorStore];
+    const { token } = await a.createEnrollmentToken({ uses: 2 });
+    const agentId = (await a.enrollAgent(token, 'WS-TWO')).agent.id;
+    for (const s of stores) {
+      const f = new SiemForwarder({ target: parseSyslogTarget(`tcp://127.0.0.1:${rsyslog.port}`), queue: s, version: 't', batchSize: 5, pollMs: 20 });
+      f.start();
+      forwarders.push(f);
+    }
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const batch = makeEvents(`two${i}`, 5);
+      ids.push(...batch.map((e) => e.id));
+      await (i % 2 === 0 ? a : b).insertEvents(agentId, batch);
+    }
+    await pollUntil('the queue drained', async () => ((await a.siemQueued()) === 0 ? true : undefined));
+    // The holder stops (a clean stop releases the lease): the other carries on.
+    await (forwarders.shift() as SiemForwarder).stop();
+    const late = makeEvents('late', 5);
+    ids.push(...late.map((e) => e.id));
+    await a.insertEvents(agentId, late);
+    await pollUntil('the late events forwarded', async () => ((await a.siemQueued()) === 0 ? true : undefined));
+    await rsyslog.stop();
+    const seen = parseLines(rsyslog.lines(), 'json').map((s) => s.id);
+    expect(new Set(seen).size, 'duplicates').to.equal(seen.length);
+    expect([...seen].sort()).to.deep.equal([...ids].sort());
+  });
 });

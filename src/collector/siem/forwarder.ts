@@ -9,6 +9,7 @@
  * that batch again at its next start (each message carries agentId and id to deduplicate on).
  * A clean stop finishes the batch in hand, so a restart repeats nothing.
  */
+import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import { frame, syslogMessage } from './format.js';
@@ -18,6 +19,8 @@ import type { StoredEvent } from '../storage/types.js';
 export interface SiemQueue {
   siemBatch(limit: number): Promise<StoredEvent[]>;
   siemDone(keys: readonly { agentId: string; id: string }[]): Promise<void>;
+  siemLease(holder: string, until: number): Promise<boolean>;
+  siemRelease(holder: string): Promise<void>;
 }
 
 export interface ForwarderOptions {
@@ -35,6 +38,8 @@ export interface ForwarderOptions {
 
 const CONNECT_TIMEOUT_MS = 10_000;
 const WRITE_TIMEOUT_MS = 30_000;
+/** Longer than a batch can take (connect + write timeouts), renewed before every batch. */
+const LEASE_MS = 120_000;
 
 export class SiemForwarder {
   private socket: net.Socket | undefined;
@@ -44,6 +49,9 @@ export class SiemForwarder {
   private running: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private failures = 0;
+  private readonly holder = randomUUID();
+  /** Until when this forwarder holds the lease, as far as it knows (renewed at half-life: one write a minute when idle). */
+  private leaseUntil = 0;
   /** The last problem reported: the same one again (every backoff) is not logged again until it changes or clears. */
   private lastError: string | undefined;
 
@@ -64,6 +72,7 @@ export class SiemForwarder {
     this.wake?.();
     await this.running;
     this.close();
+    await this.opts.queue.siemRelease(this.holder).catch(() => undefined);
   }
 
   private close(): void {
@@ -91,6 +100,12 @@ export class SiemForwarder {
     while (!this.stopped) {
       let batch: StoredEvent[];
       try {
+        // Another collector on this database holds the feed: stand by (its lease lapses if it dies).
+        if (!(await this.holdLease())) {
+          this.close();
+          await this.sleep(this.opts.pollMs ?? 1000);
+          continue;
+        }
         batch = await this.opts.queue.siemBatch(batchSize);
       } catch (e) {
         if (this.stopped) return;
@@ -119,6 +134,14 @@ export class SiemForwarder {
       await this.opts.queue.siemDone(batch.map((e) => ({ agentId: e.agentId, id: e.id }))).catch((e: Error) => this.opts.onError?.(`SIEM feed: cannot record progress: ${e.message}`));
       this.opts.onSent?.(batch.length);
     }
+  }
+
+  private async holdLease(): Promise<boolean> {
+    const now = Date.now();
+    if (now < this.leaseUntil - LEASE_MS / 2) return true;
+    const until = now + LEASE_MS;
+    this.leaseUntil = (await this.opts.queue.siemLease(this.holder, until)) ? until : 0;
+    return this.leaseUntil !== 0;
   }
 
   private report(message: string): void {

@@ -169,7 +169,8 @@ ALTER TABLE api_tokens ADD COLUMN owners TEXT
     // The SIEM feed's place (issue 18): while a collector runs with --syslog, every new event
     // is queued here in the transaction that stores it, and the forwarder deletes a row only
     // after the receiver took the message. A queue rather than a number: on PostgreSQL rows
-    // commit out of sequence order, so a "last forwarded" number could skip one.
+    // commit out of sequence order, so a "last forwarded" number could skip one. Collectors
+    // sharing a PostgreSQL database forward one at a time: the one holding siem_lease.
     name: 'SIEM feed outbox',
     sql: `
 CREATE TABLE siem_outbox (
@@ -178,7 +179,13 @@ CREATE TABLE siem_outbox (
   queued_at BIGINT NOT NULL,
   PRIMARY KEY (agent_id, event_id)
 );
-CREATE INDEX siem_outbox_order ON siem_outbox (queued_at)
+CREATE INDEX siem_outbox_order ON siem_outbox (queued_at);
+CREATE TABLE siem_lease (
+  name TEXT PRIMARY KEY,
+  holder TEXT,
+  until BIGINT NOT NULL
+);
+INSERT INTO siem_lease (name, holder, until) VALUES ('feed', NULL, 0)
 `,
   },
   {

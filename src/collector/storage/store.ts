@@ -419,6 +419,18 @@ export class SqlCollectorStore implements CollectorStore {
     });
   }
 
+  /**
+   * Takes or renews the feed's lease until `until` for `holder`: true when it holds it. One
+   * collector forwards at a time, so two sharing a database do not send each event twice.
+   */
+  async siemLease(holder: string, until: number, now = Date.now()): Promise<boolean> {
+    return (await this.db.run("UPDATE siem_lease SET holder = ?, until = ? WHERE name = 'feed' AND (holder = ? OR holder IS NULL OR until < ?)", [holder, until, holder, now])) === 1;
+  }
+
+  async siemRelease(holder: string): Promise<void> {
+    await this.db.run("UPDATE siem_lease SET holder = NULL, until = 0 WHERE name = 'feed' AND holder = ?", [holder]);
+  }
+
   async siemQueued(): Promise<number> {
     const rows = await this.db.all('SELECT COUNT(*) AS n FROM siem_outbox');
     return Number(rows[0]?.n ?? 0);

@@ -265,6 +265,9 @@ export interface CollectorStore {
   /** Takes forwarded events off the queue. */
   siemDone(keys: readonly { agentId: string; id: string }[]): Promise<void>;
   siemQueued(): Promise<number>;
+  /** Takes or renews the feed's lease (one forwarding collector per database); true when `holder` has it. */
+  siemLease(holder: string, until: number, now?: number): Promise<boolean>;
+  siemRelease(holder: string): Promise<void>;
   countEvents(): Promise<number>;
 
   /** Files a request; filing the same (agent, requestId) again returns the existing one. */
