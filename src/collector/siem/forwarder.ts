@@ -28,7 +28,7 @@ export interface ForwarderOptions {
   queue: SiemQueue;
   version: string;
   batchSize?: number;
-  /** How often an idle forwarder looks at the queue again (new events also wake it). */
+  /** How often an idle forwarder looks at the queue again. */
   pollMs?: number;
   minBackoffMs?: number;
   maxBackoffMs?: number;
@@ -59,11 +59,6 @@ export class SiemForwarder {
 
   start(): void {
     if (this.running === undefined) this.running = this.loop();
-  }
-
-  /** New events are queued: look now rather than at the next poll. */
-  notify(): void {
-    this.wake?.();
   }
 
   /** Finishes the batch in hand (so nothing is sent twice), then closes the connection. */

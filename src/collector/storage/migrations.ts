@@ -179,7 +179,7 @@ CREATE TABLE siem_outbox (
   queued_at BIGINT NOT NULL,
   PRIMARY KEY (agent_id, event_id)
 );
-CREATE INDEX siem_outbox_order ON siem_outbox (queued_at);
+CREATE INDEX siem_outbox_order ON siem_outbox (queued_at, agent_id, event_id);
 CREATE TABLE siem_lease (
   name TEXT PRIMARY KEY,
   holder TEXT,

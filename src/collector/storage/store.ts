@@ -385,11 +385,12 @@ export class SqlCollectorStore implements CollectorStore {
     this.siemQueue = true;
   }
 
+  /** In the order they were stored (siem_outbox_order serves it: a backlog of millions is not sorted per batch). */
   async siemBatch(limit: number): Promise<StoredEvent[]> {
     const rows = await this.db.all(
       `SELECT o.agent_id AS agent_id, o.event_id AS event_id, e.type AS type, e.occurred_at AS occurred_at, e.received_at AS received_at, e.computer AS computer, e.user_name AS user_name, e.passcode_id AS passcode_id, e.session_id AS session_id, CAST(e.payload AS TEXT) AS payload
        FROM siem_outbox o LEFT JOIN events e ON e.agent_id = o.agent_id AND e.event_id = o.event_id
-       ORDER BY o.queued_at, e.occurred_at, o.agent_id, o.event_id LIMIT ?`,
+       ORDER BY o.queued_at, o.agent_id, o.event_id LIMIT ?`,
       [limit],
     );
     // An event deleted since it was queued has nothing to forward: its place goes.
