@@ -80,12 +80,24 @@ function eventRows(events: readonly CollectorEventInput[]): EventRow[] {
     if (typeof e.type !== 'string' || e.type === '') throw badInput(`events[${i}].type must be a non-empty string`);
     let payload: string;
     try {
-      payload = JSON.stringify(e);
+      payload = withoutNul(JSON.stringify(e));
     } catch {
       throw badInput(`events[${i}] is nested too deeply or can not be stored as JSON`);
     }
-    return [e.id, e.type, eventTime(e.time, i), optionalString(e, 'user', i), optionalString(e, 'passcodeId', i), optionalString(e, 'sessionId', i), payload];
+    const clean = payload.includes('\\ufffd') ? (JSON.parse(payload) as CollectorEventInput) : e;
+    return [clean.id, clean.type, eventTime(clean.time, i), optionalString(clean, 'user', i), optionalString(clean, 'passcodeId', i), optionalString(clean, 'sessionId', i), payload];
   });
+}
+
+/**
+ * PostgreSQL stores no U+0000 in TEXT or JSONB, so one NUL in any field would make a whole
+ * batch unstorable there, and the agent would retry it forever with its audit trail stuck
+ * behind it (a local user can put one in a justification). Every NUL, in a value or a key,
+ * becomes U+FFFD on both databases alike: the JSON text's `\u0000` escapes (not an escaped
+ * backslash followed by "u0000") are rewritten.
+ */
+export function withoutNul(json: string): string {
+  return json.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\\ufffd');
 }
 
 /** Rows per multi-row INSERT: 10 parameters a row stays far below SQLite's 32,766 variables. */
