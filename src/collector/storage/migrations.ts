@@ -165,6 +165,44 @@ ALTER TABLE api_tokens ADD COLUMN owners TEXT
 `,
   },
   {
+    version: 5,
+    // Webhooks (issue 18): each subscription, its secret sealed (webhooks/secret-box.ts), and one
+    // row per (webhook, event) kept until delivered or given up; the unique key makes enqueuing
+    // the same event twice (a resent batch) one delivery.
+    name: 'webhooks and their deliveries',
+    sql: `
+CREATE TABLE webhooks (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  url TEXT NOT NULL,
+  events TEXT NOT NULL,
+  format TEXT NOT NULL,
+  secret_sealed TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  created_by TEXT NOT NULL,
+  removed_at BIGINT
+);
+CREATE TABLE webhook_deliveries (
+  id TEXT PRIMARY KEY,
+  webhook_id TEXT NOT NULL REFERENCES webhooks(id),
+  event_key TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  body TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  next_attempt_at BIGINT,
+  lease_until BIGINT,
+  last_attempt_at BIGINT,
+  last_error TEXT,
+  delivered_at BIGINT,
+  UNIQUE (webhook_id, event_key)
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+CREATE INDEX webhook_deliveries_hook ON webhook_deliveries (webhook_id, created_at)
+`,
+  },
+  {
     version: 6,
     // The SIEM feed's place (issue 18): while a collector runs with --syslog, every new event
     // is queued here in the transaction that stores it, and the forwarder deletes a row only

@@ -13,6 +13,7 @@ import { checkComputerName, computerKey, passcodeAllowsComputer, sameComputer } 
 import { timeFrom } from '../../collector-api/time.js';
 import { type Driver, PostgresDriver, type Row, type Sql, type SqlValue, SqliteDriver } from './driver.js';
 import { appliedVersions, migrate } from './migrations.js';
+import { WebhookStore } from '../webhooks/store.js';
 import {
   API_ROLES,
   type Agent,
@@ -261,6 +262,13 @@ export class SqlCollectorStore implements CollectorStore {
 
   close(): Promise<void> {
     return this.db.close();
+  }
+
+  private webhooks: WebhookStore | undefined;
+
+  webhookStore(): WebhookStore {
+    this.webhooks ??= new WebhookStore(this.db);
+    return this.webhooks;
   }
 
   // --- enrollment and agents

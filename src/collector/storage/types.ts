@@ -4,6 +4,7 @@
  * collectors behind a load balancer). Times are milliseconds since the epoch.
  */
 import type { EventRecord } from '../../collector-api/events.js';
+import type { WebhookStore } from '../webhooks/store.js';
 
 export type ApiRole = 'viewer' | 'approver' | 'admin';
 export const API_ROLES: readonly ApiRole[] = ['viewer', 'approver', 'admin'];
@@ -325,6 +326,9 @@ export interface CollectorStore {
    * computers within `backstopWindowMs` the user is locked everywhere for `lockMs`.
    */
   recordMfaAttempt(user: string, step: number | null, opts: MfaAttemptOptions): Promise<MfaCheck>;
+
+  /** Webhooks and their deliveries (issue 18), in this database. */
+  webhookStore(): WebhookStore;
 
   tseUsageReport(filter?: ReportFilter): Promise<TseUsageRow[]>;
   elevationsReport(filter?: ReportFilter): Promise<ElevationRow[]>;

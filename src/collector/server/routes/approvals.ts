@@ -10,6 +10,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Agent, ApiToken, ApprovalRequest } from '../../storage/index.js';
 import { actor, fail, granted, iso, type RouteContext } from '../context.js';
 import { assertNotSelfApproval } from '../self-approval.js';
+import * as webhookEvents from '../../webhooks/events.js';
 import type { ApprovalView } from '../../../collector-api/views.js';
 import { ApprovalListQuery, ApprovalPollQuery, ApprovalRequestBody, ApprovalWatchQuery, ApproveBody, DenyBody, IdParams, RequestIdParams } from '../schemas.js';
 import { watchApprovals } from './approval-watch.js';
@@ -125,6 +126,7 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: RouteContext):
       if (before === undefined) {
         req.log.info({ approvalId: r.id, agentId: agent.id, computer: agent.computer }, 'approval requested');
         approvalEvents.emit('changed');
+        await ctx.webhooks.enqueue(webhookEvents.approvalRequested(r, ttl));
       }
       // Filing the same request again (a retry) answers with the request as it is.
       return reply.code(before === undefined ? 201 : 200).send({ request: agentView(r, ttl) });
@@ -204,6 +206,7 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: RouteContext):
     approvalEvents.emit(`decided:${r.id}`);
     approvalEvents.emit('changed');
     req.log.info({ approvalId: r.id, status: r.status, by: actor(req) }, 'approval decided');
+    await ctx.webhooks.enqueue(webhookEvents.approvalDecided(r));
     return { request: approverView(r, ttl) };
   }
 
