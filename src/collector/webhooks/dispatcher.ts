@@ -53,6 +53,7 @@ export class WebhookDispatcher {
   private stopped = true;
   private readonly inFlight = new Set<Promise<void>>();
   private stopping = new AbortController();
+  private current: Promise<void> | undefined;
   readonly settings: WebhookSettings;
 
   constructor(
@@ -79,7 +80,8 @@ export class WebhookDispatcher {
     // In-flight sends end now and are released (not counted as attempts): the next start, here or
     // on another collector, sends them again with the same delivery id.
     this.stopping.abort();
-    await Promise.allSettled([...this.inFlight]);
+    // A pass that is reading the store ends before the store closes.
+    await Promise.allSettled([...this.inFlight, this.current]);
   }
 
   /**
@@ -103,15 +105,21 @@ export class WebhookDispatcher {
       return;
     }
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.pass(), 0);
+    this.timer = setTimeout(() => void this.runPass(), 0);
     this.timer.unref();
   }
 
   private schedule(ms: number): void {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.pass(), ms);
+    this.timer = setTimeout(() => void this.runPass(), ms);
     this.timer.unref();
+  }
+
+  private runPass(): Promise<void> {
+    const p = this.pass();
+    this.current = p;
+    return p;
   }
 
   private async pass(): Promise<void> {

@@ -27,16 +27,22 @@ export interface SendOptions {
   ca?: string | Buffer;
   /** Ends the attempt at once (the collector is stopping): the result has aborted set. */
   signal?: AbortSignal;
+  /** The resolver (tests give one that answers what DNS would); default dns.lookup. */
+  resolve?: Resolver;
 }
 
-function guardedLookup(protocol: 'http:' | 'https:'): LookupFunction {
+export type Resolver = (hostname: string, cb: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void;
+
+const systemResolver: Resolver = (hostname, cb) => dnsLookup(hostname, { all: true, verbatim: true }, cb);
+
+function guardedLookup(protocol: 'http:' | 'https:', resolve: Resolver): LookupFunction {
   return ((hostname: string, options: { all?: boolean; family?: number }, callback: (...args: unknown[]) => void) => {
-    dnsLookup(hostname, { all: true, verbatim: true }, (err, addresses: LookupAddress[]) => {
+    resolve(hostname, (err, addresses) => {
       if (err) return callback(err);
       // Fail closed: one refused answer refuses the name (a resolver mixing in a metadata address is hostile).
       for (const a of addresses) {
         const why = refusedAddress(a.address, protocol);
-        if (why !== null) return callback(Object.assign(new Error(`${hostname} resolves to ${why.replace(/^\S+ /, `${a.address} `)}`), { code: 'EWEBHOOKADDR' }));
+        if (why !== null) return callback(Object.assign(new Error(`${hostname} resolves to a refused address: ${why}`), { code: 'EWEBHOOKADDR' }));
       }
       const first = addresses[0];
       if (first === undefined) return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }));
@@ -79,7 +85,7 @@ export function sendWebhook(url: string, body: string, headers: Record<string, s
       {
         method: 'POST',
         agent: false,
-        lookup: guardedLookup(protocol),
+        lookup: guardedLookup(protocol, opts.resolve ?? systemResolver),
         headers: { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(body)), 'user-agent': 'Ascend-Webhook/1' },
         ...(protocol === 'https:' && opts.ca !== undefined ? { ca: opts.ca } : {}),
         maxHeaderSize: 16 * 1024,
