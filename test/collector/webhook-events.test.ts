@@ -156,3 +156,30 @@ describe('h18a webhooks: retry schedule, address rules, the sender', () => {
     expect(teamsText('[x](https://e.example) @all')).to.equal('\\[x\\]\\(https://e\\.example\\) \\@all');
   });
 });
+
+describe('h18a webhooks: a collector that dies mid-send', () => {
+  it('leaves a lease that runs out: the delivery is claimed again, with the same id, and only then', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ascend-h18a-lease-'));
+    const store = await SqliteStore.open(dir);
+    try {
+      const hooks = store.webhookStore();
+      await hooks.add({ name: 'l', url: 'http://127.0.0.1:9/…', events: ['agent.revoked'], format: 'json', createdBy: 't', seal: () => 'sealed' });
+      const t0 = Date.now();
+      const [made] = await hooks.enqueue({ key: 'k1', type: 'agent.revoked', occurredAt: t0, data: {} }, { now: t0 });
+      const first = await hooks.claimDue(10, 40_000, t0 + 1);
+      expect(first.map((x) => x.delivery.id)).to.deep.equal([made?.id]);
+      // The claimer dies here (no outcome recorded). Before the lease ends nobody else sends it...
+      expect(await hooks.claimDue(10, 40_000, t0 + 39_000)).to.deep.equal([]);
+      // ...after it, the next claim gets the same delivery (same id: receivers drop the duplicate).
+      const again = await hooks.claimDue(10, 40_000, t0 + 41_000);
+      expect(again.map((x) => x.delivery.id)).to.deep.equal([made?.id]);
+      await hooks.delivered(made?.id as string, t0 + 42_000);
+      expect(await hooks.claimDue(10, 40_000, t0 + 200_000)).to.deep.equal([]);
+      // Enqueuing the same event again adds nothing.
+      expect(await hooks.enqueue({ key: 'k1', type: 'agent.revoked', occurredAt: t0, data: {} })).to.deep.equal([]);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
