@@ -5,7 +5,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { BODY_LIMIT, EVENT_ID_MAX, EVENT_LONG_TEXT_MAX, EVENT_TEXT_MAX, MAX_EVENTS_PER_BATCH } from '../../collector-api/limits.js';
 import { type Event, TimeSchema as Time } from '../../collector-api/events.js';
-import { REPORT_NAMES, type ReportName } from '../../collector-api/reports.js';
+import { REPORT_CURSOR_MAX, REPORT_NAMES, type ReportName } from '../../collector-api/reports.js';
 
 // The event contract is declared once, in src/collector-api (the agent builds its events by it).
 export { EVENT_TYPES, EventSchema, EventsBody, type EventType } from '../../collector-api/events.js';
@@ -45,6 +45,9 @@ export const ReportQuery = Type.Object(
     user: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
     passcode: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     format: Type.Optional(Type.Unsafe<'json' | 'csv'>({ type: 'string', enum: ['json', 'csv'] })),
+    // A number in the query string (the query is not coerced): checked against REPORT_PAGE_MAX by the route.
+    limit: Type.Optional(Type.String({ minLength: 1, maxLength: 6, pattern: '^[1-9][0-9]*$' })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: REPORT_CURSOR_MAX, pattern: '^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$' })),
   },
   { additionalProperties: false },
 );

@@ -101,6 +101,9 @@ export function withoutNul(json: string): string {
   return json.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\\ufffd');
 }
 
+/** The unique order of the event reports (the primary key after the time): their keyset. */
+const EVENT_ORDER = ['e.occurred_at', 'e.agent_id', 'e.event_id'] as const;
+
 /** Rows per multi-row INSERT: 10 parameters a row stays far below SQLite's 32,766 variables. */
 const EVENT_CHUNK = 500;
 
@@ -122,6 +125,23 @@ function filterSql(filter: ReportFilter, alias: string, timeColumn = 'occurred_a
   if (filter.computer !== undefined) (where.push(`LOWER(${alias}.computer) = LOWER(?)`), params.push(filter.computer));
   if (filter.user !== undefined) (where.push(`LOWER(${alias}.user_name) = LOWER(?)`), params.push(filter.user));
   return { where, params };
+}
+
+/**
+ * Keyset paging (issue 18): the condition "after this key" in the order the report sorts by
+ * (a row-value comparison both SQLite and PostgreSQL read with the ORDER BY's own collation),
+ * and the LIMIT. `keys` are the ORDER BY columns; two keys use the key's time and `a`.
+ */
+function pageSql(filter: ReportFilter, keys: readonly string[], where: string[], params: SqlValue[]): string {
+  if (filter.after !== undefined) {
+    const k = filter.after;
+    const values = keys.length === 3 ? [k.time, k.a, k.b] : [k.time, k.a];
+    where.push(`(${keys.join(', ')}) > (${keys.map(() => '?').join(', ')})`);
+    params.push(...values);
+  }
+  if (filter.limit === undefined) return '';
+  params.push(filter.limit);
+  return ' LIMIT ?';
 }
 
 /** A user name as the MFA table keys it: Windows account names are case-insensitive. */
@@ -509,8 +529,9 @@ export class SqlCollectorStore implements CollectorStore {
   async listApprovals(filter: ApprovalFilter = {}): Promise<ApprovalRequest[]> {
     const { where, params } = filterSql(filter, 'a', 'created_at');
     if (filter.status !== undefined) (where.push('a.status = ?'), params.push(filter.status));
+    const limit = pageSql(filter, ['a.created_at', 'a.id'], where, params);
     const rows = await this.db.all(
-      `SELECT ${APPROVAL_COLUMNS} FROM approval_requests a ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY a.created_at, a.id`,
+      `SELECT ${APPROVAL_COLUMNS} FROM approval_requests a ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY a.created_at, a.id${limit}`,
       params,
     );
     return rows.map(approvalOf);
@@ -793,6 +814,7 @@ export class SqlCollectorStore implements CollectorStore {
     // TSE usage: the elevations made inside a passcode session (by the session itself, or by a rule or approval meanwhile).
     where.unshift("e.type = 'process-elevated'", '(e.passcode_id IS NOT NULL OR e.session_id IS NOT NULL)');
     if (filter.passcodeId !== undefined) (where.push('e.passcode_id = ?'), params.push(filter.passcodeId));
+    const limit = pageSql(filter, EVENT_ORDER, where, params);
     const rows = await this.db.all(
       `SELECT e.agent_id, e.event_id, e.occurred_at, e.computer, e.user_name, e.passcode_id, e.session_id,
               CAST(e.payload AS TEXT) AS payload, p.title AS passcode_title,
@@ -801,7 +823,7 @@ export class SqlCollectorStore implements CollectorStore {
               (SELECT COUNT(*) FROM events x WHERE x.agent_id = e.agent_id AND x.session_id = e.session_id AND x.type = 'session-expired') AS expired
          FROM events e LEFT JOIN passcodes p ON p.id = e.passcode_id
         WHERE ${where.join(' AND ')}
-        ORDER BY e.occurred_at, e.agent_id, e.event_id`,
+        ORDER BY e.occurred_at, e.agent_id, e.event_id${limit}`,
       params,
     );
     return rows.map((r) => {
@@ -832,9 +854,10 @@ export class SqlCollectorStore implements CollectorStore {
     where.unshift('e.type = ?');
     params.unshift(type);
     if (filter.passcodeId !== undefined) (where.push('e.passcode_id = ?'), params.push(filter.passcodeId));
+    const limit = pageSql(filter, EVENT_ORDER, where, params);
     const rows = await this.db.all(
       `SELECT e.agent_id, e.event_id, e.occurred_at, e.computer, e.user_name, e.passcode_id, e.session_id, CAST(e.payload AS TEXT) AS payload
-         FROM events e WHERE ${where.join(' AND ')} ORDER BY e.occurred_at, e.agent_id, e.event_id`,
+         FROM events e WHERE ${where.join(' AND ')} ORDER BY e.occurred_at, e.agent_id, e.event_id${limit}`,
       params,
     );
     return rows.map((row) => ({ row, payload: parsePayload(row.payload) }));

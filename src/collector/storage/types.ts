@@ -180,6 +180,20 @@ export interface ReportFilter {
   computer?: string;
   user?: string;
   passcodeId?: string;
+  /**
+   * Keyset paging (issue 18): only rows after this key in the report's order, which is
+   * unique — events (occurred_at, agent_id, event_id), approvals (created_at, id; `b` unused).
+   */
+  after?: ReportKey;
+  /** At most this many rows. */
+  limit?: number;
+}
+
+/** A row's place in its report's order: time, then one or two ids. */
+export interface ReportKey {
+  time: number;
+  a: string;
+  b: string;
 }
 
 /** One row of the Elevation Activity report: every process-elevated event. */
