@@ -91,27 +91,28 @@ function streamCsv(url: string, token: string): Promise<{ status: number; rows: 
   });
 }
 
-function memorySuite(label: string, prepare: (ctx: Mocha.Context) => Promise<{ arg: string; env: Record<string, string>; cleanup: () => Promise<void> }>): void {
+function memorySuite(label: string, streams: number, prepare: (ctx: Mocha.Context) => Promise<{ arg: string; env: Record<string, string>; cleanup: () => Promise<void> }>): void {
   describe(`a report over a million events streams with a bounded heap (${label})`, function () {
     this.timeout(600_000);
     let collector: Started | undefined;
     let cleanup: (() => Promise<void>) | undefined;
 
     after(async () => {
-      if (collector !== undefined && collector.child.exitCode === null && collector.child.signalCode === null) {
-        collector.child.send('stop');
-        const t = setTimeout(() => collector?.child.kill('SIGKILL'), 10_000);
+      if (collector !== undefined) {
+        const { child } = collector;
+        if (child.connected) child.send('stop', () => undefined);
+        const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
         await collector.exited;
         clearTimeout(t);
       }
       await cleanup?.();
     });
 
-    it(`three concurrent CSV reports of ${EVENTS} rows each, from a collector with a ${HEAP_MB} MB heap`, async function () {
+    it(`${streams} concurrent CSV report(s) of ${EVENTS} rows each, from a collector with a ${HEAP_MB} MB heap`, async function () {
       const prepared = await prepare(this);
       cleanup = prepared.cleanup;
       collector = await startCollector(prepared.arg, prepared.env);
-      const results = await Promise.all([0, 1, 2].map(() => streamCsv((collector as Started).url, (collector as Started).token)));
+      const results = await Promise.all(Array.from({ length: streams }, () => streamCsv((collector as Started).url, (collector as Started).token)));
       collector.child.send('peak');
       const peak = await new Promise<{ peakHeap: number; peakRss: number }>((done) => collector?.child.once('message', (m) => done(m as { peakHeap: number; peakRss: number })));
       console.log(`      collector peak: heap ${(peak.peakHeap / 2 ** 20).toFixed(1)} MB, RSS ${(peak.peakRss / 2 ** 20).toFixed(1)} MB`);
@@ -127,7 +128,7 @@ function memorySuite(label: string, prepare: (ctx: Mocha.Context) => Promise<{ a
   });
 }
 
-memorySuite('SQLite', async () => {
+memorySuite('SQLite', 3, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ascend-h18c-mem-'));
   const store = await SqliteStore.open(dir);
   const { token } = await store.createEnrollmentToken({ uses: 1 });
@@ -139,7 +140,8 @@ memorySuite('SQLite', async () => {
   return { arg: dir, env: {}, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
 });
 
-memorySuite('PostgreSQL', async (ctx) => {
+// One stream on PostgreSQL: the same bound, at a third of the time in the suite.
+memorySuite('PostgreSQL', 1, async (ctx) => {
   const server = await getTestPostgres(ctx);
   const url = await server.createDatabase('h18cmem');
   const store = await PostgresStore.open(url);
