@@ -208,3 +208,53 @@ pagingSuite('PostgreSQL', async (ctx) => {
   const server = await getTestPostgres(ctx);
   return PostgresStore.open(await server.createDatabase('paging'));
 });
+
+describe('approval list paging (GET /api/v1/approvals)', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let app: FastifyInstance;
+  let approver: string;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ascend-h18c-alist-'));
+    const store = await SqliteStore.open(dir);
+    app = buildServer({ store });
+    await app.ready();
+    approver = (await store.createApiToken('approver', 'list pager')).token;
+    const { token } = await store.createEnrollmentToken({ uses: 1 });
+    const agent = (await store.enrollAgent(token, 'AL-PC')).agent.id;
+    const now = Date.now();
+    for (let i = 0; i < 23; i++) await store.createApprovalRequest(agent, { requestId: `al-${i}`, user: 'CORP\\pat', processPath: 'z.exe' }, now - 1000 + Math.floor(i / 4));
+  });
+  after(async () => {
+    await app?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function list(query: Record<string, string>): Promise<{ status: number; body: { requests?: { id: string }[]; nextCursor?: string | null; error?: { code: string } } }> {
+    const r = await app.inject({ method: 'GET', url: `/api/v1/approvals?${new URLSearchParams(query).toString()}`, headers: { authorization: `Bearer ${approver}` } });
+    return { status: r.statusCode, body: r.json() };
+  }
+
+  it('pages the pending requests with a cursor bound to the status; a bad cursor is a 400', async () => {
+    const ids: string[] = [];
+    let cursor: string | null | undefined = null;
+    let first: string | undefined;
+    do {
+      const p = await list(cursor === null || cursor === undefined ? { limit: '5' } : { limit: '5', cursor });
+      expect(p.status).to.equal(200);
+      ids.push(...(p.body.requests ?? []).map((r) => r.id));
+      cursor = p.body.nextCursor;
+      first ??= cursor ?? undefined;
+    } while (typeof cursor === 'string');
+    expect(cursor).to.equal(null);
+    expect(ids).to.have.length(23);
+    expect(new Set(ids).size).to.equal(23);
+    // Without a limit: the whole list fits the default page.
+    expect((await list({})).body.requests).to.have.length(23);
+    const other = await list({ status: 'approved', cursor: first as string });
+    expect(other.status).to.equal(400);
+    expect(other.body.error?.code).to.equal('ASC_COLLECTOR_BAD_INPUT');
+    expect((await list({ limit: '10001' })).status).to.equal(400);
+  });
+});

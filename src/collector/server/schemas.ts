@@ -80,7 +80,12 @@ export const ApprovalRequestBody = Type.Object(
 /** Long-poll: wait up to this many seconds for a decision. */
 export const ApprovalPollQuery = Type.Object({ wait: Type.Optional(Type.String({ pattern: '^\\d{1,3}$' })) }, { additionalProperties: false });
 export const ApprovalListQuery = Type.Object(
-  { status: Type.Optional(Type.Unsafe<'pending' | 'approved' | 'denied' | 'expired'>({ type: 'string', enum: ['pending', 'approved', 'denied', 'expired'] })) },
+  {
+    status: Type.Optional(Type.Unsafe<'pending' | 'approved' | 'denied' | 'expired'>({ type: 'string', enum: ['pending', 'approved', 'denied', 'expired'] })),
+    // Paged like the reports (issue 18): at most `limit` requests, then nextCursor.
+    limit: Type.Optional(Type.String({ minLength: 1, maxLength: 6, pattern: '^[1-9][0-9]*$' })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: REPORT_CURSOR_MAX, pattern: '^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$' })),
+  },
   { additionalProperties: false },
 );
 /** Why an approver decides so: one line (no control characters; the store checks again). */

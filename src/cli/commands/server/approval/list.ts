@@ -1,10 +1,13 @@
 import { Flags } from '@oclif/core';
 import { AscendCommand } from '../../../base-command.js';
+import { AscendError } from '../../../../errors.js';
 import { callApi, durationShort, relative, safe, serverFlags, when } from '../../../server-command.js';
 import type { ApprovalView } from '../../../shared/server-views.js';
 
 export interface ApprovalListResult {
   requests: ApprovalView[];
+  /** Where the next page starts; the command follows it, so its result ends with null. */
+  nextCursor?: string | null;
 }
 
 /**
@@ -43,7 +46,16 @@ export default class ServerApprovalList extends AscendCommand<ApprovalListResult
 
   async run(): Promise<ApprovalListResult> {
     const { flags } = await this.parse(ServerApprovalList);
+    // The list is paged (issue 18): follow every cursor, so the output is the whole list as before.
     const r = await callApi<ApprovalListResult>(flags, 'GET', `api/v1/approvals?${new URLSearchParams({ status: flags.status }).toString()}`);
+    const seen = new Set<string>();
+    while (typeof r.nextCursor === 'string') {
+      if (seen.has(r.nextCursor) || !/^[A-Za-z0-9_.-]{1,1024}$/.test(r.nextCursor)) throw new AscendError('ASC_COLLECTOR_UNREACHABLE', 'the collector gave a bad or repeated approval list cursor');
+      seen.add(r.nextCursor);
+      const page = await callApi<ApprovalListResult>(flags, 'GET', `api/v1/approvals?${new URLSearchParams({ status: flags.status, cursor: r.nextCursor }).toString()}`);
+      r.requests.push(...page.requests);
+      r.nextCursor = page.nextCursor;
+    }
     if (r.requests.length === 0) {
       this.say(`No ${flags.status} approval requests.`);
       return r;
