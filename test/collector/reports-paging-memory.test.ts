@@ -118,7 +118,7 @@ function memorySuite(label: string, streams: number, prepare: (ctx: Mocha.Contex
       console.log(`      collector peak: heap ${(peak.peakHeap / 2 ** 20).toFixed(1)} MB, RSS ${(peak.peakRss / 2 ** 20).toFixed(1)} MB`);
       expect(collector.child.exitCode, 'the collector is alive').to.equal(null);
       for (const r of results) {
-        expect(r.status).to.equal(200);
+        expect(r.status, JSON.stringify(results)).to.equal(200);
         expect(r.rows).to.equal(EVENTS);
         expect(r.ordered, 'every id once, in order, the CSV complete').to.equal(true);
         expect(r.last).to.equal(`e${String(EVENTS).padStart(7, '0')}`);

@@ -7,6 +7,7 @@
 import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { Readable } from 'node:stream';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { ApprovalRequest, ReportFilter, ReportKey } from '../../storage/index.js';
 import { fail, parseTime, type RouteContext } from '../context.js';
 import { REPORT_COLUMNS, REPORT_NEXT_HEADER, REPORT_PAGE_MAX, REPORT_PAGE_ROWS, type Report, type ReportCell, type ReportName, TIME_COLUMNS } from '../../../collector-api/reports.js';
@@ -111,6 +112,9 @@ async function* csvStream(ctx: RouteContext, name: ReportName, filter: ReportFil
   yield `${columns.join(',')}\r\n`;
   let after = filter.after;
   for (;;) {
+    // Let the event loop take new connections and other requests between batches: a download
+    // (SQLite reads are synchronous) must not starve the agents and the other clients.
+    await yieldToLoop();
     const rows = await reportRows(ctx, name, { ...filter, after, limit: CSV_BATCH_ROWS });
     if (rows.length === 0) return;
     let chunk = '';
