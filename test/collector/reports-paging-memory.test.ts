@@ -128,8 +128,15 @@ function memorySuite(label: string, streams: number, prepare: (ctx: Mocha.Contex
   });
 }
 
+/** Temp folders, removed at the end even when preparing one failed. */
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
 memorySuite('SQLite', 3, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ascend-h18c-mem-'));
+  dirs.push(dir);
   const store = await SqliteStore.open(dir);
   const { token } = await store.createEnrollmentToken({ uses: 1 });
   const agentId = (await store.enrollAgent(token, 'MEM-PC')).agent.id;
