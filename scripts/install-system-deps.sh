@@ -11,14 +11,15 @@
 # systemd (systemd-analyze verify checks the units), zip and unzip (the Windows zip), binutils
 # (strip, for the packaged binaries), curl and iproute2 (the collector health check in a network
 # namespace of its own), strace (the agent's event-durability and account-file tests delay or
-# trace its system calls with it) and sudo (the elevation benchmark runs it side by side with
+# trace its system calls with it), rsyslog and rsyslog-gnutls (the SIEM feed's tests send to a real rsyslogd they start
+# themselves) and sudo (the elevation benchmark runs it side by side with
 # `ascend elevate`), and the C and C++ toolchain with python3 that builds the native parts
 # (better-sqlite3 through node-gyp, the agent's addon and launcher). Runs apt-get as root, or through sudo. Safe to run
 # again: it only installs what is missing. Package scripts may not start Samba's services while it installs: a
 # system smbd on port 445 would keep the test DC from starting.
 set -euo pipefail
 
-packages=(acl libxml2-utils python3-samba samba-ad-dc samba-ad-provision smbclient ldap-utils krb5-user dbus gnome-keyring libsecret-tools postgresql chromium cron libreoffice-calc-nogui debootstrap lintian systemd zip unzip binutils curl iproute2 strace sudo gcc g++ make python3)
+packages=(acl libxml2-utils python3-samba samba-ad-dc samba-ad-provision smbclient ldap-utils krb5-user dbus gnome-keyring libsecret-tools postgresql chromium cron libreoffice-calc-nogui debootstrap lintian systemd zip unzip binutils curl iproute2 strace rsyslog rsyslog-gnutls sudo gcc g++ make python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -76,6 +76,7 @@ export const ERROR_CODES = {
   ASC_COLLECTOR_INSECURE_REFUSED: 'Plain HTTP refused: the admin CLI reaches the collector over https unless --insecure-http is given, and directory sign-in never crosses the network over plain HTTP.',
   ASC_COLLECTOR_UNTRUSTED: 'The collector could not be authenticated: its certificate is not the pinned one, or a decision it sent is not signed by its pinned key or answers another request.',
   ASC_COLLECTOR_UNREACHABLE: 'The collector server could not be reached, or did not answer with JSON.',
+  ASC_WEBHOOK_FAILED: 'A webhook test delivery failed, or was not attempted in time.',
   // Endpoint agent
   ASC_AGENT_CONFIG: 'An agent option or its state folder is unusable (not root, a folder others may write, a bad collector URL); the message names it.',
   ASC_AGENT_POLICY_UNAVAILABLE: 'No policy could be read (no file, the domain unreachable) and no cached policy exists.',

@@ -167,7 +167,7 @@ export class AgentCollectorClient {
     return verifyGrant(this.grantKey, answer.grant, { kind, agentId: this.enrollment.agentId, nonce }) as Unchecked<GrantAnswers[K]> | null;
   }
 
-  async fileApproval(input: { requestId: string; user: string; processPath: string; args?: string; justification?: string }): Promise<ApprovalView> {
+  async fileApproval(input: { requestId: string; user: string; processPath: string; args?: string; justification?: string; rule?: string }): Promise<ApprovalView> {
     return (await call<ApprovalAnswer>(this.url, this.trust, this.enrollment.credential, 'POST', 'api/v1/agent/approvals', input)).request;
   }
 

@@ -13,6 +13,7 @@ import type { EventFields, EventType } from '../../src/collector-api/events.js';
 import type { Requester } from './identity.js';
 import type { PolicyState } from './policy-state.js';
 import { messageOf } from './options.js';
+import { cellText } from '../../src/cli/table.js';
 
 export class ElevationControls {
   /** When each uid last passed MFA (for the policy's MFA grace period). */
@@ -70,7 +71,7 @@ export class ElevationControls {
       this.mfaPassedAt.set(requester.uid, performance.now());
     }
     if (decision.controls.includes('approval')) {
-      const filed = await client.fileApproval({ requestId: elevationId, ...base, ...(justification ? { justification } : {}) });
+      const filed = await client.fileApproval({ requestId: elevationId, ...base, ...(justification ? { justification } : {}), ...(rules ? { rule: rules.slice(0, 1000) } : {}) });
       await this.recordNow(`the elevation of ${base.processPath}`, 'approval-requested', { ...base, requestId: elevationId, ...(justification ? { justification } : {}) });
       ctx.send({ kind: 'event', status: 'waiting-approval', requestId: filed.requestId, message: `waiting for approval of request ${filed.requestId}` });
       const deadline = Date.now() + this.policy.settings.approvals.requestTimeoutMinutes * 60_000;
@@ -85,7 +86,7 @@ export class ElevationControls {
       }
       if (ctx.signal.aborted) fail('the request was abandoned while waiting for approval');
       if (view.status === 'pending') fail(`no decision on approval request ${elevationId} within ${this.policy.settings.approvals.requestTimeoutMinutes} minutes`);
-      if (view.status !== 'approved') fail(`approval request ${elevationId} was ${view.status}${view.decidedBy ? ` by ${view.decidedBy}` : ''}`);
+      if (view.status !== 'approved') fail(`approval request ${elevationId} was ${view.status}${view.decidedBy ? ` by ${cellText(view.decidedBy)}` : ''}${decisionReason(view)}`);
       // An approval runs once: the collector refuses a second use, or one past its time limit.
       // What runs is what the signed answer to this use says was approved: this elevation, used now.
       const used = await client.useApproval(elevationId);
@@ -105,4 +106,11 @@ export class ElevationControls {
       await pending.release();
     }
   }
+}
+
+/** The approver's reason for the requesting user: ': "why"', one inert line (the collector's text is not trusted to be printable), or nothing. */
+function decisionReason(view: { reason?: unknown }): string {
+  if (typeof view.reason !== 'string' || view.reason.trim() === '') return '';
+  const text = view.reason.trim();
+  return `: "${cellText(text.length > 500 ? `${text.slice(0, 500)}...` : text)}"`;
 }

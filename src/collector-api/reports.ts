@@ -69,12 +69,30 @@ export function columnLabel(column: string): string {
 
 export type ReportCell = string | number | boolean | null;
 
-/** A report as JSON (format=json): its name, its columns, and one object per row with exactly those keys. */
+/**
+ * A report as JSON (format=json): its name, its columns, one object per row with exactly
+ * those keys, and where the next page starts. `nextCursor` is null on the last page; else
+ * pass it back as `cursor` (with the same filters) for the rows after these.
+ */
 export interface Report {
   report: ReportName;
   columns: readonly string[];
   rows: Record<string, ReportCell>[];
+  nextCursor: string | null;
 }
+
+/**
+ * Paging (issue 18). JSON answers carry at most `limit` rows (default REPORT_PAGE_ROWS, at
+ * most REPORT_PAGE_MAX) and `nextCursor`. CSV without `limit` streams every row; with `limit`
+ * it stops there and, when rows remain, names the next page in the REPORT_NEXT_HEADER header
+ * (the cursor) and a `Link: <...>; rel="next"` header. A cursor is opaque, bound to its report
+ * and filters, and signed by the collector; any other is refused (400, ASC_COLLECTOR_BAD_INPUT).
+ */
+export const REPORT_PAGE_ROWS = 1000;
+export const REPORT_PAGE_MAX = 10_000;
+export const REPORT_NEXT_HEADER = 'ascend-next-cursor';
+/** The longest cursor the collector gives out (the query schema refuses longer ones). */
+export const REPORT_CURSOR_MAX = 1024;
 
 export function isReportName(name: unknown): name is ReportName {
   return typeof name === 'string' && (REPORT_NAMES as readonly string[]).includes(name);

@@ -47,6 +47,8 @@ export interface ApprovalView {
   /** pending: when it expires; approved with a time limit: until when it may run. */
   validUntil: string | null;
   usedAt: string | null;
+  /** The approver's reason (absent from an older collector). Approver-written text: print it as text. */
+  reason?: string | null;
 }
 
 /** POST /api/v1/agent/approvals, GET .../:requestId, POST .../:requestId/use. */

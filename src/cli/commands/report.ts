@@ -6,7 +6,7 @@ import { callServerText } from '../../collector/server/client-text.js';
 import { renderTable, terminalSafe } from '../table.js';
 
 // One list of report names, one set of columns and labels: the contract's (the server and the web page use the same).
-import { COLUMN_LABELS, REPORT_NAMES, type ReportCell, type ReportName } from '../../collector-api/reports.js';
+import { COLUMN_LABELS, REPORT_NAMES, REPORT_PAGE_MAX, type ReportCell, type ReportName } from '../../collector-api/reports.js';
 export { COLUMN_LABELS, REPORT_NAMES, type ReportName };
 
 export type ReportValue = ReportCell;
@@ -16,6 +16,8 @@ export interface ReportResult {
   report: string;
   columns: string[];
   rows: Record<string, ReportValue>[];
+  /** Where the next page starts (pass it as --cursor), null on the last page. */
+  nextCursor: string | null;
 }
 
 // --from/--to: the strict time parser the server commands share.
@@ -35,7 +37,7 @@ export function parseReportJson(text: string, name: string, origin: string): Rep
     throw bad('not JSON');
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw bad('not an object');
-  const { report, columns, rows } = body as Record<string, unknown>;
+  const { report, columns, rows, nextCursor } = body as Record<string, unknown>;
   if (report !== name) throw bad(`"report" is ${JSON.stringify(report)}`);
   if (!Array.isArray(rows) || !rows.every((r) => typeof r === 'object' && r !== null && !Array.isArray(r))) throw bad('"rows" is not an array of objects');
   // A collector older than the columns field: the keys of the first row, in their order.
@@ -44,7 +46,9 @@ export function parseReportJson(text: string, name: string, origin: string): Rep
   for (const [i, r] of (rows as Record<string, unknown>[]).entries()) {
     for (const [k, v] of Object.entries(r)) if (!isValue(v)) throw bad(`rows[${i}].${k} is not a string, number, boolean or null`);
   }
-  return { report: name, columns: cols as string[], rows: rows as Record<string, ReportValue>[] };
+  // A collector older than paging sends no nextCursor: its answer is the whole report.
+  if (nextCursor !== undefined && nextCursor !== null && (typeof nextCursor !== 'string' || !/^[A-Za-z0-9_.-]{1,1024}$/.test(nextCursor))) throw bad('"nextCursor" is not a cursor');
+  return { report: name, columns: cols as string[], rows: rows as Record<string, ReportValue>[], nextCursor: typeof nextCursor === 'string' ? nextCursor : null };
 }
 
 export default class Report extends AscendCommand<ReportResult | undefined> {
@@ -53,7 +57,11 @@ export default class Report extends AscendCommand<ReportResult | undefined> {
     'Needs an API token of the viewer role or above, read from --token-file (or the file named by ASCEND_TOKEN_FILE). ' +
     '--format table (the default) prints aligned columns with long cells cut; json and csv print what the server sent, as it sent it. ' +
     '--json prints the typed result {report, columns, rows} whatever --format says. ' +
-    '--from and --to take an ISO 8601 time, milliseconds, or a duration back from now (30m, 24h, 7d); --to is exclusive.';
+    '--from and --to take an ISO 8601 time, milliseconds, or a duration back from now (30m, 24h, 7d); --to is exclusive. ' +
+    'Reports are paged: table and json print one page (--limit rows, the server\'s default 1000) and, when more remain, ' +
+    'the cursor of the next (table: a last line "(more: --cursor C)"; json: "nextCursor"); --cursor C prints that page; ' +
+    '--all follows every cursor. csv prints the whole report as the server streams it, or one page with --limit ' +
+    '(the next cursor then on stderr).';
   static override examples = [
     '<%= config.bin %> report tse-usage --server https://127.0.0.1:8003 --ca-file ascend-data/tls/ca.pem --token-file ascend-data/bootstrap-admin-token --from 7d',
     '<%= config.bin %> report denied --server https://collector.corp.example --computer PC-042 --format csv > denied.csv',
@@ -71,6 +79,9 @@ export default class Report extends AscendCommand<ReportResult | undefined> {
     user: Flags.string({ description: 'only this user (DOMAIN\\name as the agent reports it)' }),
     passcode: Flags.string({ description: 'only this passcode id' }),
     'max-width': Flags.integer({ description: 'table: longest cell, in characters', default: 40, min: 4 }),
+    limit: Flags.integer({ description: `rows per page (at most ${REPORT_PAGE_MAX})`, min: 1, max: REPORT_PAGE_MAX }),
+    cursor: Flags.string({ description: 'the page that starts here (a cursor a previous page printed)' }),
+    all: Flags.boolean({ description: 'every page, following the cursors', default: false }),
   };
 
   async run(): Promise<ReportResult | undefined> {
@@ -87,22 +98,46 @@ export default class Report extends AscendCommand<ReportResult | undefined> {
     if (flags.user !== undefined) query.set('user', flags.user);
     if (flags.passcode !== undefined) query.set('passcode', flags.passcode);
     query.set('format', format === 'csv' ? 'csv' : 'json');
-    const path = `api/v1/reports/${encodeURIComponent(name)}?${query.toString()}`;
+    if (flags.cursor !== undefined) {
+      if (!/^[A-Za-z0-9_.-]{1,1024}$/.test(flags.cursor)) throw new AscendError('ASC_USAGE', '--cursor is not a cursor a report page printed');
+      query.set('cursor', flags.cursor);
+    }
+    // csv streams the whole report unless --limit asks for one page; --all pages json/table at the largest size.
+    const limit = flags.limit ?? (flags.all && format !== 'csv' ? REPORT_PAGE_MAX : undefined);
+    if (limit !== undefined && !(format === 'csv' && flags.all)) query.set('limit', String(limit));
+    const path = (q: URLSearchParams): string => `api/v1/reports/${encodeURIComponent(name)}?${q.toString()}`;
+    const get = (q: URLSearchParams) => callServerText(flags.server, token, path(q), format === 'csv' ? 'text/csv' : 'application/json', trustOptions(flags));
 
-    const answer = await callServerText(flags.server, token, path, format === 'csv' ? 'text/csv' : 'application/json', trustOptions(flags));
+    const answer = await get(query);
     const origin = new URL(flags.server).origin;
     if (format === 'csv') {
       if (!/^text\/csv\b/i.test(answer.contentType)) throw new AscendError('ASC_COLLECTOR_UNREACHABLE', `${origin} did not answer with CSV (Content-Type: ${answer.contentType || 'none'})`);
       // Redirected to a file it is the server's CSV byte for byte; on a terminal, control characters are shown escaped.
       process.stdout.write(process.stdout.isTTY ? terminalSafe(answer.text) : answer.text);
+      if (answer.nextCursor !== '') process.stderr.write(`more rows: --cursor ${answer.nextCursor}\n`);
       return undefined;
     }
     const result = parseReportJson(answer.text, name, origin);
+    if (flags.all) {
+      // Follow every cursor; a cursor seen twice means a server that does not advance.
+      const seen = new Set<string>();
+      while (result.nextCursor !== null) {
+        if (seen.has(result.nextCursor)) throw new AscendError('ASC_COLLECTOR_UNREACHABLE', `${origin} gave the same report cursor twice`);
+        seen.add(result.nextCursor);
+        query.set('cursor', result.nextCursor);
+        const page = parseReportJson((await get(query)).text, name, origin);
+        for (const r of page.rows) result.rows.push(r);
+        result.nextCursor = page.nextCursor;
+      }
+    }
     if (format === 'json') {
-      if (!this.jsonEnabled()) process.stdout.write(answer.text.endsWith('\n') ? answer.text : `${answer.text}\n`);
+      if (this.jsonEnabled()) return result;
+      if (flags.all) process.stdout.write(`${JSON.stringify({ report: result.report, columns: result.columns, rows: result.rows, nextCursor: null })}\n`);
+      else process.stdout.write(answer.text.endsWith('\n') ? answer.text : `${answer.text}\n`);
     } else {
       this.say(renderTable(result.columns, result.rows, { labels: COLUMN_LABELS, maxCellWidth: flags['max-width'] }));
       if (result.rows.length > 0) this.say(`(${result.rows.length} row${result.rows.length === 1 ? '' : 's'})`);
+      if (result.nextCursor !== null) this.say(`(more: --cursor ${result.nextCursor})`);
     }
     return result;
   }

@@ -67,6 +67,10 @@ export interface ApprovalView {
   decidedBy: string | null;
   timeLimitSeconds: number | null;
   usedAt: string | null;
+  /** The rule(s) that asked for it; absent from an older collector. */
+  rule?: string | null;
+  /** The approver's reason; absent from an older collector. */
+  reason?: string | null;
 }
 
 /** The answer to approve and deny. */

@@ -25,6 +25,9 @@ import { registerPasscodeRoutes } from './routes/passcodes.js';
 import { registerReportRoutes } from './routes/reports.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 import { registerWebRoutes } from './routes/web.js';
+import { registerWebhookRoutes } from './routes/webhooks.js';
+import { WebhookDispatcher, type WebhookSettings } from '../webhooks/dispatcher.js';
+import { SecretBox } from '../webhooks/secret-box.js';
 import { BODY_LIMIT, EmptyQuery, EVENT_TYPES } from './schemas.js';
 
 export interface ServerOptions {
@@ -46,6 +49,8 @@ export interface ServerOptions {
   identity?: { anchor: string | null; grantKey: KeyObject };
   /** Request timeouts and connection caps against slow and many clients (connection-guard.ts); defaults DEFAULT_CONNECTION_LIMITS. */
   connections?: Partial<ConnectionLimits>;
+  /** Webhook delivery: retry timing, time-outs, caps (DEFAULT_WEBHOOK_SETTINGS); false = this collector sends none (it still stores them). */
+  webhooks?: Partial<WebhookSettings> | false;
 }
 
 export const DEFAULT_RATE_LIMIT = 1200;
@@ -180,9 +185,21 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
 
   app.setNotFoundHandler((req, reply) => sendError(reply, 404, 'ASC_COLLECTOR_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0] ?? ''}`));
 
+  const identity = identityOf(opts.identity);
+  const webhookStore = store.webhookStore();
+  const secretBox = new SecretBox(identity.grantKey);
+  const webhooks = new WebhookDispatcher(webhookStore, secretBox, app.log, opts.webhooks === false ? {} : opts.webhooks);
+  if (opts.webhooks !== false) {
+    // Sending starts with the server and stops (preClose) before the store closes (onClose).
+    app.addHook('onReady', async () => webhooks.start());
+    app.addHook('preClose', async () => webhooks.stop());
+  }
   const ctx: RouteContext = {
-    identity: identityOf(opts.identity),
+    identity,
     store,
+    webhookStore,
+    webhooks,
+    secretBox,
     settings: { ...DEFAULT_SETTINGS, ...opts.settings },
     ...makeAuth(store, { ...DEFAULT_SETTINGS, ...opts.settings }),
     approvalEvents: new EventEmitter().setMaxListeners(0),
@@ -219,6 +236,7 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     registerPasscodeRoutes(api, ctx);
     registerTokenRoutes(api, ctx);
     registerReportRoutes(api, ctx);
+    registerWebhookRoutes(api, ctx);
     registerWebRoutes(api);
   });
 

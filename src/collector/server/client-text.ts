@@ -5,6 +5,7 @@
  */
 import { AscendError } from '../../errors.js';
 import { jsonOf, refusalOf } from '../../collector-api/transport.js';
+import { REPORT_NEXT_HEADER } from '../../collector-api/reports.js';
 import { apiUrl, type ClientTrustOptions, clientTrust, exchange } from './client.js';
 
 export interface TextAnswer {
@@ -12,6 +13,8 @@ export interface TextAnswer {
   /** The Content-Type header, '' when absent. */
   contentType: string;
   text: string;
+  /** A paged report's next cursor (header ascend-next-cursor), '' when it is the last page. */
+  nextCursor: string;
 }
 
 /** A report is read up to this size (the transport's default is for API answers). */
@@ -26,5 +29,8 @@ export async function callServerText(server: string, token: string, path: string
   if (res.status < 200 || res.status > 299) {
     throw refusalOf(res.status, jsonOf(res.body), 'the server') ?? new AscendError('ASC_COLLECTOR_UNREACHABLE', `${url.origin} answered HTTP ${res.status} without the server's JSON error`);
   }
-  return { status: res.status, contentType, text };
+  const next = res.headers[REPORT_NEXT_HEADER];
+  // Only a cursor's own characters: the CLI prints it for the next command line.
+  const nextCursor = typeof next === 'string' && /^[A-Za-z0-9_.-]{1,1024}$/.test(next) ? next : '';
+  return { status: res.status, contentType, text, nextCursor };
 }

@@ -13,6 +13,9 @@ import { timeFrom } from '../../collector-api/time.js';
 import type { GrantAnswers } from '../../collector-api/views.js';
 import { addressKey, FailureCounter } from './auth-failures.js';
 import { markAuthenticated } from './connection-guard.js';
+import type { WebhookDispatcher } from '../webhooks/dispatcher.js';
+import type { SecretBox } from '../webhooks/secret-box.js';
+import type { WebhookStore } from '../webhooks/store.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -81,6 +84,10 @@ export type AuthHook = (req: FastifyRequest, reply?: FastifyReply) => Promise<vo
 
 export interface RouteContext {
   store: CollectorStore;
+  /** Webhooks (issue 18): their table, the sender that routes enqueue events with, and the key that seals their secrets. */
+  webhookStore: WebhookStore;
+  webhooks: WebhookDispatcher;
+  secretBox: SecretBox;
   settings: CollectorSettings;
   /** onRequest hook: an enrolled, unrevoked agent credential. */
   agentAuth: AuthHook;

@@ -5,7 +5,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { BODY_LIMIT, EVENT_ID_MAX, EVENT_LONG_TEXT_MAX, EVENT_TEXT_MAX, MAX_EVENTS_PER_BATCH } from '../../collector-api/limits.js';
 import { type Event, TimeSchema as Time } from '../../collector-api/events.js';
-import { REPORT_NAMES, type ReportName } from '../../collector-api/reports.js';
+import { REPORT_CURSOR_MAX, REPORT_NAMES, type ReportName } from '../../collector-api/reports.js';
 
 // The event contract is declared once, in src/collector-api (the agent builds its events by it).
 export { EVENT_TYPES, EventSchema, EventsBody, type EventType } from '../../collector-api/events.js';
@@ -45,6 +45,9 @@ export const ReportQuery = Type.Object(
     user: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
     passcode: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     format: Type.Optional(Type.Unsafe<'json' | 'csv'>({ type: 'string', enum: ['json', 'csv'] })),
+    // A number in the query string (the query is not coerced): checked against REPORT_PAGE_MAX by the route.
+    limit: Type.Optional(Type.String({ minLength: 1, maxLength: 6, pattern: '^[1-9][0-9]*$' })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: REPORT_CURSOR_MAX, pattern: '^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$' })),
   },
   { additionalProperties: false },
 );
@@ -69,20 +72,34 @@ export const ApprovalRequestBody = Type.Object(
     processPath: Type.String({ minLength: 1, maxLength: 4096 }),
     args: Type.Optional(LongText),
     justification: Type.Optional(LongText),
+    /** The rule(s) that asked for the approval. */
+    rule: Type.Optional(Text),
   },
   { additionalProperties: false },
 );
 /** Long-poll: wait up to this many seconds for a decision. */
 export const ApprovalPollQuery = Type.Object({ wait: Type.Optional(Type.String({ pattern: '^\\d{1,3}$' })) }, { additionalProperties: false });
 export const ApprovalListQuery = Type.Object(
-  { status: Type.Optional(Type.Unsafe<'pending' | 'approved' | 'denied' | 'expired'>({ type: 'string', enum: ['pending', 'approved', 'denied', 'expired'] })) },
+  {
+    status: Type.Optional(Type.Unsafe<'pending' | 'approved' | 'denied' | 'expired'>({ type: 'string', enum: ['pending', 'approved', 'denied', 'expired'] })),
+    // Paged like the reports (issue 18): at most `limit` requests, then nextCursor.
+    limit: Type.Optional(Type.String({ minLength: 1, maxLength: 6, pattern: '^[1-9][0-9]*$' })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: REPORT_CURSOR_MAX, pattern: '^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$' })),
+  },
   { additionalProperties: false },
 );
+/** Why an approver decides so: one line (no control characters; the store checks again). */
+const DecisionReason = Type.String({ maxLength: 500, pattern: '^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]*$' });
 export const ApproveBody = Type.Object(
-  { timeLimitSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 * 86400 })) },
+  { timeLimitSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 * 86400 })), reason: Type.Optional(DecisionReason) },
   { additionalProperties: false },
 );
-export const DenyBody = Type.Object({}, { additionalProperties: false });
+export const DenyBody = Type.Object({ reason: Type.Optional(DecisionReason) }, { additionalProperties: false });
+/** The approvals page's long-poll: answers at once when the state differs from `since`, else waits up to `wait` seconds. */
+export const ApprovalWatchQuery = Type.Object(
+  { since: Type.Optional(Type.String({ pattern: '^[0-9a-f]{1,64}$' })), wait: Type.Optional(Type.String({ pattern: '^\\d{1,3}$' })) },
+  { additionalProperties: false },
+);
 
 export const MfaEnrollBody = Type.Object({ user: UserName }, { additionalProperties: false });
 export const MfaUserParams = Type.Object({ user: UserName }, { additionalProperties: false });

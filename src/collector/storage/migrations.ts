@@ -164,6 +164,78 @@ CREATE TABLE mfa_lockouts (
 ALTER TABLE api_tokens ADD COLUMN owners TEXT
 `,
   },
+  {
+    version: 5,
+    // Webhooks (issue 18): each subscription, its secret sealed (webhooks/secret-box.ts), and one
+    // row per (webhook, event) kept until delivered or given up; the unique key makes enqueuing
+    // the same event twice (a resent batch) one delivery.
+    name: 'webhooks and their deliveries',
+    sql: `
+CREATE TABLE webhooks (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  url TEXT NOT NULL,
+  events TEXT NOT NULL,
+  format TEXT NOT NULL,
+  secret_sealed TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  created_by TEXT NOT NULL,
+  removed_at BIGINT
+);
+CREATE TABLE webhook_deliveries (
+  id TEXT PRIMARY KEY,
+  webhook_id TEXT NOT NULL REFERENCES webhooks(id),
+  event_key TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  body TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  next_attempt_at BIGINT,
+  lease_until BIGINT,
+  last_attempt_at BIGINT,
+  last_error TEXT,
+  delivered_at BIGINT,
+  UNIQUE (webhook_id, event_key)
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+CREATE INDEX webhook_deliveries_hook ON webhook_deliveries (webhook_id, created_at)
+`,
+  },
+  {
+    version: 6,
+    // The SIEM feed's place (issue 18): while a collector runs with --syslog, every new event
+    // is queued here in the transaction that stores it, and the forwarder deletes a row only
+    // after the receiver took the message. A queue rather than a number: on PostgreSQL rows
+    // commit out of sequence order, so a "last forwarded" number could skip one. Collectors
+    // sharing a PostgreSQL database forward one at a time: the one holding siem_lease.
+    name: 'SIEM feed outbox',
+    sql: `
+CREATE TABLE siem_outbox (
+  agent_id TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  queued_at BIGINT NOT NULL,
+  PRIMARY KEY (agent_id, event_id)
+);
+CREATE INDEX siem_outbox_order ON siem_outbox (queued_at, agent_id, event_id);
+CREATE TABLE siem_lease (
+  name TEXT PRIMARY KEY,
+  holder TEXT,
+  until BIGINT NOT NULL
+);
+INSERT INTO siem_lease (name, holder, until) VALUES ('feed', NULL, 0)
+`,
+  },
+  {
+    version: 7,
+    // Approvals in the web console (issue 18): the rule that asked for an approval (as the
+    // agent names it) and the approver's reason for the decision, both NULL when not told.
+    name: 'approval rule and decision reason',
+    sql: `
+ALTER TABLE approval_requests ADD COLUMN rule TEXT;
+ALTER TABLE approval_requests ADD COLUMN decision_reason TEXT
+`,
+  },
 ];
 
 const MIGRATION_LOCK_KEY = 0x41534345; // "ASCE"

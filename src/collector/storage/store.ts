@@ -13,6 +13,7 @@ import { checkComputerName, computerKey, passcodeAllowsComputer, sameComputer } 
 import { timeFrom } from '../../collector-api/time.js';
 import { type Driver, PostgresDriver, type Row, type Sql, type SqlValue, SqliteDriver } from './driver.js';
 import { appliedVersions, migrate } from './migrations.js';
+import { WebhookStore } from '../webhooks/store.js';
 import {
   API_ROLES,
   type Agent,
@@ -80,19 +81,37 @@ function eventRows(events: readonly CollectorEventInput[]): EventRow[] {
     if (typeof e.type !== 'string' || e.type === '') throw badInput(`events[${i}].type must be a non-empty string`);
     let payload: string;
     try {
-      payload = JSON.stringify(e);
+      payload = withoutNul(JSON.stringify(e));
     } catch {
       throw badInput(`events[${i}] is nested too deeply or can not be stored as JSON`);
     }
-    return [e.id, e.type, eventTime(e.time, i), optionalString(e, 'user', i), optionalString(e, 'passcodeId', i), optionalString(e, 'sessionId', i), payload];
+    const clean = payload.includes('\\ufffd') ? (JSON.parse(payload) as CollectorEventInput) : e;
+    return [clean.id, clean.type, eventTime(clean.time, i), optionalString(clean, 'user', i), optionalString(clean, 'passcodeId', i), optionalString(clean, 'sessionId', i), payload];
   });
 }
+
+/**
+ * PostgreSQL stores no U+0000 in TEXT or JSONB, so one NUL in any field would make a whole
+ * batch unstorable there, and the agent would retry it forever with its audit trail stuck
+ * behind it (a local user can put one in a justification). Every NUL, in a value or a key,
+ * becomes U+FFFD on both databases alike: the JSON text's `\u0000` escapes (not an escaped
+ * backslash followed by "u0000") are rewritten.
+ */
+export function withoutNul(json: string): string {
+  return json.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\\ufffd');
+}
+
+/** The unique order of the event reports (the primary key after the time): their keyset. */
+const EVENT_ORDER = ['e.occurred_at', 'e.agent_id', 'e.event_id'] as const;
 
 /** Rows per multi-row INSERT: 10 parameters a row stays far below SQLite's 32,766 variables. */
 const EVENT_CHUNK = 500;
 
+/** The longest reason an approver may give. */
+const MAX_REASON = 500;
+
 const APPROVAL_COLUMNS =
-  'id, agent_id, request_id, computer, user_name, process_path, args, justification, status, created_at, decided_at, decided_by, time_limit_s, used_at';
+  'id, agent_id, request_id, computer, user_name, process_path, args, justification, status, created_at, decided_at, decided_by, time_limit_s, used_at, rule, decision_reason';
 const API_TOKEN_COLUMNS = 'id, name, role, created_at, revoked_at, expires_at, source, owners';
 const PASSCODE_COLUMNS = 'id, title, max_uses, uses, issued_at, revoked_at, computers';
 const MFA_COLUMNS = 'user_name, secret, created_at, confirmed_at, last_step, failures, locked_until';
@@ -106,6 +125,23 @@ function filterSql(filter: ReportFilter, alias: string, timeColumn = 'occurred_a
   if (filter.computer !== undefined) (where.push(`LOWER(${alias}.computer) = LOWER(?)`), params.push(filter.computer));
   if (filter.user !== undefined) (where.push(`LOWER(${alias}.user_name) = LOWER(?)`), params.push(filter.user));
   return { where, params };
+}
+
+/**
+ * Keyset paging (issue 18): the condition "after this key" in the order the report sorts by
+ * (a row-value comparison both SQLite and PostgreSQL read with the ORDER BY's own collation),
+ * and the LIMIT. `keys` are the ORDER BY columns; two keys use the key's time and `a`.
+ */
+function pageSql(filter: ReportFilter, keys: readonly string[], where: string[], params: SqlValue[]): string {
+  if (filter.after !== undefined) {
+    const k = filter.after;
+    const values = keys.length === 3 ? [k.time, k.a, k.b] : [k.time, k.a];
+    where.push(`(${keys.join(', ')}) > (${keys.map(() => '?').join(', ')})`);
+    params.push(...values);
+  }
+  if (filter.limit === undefined) return '';
+  params.push(filter.limit);
+  return ' LIMIT ?';
 }
 
 /** A user name as the MFA table keys it: Windows account names are case-insensitive. */
@@ -129,6 +165,8 @@ function approvalOf(r: Row): ApprovalRequest {
     decidedBy: strOrNull(r.decided_by),
     timeLimitSeconds: numOrNull(r.time_limit_s),
     usedAt: numOrNull(r.used_at),
+    rule: strOrNull(r.rule),
+    reason: strOrNull(r.decision_reason),
   };
 }
 
@@ -210,6 +248,18 @@ function ownersOf(v: unknown): string[] {
   return parsed as string[];
 }
 
+/** Queues the events an INSERT ... RETURNING event_id just stored (the new ones only); returns how many. */
+async function queueForSiem(q: Sql, agentId: string, inserted: readonly Row[], now: number): Promise<number> {
+  for (let start = 0; start < inserted.length; start += EVENT_CHUNK) {
+    const chunk = inserted.slice(start, start + EVENT_CHUNK);
+    await q.run(
+      `INSERT INTO siem_outbox (agent_id, event_id, queued_at) VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')} ON CONFLICT (agent_id, event_id) DO NOTHING`,
+      chunk.flatMap((r) => [agentId, str(r.event_id), now]),
+    );
+  }
+  return inserted.length;
+}
+
 function parsePayload(v: unknown): Record<string, unknown> {
   const parsed: unknown = typeof v === 'string' ? JSON.parse(v) : v;
   return parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {};
@@ -232,6 +282,13 @@ export class SqlCollectorStore implements CollectorStore {
 
   close(): Promise<void> {
     return this.db.close();
+  }
+
+  private webhooks: WebhookStore | undefined;
+
+  webhookStore(): WebhookStore {
+    this.webhooks ??= new WebhookStore(this.db);
+    return this.webhooks;
   }
 
   // --- enrollment and agents
@@ -352,12 +409,72 @@ export class SqlCollectorStore implements CollectorStore {
         params.push(agentId, id, type, time, now, computer, user, passcode, session, payload);
       }
       const values = chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
-      added += await q.run(
-        `INSERT INTO events (agent_id, event_id, type, occurred_at, received_at, computer, user_name, passcode_id, session_id, payload) VALUES ${values} ON CONFLICT (agent_id, event_id) DO NOTHING`,
-        params,
-      );
+      const insert = `INSERT INTO events (agent_id, event_id, type, occurred_at, received_at, computer, user_name, passcode_id, session_id, payload) VALUES ${values} ON CONFLICT (agent_id, event_id) DO NOTHING`;
+      if (this.siemQueue) added += await queueForSiem(q, agentId, await q.all(`${insert} RETURNING event_id`, params), now);
+      else added += await q.run(insert, params);
     }
     return added;
+  }
+
+  // --- the SIEM feed (siem/forwarder.ts): a queue of events not yet forwarded
+
+  private siemQueue = false;
+
+  /** From now on every new event is queued for the SIEM feed in the transaction that stores it. */
+  enableSiemQueue(): void {
+    this.siemQueue = true;
+  }
+
+  /** In the order they were stored (siem_outbox_order serves it: a backlog of millions is not sorted per batch). */
+  async siemBatch(limit: number): Promise<StoredEvent[]> {
+    const rows = await this.db.all(
+      `SELECT o.agent_id AS agent_id, o.event_id AS event_id, e.type AS type, e.occurred_at AS occurred_at, e.received_at AS received_at, e.computer AS computer, e.user_name AS user_name, e.passcode_id AS passcode_id, e.session_id AS session_id, CAST(e.payload AS TEXT) AS payload
+       FROM siem_outbox o LEFT JOIN events e ON e.agent_id = o.agent_id AND e.event_id = o.event_id
+       ORDER BY o.queued_at, o.agent_id, o.event_id LIMIT ?`,
+      [limit],
+    );
+    // An event deleted since it was queued has nothing to forward: its place goes.
+    const gone = rows.filter((r) => r.type === null || r.type === undefined).map((r) => ({ agentId: str(r.agent_id), id: str(r.event_id) }));
+    if (gone.length > 0) await this.siemDone(gone);
+    return rows
+      .filter((r) => r.type !== null && r.type !== undefined)
+      .map((r) => ({
+        agentId: str(r.agent_id),
+        id: str(r.event_id),
+        type: str(r.type),
+        time: Number(r.occurred_at),
+        receivedAt: Number(r.received_at),
+        computer: str(r.computer),
+        user: strOrNull(r.user_name),
+        passcodeId: strOrNull(r.passcode_id),
+        sessionId: strOrNull(r.session_id),
+        payload: parsePayload(r.payload),
+      }));
+  }
+
+  /** The receiver took these: they leave the queue, in one transaction. */
+  async siemDone(keys: readonly { agentId: string; id: string }[]): Promise<void> {
+    if (keys.length === 0) return;
+    await this.db.tx(async (q) => {
+      for (const k of keys) await q.run('DELETE FROM siem_outbox WHERE agent_id = ? AND event_id = ?', [k.agentId, k.id]);
+    });
+  }
+
+  /**
+   * Takes or renews the feed's lease until `until` for `holder`: true when it holds it. One
+   * collector forwards at a time, so two sharing a database do not send each event twice.
+   */
+  async siemLease(holder: string, until: number, now = Date.now()): Promise<boolean> {
+    return (await this.db.run("UPDATE siem_lease SET holder = ?, until = ? WHERE name = 'feed' AND (holder = ? OR holder IS NULL OR until < ?)", [holder, until, holder, now])) === 1;
+  }
+
+  async siemRelease(holder: string): Promise<void> {
+    await this.db.run("UPDATE siem_lease SET holder = NULL, until = 0 WHERE name = 'feed' AND holder = ?", [holder]);
+  }
+
+  async siemQueued(): Promise<number> {
+    const rows = await this.db.all('SELECT COUNT(*) AS n FROM siem_outbox');
+    return Number(rows[0]?.n ?? 0);
   }
 
   async listEvents(agentId?: string): Promise<StoredEvent[]> {
@@ -396,8 +513,8 @@ export class SqlCollectorStore implements CollectorStore {
       const agent = agents[0];
       if (agent === undefined || agent.revoked_at !== null) throw new AscendError('ASC_COLLECTOR_NOT_FOUND', `no enrolled agent ${agentId}`);
       await q.run(
-        `INSERT INTO approval_requests (${APPROVAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, NULL, NULL, NULL, NULL) ON CONFLICT (agent_id, request_id) DO NOTHING`,
-        [randomUUID(), agentId, input.requestId, str(agent.computer), input.user, input.processPath, input.args ?? null, input.justification ?? null, now],
+        `INSERT INTO approval_requests (${APPROVAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, NULL, NULL, NULL, NULL, ?, NULL) ON CONFLICT (agent_id, request_id) DO NOTHING`,
+        [randomUUID(), agentId, input.requestId, str(agent.computer), input.user, input.processPath, input.args ?? null, input.justification ?? null, now, input.rule ?? null],
       );
       const rows = await q.all(`SELECT ${APPROVAL_COLUMNS} FROM approval_requests WHERE agent_id = ? AND request_id = ?`, [agentId, input.requestId]);
       return approvalOf(rows[0] as Row);
@@ -412,8 +529,9 @@ export class SqlCollectorStore implements CollectorStore {
   async listApprovals(filter: ApprovalFilter = {}): Promise<ApprovalRequest[]> {
     const { where, params } = filterSql(filter, 'a', 'created_at');
     if (filter.status !== undefined) (where.push('a.status = ?'), params.push(filter.status));
+    const limit = pageSql(filter, ['a.created_at', 'a.id'], where, params);
     const rows = await this.db.all(
-      `SELECT ${APPROVAL_COLUMNS} FROM approval_requests a ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY a.created_at, a.id`,
+      `SELECT ${APPROVAL_COLUMNS} FROM approval_requests a ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY a.created_at, a.id${limit}`,
       params,
     );
     return rows.map(approvalOf);
@@ -452,10 +570,12 @@ export class SqlCollectorStore implements CollectorStore {
     const limit = decision.timeLimitSeconds;
     if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw badInput('timeLimitSeconds must be a whole number of at least 1');
     if (typeof decision.by !== 'string' || decision.by === '') throw badInput('by must name the approver');
+    const reason = decision.reason === undefined || decision.reason.trim() === '' ? null : decision.reason.trim();
+    if (reason !== null && (reason.length > MAX_REASON || /[\p{Cc}\p{Zl}\p{Zp}]/u.test(reason))) throw badInput(`reason must be one line of at most ${MAX_REASON} characters`);
     return this.db.tx(async (q) => {
       const n = await q.run(
-        "UPDATE approval_requests SET status = ?, decided_at = ?, decided_by = ?, time_limit_s = ? WHERE id = ? AND status = 'pending'",
-        [decision.approve ? 'approved' : 'denied', now, decision.by, decision.approve ? (limit ?? null) : null, id],
+        "UPDATE approval_requests SET status = ?, decided_at = ?, decided_by = ?, time_limit_s = ?, decision_reason = ? WHERE id = ? AND status = 'pending'",
+        [decision.approve ? 'approved' : 'denied', now, decision.by, decision.approve ? (limit ?? null) : null, reason, id],
       );
       const rows = await q.all(`SELECT ${APPROVAL_COLUMNS} FROM approval_requests WHERE id = ?`, [id]);
       const row = rows[0];
@@ -694,6 +814,7 @@ export class SqlCollectorStore implements CollectorStore {
     // TSE usage: the elevations made inside a passcode session (by the session itself, or by a rule or approval meanwhile).
     where.unshift("e.type = 'process-elevated'", '(e.passcode_id IS NOT NULL OR e.session_id IS NOT NULL)');
     if (filter.passcodeId !== undefined) (where.push('e.passcode_id = ?'), params.push(filter.passcodeId));
+    const limit = pageSql(filter, EVENT_ORDER, where, params);
     const rows = await this.db.all(
       `SELECT e.agent_id, e.event_id, e.occurred_at, e.computer, e.user_name, e.passcode_id, e.session_id,
               CAST(e.payload AS TEXT) AS payload, p.title AS passcode_title,
@@ -702,7 +823,7 @@ export class SqlCollectorStore implements CollectorStore {
               (SELECT COUNT(*) FROM events x WHERE x.agent_id = e.agent_id AND x.session_id = e.session_id AND x.type = 'session-expired') AS expired
          FROM events e LEFT JOIN passcodes p ON p.id = e.passcode_id
         WHERE ${where.join(' AND ')}
-        ORDER BY e.occurred_at, e.agent_id, e.event_id`,
+        ORDER BY e.occurred_at, e.agent_id, e.event_id${limit}`,
       params,
     );
     return rows.map((r) => {
@@ -733,9 +854,10 @@ export class SqlCollectorStore implements CollectorStore {
     where.unshift('e.type = ?');
     params.unshift(type);
     if (filter.passcodeId !== undefined) (where.push('e.passcode_id = ?'), params.push(filter.passcodeId));
+    const limit = pageSql(filter, EVENT_ORDER, where, params);
     const rows = await this.db.all(
       `SELECT e.agent_id, e.event_id, e.occurred_at, e.computer, e.user_name, e.passcode_id, e.session_id, CAST(e.payload AS TEXT) AS payload
-         FROM events e WHERE ${where.join(' AND ')} ORDER BY e.occurred_at, e.agent_id, e.event_id`,
+         FROM events e WHERE ${where.join(' AND ')} ORDER BY e.occurred_at, e.agent_id, e.event_id${limit}`,
       params,
     );
     return rows.map((row) => ({ row, payload: parsePayload(row.payload) }));

@@ -4,6 +4,7 @@
  * collectors behind a load balancer). Times are milliseconds since the epoch.
  */
 import type { EventRecord } from '../../collector-api/events.js';
+import type { WebhookStore } from '../webhooks/store.js';
 
 export type ApiRole = 'viewer' | 'approver' | 'admin';
 export const API_ROLES: readonly ApiRole[] = ['viewer', 'approver', 'admin'];
@@ -66,6 +67,8 @@ export interface ApprovalRequestInput {
   processPath: string;
   args?: string;
   justification?: string;
+  /** The rule(s) that asked for the approval, as the agent names them. */
+  rule?: string;
 }
 
 export interface ApprovalRequest {
@@ -85,6 +88,10 @@ export interface ApprovalRequest {
   timeLimitSeconds: number | null;
   /** When the agent ran the approved elevation; an approval runs once. */
   usedAt: number | null;
+  /** The rule(s) that asked for the approval; null = not told (an older agent). */
+  rule: string | null;
+  /** Why the approver decided so; null = no reason given (or expired). */
+  reason: string | null;
 }
 
 export interface ApprovalFilter extends ReportFilter {
@@ -95,6 +102,8 @@ export interface Decision {
   approve: boolean;
   by: string;
   timeLimitSeconds?: number;
+  /** Why, in the approver's words (shown to the requesting user on a denial). */
+  reason?: string;
 }
 
 export interface PasscodeRecord {
@@ -171,6 +180,20 @@ export interface ReportFilter {
   computer?: string;
   user?: string;
   passcodeId?: string;
+  /**
+   * Keyset paging (issue 18): only rows after this key in the report's order, which is
+   * unique — events (occurred_at, agent_id, event_id), approvals (created_at, id; `b` unused).
+   */
+  after?: ReportKey;
+  /** At most this many rows. */
+  limit?: number;
+}
+
+/** A row's place in its report's order: time, then one or two ids. */
+export interface ReportKey {
+  time: number;
+  a: string;
+  b: string;
 }
 
 /** One row of the Elevation Activity report: every process-elevated event. */
@@ -250,6 +273,16 @@ export interface CollectorStore {
    */
   insertEvents(agentId: string, events: readonly CollectorEventInput[], now?: number): Promise<number>;
   listEvents(agentId?: string): Promise<StoredEvent[]>;
+  /** The SIEM feed: from now on new events are queued (in the transaction that stores them) until siemDone. */
+  enableSiemQueue(): void;
+  /** The oldest queued events, at most `limit`. */
+  siemBatch(limit: number): Promise<StoredEvent[]>;
+  /** Takes forwarded events off the queue. */
+  siemDone(keys: readonly { agentId: string; id: string }[]): Promise<void>;
+  siemQueued(): Promise<number>;
+  /** Takes or renews the feed's lease (one forwarding collector per database); true when `holder` has it. */
+  siemLease(holder: string, until: number, now?: number): Promise<boolean>;
+  siemRelease(holder: string): Promise<void>;
   countEvents(): Promise<number>;
 
   /** Files a request; filing the same (agent, requestId) again returns the existing one. */
@@ -307,6 +340,9 @@ export interface CollectorStore {
    * computers within `backstopWindowMs` the user is locked everywhere for `lockMs`.
    */
   recordMfaAttempt(user: string, step: number | null, opts: MfaAttemptOptions): Promise<MfaCheck>;
+
+  /** Webhooks and their deliveries (issue 18), in this database. */
+  webhookStore(): WebhookStore;
 
   tseUsageReport(filter?: ReportFilter): Promise<TseUsageRow[]>;
   elevationsReport(filter?: ReportFilter): Promise<ElevationRow[]>;

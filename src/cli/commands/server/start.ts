@@ -12,6 +12,9 @@ import { buildServer, DEFAULT_RATE_LIMIT, ensureBootstrapToken } from '../../../
 import { AdSignIn } from '../../../collector/server/ad-sign-in.js';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from '../../../collector/server/connection-guard.js';
 import { type CollectorStore, PostgresStore, SqliteStore } from '../../../collector/storage/index.js';
+import { SiemForwarder } from '../../../collector/siem/forwarder.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, SIEM_FORMATS } from '../../../collector/siem/format.js';
+import { parseSyslogTarget } from '../../../collector/siem/target.js';
 
 export interface ServerStartResult {
   url: string;
@@ -108,6 +111,17 @@ export default class ServerStart extends AscendCommand<ServerStartResult> {
     'ad-admin-group': Flags.string({ description: 'group giving the admin role (name, DN or SID; repeatable); default Domain Admins', multiple: true, helpGroup: 'ACTIVE DIRECTORY' }),
     'ad-approver-group': Flags.string({ description: 'group giving the approver role (repeatable)', multiple: true, helpGroup: 'ACTIVE DIRECTORY' }),
     'ad-viewer-group': Flags.string({ description: 'group giving the viewer role (repeatable)', multiple: true, helpGroup: 'ACTIVE DIRECTORY' }),
+    syslog: Flags.string({
+      description: 'forward every event to a SIEM as syslog (RFC 5424, octet-counted) over TCP: tcp://HOST:PORT, or TLS: tls://HOST:PORT',
+      helpGroup: 'SIEM FEED',
+    }),
+    'syslog-format': Flags.string({ description: 'the message: JSON, or ArcSight CEF (default json)', options: [...SIEM_FORMATS], dependsOn: ['syslog'], helpGroup: 'SIEM FEED' }),
+    'syslog-max-size': Flags.integer({
+      description: `the longest message the receiver takes, in bytes (default ${DEFAULT_MAX_MESSAGE_BYTES}, rsyslog's default); a longer event is sent with its text fields shortened`,
+      dependsOn: ['syslog'],
+      helpGroup: 'SIEM FEED',
+    }),
+    'syslog-ca': Flags.string({ description: 'PEM CA bundle the tls:// receiver certificate must chain to (default: the system CAs)', dependsOn: ['syslog'], helpGroup: 'SIEM FEED' }),
     'log-format': Flags.string({
       description: 'human lines, or JSON lines (pino records, the start-up lines too); default: human when stderr is a terminal, else JSON (also under systemd)',
       options: [...LOG_FORMATS],
@@ -156,6 +170,7 @@ export default class ServerStart extends AscendCommand<ServerStartResult> {
     } else if (flags['ad-admin-group'] ?? flags['ad-approver-group'] ?? flags['ad-viewer-group'] ?? flags['ad-domain']) {
       throw new AscendError('ASC_USAGE', 'the --ad-* group and domain options need --ad-url');
     }
+    const syslog = flags.syslog === undefined ? undefined : parseSyslogTarget(flags.syslog, { format: flags['syslog-format'], caFile: flags['syslog-ca'], maxBytes: flags['syslog-max-size'] });
     const dataDir = resolve(flags.data);
     // The identity first: a key file that is refused stops the start before anything is opened.
     const identity = tls
@@ -180,6 +195,11 @@ export default class ServerStart extends AscendCommand<ServerStartResult> {
     } catch (e) {
       await store.close();
       throw e;
+    }
+    let siem: SiemForwarder | undefined;
+    if (syslog !== undefined) {
+      store.enableSiemQueue();
+      siem = new SiemForwarder({ target: syslog, queue: store, version: this.config.version, onError: (m) => out.warn(m) });
     }
     const app = buildServer({
       store,
@@ -224,10 +244,18 @@ export default class ServerStart extends AscendCommand<ServerStartResult> {
     }
     if (bootstrap.created) out.say(`Bootstrap admin token written to ${bootstrap.file} (mode 0600)`, { bootstrapTokenFile: bootstrap.file });
     else out.say(`Bootstrap admin token: ${bootstrap.file}${bootstrap.exists ? '' : ' (deleted; API tokens exist already)'}`, { bootstrapTokenFile: bootstrap.file });
+    if (siem !== undefined && syslog !== undefined) {
+      siem.start();
+      if (!syslog.tls && !isLoopback(syslog.host)) {
+        out.warn(`the SIEM feed to ${syslog.host} is plain TCP: user names, command lines and justifications cross the network unencrypted (use tls://)`);
+      }
+      out.say(`Forwarding events to ${syslog.tls ? 'tls' : 'tcp'}://${syslog.host}:${syslog.port} (${syslog.format})`, { syslog: `${syslog.host}:${syslog.port}`, syslogFormat: syslog.format });
+    }
     out.say('Stop with Ctrl+C (SIGINT) or SIGTERM.');
 
     const stoppedBy = await stopSignal;
     app.log.info({ signal: stoppedBy }, 'shutting down: no new connections, draining requests, closing storage');
+    await siem?.stop(); // the batch in hand is sent and recorded before the store closes
     await app.close(); // stops accepting, waits for in-flight requests, then closes the store (onClose)
     out.say(`Stopped (${stoppedBy}).`, { signal: stoppedBy });
     return { url, port, storage: store.kind, bootstrapTokenFile: bootstrap.file, caFile: identity?.caFile ?? null, fingerprint, stoppedBy };

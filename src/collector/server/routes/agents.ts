@@ -1,5 +1,6 @@
 /** Agents: enrollment, event ingestion, and the admin's list and revocation of agents. */
 import type { Static } from '@sinclair/typebox';
+import * as webhookEvents from '../../webhooks/events.js';
 import type { FastifyInstance } from 'fastify';
 import { isAscendError } from '../../../errors.js';
 import type { Agent } from '../../storage/index.js';
@@ -52,6 +53,7 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: RouteContext): vo
       if (isAscendError(e) && e.code === 'ASC_COLLECTOR_NOT_FOUND') throw fail('ASC_COLLECTOR_UNAUTHENTICATED', 'the agent credential is unknown or revoked');
       throw e;
     }
+    if (stored > 0) for (const e of webhookEvents.elevationsDenied(agent, events)) await ctx.webhooks.enqueue(e);
     return { accepted: events.length, stored };
   });
 
@@ -80,6 +82,7 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: RouteContext): vo
       await store.revokeAgent(req.params.id, req.body.reason);
       req.log.info({ agentId: req.params.id, by: actor(req) }, 'agent revoked');
       const agent = await store.getAgent(req.params.id);
+      if (agent !== undefined) await ctx.webhooks.enqueue(webhookEvents.agentRevoked(agent, req.body.reason, actor(req)));
       return { agent: agentView(agent as Agent) };
     },
   );

@@ -7,11 +7,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Agent, ApiToken, ApprovalRequest } from '../../storage/index.js';
+import type { Agent, ApiToken, ApprovalRequest, ReportKey } from '../../storage/index.js';
 import { actor, fail, granted, iso, type RouteContext } from '../context.js';
 import { assertNotSelfApproval } from '../self-approval.js';
+import * as webhookEvents from '../../webhooks/events.js';
 import type { ApprovalView } from '../../../collector-api/views.js';
-import { ApprovalListQuery, ApprovalPollQuery, ApprovalRequestBody, ApproveBody, DenyBody, IdParams, RequestIdParams } from '../schemas.js';
+import { ApprovalListQuery, ApprovalPollQuery, ApprovalRequestBody, ApprovalWatchQuery, ApproveBody, DenyBody, IdParams, RequestIdParams } from '../schemas.js';
+import { watchApprovals } from './approval-watch.js';
+import { decodeCursor, encodeCursor } from '../report-cursor.js';
+import { REPORT_PAGE_MAX, REPORT_PAGE_ROWS } from '../../../collector-api/reports.js';
 
 /** What an agent sees of its own request. */
 function agentView(r: ApprovalRequest, ttlMs: number): ApprovalView {
@@ -29,6 +33,7 @@ function agentView(r: ApprovalRequest, ttlMs: number): ApprovalView {
     timeLimitSeconds: r.timeLimitSeconds,
     validUntil: iso(validUntil),
     usedAt: iso(r.usedAt),
+    reason: r.reason,
   };
 }
 
@@ -50,6 +55,8 @@ export function approverView(r: ApprovalRequest, ttlMs: number) {
     decidedBy: r.decidedBy,
     timeLimitSeconds: r.timeLimitSeconds,
     usedAt: iso(r.usedAt),
+    rule: r.rule,
+    reason: r.reason,
   };
 }
 
@@ -112,12 +119,17 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: RouteContext):
         processPath: req.body.processPath,
         ...(req.body.args === undefined ? {} : { args: req.body.args }),
         ...(req.body.justification === undefined ? {} : { justification: req.body.justification }),
+        ...(req.body.rule === undefined ? {} : { rule: req.body.rule }),
       });
       if (before !== undefined && (before.user !== req.body.user || before.processPath !== req.body.processPath || before.args !== (req.body.args ?? null))) {
         // A request id names one elevation: reusing it for another must not inherit its decision.
         throw fail('ASC_COLLECTOR_CONFLICT', `approval request ${req.body.requestId} was filed for another user, process or arguments`);
       }
-      if (before === undefined) req.log.info({ approvalId: r.id, agentId: agent.id, computer: agent.computer }, 'approval requested');
+      if (before === undefined) {
+        req.log.info({ approvalId: r.id, agentId: agent.id, computer: agent.computer }, 'approval requested');
+        approvalEvents.emit('changed');
+        await ctx.webhooks.enqueue(webhookEvents.approvalRequested(r, ttl));
+      }
       // Filing the same request again (a retry) answers with the request as it is.
       return reply.code(before === undefined ? 201 : 200).send({ request: agentView(r, ttl) });
     },
@@ -152,8 +164,24 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: RouteContext):
     { schema: { querystring: ApprovalListQuery }, onRequest: ctx.requireRole('approver') },
     async (req) => {
       await expire();
-      const list = await store.listApprovals({ status: req.query.status ?? 'pending' });
-      return { requests: list.map((r) => approverView(r, ttl)) };
+      const status = req.query.status ?? 'pending';
+      // Paged (issue 18): one more than the page tells whether another follows; the cursor is bound to the status.
+      const limit = req.query.limit === undefined ? REPORT_PAGE_ROWS : Number(req.query.limit);
+      if (limit > REPORT_PAGE_MAX) throw fail('ASC_COLLECTOR_BAD_INPUT', `query.limit must be at most ${REPORT_PAGE_MAX}`);
+      const scope = `approval-list:${status}`;
+      let after: ReportKey | undefined;
+      if (req.query.cursor !== undefined) {
+        try {
+          after = decodeCursor(ctx.identity.grantKey, scope, {}, req.query.cursor);
+        } catch (e) {
+          throw fail('ASC_COLLECTOR_BAD_INPUT', (e as Error).message);
+        }
+      }
+      const list = await store.listApprovals({ status, limit: limit + 1, ...(after === undefined ? {} : { after }) });
+      const page = list.slice(0, limit);
+      const last = page[page.length - 1];
+      const nextCursor = list.length > limit && last !== undefined ? encodeCursor(ctx.identity.grantKey, scope, {}, { time: last.createdAt, a: last.id, b: '' }) : null;
+      return { requests: page.map((r) => approverView(r, ttl)), nextCursor };
     },
   );
 
@@ -164,7 +192,20 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: RouteContext):
     return { request: approverView(r, ttl) };
   });
 
-  async function decide(req: FastifyRequest, id: string, approve: boolean, timeLimitSeconds: number | undefined) {
+  // The approvals page: pending and recently decided requests, answered when they change (long-poll).
+  app.get<{ Querystring: Static<typeof ApprovalWatchQuery> }>(
+    '/api/v1/approvals/watch',
+    { schema: { querystring: ApprovalWatchQuery }, onRequest: ctx.requireRole('approver') },
+    async (req) => {
+      const waitS = req.query.wait === undefined ? 0 : Number(req.query.wait);
+      if (waitS * 1000 > settings.maxPollWaitMs) throw fail('ASC_COLLECTOR_BAD_INPUT', `query.wait must be at most ${settings.maxPollWaitMs / 1000} seconds`);
+      const token = req.apiToken as ApiToken;
+      const state = await watchApprovals(req, { store, ttlMs: ttl, pollIntervalMs: settings.pollIntervalMs, events: approvalEvents, closing: closing.signal, view: approverView }, req.query.since, waitS * 1000);
+      return { ...state, me: { name: token.name, role: token.role, source: token.source } };
+    },
+  );
+
+  async function decide(req: FastifyRequest, id: string, approve: boolean, timeLimitSeconds: number | undefined, reason: string | undefined) {
     // Expire first: a request past its lifetime can not be approved any more.
     await expire();
     if (approve) {
@@ -179,21 +220,23 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: RouteContext):
         throw e;
       }
     }
-    const r = await store.decideApproval(id, { approve, by: actor(req), ...(timeLimitSeconds === undefined ? {} : { timeLimitSeconds }) });
+    const r = await store.decideApproval(id, { approve, by: actor(req), ...(timeLimitSeconds === undefined ? {} : { timeLimitSeconds }), ...(reason === undefined ? {} : { reason }) });
     approvalEvents.emit(`decided:${r.id}`);
+    approvalEvents.emit('changed');
     req.log.info({ approvalId: r.id, status: r.status, by: actor(req) }, 'approval decided');
+    await ctx.webhooks.enqueue(webhookEvents.approvalDecided(r));
     return { request: approverView(r, ttl) };
   }
 
   app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof ApproveBody> }>(
     '/api/v1/approvals/:id/approve',
     { schema: { params: IdParams, body: ApproveBody }, onRequest: ctx.requireRole('approver') },
-    async (req) => decide(req, req.params.id, true, req.body.timeLimitSeconds),
+    async (req) => decide(req, req.params.id, true, req.body.timeLimitSeconds, req.body.reason),
   );
 
   app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof DenyBody> }>(
     '/api/v1/approvals/:id/deny',
     { schema: { params: IdParams, body: DenyBody }, onRequest: ctx.requireRole('approver') },
-    async (req) => decide(req, req.params.id, false, undefined),
+    async (req) => decide(req, req.params.id, false, undefined, req.body.reason),
   );
 }

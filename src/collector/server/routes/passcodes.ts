@@ -4,6 +4,7 @@
  * count is spent), and revocations, which agents fetch.
  */
 import type { Static } from '@sinclair/typebox';
+import * as webhookEvents from '../../webhooks/events.js';
 import type { FastifyInstance } from 'fastify';
 import type { Agent, PasscodeRecord, Revocation } from '../../storage/index.js';
 import { actor, fail, granted, iso, parseTime, type RouteContext } from '../context.js';
@@ -61,6 +62,7 @@ export function registerPasscodeRoutes(app: FastifyInstance, ctx: RouteContext):
       // Revoking a passcode the registry never saw (issued offline) still lists it for agents.
       await store.revokePasscode(req.params.id, req.body.reason);
       req.log.info({ passcodeId: req.params.id, by: actor(req) }, 'passcode revoked');
+      await ctx.webhooks.enqueue(webhookEvents.passcodeRevoked(req.params.id, req.body.reason, actor(req)));
       const p = await store.getPasscode(req.params.id);
       return { id: req.params.id, revoked: true, passcode: p === undefined ? null : passcodeView(p) };
     },

@@ -1,13 +1,17 @@
 /**
- * GET /api/v1/reports/:name as JSON ({report, columns, rows}) or CSV with the same columns.
- * Times are ISO 8601 in both. A CSV cell that could start a spreadsheet formula (also after
+ * GET /api/v1/reports/:name as JSON ({report, columns, rows, nextCursor}, one page) or CSV
+ * with the same columns (streamed whole, or one page with `limit`). Paged by an opaque signed
+ * keyset cursor (issue 18; the contract is in src/collector-api/reports.ts). Times are ISO 8601 in both. A CSV cell that could start a spreadsheet formula (also after
  * leading spaces or line breaks, or in full width) is defused.
  */
 import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { ApprovalRequest, ReportFilter } from '../../storage/index.js';
+import { Readable } from 'node:stream';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import type { ApprovalRequest, ReportFilter, ReportKey } from '../../storage/index.js';
 import { fail, parseTime, type RouteContext } from '../context.js';
-import { REPORT_COLUMNS, type Report, type ReportCell, type ReportName, TIME_COLUMNS } from '../../../collector-api/reports.js';
+import { REPORT_COLUMNS, REPORT_NEXT_HEADER, REPORT_PAGE_MAX, REPORT_PAGE_ROWS, type Report, type ReportCell, type ReportName, TIME_COLUMNS } from '../../../collector-api/reports.js';
+import { decodeCursor, encodeCursor } from '../report-cursor.js';
 import { ReportParams, ReportQuery } from '../schemas.js';
 
 // The report contract (names, columns, labels) is declared once, in src/collector-api/reports.ts.
@@ -61,26 +65,64 @@ export function reportCsv(report: Report): string {
   return `${lines.join('\r\n')}\r\n`;
 }
 
-export async function buildReport(ctx: RouteContext, name: ReportName, filter: ReportFilter): Promise<Report> {
+/** The report's rows as the store gives them (in the report's unique order), one page of them when the filter says so. */
+async function reportRows(ctx: RouteContext, name: ReportName, filter: ReportFilter): Promise<readonly object[]> {
   const { store } = ctx;
-  let rows: readonly object[];
   switch (name) {
     case 'tse-usage':
-      rows = await store.tseUsageReport(filter);
-      break;
+      return store.tseUsageReport(filter);
     case 'elevations':
-      rows = await store.elevationsReport(filter);
-      break;
+      return store.elevationsReport(filter);
     case 'denied':
-      rows = await store.deniedReport(filter);
-      break;
-    case 'approvals': {
-      await store.expirePendingApprovals(ctx.settings.approvalTtlMs);
-      rows = (await store.listApprovals(filter)).map((a: ApprovalRequest) => ({ ...a }));
-      break;
-    }
+      return store.deniedReport(filter);
+    case 'approvals':
+      return (await store.listApprovals(filter)).map((a: ApprovalRequest) => ({ ...a }));
   }
-  return { report: name, columns: REPORT_COLUMNS[name], rows: shape(name, rows) };
+}
+
+/** A row's place in its report's order: events by (time, agent, event id), approvals by (created, id). */
+function keyOf(name: ReportName, row: object): ReportKey {
+  const r = row as Record<string, unknown>;
+  if (name === 'approvals') return { time: Number(r.createdAt), a: String(r.id), b: '' };
+  return { time: Number(r.time), a: String(r.agentId), b: String(r.eventId) };
+}
+
+/** Rows per query while a CSV streams: what the collector holds of one report at a time. */
+export const CSV_BATCH_ROWS = 1000;
+
+/** One page: at most `limit` rows after `after`, and the cursor of the next page (null when none remain). */
+export async function buildReport(ctx: RouteContext, name: ReportName, filter: ReportFilter, limit = REPORT_PAGE_ROWS): Promise<Report> {
+  if (name === 'approvals') await ctx.store.expirePendingApprovals(ctx.settings.approvalTtlMs);
+  // One row more than the page tells whether another page follows.
+  const rows = await reportRows(ctx, name, { ...filter, limit: limit + 1 });
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  const nextCursor = rows.length > limit && last !== undefined ? encodeCursor(ctx.identity.grantKey, name, filter, keyOf(name, last)) : null;
+  return { report: name, columns: REPORT_COLUMNS[name], rows: shape(name, page), nextCursor };
+}
+
+/**
+ * The whole report as CSV, read in keyset batches of CSV_BATCH_ROWS and written as each
+ * arrives: the collector holds one batch, whatever the report's size. The stream waits while
+ * the client reads slowly (back-pressure) and stops reading when it goes away.
+ */
+async function* csvStream(ctx: RouteContext, name: ReportName, filter: ReportFilter): AsyncGenerator<string> {
+  if (name === 'approvals') await ctx.store.expirePendingApprovals(ctx.settings.approvalTtlMs);
+  const columns = REPORT_COLUMNS[name];
+  yield `${columns.join(',')}\r\n`;
+  let after = filter.after;
+  for (;;) {
+    // Let the event loop take new connections and other requests between batches: a download
+    // (SQLite reads are synchronous) must not starve the agents and the other clients.
+    await yieldToLoop();
+    const rows = await reportRows(ctx, name, { ...filter, after, limit: CSV_BATCH_ROWS });
+    if (rows.length === 0) return;
+    let chunk = '';
+    for (const r of shape(name, rows)) chunk += `${columns.map((c) => csvCell(r[c] ?? null)).join(',')}\r\n`;
+    yield chunk;
+    if (rows.length < CSV_BATCH_ROWS) return;
+    after = keyOf(name, rows[rows.length - 1] as object);
+  }
 }
 
 export function registerReportRoutes(app: FastifyInstance, ctx: RouteContext): void {
@@ -102,7 +144,29 @@ export function registerReportRoutes(app: FastifyInstance, ctx: RouteContext): v
         if (name === 'approvals') throw fail('ASC_COLLECTOR_BAD_INPUT', 'query.passcode does not apply to the approvals report');
         filter.passcodeId = q.passcode;
       }
-      const report = await buildReport(ctx, name, filter);
+      const limit = q.limit === undefined ? undefined : Number(q.limit);
+      if (limit !== undefined && limit > REPORT_PAGE_MAX) throw fail('ASC_COLLECTOR_BAD_INPUT', `query.limit must be at most ${REPORT_PAGE_MAX}`);
+      const paged: ReportFilter = { ...filter };
+      if (q.cursor !== undefined) {
+        try {
+          paged.after = decodeCursor(ctx.identity.grantKey, name, filter, q.cursor);
+        } catch (e) {
+          throw fail('ASC_COLLECTOR_BAD_INPUT', (e as Error).message);
+        }
+      }
+      if (q.format === 'csv' && limit === undefined) {
+        return reply
+          .type('text/csv; charset=utf-8')
+          .header('content-disposition', `attachment; filename="${name}.csv"`)
+          .send(Readable.from(csvStream(ctx, name, paged)));
+      }
+      const report = await buildReport(ctx, name, paged, limit ?? REPORT_PAGE_ROWS);
+      if (report.nextCursor !== null) {
+        const next = new URLSearchParams();
+        for (const [k, v] of Object.entries(q)) if (k !== 'cursor' && v !== undefined) next.set(k, String(v));
+        next.set('cursor', report.nextCursor);
+        reply.header(REPORT_NEXT_HEADER, report.nextCursor).header('link', `</api/v1/reports/${name}?${next.toString()}>; rel="next"`);
+      }
       if (q.format === 'csv') {
         return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}.csv"`).send(reportCsv(report));
       }

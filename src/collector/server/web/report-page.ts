@@ -107,12 +107,12 @@ const SCRIPT = `
   }
 
   /** GET with the bearer token; resolves to the Response when 2xx, else throws the server's message. */
-  async function get(format) {
+  async function get(format, url) {
     const token = storedToken();
     if (token === '') throw new Error('Enter an API token first (viewer role or above).');
     let res;
     try {
-      res = await fetch(reportUrl(format), { headers: { Authorization: 'Bearer ' + token, Accept: format === 'csv' ? 'text/csv' : 'application/json' }, cache: 'no-store', credentials: 'omit', redirect: 'error' });
+      res = await fetch(url || reportUrl(format), { headers: { Authorization: 'Bearer ' + token, Accept: format === 'csv' ? 'text/csv' : 'application/json' }, cache: 'no-store', credentials: 'omit', redirect: 'error' });
     } catch (e) {
       throw new Error('Cannot reach the collector: ' + (e && e.message ? e.message : String(e)));
     }
@@ -203,8 +203,18 @@ const SCRIPT = `
     table.replaceChildren(thead, tbody);
     wrap.hidden = false;
     const n = body.rows.length;
-    statusLine.textContent = n === 0 ? 'No rows.' : n + (n === 1 ? ' row.' : ' rows.');
+    const first = pageNumber === 1 ? '' : 'Page ' + pageNumber + ': ';
+    const more = typeof body.nextCursor === 'string' ? ' More rows follow: Next page.' : '';
+    statusLine.textContent = first + (n === 0 ? 'No rows.' : n + (n === 1 ? ' row.' : ' rows.')) + more;
+    // The next page keeps the filters of the first (the cursor is bound to them).
+    nextUrl = typeof body.nextCursor === 'string' ? pageQuery + '&cursor=' + encodeURIComponent(body.nextCursor) : null;
+    $('next').hidden = nextUrl === null;
   }
+
+  /** The query of the report shown (its first page), the next page's URL (null on the last), and the page number. */
+  let pageQuery = '';
+  let nextUrl = null;
+  let pageNumber = 1;
 
   let busy = false;
   async function run(what) {
@@ -212,6 +222,7 @@ const SCRIPT = `
     busy = true;
     $('show').disabled = true;
     $('csv').disabled = true;
+    $('next').disabled = true;
     showError('');
     statusLine.textContent = what === 'csv' ? 'Preparing the CSV...' : 'Loading...';
     try {
@@ -228,8 +239,18 @@ const SCRIPT = `
         setTimeout(() => URL.revokeObjectURL(url), 60000);
         statusLine.textContent = 'CSV downloaded.';
       } else {
+        let url;
+        if (what === 'next' && nextUrl !== null) {
+          url = nextUrl;
+          pageNumber++;
+        } else {
+          pageQuery = reportUrl('json');
+          url = pageQuery;
+          pageNumber = 1;
+        }
         clearTable();
-        const res = await get('json');
+        $('next').hidden = true;
+        const res = await get('json', url);
         const body = await res.json();
         if (!body || !Array.isArray(body.rows)) throw new Error('The collector answered without a report.');
         // A collector older than the columns field: the keys of the first row, in their order.
@@ -243,12 +264,14 @@ const SCRIPT = `
       busy = false;
       $('show').disabled = false;
       $('csv').disabled = false;
+      $('next').disabled = false;
     }
   }
 
   $('filters').addEventListener('submit', (ev) => { ev.preventDefault(); void run('json'); });
   $('csv').addEventListener('click', () => { void run('csv'); });
-  $('report').addEventListener('change', () => { clearTable(); statusLine.textContent = ''; showError(''); });
+  $('next').addEventListener('click', () => { void run('next'); });
+  $('report').addEventListener('change', () => { clearTable(); $('next').hidden = true; nextUrl = null; statusLine.textContent = ''; showError(''); });
   // Enter in the id field decides nothing: approving takes a click on Approve.
   $('decide-form').addEventListener('submit', (ev) => { ev.preventDefault(); });
   $('approve').addEventListener('click', () => { void decide('approve'); });
@@ -313,6 +336,7 @@ export const REPORT_PAGE_HTML = `<!DOCTYPE html>
 <div id="error" role="alert" hidden></div>
 <p id="status" role="status"></p>
 <div id="table-wrap" class="table-wrap" hidden><table id="report-table"></table></div>
+<div class="actions"><button id="next" type="button" hidden>Next page</button></div>
 <script>${SCRIPT}</script>
 </body>
 </html>

@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { AscendCommand } from '../../../base-command.js';
 import { callApi, durationShort, parseSeconds, safe, seg, serverFlags } from '../../../server-command.js';
+import { decisionReason } from '../../../shared/decision-reason.js';
 import { DECISION_HINTS, type ApprovalDecisionResult } from '../../../shared/server-views.js';
 
 export default class ServerApprovalApprove extends AscendCommand<ApprovalDecisionResult> {
@@ -16,12 +17,13 @@ export default class ServerApprovalApprove extends AscendCommand<ApprovalDecisio
   static override flags = {
     ...serverFlags,
     'time-limit': Flags.string({ description: 'the approval may be used for this long after the decision: 30m, 2h, 3600s' }),
+    reason: Flags.string({ description: 'why you approve (one line, at most 500 characters; stored with the decision)' }),
   };
 
   async run(): Promise<ApprovalDecisionResult> {
     const { args, flags } = await this.parse(ServerApprovalApprove);
     const timeLimitSeconds = flags['time-limit'] === undefined ? undefined : parseSeconds(flags['time-limit'], '--time-limit');
-    const body = timeLimitSeconds === undefined ? {} : { timeLimitSeconds };
+    const body = { ...(timeLimitSeconds === undefined ? {} : { timeLimitSeconds }), ...(flags.reason === undefined ? {} : { reason: decisionReason(flags.reason) }) };
     const r = await callApi<ApprovalDecisionResult>(flags, 'POST', `api/v1/approvals/${seg(args.id)}/approve`, body, DECISION_HINTS);
     const q = r.request;
     const limit = q.timeLimitSeconds === null ? 'no time limit' : `usable for ${durationShort(q.timeLimitSeconds * 1000)}`;

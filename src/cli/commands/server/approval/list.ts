@@ -1,10 +1,13 @@
 import { Flags } from '@oclif/core';
 import { AscendCommand } from '../../../base-command.js';
+import { AscendError } from '../../../../errors.js';
 import { callApi, durationShort, relative, safe, serverFlags, when } from '../../../server-command.js';
 import type { ApprovalView } from '../../../shared/server-views.js';
 
 export interface ApprovalListResult {
   requests: ApprovalView[];
+  /** Where the next page starts; the command follows it, so its result ends with null. */
+  nextCursor?: string | null;
 }
 
 /**
@@ -14,6 +17,7 @@ export interface ApprovalListResult {
 export function describeApproval(r: ApprovalView, now = Date.now()): string[] {
   const lines = [`${r.id}  ${r.status.toUpperCase()}  ${safe(r.user)} on ${safe(r.computer)}`, `  process:       ${safe(r.processPath)}`];
   if (r.args !== null && r.args !== '') lines.push(`  arguments:     ${safe(r.args)}`);
+  if (typeof r.rule === 'string' && r.rule !== '') lines.push(`  rule:          ${safe(r.rule)}`);
   lines.push(`  justification: ${r.justification === null || r.justification === '' ? '(none given)' : safe(r.justification)}`);
   let state = `  requested:     ${when(r.createdAt)} (${relative(r.createdAt, now)})`;
   if (r.status === 'pending' && r.expiresAt !== null) state += `, expires ${relative(r.expiresAt, now)}`;
@@ -21,6 +25,7 @@ export function describeApproval(r: ApprovalView, now = Date.now()): string[] {
   if (r.decidedAt !== null) {
     const limit = r.status === 'approved' ? (r.timeLimitSeconds === null ? ', no time limit' : `, for ${durationShort(r.timeLimitSeconds * 1000)}`) : '';
     lines.push(`  decided:       ${when(r.decidedAt)} by ${safe(r.decidedBy)}${limit}${r.usedAt === null ? '' : `; run at ${when(r.usedAt)}`}`);
+    if (typeof r.reason === 'string' && r.reason !== '') lines.push(`  reason:        ${safe(r.reason)}`);
   }
   return lines;
 }
@@ -41,7 +46,16 @@ export default class ServerApprovalList extends AscendCommand<ApprovalListResult
 
   async run(): Promise<ApprovalListResult> {
     const { flags } = await this.parse(ServerApprovalList);
+    // The list is paged (issue 18): follow every cursor, so the output is the whole list as before.
     const r = await callApi<ApprovalListResult>(flags, 'GET', `api/v1/approvals?${new URLSearchParams({ status: flags.status }).toString()}`);
+    const seen = new Set<string>();
+    while (typeof r.nextCursor === 'string') {
+      if (seen.has(r.nextCursor) || !/^[A-Za-z0-9_.-]{1,1024}$/.test(r.nextCursor)) throw new AscendError('ASC_COLLECTOR_UNREACHABLE', 'the collector gave a bad or repeated approval list cursor');
+      seen.add(r.nextCursor);
+      const page = await callApi<ApprovalListResult>(flags, 'GET', `api/v1/approvals?${new URLSearchParams({ status: flags.status, cursor: r.nextCursor }).toString()}`);
+      r.requests.push(...page.requests);
+      r.nextCursor = page.nextCursor;
+    }
     if (r.requests.length === 0) {
       this.say(`No ${flags.status} approval requests.`);
       return r;

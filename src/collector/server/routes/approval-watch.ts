@@ -1,0 +1,72 @@
+/**
+ * The approvals page's long-poll (GET /api/v1/approvals/watch): the pending requests and the
+ * ones decided in the last day, with a tag of that state. A client that sends the tag it has
+ * gets an answer when the state differs (a request filed or decided here wakes it at once;
+ * one decided on another collector of the same database within a poll interval), or when its
+ * wait ends; it then asks again with the new tag. Nothing is pushed that the caller's role
+ * could not list anyway.
+ */
+import { createHash } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { FastifyRequest } from 'fastify';
+import type { ApprovalRequest, CollectorStore } from '../../storage/index.js';
+
+/** Decided requests shown: those filed in the last day, the newest this many. */
+export const DECIDED_WINDOW_MS = 24 * 3600_000;
+export const DECIDED_MAX = 100;
+
+export interface WatchDeps<V> {
+  store: Pick<CollectorStore, 'listApprovals' | 'expirePendingApprovals'>;
+  ttlMs: number;
+  pollIntervalMs: number;
+  /** Emits 'changed' when a request is filed or decided on this collector. */
+  events: EventEmitter;
+  /** Aborted when the server starts closing. */
+  closing: AbortSignal;
+  view: (r: ApprovalRequest, ttlMs: number) => V;
+}
+
+export interface WatchState<V> {
+  tag: string;
+  pending: V[];
+  decided: V[];
+}
+
+async function snapshot<V>(deps: WatchDeps<V>, now: number): Promise<WatchState<V>> {
+  await deps.store.expirePendingApprovals(deps.ttlMs, now);
+  const pending = await deps.store.listApprovals({ status: 'pending' });
+  const recent = await deps.store.listApprovals({ from: now - DECIDED_WINDOW_MS });
+  const decided = recent
+    .filter((r) => r.status !== 'pending')
+    .sort((a, b) => (b.decidedAt ?? b.createdAt) - (a.decidedAt ?? a.createdAt) || (a.id < b.id ? -1 : 1))
+    .slice(0, DECIDED_MAX);
+  const state = { pending: pending.map((r) => deps.view(r, deps.ttlMs)), decided: decided.map((r) => deps.view(r, deps.ttlMs)) };
+  const tag = createHash('sha256').update(JSON.stringify(state)).digest('hex').slice(0, 32);
+  return { tag, ...state };
+}
+
+/** The state now, or, when it is still `since`, the state once it changes or `waitMs` passes (or the client goes). */
+export async function watchApprovals<V>(req: FastifyRequest, deps: WatchDeps<V>, since: string | undefined, waitMs: number): Promise<WatchState<V>> {
+  const deadline = Date.now() + waitMs;
+  const gone = new AbortController();
+  const onClose = () => gone.abort();
+  req.raw.once('close', onClose);
+  try {
+    for (;;) {
+      const state = await snapshot(deps, Date.now());
+      const left = deadline - Date.now();
+      if (since === undefined || state.tag !== since || left <= 0 || gone.signal.aborted || deps.closing.aborted) return state;
+      const wake = new AbortController();
+      const onChanged = () => wake.abort();
+      deps.events.once('changed', onChanged);
+      try {
+        await sleep(Math.min(left, deps.pollIntervalMs), undefined, { signal: AbortSignal.any([gone.signal, deps.closing, wake.signal]) }).catch(() => undefined);
+      } finally {
+        deps.events.off('changed', onChanged);
+      }
+    }
+  } finally {
+    req.raw.off('close', onClose);
+  }
+}

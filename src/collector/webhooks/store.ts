@@ -1,0 +1,217 @@
+/**
+ * Webhooks and their deliveries in the collector's database (migration 5), over the shared
+ * driver, so SQLite and PostgreSQL behave alike. A delivery is claimed with a lease before it
+ * is sent: a collector that dies mid-send leaves a lease that runs out, and the delivery is
+ * sent again with the same id (receivers drop duplicates by it). Several collectors on one
+ * PostgreSQL database claim different rows (the claim is one conditional UPDATE).
+ */
+import { randomUUID } from 'node:crypto';
+import { AscendError } from '../../errors.js';
+import type { WebhookDeliveryStatus, WebhookEventType, WebhookFormat } from '../../collector-api/webhooks.js';
+import type { Driver, Row } from '../storage/driver.js';
+
+export interface Webhook {
+  id: string;
+  name: string;
+  url: string;
+  events: WebhookEventType[];
+  format: WebhookFormat;
+  secretSealed: string;
+  createdAt: number;
+  createdBy: string;
+  removedAt: number | null;
+}
+
+export interface WebhookDelivery {
+  id: string;
+  webhookId: string;
+  eventKey: string;
+  eventType: string;
+  /** The event as JSON: { type, occurredAt, data } (the delivery id is added when sent). */
+  body: string;
+  status: WebhookDeliveryStatus;
+  attempts: number;
+  createdAt: number;
+  nextAttemptAt: number | null;
+  lastAttemptAt: number | null;
+  lastError: string | null;
+  deliveredAt: number | null;
+}
+
+/** An event to deliver: `key` names it uniquely (an event enqueued again is one delivery). */
+export interface WebhookEventInput {
+  key: string;
+  type: string;
+  occurredAt: number;
+  data: Record<string, unknown>;
+}
+
+const HOOK_COLUMNS = 'id, name, url, events, format, secret_sealed, created_at, created_by, removed_at';
+const DELIVERY_COLUMNS = 'id, webhook_id, event_key, event_type, body, status, attempts, created_at, next_attempt_at, last_attempt_at, last_error, delivered_at';
+
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+function hookOf(r: Row): Webhook {
+  let events: WebhookEventType[] = [];
+  try {
+    const parsed: unknown = JSON.parse(String(r.events));
+    if (Array.isArray(parsed)) events = parsed.filter((x): x is WebhookEventType => typeof x === 'string');
+  } catch {
+    // A malformed list subscribes to nothing.
+  }
+  return {
+    id: String(r.id),
+    name: String(r.name),
+    url: String(r.url),
+    events,
+    format: String(r.format) as WebhookFormat,
+    secretSealed: String(r.secret_sealed),
+    createdAt: Number(r.created_at),
+    createdBy: String(r.created_by),
+    removedAt: numOrNull(r.removed_at),
+  };
+}
+
+function deliveryOf(r: Row): WebhookDelivery {
+  return {
+    id: String(r.id),
+    webhookId: String(r.webhook_id),
+    eventKey: String(r.event_key),
+    eventType: String(r.event_type),
+    body: String(r.body),
+    status: String(r.status) as WebhookDeliveryStatus,
+    attempts: Number(r.attempts),
+    createdAt: Number(r.created_at),
+    nextAttemptAt: numOrNull(r.next_attempt_at),
+    lastAttemptAt: numOrNull(r.last_attempt_at),
+    lastError: r.last_error === null || r.last_error === undefined ? null : String(r.last_error),
+    deliveredAt: numOrNull(r.delivered_at),
+  };
+}
+
+export class WebhookStore {
+  constructor(private readonly db: Driver) {}
+
+  /** `seal` turns the new webhook's id into its sealed secret (the id is the sealing's associated data). */
+  async add(h: { name: string; url: string; events: readonly WebhookEventType[]; format: WebhookFormat; createdBy: string; seal: (id: string) => string }, now = Date.now()): Promise<Webhook> {
+    const id = randomUUID();
+    const sealed = h.seal(id);
+    await this.db.run(`INSERT INTO webhooks (${HOOK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)`, [id, h.name, h.url, JSON.stringify([...h.events]), h.format, sealed, now, h.createdBy]);
+    return (await this.get(id)) as Webhook;
+  }
+
+  async get(id: string): Promise<Webhook | undefined> {
+    const rows = await this.db.all(`SELECT ${HOOK_COLUMNS} FROM webhooks WHERE id = ?`, [id]);
+    return rows[0] === undefined ? undefined : hookOf(rows[0]);
+  }
+
+  /** The live webhooks (removed ones with `all`), oldest first. */
+  async list(opts: { all?: boolean } = {}): Promise<Webhook[]> {
+    const rows = await this.db.all(`SELECT ${HOOK_COLUMNS} FROM webhooks${opts.all ? '' : ' WHERE removed_at IS NULL'} ORDER BY created_at, id`);
+    return rows.map(hookOf);
+  }
+
+  /** Per webhook: how many deliveries are pending, delivered and failed. */
+  async counts(): Promise<Map<string, Record<WebhookDeliveryStatus, number>>> {
+    const rows = await this.db.all('SELECT webhook_id, status, COUNT(*) AS n FROM webhook_deliveries GROUP BY webhook_id, status');
+    const out = new Map<string, Record<WebhookDeliveryStatus, number>>();
+    for (const r of rows) {
+      const id = String(r.webhook_id);
+      const c = out.get(id) ?? { pending: 0, delivered: 0, failed: 0 };
+      const s = String(r.status) as WebhookDeliveryStatus;
+      if (s in c) c[s] = Number(r.n);
+      out.set(id, c);
+    }
+    return out;
+  }
+
+  /** Removes a webhook: it gets no new deliveries, and its pending ones are given up. */
+  async remove(id: string, now = Date.now()): Promise<void> {
+    await this.db.tx(async (q) => {
+      const n = await q.run('UPDATE webhooks SET removed_at = ? WHERE id = ? AND removed_at IS NULL', [now, id]);
+      if (n === 0) throw new AscendError('ASC_COLLECTOR_NOT_FOUND', `no webhook ${id}`);
+      await q.run("UPDATE webhook_deliveries SET status = 'failed', last_error = 'the webhook was removed', next_attempt_at = NULL, lease_until = NULL WHERE webhook_id = ? AND status = 'pending'", [id]);
+    });
+  }
+
+  /**
+   * Stores one delivery per live webhook subscribed to the event (all live webhooks with
+   * `only`, for a test), in one transaction; an event key seen before adds nothing.
+   * Returns the deliveries made now.
+   */
+  async enqueue(e: WebhookEventInput, opts: { only?: string; now?: number } = {}): Promise<{ id: string; webhookId: string }[]> {
+    const now = opts.now ?? Date.now();
+    const body = JSON.stringify({ type: e.type, occurredAt: new Date(e.occurredAt).toISOString(), data: e.data });
+    // Most events have no subscriber: a plain read first, and no write transaction for them.
+    const subscribed = (await this.list()).some((h) => (opts.only === undefined ? h.events.includes(e.type as WebhookEventType) : h.id === opts.only));
+    if (!subscribed) return [];
+    return this.db.tx(async (q) => {
+      const hooks = (await q.all(`SELECT ${HOOK_COLUMNS} FROM webhooks WHERE removed_at IS NULL${opts.only === undefined ? '' : ' AND id = ?'}`, opts.only === undefined ? [] : [opts.only])).map(hookOf);
+      const made: { id: string; webhookId: string }[] = [];
+      for (const h of hooks) {
+        if (opts.only === undefined && !h.events.includes(e.type as WebhookEventType)) continue;
+        const id = randomUUID();
+        const n = await q.run(
+          `INSERT INTO webhook_deliveries (id, webhook_id, event_key, event_type, body, status, attempts, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT (webhook_id, event_key) DO NOTHING`,
+          [id, h.id, e.key, e.type, body, now, now],
+        );
+        if (n > 0) made.push({ id, webhookId: h.id });
+      }
+      return made;
+    });
+  }
+
+  /** Claims up to `limit` due deliveries for `leaseMs`, with their webhooks. */
+  async claimDue(limit: number, leaseMs: number, now = Date.now()): Promise<{ delivery: WebhookDelivery; webhook: Webhook }[]> {
+    const due = await this.db.all(
+      `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_attempt_at LIMIT ?`,
+      [now, now, limit],
+    );
+    const out: { delivery: WebhookDelivery; webhook: Webhook }[] = [];
+    for (const r of due) {
+      const d = deliveryOf(r);
+      const n = await this.db.run("UPDATE webhook_deliveries SET lease_until = ? WHERE id = ? AND status = 'pending' AND (lease_until IS NULL OR lease_until < ?)", [now + leaseMs, d.id, now]);
+      if (n === 0) continue;
+      const h = await this.get(d.webhookId);
+      if (h === undefined) continue;
+      out.push({ delivery: d, webhook: h });
+    }
+    return out;
+  }
+
+  async delivered(id: string, now = Date.now()): Promise<void> {
+    await this.db.run(
+      "UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = ?, last_attempt_at = ?, last_error = NULL, next_attempt_at = NULL, lease_until = NULL WHERE id = ? AND status = 'pending'",
+      [now, now, id],
+    );
+  }
+
+  /** A failed attempt: retried at `retryAt`, or given up (status failed) when it is null. */
+  async attemptFailed(id: string, error: string, retryAt: number | null, now = Date.now()): Promise<void> {
+    await this.db.run(
+      `UPDATE webhook_deliveries SET attempts = attempts + 1, last_attempt_at = ?, last_error = ?, next_attempt_at = ?, lease_until = NULL${retryAt === null ? ", status = 'failed'" : ''} WHERE id = ? AND status = 'pending'`,
+      [now, error.slice(0, 500), retryAt, id],
+    );
+  }
+
+  /** Lets a claimed delivery go without counting an attempt (this collector can not send it). */
+  async release(id: string, retryAt: number): Promise<void> {
+    await this.db.run("UPDATE webhook_deliveries SET lease_until = NULL, next_attempt_at = ? WHERE id = ? AND status = 'pending'", [retryAt, id]);
+  }
+
+  async getDelivery(id: string): Promise<WebhookDelivery | undefined> {
+    const rows = await this.db.all(`SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = ?`, [id]);
+    return rows[0] === undefined ? undefined : deliveryOf(rows[0]);
+  }
+
+  /** Newest first, at most `limit`. */
+  async listDeliveries(filter: { webhookId?: string; status?: WebhookDeliveryStatus; limit: number }): Promise<WebhookDelivery[]> {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (filter.webhookId !== undefined) (where.push('webhook_id = ?'), params.push(filter.webhookId));
+    if (filter.status !== undefined) (where.push('status = ?'), params.push(filter.status));
+    params.push(filter.limit);
+    const rows = await this.db.all(`SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id LIMIT ?`, params);
+    return rows.map(deliveryOf);
+  }
+}
