@@ -186,6 +186,12 @@ describe('collector approvals page: a real agent, a real collector, real Chromiu
     expect(await page.inputValue('#token'), 'the token field is cleared').to.equal('');
   }
 
+  /** With ASCEND_SCREENSHOT_DIR set (by hand, for a look at the page), a full-page screenshot there. */
+  async function screenshot(name: string): Promise<void> {
+    const dir = process.env.ASCEND_SCREENSHOT_DIR;
+    if (dir) await page.screenshot({ path: path.join(dir, name), fullPage: true });
+  }
+
   /** The pending row of the request the agent filed for `processPath`, once the page shows it (no reload). */
   async function pendingRow(args: string) {
     const row = page.locator('#pending-body tr', { has: page.locator('td:nth-child(4)', { hasText: args }) });
@@ -227,6 +233,7 @@ describe('collector approvals page: a real agent, a real collector, real Chromiu
     expect(cells[6]).to.match(/^\d+ s$/);
     await row.locator('select.limit').selectOption('3600');
     await row.locator('input.reason').fill('ticket 4711, change window');
+    await screenshot('approvals-pending.png');
     await row.locator('button.approve').click();
     const done = await elevated;
     expect(done.status, done.stderr + agentLog.text).to.equal(0);
@@ -238,6 +245,9 @@ describe('collector approvals page: a real agent, a real collector, real Chromiu
     expect(await decided.locator('td.status').textContent()).to.equal('approved (for 1 h)');
     expect(await decided.locator('td.by').textContent()).to.equal('web approver');
     expect(await decided.locator('td.when').textContent()).to.not.equal('');
+    // The elevation used the approval: the row says when, without a reload (the use wakes the watch).
+    await decided.locator('td.used', { hasText: /\d/ }).waitFor({ timeout: 20_000 });
+    await screenshot('approvals-decided.png');
     expect(navigations, 'the page never reloaded').to.deep.equal([]);
     expect(problems).to.deep.equal([]);
   });

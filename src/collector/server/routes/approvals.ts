@@ -153,6 +153,8 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: RouteContext):
       const agent = req.agent as Agent;
       const r = await store.useApproval(agent.id, req.params.requestId);
       req.log.info({ approvalId: r.id, agentId: agent.id }, 'approved elevation used');
+      // The approvals page shows when an approval was used ("Run at"): wake its watchers now, not at the next poll.
+      approvalEvents.emit('changed');
       return granted(req, ctx.identity, 'approval-use', { request: agentView(r, ttl) });
     },
   );

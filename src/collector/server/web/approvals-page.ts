@@ -269,7 +269,7 @@ const SCRIPT = `
       const tr = document.createElement('tr');
       tr.dataset.id = r.id;
       const limit = r.status === 'approved' ? (r.timeLimitSeconds === null ? 'no time limit' : 'for ' + duration(r.timeLimitSeconds)) : '';
-      tr.append(cell(r.user), cell(r.computer), cell(r.processPath), cell(r.status + (limit ? ' (' + limit + ')' : ''), 'status'), cell(r.decidedBy, 'by'), cell(when(r.decidedAt), 'when'), cell(r.reason, 'reason'), cell(r.usedAt ? when(r.usedAt) : ''));
+      tr.append(cell(r.user), cell(r.computer), cell(r.processPath), cell(r.status + (limit ? ' (' + limit + ')' : ''), 'status'), cell(r.decidedBy, 'by'), cell(when(r.decidedAt), 'when'), cell(r.reason, 'reason'), cell(r.usedAt ? when(r.usedAt) : '', 'used'));
       return tr;
     }));
   }
