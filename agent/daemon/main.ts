@@ -22,7 +22,11 @@ function reexecWithDaemonOptions(): void {
   const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
   const missing = DAEMON_NODE_OPTIONS.filter((o) => !given.some((g) => g.startsWith(o.slice(0, o.indexOf('=') + 1))));
   if (missing.length === 0) return;
-  process.execve(process.execPath, [process.execPath, ...missing, ...process.execArgv, ...process.argv.slice(1)], process.env);
+  try {
+    process.execve(process.execPath, [process.execPath, ...missing, ...process.execArgv, ...process.argv.slice(1)], process.env);
+  } catch {
+    // Not replaced (the kernel refused the exec): the agent runs as it is, with more threads.
+  }
 }
 
 /** Runs the agent for a plain `agent run` line (the words after `agent run`) and answers true once it stopped; false, having done nothing, when oclif must read the line. */
