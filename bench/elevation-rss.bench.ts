@@ -4,7 +4,7 @@
  * decision's p99 with 10,000 rules by wall time and by CPU time.
  *
  * - RSS: the built agent (`ascend agent run`, as root) on a local policy of 10,000 rules,
- *   20 status requests, a warm-up of ASCEND_BENCH_WARMUP_SECONDS (default 10), then VmRSS
+ *   5 s for start-up to settle, 20 status requests, a warm-up of ASCEND_BENCH_WARMUP_SECONDS (default 10), then VmRSS
  *   once a second for ASCEND_BENCH_RSS_SAMPLES seconds (default 60, at least 60): the median.
  * - Decisions: bench/rules.bench.ts's 10,000 rules and 2,000 requests, 60 rounds: every
  *   decision timed alone by the wall clock (120,000 samples), and the process's CPU time
@@ -13,7 +13,7 @@
  *   time, not CPU time, so the target is judged on the CPU-time p99, the wall p99 printed beside it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -42,7 +42,7 @@ export interface ElevationRssResult {
 
 const pct = (sorted: Float64Array, q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
 
-async function agentIdleRss(): Promise<{ median: number; min: number; max: number } | undefined> {
+async function agentIdleRss(): Promise<{ median: number; min: number; max: number; anon: number; file: number; pss: number; threads: number } | undefined> {
   if (process.getuid?.() !== 0) return undefined;
   const tmp = mkdtempSync(path.join(tmpdir(), 'ascend-rss-bench-'));
   let agent: ChildProcess | undefined;
@@ -56,14 +56,25 @@ async function agentIdleRss(): Promise<{ median: number; min: number; max: numbe
     for (let i = 0; i < 600 && !/agent listening/.test(log) && agent.exitCode === null; i++) await sleep(100);
     if (!/agent listening/.test(log)) throw new Error(`the agent did not start:\n${log}`);
     const pid = agent.pid as number;
+    // The requests come after the agent gave back what start-up used (2 s after the policy is
+    // applied, launch.ts collectSoon): the pages they touch are counted, as after a user's request.
+    await sleep(5000);
     for (let i = 0; i < 20; i++) await ipcCall(socket, { op: 'status' } as never, {});
     await sleep(WARMUP_SECONDS * 1000);
     const kib: number[] = [];
+    const anon: number[] = [];
+    const file: number[] = [];
+    const pss: number[] = [];
     for (let s = 0; s < RSS_SAMPLES; s++) {
       await sleep(1000);
       kib.push(rssKiB(pid));
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      anon.push(Number(/RssAnon:\s+(\d+)/.exec(status)?.[1] ?? 0));
+      file.push(Number(/RssFile:\s+(\d+)/.exec(status)?.[1] ?? 0));
+      pss.push(Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0));
     }
-    return { median: median(kib) / 1024, min: Math.min(...kib) / 1024, max: Math.max(...kib) / 1024 };
+    const threads = readdirSync(`/proc/${pid}/task`).length;
+    return { median: median(kib) / 1024, min: Math.min(...kib) / 1024, max: Math.max(...kib) / 1024, anon: median(anon) / 1024, file: median(file) / 1024, pss: median(pss) / 1024, threads };
   } finally {
     if (agent && agent.exitCode === null) {
       agent.kill('SIGTERM');
@@ -117,7 +128,10 @@ export async function run(): Promise<ElevationRssResult> {
     console.log('  agent idle RSS: not measured (the agent runs as root; run the bench as root): NOT MET');
   } else {
     console.log(`Agent idle, 10,000 rules, ${RSS_SAMPLES} one-second samples after ${WARMUP_SECONDS} s of warm-up:`);
-    console.log(`  RSS median ${rss.median.toFixed(1)} MB (min ${rss.min.toFixed(1)}, max ${rss.max.toFixed(1)})`);
+    console.log(`  RSS median ${rss.median.toFixed(1)} MB (min ${rss.min.toFixed(1)}, max ${rss.max.toFixed(1)}): anonymous ${rss.anon.toFixed(1)} MB, file-backed ${rss.file.toFixed(1)} MB; ${rss.threads} threads`);
+    // The bench runs on the agent's node binary: the pages of it both touched stay in the
+    // agent's RSS (the agent's release skips pages another process maps); PSS divides them.
+    console.log(`  PSS median ${rss.pss.toFixed(1)} MB (pages shared with this bench's own node, on the same binary, divided between the two)`);
     console.log(`  agent idle RSS under ${RSS_TARGET_MB} MB: ${rss.median < RSS_TARGET_MB ? 'MET' : 'NOT MET'}`);
   }
   return { rssMb: rss?.median, decideP99WallUs: wallP99, decideP99CpuUs: cpuP99 };

@@ -5,6 +5,7 @@
  * oclif; the domain source (LDAP, SYSVOL) and the Windows registry source are loaded only
  * when the flags ask for them.
  */
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -13,6 +14,7 @@ import { formatLogLine } from '../../src/log-line.js';
 import type { ConnectionSettings } from '../../gpo-extension/connection.js';
 import { readPrivateFile } from '../../src/passcode-keys/key-file.js';
 import { AGENT_SOCKET_ENV, DEFAULT_AGENT_SOCKET } from '../../src/cli/client/socket.js';
+import { addonPath } from '../ipc/peer.js';
 import { AscendAgent, type LogFn } from './agent.js';
 import { resolveTrustedOwner } from './trust.js';
 import { readRootOnlyText } from '../policy/root-only.js';
@@ -110,8 +112,25 @@ export function collectSoon(delayMs = 2000): void {
     } finally {
       v8.setFlagsFromString('--no-compact-on-every-full-gc');
     }
+    releaseMemory();
   }, delayMs);
   gcTimer.unref();
+}
+
+/**
+ * What the collection freed, and the program pages start-up alone used, given back to the
+ * system (native/peercred.c releaseMemory: malloc_trim and MADV_PAGEOUT of read-only segments).
+ * Measured on Node 24 with 10,000 rules (issue 16): malloc_trim 5 MB, the pages 30 MB of the
+ * agent's idle RSS. Without the addon (a build without it, not Linux) nothing is released.
+ */
+function releaseMemory(): void {
+  if (process.platform !== 'linux') return;
+  try {
+    const addon = createRequire(import.meta.url)(addonPath()) as { releaseMemory?: () => number };
+    addon.releaseMemory?.();
+  } catch {
+    // No addon: the memory stays resident, nothing else changes.
+  }
 }
 
 /**
