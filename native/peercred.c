@@ -19,8 +19,8 @@
  *     two open files (see below).
  *
  * And one the daemon asks once a policy is applied, as Node has no API for it either:
- *   releaseMemory() -> number: the memory start-up used and no longer needs given back to the
- *     system (malloc_trim, and MADV_PAGEOUT of the read-only program pages; see below).
+ *   releaseMemory() -> number: the free memory of malloc's arenas given back to the system
+ *     (malloc_trim; see below).
  *
  * Plain C against node_api.h only (N-API version 8), so the binary does not depend on the Node
  * version that loads it. Linux only. Built by scripts/build-native.js into
@@ -32,19 +32,15 @@
 #define NAPI_VERSION 8
 #include <errno.h>
 #include <fcntl.h>
-#include <link.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sys/vfs.h>
 #include <sys/xattr.h>
-#include <stdint.h>
-#include <unistd.h>
 #include <node_api.h>
 
 #ifndef __linux__
@@ -232,45 +228,17 @@ static napi_value copy_security_xattrs(napi_env env, napi_callback_info info) {
   return napi_get_undefined(env, &undefined) == napi_ok ? undefined : NULL;
 }
 
-#ifndef MADV_PAGEOUT
-#define MADV_PAGEOUT 21 /* Linux 5.4 */
-#endif
-
-/* Pages out the read-only loaded segments (code, constants) of one loaded object. */
-static int page_out_read_only(struct dl_phdr_info *info, size_t size, void *data) {
-  (void)size;
-  size_t *bytes = data;
-  uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-  for (int i = 0; i < info->dlpi_phnum; i++) {
-    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-    if (ph->p_type != PT_LOAD || (ph->p_flags & PF_W) || ph->p_memsz == 0) continue;
-    uintptr_t start = (info->dlpi_addr + ph->p_vaddr) & ~(page - 1);
-    uintptr_t end = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz + page - 1) & ~(page - 1);
-    if (madvise((void *)start, end - start, MADV_PAGEOUT) == 0) *bytes += end - start;
-  }
-  return 0;
-}
-
 /*
- * releaseMemory() -> number: gives back what start-up left resident and an idle agent does not
- * use, and answers the bytes of program segments it asked the kernel to page out.
- *  - malloc_trim(0): the free memory of every malloc arena returned to the kernel (reading and
- *    compiling a policy frees megabytes glibc would otherwise keep).
- *  - MADV_PAGEOUT on the segments of the program and its libraries that are mapped without
- *    write permission (machine code and read-only data, file-backed and clean): the pages
- *    start-up touched once (the compilers, ICU data, module loading) leave this process and the
- *    page cache, as memory pressure would evict them; a page used again is read back from the
- *    file. Writable segments (data, RELRO) and anonymous memory are not touched; pages another
- *    process maps too are skipped by the kernel. A kernel without MADV_PAGEOUT (before 5.4)
- *    answers EINVAL: nothing is paged out, nothing else changes.
+ * releaseMemory() -> number: malloc_trim(0), the free memory of every malloc arena returned to
+ * the kernel (reading and compiling a policy frees megabytes glibc would otherwise keep); answers
+ * 1 when memory was released, else 0. The program's own pages are left alone: paging out clean
+ * code only to show a smaller RSS would hide what the agent costs, not lower it.
  */
 static napi_value release_memory(napi_env env, napi_callback_info info) {
   (void)info;
-  malloc_trim(0);
-  size_t bytes = 0;
-  dl_iterate_phdr(page_out_read_only, &bytes);
+  int released = malloc_trim(0);
   napi_value result;
-  return napi_create_double(env, (double)bytes, &result) == napi_ok ? result : NULL;
+  return napi_create_int32(env, released, &result) == napi_ok ? result : NULL;
 }
 
 NAPI_MODULE_INIT() {

@@ -118,10 +118,10 @@ export function collectSoon(delayMs = 2000): void {
 }
 
 /**
- * What the collection freed, and the program pages start-up alone used, given back to the
- * system (native/peercred.c releaseMemory: malloc_trim and MADV_PAGEOUT of read-only segments).
- * Measured on Node 24 with 10,000 rules (issue 16): malloc_trim 5 MB, the pages 30 MB of the
- * agent's idle RSS. Without the addon (a build without it, not Linux) nothing is released.
+ * What the collection and start-up freed in malloc's arenas, given back to the system
+ * (native/peercred.c releaseMemory: malloc_trim). Measured on Node 24 with 10,000 rules
+ * (issue 16): 5 MB of the agent's idle RSS. Without the addon (a build without it, not Linux)
+ * nothing is released.
  */
 function releaseMemory(): void {
   if (process.platform !== 'linux') return;

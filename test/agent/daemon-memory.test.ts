@@ -3,7 +3,7 @@
  * - The daemon replaces itself once with --v8-pool-size=1 (agent/daemon/main.ts): the same
  *   pid, the same command line after the option, one V8 worker thread.
  * - An admin's own --v8-pool-size is kept (no second option, no re-exec).
- * - The native addon's releaseMemory (native/peercred.c) pages out read-only program segments.
+ * - The native addon has releaseMemory (native/peercred.c: malloc_trim), which the daemon calls after a policy is applied.
  * - The collector transport does not pull in Node's bundled undici (an ES import of node:http
  *   would: its lazy WebSocket getters are read).
  */
@@ -86,11 +86,10 @@ describe('daemon memory: the settings that keep the agent small (issue 16)', fun
     await stop(agent, log);
   });
 
-  it('the addon pages out the read-only program segments', () => {
+  it("the addon gives malloc's free memory back (releaseMemory: malloc_trim)", () => {
     const addon = createRequire(import.meta.url)(path.join(root, 'build', 'native', 'peercred.node')) as { releaseMemory?: () => number };
     expect(addon.releaseMemory, 'releaseMemory (npm run build:native)').to.be.a('function');
-    // The node binary's code and read-only data alone are tens of MB.
-    expect(addon.releaseMemory?.()).to.be.greaterThan(10 * 1024 * 1024);
+    expect(addon.releaseMemory?.()).to.be.oneOf([0, 1]);
   });
 
   it("the collector transport loads without Node's bundled undici", () => {
