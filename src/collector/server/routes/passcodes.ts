@@ -9,7 +9,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Agent, PasscodeRecord, Revocation } from '../../storage/index.js';
 import { actor, fail, granted, iso, parseTime, type RouteContext } from '../context.js';
 import type { RevocationsAnswer, RevocationView } from '../../../collector-api/views.js';
-import { EmptyQuery, PasscodeBody, PasscodeIdParams, ReasonBody, SinceQuery } from '../schemas.js';
+import { ListQuery, type ListQueryType, pageOf, pageRequest } from '../list-page.js';
+import { PasscodeBody, PasscodeIdParams, ReasonBody, SinceQuery } from '../schemas.js';
 
 function passcodeView(p: PasscodeRecord) {
   return {
@@ -41,9 +42,13 @@ export function registerPasscodeRoutes(app: FastifyInstance, ctx: RouteContext):
     },
   );
 
-  app.get('/api/v1/passcodes', { schema: { querystring: EmptyQuery }, onRequest: ctx.requireRole('viewer') }, async () => ({
-    passcodes: (await store.listPasscodes()).map(passcodeView),
-  }));
+  // Paged (issue 18): (issued at, id), the cursor signed and bound to this list.
+  app.get<{ Querystring: ListQueryType }>('/api/v1/passcodes', { schema: { querystring: ListQuery }, onRequest: ctx.requireRole('viewer') }, async (req, reply) => {
+    const page = pageRequest(ctx, 'passcodes', req.query);
+    const rows = await store.listPasscodes({ limit: page.limit + 1, ...(page.after === undefined ? {} : { after: page.after }) });
+    const { page: passcodes, nextCursor } = pageOf(ctx, 'passcodes', rows, page, (p) => ({ time: p.issuedAt, a: p.id, b: '' }), { reply, path: '/api/v1/passcodes', query: { ...req.query } });
+    return { passcodes: passcodes.map(passcodeView), nextCursor };
+  });
 
   app.get<{ Params: Static<typeof PasscodeIdParams> }>(
     '/api/v1/passcodes/:id',
