@@ -13,7 +13,9 @@ import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../../src/collector/server/index.js';
 import { type CollectorStore, PostgresStore, SqliteStore } from '../../src/collector/storage/index.js';
 import { REPORT_NEXT_HEADER, REPORT_PAGE_MAX, REPORT_PAGE_ROWS } from '../../src/collector-api/reports.js';
-import { DECIDED_MAX, PENDING_MAX } from '../../src/collector/server/routes/approval-watch.js';
+import { EventEmitter } from 'node:events';
+import { DECIDED_MAX, PENDING_MAX, watchApprovals } from '../../src/collector/server/routes/approval-watch.js';
+import type { ApprovalFilter, ApprovalRequest } from '../../src/collector/storage/index.js';
 import { getTestPostgres } from '../support/postgres.js';
 
 const T0 = Date.parse('2026-06-01T08:00:00Z');
@@ -203,6 +205,7 @@ function listsSuite(label: string, openStore: (ctx: Mocha.Context) => Promise<Co
     });
 
     it('refuses a tampered, made-up, malformed or other list\'s cursor, and one of other filters, with one line', async () => {
+      await cases[0]!.add('R', 2, () => T0 + 400_000);
       const agents = await get('/api/v1/agents', { limit: '1' });
       const cursor = agents.body.nextCursor as string;
       expect(cursor).to.be.a('string');
@@ -271,17 +274,18 @@ describe('the approvals watch reads a bounded number of rows', function () {
   let dir: string;
   let app: FastifyInstance;
   let approver: string;
+  let store: SqliteStore;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ascend-h18e-watch-'));
-    const store = await SqliteStore.open(dir);
+    store = await SqliteStore.open(dir);
     app = buildServer({ store, webhooks: false });
     await app.ready();
     approver = (await store.createApiToken('approver', 'watcher', Date.now(), { owners: ['CORP\\boss'] })).token;
     const { token } = await store.createEnrollmentToken({ uses: 1 });
     const agent = (await store.enrollAgent(token, 'WATCH-PC')).agent.id;
     const now = Date.now();
-    for (let i = 0; i < PENDING_MAX + 1; i++) await store.createApprovalRequest(agent, { requestId: `p-${i}`, user: 'CORP\\pat', processPath: 'z.exe' }, now - 60_000 + i);
+    for (let i = 0; i < PENDING_MAX + 10; i++) await store.createApprovalRequest(agent, { requestId: `p-${i}`, user: 'CORP\\pat', processPath: 'z.exe' }, now - 60_000 + i);
     // Decided ones: more than the watch shows; the last decided must come first.
     for (let i = 0; i < DECIDED_MAX + 20; i++) {
       const r = await store.createApprovalRequest(agent, { requestId: `d-${i}`, user: 'CORP\\pat', processPath: 'z.exe' }, now - 120_000 + i);
@@ -291,6 +295,33 @@ describe('the approvals watch reads a bounded number of rows', function () {
   after(async () => {
     await app?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads at most PENDING_MAX + 1 pending and DECIDED_MAX decided rows from the store, whatever it holds', async () => {
+    // The real store, with each read's row count noted.
+    const counted: number[] = [];
+    const deps = {
+      store: {
+        listApprovals: async (f?: ApprovalFilter) => note(await store.listApprovals(f)),
+        recentlyDecidedApprovals: async (from: number, limit: number) => note(await store.recentlyDecidedApprovals(from, limit)),
+        expirePendingApprovals: (ttl: number, now?: number) => store.expirePendingApprovals(ttl, now),
+      },
+      ttlMs: 3600_000,
+      pollIntervalMs: 1000,
+      events: new EventEmitter(),
+      closing: new AbortController().signal,
+      view: (r: ApprovalRequest) => r.requestId,
+    };
+    function note<T>(rows: T[]): T[] {
+      counted.push(rows.length);
+      return rows;
+    }
+    const state = await watchApprovals({ raw: new EventEmitter() } as never, deps, undefined, 0);
+    expect(state.pending).to.have.length(PENDING_MAX);
+    expect(state.decided).to.have.length(DECIDED_MAX);
+    expect(counted).to.have.length(2);
+    expect(Math.max(...counted)).to.be.at.most(PENDING_MAX + 1);
+    expect(counted.reduce((a, b) => a + b, 0)).to.be.at.most(PENDING_MAX + 1 + DECIDED_MAX);
   });
 
   it('sends the oldest PENDING_MAX pending with pendingMore, and the DECIDED_MAX last decided, newest first', async () => {
