@@ -92,6 +92,7 @@ describe('ascend server ... list follows the list cursors (built CLI)', function
       const { token } = await store.createEnrollmentToken({ uses: 1 });
       const agent = (await store.enrollAgent(token, `CLI-L${i}`, T0)).agent.id;
       await store.createApprovalRequest(agent, { requestId: `cli-${i}`, user: 'CORP\\pat', processPath: 'z.exe' });
+      await store.revokePasscode(`pc-0000${i}`, 'cli', T0 + i);
     }
     for (let i = 0; i < 3; i++) await store.createApiToken('viewer', `cli-viewer-${i}`, T0);
     const hooks = store.webhookStore();
@@ -134,7 +135,7 @@ describe('ascend server ... list follows the list cursors (built CLI)', function
     expect(rest.passcodes[0]?.id).to.equal('pc-00500');
   });
 
-  it('server agent|token|webhook|approval list: the whole list; --limit 1 shows the marker', async () => {
+  it('server agent|token|webhook|approval list and server revocations: the whole list; --limit 1 shows the marker', async () => {
     const agents = JSON.parse(ok(await ascend(['server', 'agent', 'list', '--json'])).stdout) as { agents: unknown[]; nextCursor: null };
     expect(agents.agents).to.have.length(3);
     expect(agents.nextCursor).to.equal(null);
@@ -145,7 +146,10 @@ describe('ascend server ... list follows the list cursors (built CLI)', function
     expect(hooks.webhooks.map((h) => [h.name, h.deliveries.pending])).to.have.deep.members([['cli hook', DELIVERIES], ['cli hook 2', 0], ['cli hook 3', 0]]);
     const approvals = JSON.parse(ok(await ascend(['server', 'approval', 'list', '--json'])).stdout) as { requests: unknown[] };
     expect(approvals.requests).to.have.length(3);
-    for (const cmd of [['agent', 'list'], ['token', 'list'], ['webhook', 'list'], ['approval', 'list']]) {
+    const revocations = JSON.parse(ok(await ascend(['server', 'revocations', '--json', '--since', new Date(T0).toISOString()])).stdout) as { revocations: unknown[]; nextCursor: null };
+    expect(revocations.revocations).to.have.length(3);
+    expect(revocations.nextCursor).to.equal(null);
+    for (const cmd of [['agent', 'list'], ['token', 'list'], ['webhook', 'list'], ['approval', 'list'], ['revocations']]) {
       const one = ok(await ascend(['server', ...cmd, '--limit', '1']));
       const c = marker(one.stdout);
       const next = JSON.parse(ok(await ascend(['server', ...cmd, '--json', '--limit', '1', '--cursor', c])).stdout) as { nextCursor: string | null };

@@ -111,6 +111,14 @@ function listsSuite(label: string, openStore: (ctx: Mocha.Context) => Promise<Co
         name: (r) => String(r.name),
       },
       {
+        path: '/api/v1/revocations',
+        field: 'revocations',
+        add: async (tag, n, time) => {
+          for (let i = 0; i < n; i++) await store.revokePasscode(`${tag}-${i}`, 'paging', time(i));
+        },
+        name: (r) => String(r.subject),
+      },
+      {
         path: '/api/v1/webhooks/deliveries',
         field: 'deliveries',
         newestFirst: true,
@@ -189,14 +197,14 @@ function listsSuite(label: string, openStore: (ctx: Mocha.Context) => Promise<Co
       const rest = await get('/api/v1/passcodes', { cursor: first.body.nextCursor as string });
       expect((rest.body.passcodes as unknown[]).length).to.equal(total - REPORT_PAGE_ROWS);
       expect(rest.body.nextCursor).to.equal(null);
-      for (const path of ['/api/v1/agents', '/api/v1/tokens', '/api/v1/passcodes', '/api/v1/webhooks', '/api/v1/webhooks/deliveries', '/api/v1/approvals']) {
+      for (const path of ['/api/v1/agents', '/api/v1/tokens', '/api/v1/passcodes', '/api/v1/webhooks', '/api/v1/webhooks/deliveries', '/api/v1/approvals', '/api/v1/revocations']) {
         const over = await get(path, { limit: String(REPORT_PAGE_MAX + 1) });
         expect(over.status, path).to.equal(400);
         expect(over.body.error?.message).to.match(/^query\.limit must be at most 10000$/);
         for (const bad of ['0', '-1', 'x', '1e3']) expect((await get(path, { limit: bad })).status, `${path} limit=${bad}`).to.equal(400);
       }
       // The deliveries list keeps its own default page (100), newest first.
-      await cases[4]!.add('capd', 105, (i) => T0 + 200_000 + i);
+      await cases[5]!.add('capd', 105, (i) => T0 + 200_000 + i);
       const d = await get('/api/v1/webhooks/deliveries', { webhook: hookA });
       expect(d.body.deliveries).to.have.length(100);
       expect(d.body.more).to.equal(true);
@@ -211,7 +219,14 @@ function listsSuite(label: string, openStore: (ctx: Mocha.Context) => Promise<Co
       expect(cursor).to.be.a('string');
       expect((await get('/api/v1/agents', { cursor })).status).to.equal(200);
       // Another list's cursor.
-      for (const path of ['/api/v1/tokens', '/api/v1/passcodes', '/api/v1/webhooks', '/api/v1/webhooks/deliveries', '/api/v1/approvals']) expectBadCursor(await get(path, { cursor }));
+      for (const path of ['/api/v1/tokens', '/api/v1/passcodes', '/api/v1/webhooks', '/api/v1/webhooks/deliveries', '/api/v1/approvals', '/api/v1/revocations']) expectBadCursor(await get(path, { cursor }));
+      // A revocations cursor is bound to its `since`.
+      await cases[4]!.add('Rv', 3, () => T0 + 400_000);
+      const rv = await get('/api/v1/revocations', { since: new Date(T0).toISOString(), limit: '1' });
+      expect(rv.body.nextCursor).to.be.a('string');
+      expect((await get('/api/v1/revocations', { since: new Date(T0).toISOString(), cursor: rv.body.nextCursor as string })).status).to.equal(200);
+      expectBadCursor(await get('/api/v1/revocations', { since: new Date(T0 + 1).toISOString(), cursor: rv.body.nextCursor as string }));
+      expectBadCursor(await get('/api/v1/revocations', { cursor: rv.body.nextCursor as string }));
       // Edited body (its key moved), flipped tag, made up, malformed, too long.
       const [body, sig] = cursor.split('.') as [string, string];
       const parsed = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as { k: [number, string, string] };
@@ -223,7 +238,7 @@ function listsSuite(label: string, openStore: (ctx: Mocha.Context) => Promise<Co
       expectBadCursor(await get('/api/v1/agents', { cursor: 'no-dot' }));
       expectBadCursor(await get('/api/v1/agents', { cursor: `${'A'.repeat(1100)}.${sig}` }));
       // Deliveries: the cursor is bound to the webhook and status filters.
-      await cases[4]!.add('bind', 3, (i) => T0 + 300_000 + i);
+      await cases[5]!.add('bind', 3, (i) => T0 + 300_000 + i);
       await store.webhookStore().enqueue({ key: 'bind-b', type: 'approval.requested', occurredAt: T0, data: {} }, { only: hookB, now: T0 + 300_000 });
       const dA = await get('/api/v1/webhooks/deliveries', { webhook: hookA, limit: '1' });
       const dc = dA.body.nextCursor as string;

@@ -688,10 +688,13 @@ export class SqlCollectorStore implements CollectorStore {
     });
   }
 
-  async listRevocations(since?: number): Promise<Revocation[]> {
+  async listRevocations(since?: number, page: ListPage = {}): Promise<Revocation[]> {
+    const where: string[] = since === undefined ? [] : ['revoked_at >= ?'];
+    const params: SqlValue[] = since === undefined ? [] : [since];
+    const limit = pageSql(page, ['revoked_at', 'kind', 'subject'], where, params);
     const rows = await this.db.all(
-      `SELECT kind, subject, reason, revoked_at FROM revocations ${since === undefined ? '' : 'WHERE revoked_at >= ?'} ORDER BY revoked_at, kind, subject`,
-      since === undefined ? [] : [since],
+      `SELECT kind, subject, reason, revoked_at FROM revocations${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY revoked_at, kind, subject${limit}`,
+      params,
     );
     return rows.map((r) => ({ kind: str(r.kind) as Revocation['kind'], subject: str(r.subject), reason: strOrNull(r.reason), revokedAt: Number(r.revoked_at) }));
   }

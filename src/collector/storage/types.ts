@@ -320,7 +320,8 @@ export interface CollectorStore {
    */
   recordRedemption(passcodeId: string, agentId: string, now?: number): Promise<RedemptionResult>;
   revokePasscode(id: string, reason?: string, now?: number): Promise<void>;
-  listRevocations(since?: number): Promise<Revocation[]>;
+  /** Oldest first, (revoked at, kind, subject); every one from `since`, or one page. */
+  listRevocations(since?: number, page?: ListPage): Promise<Revocation[]>;
 
   createApiToken(
     role: ApiRole,
