@@ -284,16 +284,21 @@ listsSuite('PostgreSQL', async (ctx) => {
   return PostgresStore.open(await server.createDatabase('lists'));
 });
 
-describe('the approvals watch reads a bounded number of rows', function () {
+for (const [label, openWatchStore] of [
+  ['SQLite', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ascend-h18e-watch-'));
+    dirs.push(dir);
+    return SqliteStore.open(dir);
+  }],
+  ['PostgreSQL', async (ctx: Mocha.Context) => PostgresStore.open(await (await getTestPostgres(ctx)).createDatabase('watch'))],
+] as const) describe(`the approvals watch reads a bounded number of rows (${label})`, function () {
   this.timeout(180_000);
-  let dir: string;
   let app: FastifyInstance;
   let approver: string;
-  let store: SqliteStore;
+  let store: CollectorStore;
 
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ascend-h18e-watch-'));
-    store = await SqliteStore.open(dir);
+  before(async function () {
+    store = await openWatchStore(this);
     app = buildServer({ store, webhooks: false });
     await app.ready();
     approver = (await store.createApiToken('approver', 'watcher', Date.now(), { owners: ['CORP\\boss'] })).token;
@@ -309,7 +314,6 @@ describe('the approvals watch reads a bounded number of rows', function () {
   });
   after(async () => {
     await app?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('reads at most PENDING_MAX + 1 pending and DECIDED_MAX decided rows from the store, whatever it holds', async () => {
