@@ -97,3 +97,23 @@ export const REPORT_CURSOR_MAX = 1024;
 export function isReportName(name: unknown): name is ReportName {
   return typeof name === 'string' && (REPORT_NAMES as readonly string[]).includes(name);
 }
+
+/**
+ * The admin lists are paged the same way (issue 18): GET /api/v1/agents, /api/v1/tokens,
+ * /api/v1/passcodes, /api/v1/webhooks and /api/v1/approvals (oldest first) and
+ * /api/v1/webhooks/deliveries (newest first; LIST_DELIVERIES_ROWS when no limit is named)
+ * take `limit` and `cursor`; their answer carries `nextCursor` (null on the last page) and,
+ * when more follow, the REPORT_NEXT_HEADER and `Link: <...>; rel="next"` headers. Each cursor
+ * is bound to its list and filters (a deliveries cursor to its webhook and status).
+ */
+export const PAGED_LISTS = ['agents', 'tokens', 'passcodes', 'webhooks', 'webhooks/deliveries', 'approvals'] as const;
+export type PagedList = (typeof PAGED_LISTS)[number];
+export const LIST_DELIVERIES_ROWS = 100;
+
+/** What every page of a list carries besides its rows. */
+export interface ListPageAnswer {
+  nextCursor: string | null;
+}
+
+/** A cursor as the collector gives them out (what a client accepts from an answer or a user). */
+export const CURSOR_PATTERN = /^[A-Za-z0-9_-]{1,1000}\.[A-Za-z0-9_-]{22}$/;

@@ -63,7 +63,7 @@ describe('h18a webhooks: admin only, secret shown once and sealed at rest', func
       expect((await api(c, token, 'POST', '/api/v1/webhooks/00000000-0000-0000-0000-000000000000/remove')).status).to.equal(403);
     }
     expect((await api(c, 'not-a-token', 'GET', '/api/v1/webhooks')).status).to.equal(401);
-    expect((await api(c, c.admin, 'GET', '/api/v1/webhooks')).body).to.deep.equal({ webhooks: [] });
+    expect((await api(c, c.admin, 'GET', '/api/v1/webhooks')).body).to.deep.equal({ webhooks: [], nextCursor: null });
   });
 
   it('answers the secret once; lists and the database hold neither it nor the URL\'s token part', async () => {

@@ -19,7 +19,7 @@ export interface BootstrapResult {
 
 export async function ensureBootstrapToken(store: CollectorStore, dataDir: string): Promise<BootstrapResult> {
   const file = join(dataDir, BOOTSTRAP_TOKEN_FILE);
-  if ((await store.listApiTokens()).length > 0) return { file, created: false, exists: existsSync(file) };
+  if ((await store.listApiTokens({ limit: 1 })).length > 0) return { file, created: false, exists: existsSync(file) };
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const { token } = await store.createApiToken('admin', 'bootstrap');
   const fd = openSync(file, 'w', 0o600);

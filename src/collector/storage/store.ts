@@ -35,6 +35,7 @@ import {
   type EnrollmentToken,
   type PasscodeRecord,
   type RedemptionResult,
+  type ListPage,
   type ReportFilter,
   type Revocation,
   type StoredEvent,
@@ -142,6 +143,14 @@ function pageSql(filter: ReportFilter, keys: readonly string[], where: string[],
   if (filter.limit === undefined) return '';
   params.push(filter.limit);
   return ' LIMIT ?';
+}
+
+/** An admin list's WHERE (the keyset), ORDER BY and LIMIT on its unique order (a time column, then the id). */
+function listSql(page: ListPage, keys: readonly [string, string]): { sql: string; params: SqlValue[] } {
+  const where: string[] = [];
+  const params: SqlValue[] = [];
+  const limit = pageSql(page, keys, where, params);
+  return { sql: `${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${keys.join(', ')}${limit}`, params };
 }
 
 /** A user name as the MFA table keys it: Windows account names are case-insensitive. */
@@ -364,8 +373,9 @@ export class SqlCollectorStore implements CollectorStore {
     return rows[0] === undefined ? undefined : agentOf(rows[0]);
   }
 
-  async listAgents(): Promise<Agent[]> {
-    const rows = await this.db.all(`SELECT ${AGENT_COLUMNS} FROM agents ORDER BY enrolled_at, id`);
+  async listAgents(page: ListPage = {}): Promise<Agent[]> {
+    const { sql, params } = listSql(page, ['enrolled_at', 'id']);
+    const rows = await this.db.all(`SELECT ${AGENT_COLUMNS} FROM agents${sql}`, params);
     return rows.map(agentOf);
   }
 
@@ -537,6 +547,14 @@ export class SqlCollectorStore implements CollectorStore {
     return rows.map(approvalOf);
   }
 
+  async recentlyDecidedApprovals(from: number, limit: number): Promise<ApprovalRequest[]> {
+    const rows = await this.db.all(
+      `SELECT ${APPROVAL_COLUMNS} FROM approval_requests WHERE created_at >= ? AND status <> 'pending' ORDER BY COALESCE(decided_at, created_at) DESC, id LIMIT ?`,
+      [from, limit],
+    );
+    return rows.map(approvalOf);
+  }
+
   async useApproval(agentId: string, requestId: string, now = Date.now()): Promise<ApprovalRequest> {
     return this.db.tx(async (q) => {
       // One conditional UPDATE: two concurrent calls can not both run the elevation.
@@ -627,8 +645,9 @@ export class SqlCollectorStore implements CollectorStore {
     return rows[0] === undefined ? undefined : passcodeOf(rows[0]);
   }
 
-  async listPasscodes(): Promise<PasscodeRecord[]> {
-    const rows = await this.db.all(`SELECT ${PASSCODE_COLUMNS} FROM passcodes ORDER BY issued_at, id`);
+  async listPasscodes(page: ListPage = {}): Promise<PasscodeRecord[]> {
+    const { sql, params } = listSql(page, ['issued_at', 'id']);
+    const rows = await this.db.all(`SELECT ${PASSCODE_COLUMNS} FROM passcodes${sql}`, params);
     return rows.map(passcodeOf);
   }
 
@@ -669,10 +688,13 @@ export class SqlCollectorStore implements CollectorStore {
     });
   }
 
-  async listRevocations(since?: number): Promise<Revocation[]> {
+  async listRevocations(since?: number, page: ListPage = {}): Promise<Revocation[]> {
+    const where: string[] = since === undefined ? [] : ['revoked_at >= ?'];
+    const params: SqlValue[] = since === undefined ? [] : [since];
+    const limit = pageSql(page, ['revoked_at', 'kind', 'subject'], where, params);
     const rows = await this.db.all(
-      `SELECT kind, subject, reason, revoked_at FROM revocations ${since === undefined ? '' : 'WHERE revoked_at >= ?'} ORDER BY revoked_at, kind, subject`,
-      since === undefined ? [] : [since],
+      `SELECT kind, subject, reason, revoked_at FROM revocations${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY revoked_at, kind, subject${limit}`,
+      params,
     );
     return rows.map((r) => ({ kind: str(r.kind) as Revocation['kind'], subject: str(r.subject), reason: strOrNull(r.reason), revokedAt: Number(r.revoked_at) }));
   }
@@ -717,9 +739,15 @@ export class SqlCollectorStore implements CollectorStore {
     if (n === 0) throw new AscendError('ASC_COLLECTOR_NOT_FOUND', `no API token ${id}`);
   }
 
-  async listApiTokens(): Promise<ApiToken[]> {
-    const rows = await this.db.all(`SELECT ${API_TOKEN_COLUMNS} FROM api_tokens ORDER BY created_at, id`);
+  async listApiTokens(page: ListPage = {}): Promise<ApiToken[]> {
+    const { sql, params } = listSql(page, ['created_at', 'id']);
+    const rows = await this.db.all(`SELECT ${API_TOKEN_COLUMNS} FROM api_tokens${sql}`, params);
     return rows.map(apiTokenOf);
+  }
+
+  async getApiToken(id: string): Promise<ApiToken | undefined> {
+    const rows = await this.db.all(`SELECT ${API_TOKEN_COLUMNS} FROM api_tokens WHERE id = ?`, [id]);
+    return rows[0] === undefined ? undefined : apiTokenOf(rows[0]);
   }
 
   // --- MFA (TOTP)

@@ -189,6 +189,9 @@ export interface ReportFilter {
   limit?: number;
 }
 
+/** One page of an admin list (issue 18): rows after `after` in the list's unique order (its time, then its id), at most `limit`. */
+export type ListPage = Pick<ReportFilter, 'after' | 'limit'>;
+
 /** A row's place in its report's order: time, then one or two ids. */
 export interface ReportKey {
   time: number;
@@ -264,7 +267,8 @@ export interface CollectorStore {
   /** The agent whose credential this is (revoked ones included, with revokedAt), or undefined. */
   findAgentByCredential(credential: string): Promise<Agent | undefined>;
   getAgent(id: string): Promise<Agent | undefined>;
-  listAgents(): Promise<Agent[]>;
+  /** Oldest first, (enrolled at, id); every agent, or one page. */
+  listAgents(page?: ListPage): Promise<Agent[]>;
   revokeAgent(id: string, reason?: string, now?: number): Promise<void>;
 
   /**
@@ -290,6 +294,8 @@ export interface CollectorStore {
   listPendingApprovals(): Promise<ApprovalRequest[]>;
   /** Every request matching the filter (time = filed at), oldest first: the approvals audit. */
   listApprovals(filter?: ApprovalFilter): Promise<ApprovalRequest[]>;
+  /** Decided (not pending) requests filed at or after `from`, the last decided first (then by id), at most `limit`. */
+  recentlyDecidedApprovals(from: number, limit: number): Promise<ApprovalRequest[]>;
   /**
    * The agent runs an approved request: marks it used, once. Throws ASC_COLLECTOR_NOT_FOUND,
    * or ASC_COLLECTOR_CONFLICT when it is not approved, used already, or past its time limit.
@@ -306,14 +312,16 @@ export interface CollectorStore {
   /** `computers`: the terms' computer patterns (empty = any); absent = unknown, and no agent may redeem it. */
   registerPasscode(p: { id: string; title: string; maxUses: number | null; issuedAt?: number; computers?: readonly string[] | null }): Promise<PasscodeRecord>;
   getPasscode(id: string): Promise<PasscodeRecord | undefined>;
-  listPasscodes(): Promise<PasscodeRecord[]>;
+  /** Oldest first, (issued at, id); every passcode, or one page. */
+  listPasscodes(page?: ListPage): Promise<PasscodeRecord[]>;
   /**
    * Counts one redemption domain-wide, atomically; refused when revoked or spent, or when
    * the passcode's computers do not include the agent's enrolled computer (no use spent).
    */
   recordRedemption(passcodeId: string, agentId: string, now?: number): Promise<RedemptionResult>;
   revokePasscode(id: string, reason?: string, now?: number): Promise<void>;
-  listRevocations(since?: number): Promise<Revocation[]>;
+  /** Oldest first, (revoked at, kind, subject); every one from `since`, or one page. */
+  listRevocations(since?: number, page?: ListPage): Promise<Revocation[]>;
 
   createApiToken(
     role: ApiRole,
@@ -324,7 +332,10 @@ export interface CollectorStore {
   /** The token's record if it exists, is not revoked and has not expired. */
   findApiToken(token: string, now?: number): Promise<ApiToken | undefined>;
   revokeApiToken(id: string, now?: number): Promise<void>;
-  listApiTokens(): Promise<ApiToken[]>;
+  /** Oldest first, (created at, id); every token and sign-in session, or one page. */
+  listApiTokens(page?: ListPage): Promise<ApiToken[]>;
+  /** One token's record (revoked and expired ones too), or undefined. */
+  getApiToken(id: string): Promise<ApiToken | undefined>;
 
   /** Enrolls (or re-enrolls, replacing the secret) a user for TOTP; the user name is matched case-insensitively. */
   putMfaSecret(user: string, secret: string, now?: number): Promise<MfaEnrollment>;

@@ -105,15 +105,27 @@ export class WebhookStore {
     return rows[0] === undefined ? undefined : hookOf(rows[0]);
   }
 
-  /** The live webhooks (removed ones with `all`), oldest first. */
-  async list(opts: { all?: boolean } = {}): Promise<Webhook[]> {
-    const rows = await this.db.all(`SELECT ${HOOK_COLUMNS} FROM webhooks${opts.all ? '' : ' WHERE removed_at IS NULL'} ORDER BY created_at, id`);
+  /**
+   * The live webhooks (removed ones with `all`), oldest first: (created at, id). Paged (issue 18):
+   * `after` the key of the last one seen, at most `limit`.
+   */
+  async list(opts: { all?: boolean; after?: { time: number; a: string }; limit?: number } = {}): Promise<Webhook[]> {
+    const where: string[] = opts.all ? [] : ['removed_at IS NULL'];
+    const params: (string | number)[] = [];
+    if (opts.after !== undefined) (where.push('(created_at, id) > (?, ?)'), params.push(opts.after.time, opts.after.a));
+    if (opts.limit !== undefined) params.push(opts.limit);
+    const rows = await this.db.all(
+      `SELECT ${HOOK_COLUMNS} FROM webhooks${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id${opts.limit === undefined ? '' : ' LIMIT ?'}`,
+      params,
+    );
     return rows.map(hookOf);
   }
 
-  /** Per webhook: how many deliveries are pending, delivered and failed. */
-  async counts(): Promise<Map<string, Record<WebhookDeliveryStatus, number>>> {
-    const rows = await this.db.all('SELECT webhook_id, status, COUNT(*) AS n FROM webhook_deliveries GROUP BY webhook_id, status');
+  /** Per webhook (these, or all): how many deliveries are pending, delivered and failed. */
+  async counts(ids?: readonly string[]): Promise<Map<string, Record<WebhookDeliveryStatus, number>>> {
+    if (ids !== undefined && ids.length === 0) return new Map();
+    const only = ids === undefined ? '' : ` WHERE webhook_id IN (${ids.map(() => '?').join(', ')})`;
+    const rows = await this.db.all(`SELECT webhook_id, status, COUNT(*) AS n FROM webhook_deliveries${only} GROUP BY webhook_id, status`, ids === undefined ? [] : [...ids]);
     const out = new Map<string, Record<WebhookDeliveryStatus, number>>();
     for (const r of rows) {
       const id = String(r.webhook_id);
@@ -204,14 +216,15 @@ export class WebhookStore {
     return rows[0] === undefined ? undefined : deliveryOf(rows[0]);
   }
 
-  /** Newest first, at most `limit`. */
-  async listDeliveries(filter: { webhookId?: string; status?: WebhookDeliveryStatus; limit: number }): Promise<WebhookDelivery[]> {
+  /** Newest first, (created at, id) descending, at most `limit`; paged (issue 18): only those before `before`, the key of the last one seen. */
+  async listDeliveries(filter: { webhookId?: string; status?: WebhookDeliveryStatus; limit: number; before?: { time: number; a: string } }): Promise<WebhookDelivery[]> {
     const where: string[] = [];
     const params: (string | number)[] = [];
     if (filter.webhookId !== undefined) (where.push('webhook_id = ?'), params.push(filter.webhookId));
     if (filter.status !== undefined) (where.push('status = ?'), params.push(filter.status));
+    if (filter.before !== undefined) (where.push('(created_at, id) < (?, ?)'), params.push(filter.before.time, filter.before.a));
     params.push(filter.limit);
-    const rows = await this.db.all(`SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id LIMIT ?`, params);
+    const rows = await this.db.all(`SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`, params);
     return rows.map(deliveryOf);
   }
 }

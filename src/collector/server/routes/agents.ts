@@ -8,6 +8,7 @@ import type { EventsAnswer } from '../../../collector-api/events.js';
 import type { AnchorAnswer, EnrollAnswer } from '../../../collector-api/views.js';
 import { joinEnrollmentToken, showPin, splitEnrollmentToken } from '../../../collector-api/pin.js';
 import { actor, fail, iso, parseTime, type RouteContext } from '../context.js';
+import { ListQuery, type ListQueryType, pageOf, pageRequest } from '../list-page.js';
 import { EmptyQuery, EnrollBody, EnrollTokenBody, EventsBody, IdParams, ReasonBody } from '../schemas.js';
 
 function agentView(a: Agent) {
@@ -71,9 +72,13 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: RouteContext): vo
     },
   );
 
-  app.get('/api/v1/agents', { schema: { querystring: EmptyQuery }, onRequest: ctx.requireRole('viewer') }, async () => ({
-    agents: (await store.listAgents()).map(agentView),
-  }));
+  // Paged (issue 18): (enrolled at, id), the cursor signed and bound to this list.
+  app.get<{ Querystring: ListQueryType }>('/api/v1/agents', { schema: { querystring: ListQuery }, onRequest: ctx.requireRole('viewer') }, async (req, reply) => {
+    const page = pageRequest(ctx, 'agents', req.query);
+    const rows = await store.listAgents({ limit: page.limit + 1, ...(page.after === undefined ? {} : { after: page.after }) });
+    const { page: agents, nextCursor } = pageOf(ctx, 'agents', rows, page, (a) => ({ time: a.enrolledAt, a: a.id, b: '' }), { reply, path: '/api/v1/agents', query: { ...req.query } });
+    return { agents: agents.map(agentView), nextCursor };
+  });
 
   app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof ReasonBody> }>(
     '/api/v1/agents/:id/revoke',

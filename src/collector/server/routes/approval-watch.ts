@@ -15,9 +15,14 @@ import type { ApprovalRequest, CollectorStore } from '../../storage/index.js';
 /** Decided requests shown: those filed in the last day, the newest this many. */
 export const DECIDED_WINDOW_MS = 24 * 3600_000;
 export const DECIDED_MAX = 100;
+/**
+ * Pending requests shown: the oldest this many (issue 18: every read of the watch is bounded,
+ * whatever the database holds); `pendingMore` says that more are waiting.
+ */
+export const PENDING_MAX = 500;
 
 export interface WatchDeps<V> {
-  store: Pick<CollectorStore, 'listApprovals' | 'expirePendingApprovals'>;
+  store: Pick<CollectorStore, 'listApprovals' | 'recentlyDecidedApprovals' | 'expirePendingApprovals'>;
   ttlMs: number;
   pollIntervalMs: number;
   /** Emits 'changed' when a request is filed or decided on this collector. */
@@ -30,18 +35,21 @@ export interface WatchDeps<V> {
 export interface WatchState<V> {
   tag: string;
   pending: V[];
+  /** True when more requests are pending than `pending` holds (the oldest PENDING_MAX). */
+  pendingMore: boolean;
   decided: V[];
 }
 
 async function snapshot<V>(deps: WatchDeps<V>, now: number): Promise<WatchState<V>> {
   await deps.store.expirePendingApprovals(deps.ttlMs, now);
-  const pending = await deps.store.listApprovals({ status: 'pending' });
-  const recent = await deps.store.listApprovals({ from: now - DECIDED_WINDOW_MS });
-  const decided = recent
-    .filter((r) => r.status !== 'pending')
-    .sort((a, b) => (b.decidedAt ?? b.createdAt) - (a.decidedAt ?? a.createdAt) || (a.id < b.id ? -1 : 1))
-    .slice(0, DECIDED_MAX);
-  const state = { pending: pending.map((r) => deps.view(r, deps.ttlMs)), decided: decided.map((r) => deps.view(r, deps.ttlMs)) };
+  // Both reads are bounded: one more pending than shown tells that more wait; the decided ones are cut by the database.
+  const pending = await deps.store.listApprovals({ status: 'pending', limit: PENDING_MAX + 1 });
+  const decided = await deps.store.recentlyDecidedApprovals(now - DECIDED_WINDOW_MS, DECIDED_MAX);
+  const state = {
+    pending: pending.slice(0, PENDING_MAX).map((r) => deps.view(r, deps.ttlMs)),
+    pendingMore: pending.length > PENDING_MAX,
+    decided: decided.map((r) => deps.view(r, deps.ttlMs)),
+  };
   const tag = createHash('sha256').update(JSON.stringify(state)).digest('hex').slice(0, 32);
   return { tag, ...state };
 }

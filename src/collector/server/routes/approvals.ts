@@ -7,15 +7,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Agent, ApiToken, ApprovalRequest, ReportKey } from '../../storage/index.js';
+import type { Agent, ApiToken, ApprovalRequest } from '../../storage/index.js';
 import { actor, fail, granted, iso, type RouteContext } from '../context.js';
 import { assertNotSelfApproval } from '../self-approval.js';
 import * as webhookEvents from '../../webhooks/events.js';
 import type { ApprovalView } from '../../../collector-api/views.js';
 import { ApprovalListQuery, ApprovalPollQuery, ApprovalRequestBody, ApprovalWatchQuery, ApproveBody, DenyBody, IdParams, RequestIdParams } from '../schemas.js';
 import { watchApprovals } from './approval-watch.js';
-import { decodeCursor, encodeCursor } from '../report-cursor.js';
-import { REPORT_PAGE_MAX, REPORT_PAGE_ROWS } from '../../../collector-api/reports.js';
+import { pageOf, pageRequest } from '../list-page.js';
 
 /** What an agent sees of its own request. */
 function agentView(r: ApprovalRequest, ttlMs: number): ApprovalView {
@@ -164,25 +163,14 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: RouteContext):
   app.get<{ Querystring: Static<typeof ApprovalListQuery> }>(
     '/api/v1/approvals',
     { schema: { querystring: ApprovalListQuery }, onRequest: ctx.requireRole('approver') },
-    async (req) => {
+    async (req, reply) => {
       await expire();
       const status = req.query.status ?? 'pending';
       // Paged (issue 18): one more than the page tells whether another follows; the cursor is bound to the status.
-      const limit = req.query.limit === undefined ? REPORT_PAGE_ROWS : Number(req.query.limit);
-      if (limit > REPORT_PAGE_MAX) throw fail('ASC_COLLECTOR_BAD_INPUT', `query.limit must be at most ${REPORT_PAGE_MAX}`);
       const scope = `approval-list:${status}`;
-      let after: ReportKey | undefined;
-      if (req.query.cursor !== undefined) {
-        try {
-          after = decodeCursor(ctx.identity.grantKey, scope, {}, req.query.cursor);
-        } catch (e) {
-          throw fail('ASC_COLLECTOR_BAD_INPUT', (e as Error).message);
-        }
-      }
-      const list = await store.listApprovals({ status, limit: limit + 1, ...(after === undefined ? {} : { after }) });
-      const page = list.slice(0, limit);
-      const last = page[page.length - 1];
-      const nextCursor = list.length > limit && last !== undefined ? encodeCursor(ctx.identity.grantKey, scope, {}, { time: last.createdAt, a: last.id, b: '' }) : null;
+      const want = pageRequest(ctx, scope, req.query);
+      const list = await store.listApprovals({ status, limit: want.limit + 1, ...(want.after === undefined ? {} : { after: want.after }) });
+      const { page, nextCursor } = pageOf(ctx, scope, list, want, (r) => ({ time: r.createdAt, a: r.id, b: '' }), { reply, path: '/api/v1/approvals', query: { ...req.query } });
       return { requests: page.map((r) => approverView(r, ttl)), nextCursor };
     },
   );

@@ -3,13 +3,14 @@
  * redemptions counted across every agent (an online agent's redemption is refused once the
  * count is spent), and revocations, which agents fetch.
  */
-import type { Static } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import * as webhookEvents from '../../webhooks/events.js';
 import type { FastifyInstance } from 'fastify';
 import type { Agent, PasscodeRecord, Revocation } from '../../storage/index.js';
 import { actor, fail, granted, iso, parseTime, type RouteContext } from '../context.js';
 import type { RevocationsAnswer, RevocationView } from '../../../collector-api/views.js';
-import { EmptyQuery, PasscodeBody, PasscodeIdParams, ReasonBody, SinceQuery } from '../schemas.js';
+import { ListQuery, type ListQueryType, PageQueryFields, pageOf, pageRequest } from '../list-page.js';
+import { PasscodeBody, PasscodeIdParams, ReasonBody, SinceQuery } from '../schemas.js';
 
 function passcodeView(p: PasscodeRecord) {
   return {
@@ -23,6 +24,8 @@ function passcodeView(p: PasscodeRecord) {
     computers: p.computers,
   };
 }
+
+const RevocationListQuery = Type.Object({ ...SinceQuery.properties, ...PageQueryFields }, { additionalProperties: false });
 
 function revocationView(r: Revocation): RevocationView {
   return { kind: r.kind, subject: r.subject, reason: r.reason, revokedAt: iso(r.revokedAt) };
@@ -41,9 +44,13 @@ export function registerPasscodeRoutes(app: FastifyInstance, ctx: RouteContext):
     },
   );
 
-  app.get('/api/v1/passcodes', { schema: { querystring: EmptyQuery }, onRequest: ctx.requireRole('viewer') }, async () => ({
-    passcodes: (await store.listPasscodes()).map(passcodeView),
-  }));
+  // Paged (issue 18): (issued at, id), the cursor signed and bound to this list.
+  app.get<{ Querystring: ListQueryType }>('/api/v1/passcodes', { schema: { querystring: ListQuery }, onRequest: ctx.requireRole('viewer') }, async (req, reply) => {
+    const page = pageRequest(ctx, 'passcodes', req.query);
+    const rows = await store.listPasscodes({ limit: page.limit + 1, ...(page.after === undefined ? {} : { after: page.after }) });
+    const { page: passcodes, nextCursor } = pageOf(ctx, 'passcodes', rows, page, (p) => ({ time: p.issuedAt, a: p.id, b: '' }), { reply, path: '/api/v1/passcodes', query: { ...req.query } });
+    return { passcodes: passcodes.map(passcodeView), nextCursor };
+  });
 
   app.get<{ Params: Static<typeof PasscodeIdParams> }>(
     '/api/v1/passcodes/:id',
@@ -71,10 +78,18 @@ export function registerPasscodeRoutes(app: FastifyInstance, ctx: RouteContext):
   const listRevocations = async (since: string | undefined): Promise<Pick<RevocationsAnswer, 'revocations'>> => ({
     revocations: (await store.listRevocations(parseTime(since, 'query.since'))).map(revocationView),
   });
-  app.get<{ Querystring: Static<typeof SinceQuery> }>(
+  // The people's view is paged (issue 18): (revoked at, kind, subject), the cursor bound to `since`.
+  app.get<{ Querystring: Static<typeof RevocationListQuery> }>(
     '/api/v1/revocations',
-    { schema: { querystring: SinceQuery }, onRequest: ctx.requireRole('viewer') },
-    async (req) => listRevocations(req.query.since),
+    { schema: { querystring: RevocationListQuery }, onRequest: ctx.requireRole('viewer') },
+    async (req, reply) => {
+      const since = parseTime(req.query.since, 'query.since');
+      const scope = `revocations:${since ?? ''}`;
+      const page = pageRequest(ctx, scope, req.query);
+      const rows = await store.listRevocations(since, { limit: page.limit + 1, ...(page.after === undefined ? {} : { after: page.after }) });
+      const { page: list, nextCursor } = pageOf(ctx, scope, rows, page, (r) => ({ time: r.revokedAt, a: r.kind, b: r.subject }), { reply, path: '/api/v1/revocations', query: { ...req.query } });
+      return { revocations: list.map(revocationView), nextCursor };
+    },
   );
   app.get<{ Querystring: Static<typeof SinceQuery> }>(
     '/api/v1/agent/revocations',

@@ -11,6 +11,7 @@ import type { ApiToken } from '../../storage/index.js';
 import { actor, bearer, fail, iso, parseTime, type RouteContext } from '../context.js';
 import { EmptyQuery, IdParams, SignInBody, TokenBody } from '../schemas.js';
 import { accountForm, ownersForNewToken } from '../self-approval.js';
+import { ListQuery, type ListQueryType, pageOf, pageRequest } from '../list-page.js';
 
 function tokenView(t: ApiToken) {
   // owners only when there are some: a token without an owner looks as it did before owners existed.
@@ -95,14 +96,18 @@ export function registerTokenRoutes(app: FastifyInstance, ctx: RouteContext): vo
     return reply.code(201).send({ token, ...tokenView(record) });
   });
 
-  app.get('/api/v1/tokens', { schema: { querystring: EmptyQuery }, onRequest: ctx.requireRole('admin') }, async () => ({
-    tokens: (await store.listApiTokens()).map(tokenView),
-  }));
+  // Paged (issue 18): every AD sign-in adds a session row, so the list grows without an admin.
+  app.get<{ Querystring: ListQueryType }>('/api/v1/tokens', { schema: { querystring: ListQuery }, onRequest: ctx.requireRole('admin') }, async (req, reply) => {
+    const page = pageRequest(ctx, 'tokens', req.query);
+    const rows = await store.listApiTokens({ limit: page.limit + 1, ...(page.after === undefined ? {} : { after: page.after }) });
+    const { page: tokens, nextCursor } = pageOf(ctx, 'tokens', rows, page, (t) => ({ time: t.createdAt, a: t.id, b: '' }), { reply, path: '/api/v1/tokens', query: { ...req.query } });
+    return { tokens: tokens.map(tokenView), nextCursor };
+  });
 
   app.post<{ Params: Static<typeof IdParams> }>('/api/v1/tokens/:id/revoke', { schema: { params: IdParams }, onRequest: ctx.requireRole('admin') }, async (req) => {
     await store.revokeApiToken(req.params.id);
     req.log.info({ tokenId: req.params.id, by: actor(req) }, 'API token revoked');
-    const t = (await store.listApiTokens()).find((x) => x.id === req.params.id);
+    const t = await store.getApiToken(req.params.id);
     return { token: t === undefined ? null : tokenView(t) };
   });
 

@@ -15,10 +15,12 @@ import {
   type WebhookDeliveryView,
   type WebhookView,
 } from '../../../collector-api/webhooks.js';
+import { LIST_DELIVERIES_ROWS } from '../../../collector-api/reports.js';
 import { checkWebhookUrl } from '../../webhooks/target.js';
 import { redactedUrl, sealTarget } from '../../webhooks/secret-box.js';
 import type { Webhook, WebhookDelivery } from '../../webhooks/store.js';
 import { actor, fail, iso, type RouteContext } from '../context.js';
+import { ListQuery, type ListQueryType, PageQueryFields, pageOf, pageRequest } from '../list-page.js';
 
 const Uuid = Type.String({ minLength: 1, maxLength: 64, pattern: '^[0-9A-Za-z-]+$' });
 const IdParams = Type.Object({ id: Uuid }, { additionalProperties: false });
@@ -35,7 +37,7 @@ const DeliveriesQuery = Type.Object(
   {
     webhook: Type.Optional(Uuid),
     status: Type.Optional(Type.Unsafe<WebhookDeliveryStatus>({ type: 'string', enum: ['pending', 'delivered', 'failed'] })),
-    limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,3}$' })),
+    ...PageQueryFields,
   },
   { additionalProperties: false },
 );
@@ -43,7 +45,7 @@ const EmptyQuery = Type.Object({}, { additionalProperties: false });
 
 /** At most this many webhooks: each event is a row per webhook. */
 export const MAX_WEBHOOKS = 100;
-const MAX_DELIVERIES_LISTED = 1000;
+
 
 function webhookView(h: Webhook, counts: Record<WebhookDeliveryStatus, number> | undefined): WebhookView {
   return { id: h.id, name: h.name, url: h.url, events: h.events, format: h.format, createdAt: iso(h.createdAt), createdBy: h.createdBy, deliveries: counts ?? { pending: 0, delivered: 0, failed: 0 } };
@@ -84,9 +86,13 @@ export function registerWebhookRoutes(app: FastifyInstance, ctx: RouteContext): 
     return reply.code(201).send({ secret, webhook: webhookView(h, undefined) });
   });
 
-  app.get('/api/v1/webhooks', { schema: { querystring: EmptyQuery }, onRequest: admin }, async () => {
-    const counts = await hooks.counts();
-    return { webhooks: (await hooks.list()).map((h) => webhookView(h, counts.get(h.id))) };
+  // Paged (issue 18) like the other lists; the delivery counts are read for the page's webhooks only.
+  app.get<{ Querystring: ListQueryType }>('/api/v1/webhooks', { schema: { querystring: ListQuery }, onRequest: admin }, async (req, reply) => {
+    const page = pageRequest(ctx, 'webhooks', req.query);
+    const rows = await hooks.list({ limit: page.limit + 1, ...(page.after === undefined ? {} : { after: page.after }) });
+    const { page: list, nextCursor } = pageOf(ctx, 'webhooks', rows, page, (h) => ({ time: h.createdAt, a: h.id, b: '' }), { reply, path: '/api/v1/webhooks', query: { ...req.query } });
+    const counts = await hooks.counts(list.map((h) => h.id));
+    return { webhooks: list.map((h) => webhookView(h, counts.get(h.id))), nextCursor };
   });
 
   app.post<{ Params: Static<typeof IdParams> }>('/api/v1/webhooks/:id/remove', { schema: { params: IdParams, querystring: EmptyQuery }, onRequest: admin }, async (req) => {
@@ -108,10 +114,18 @@ export function registerWebhookRoutes(app: FastifyInstance, ctx: RouteContext): 
     return reply.code(202).send({ delivery: deliveryView(d) });
   });
 
-  app.get<{ Querystring: Static<typeof DeliveriesQuery> }>('/api/v1/webhooks/deliveries', { schema: { querystring: DeliveriesQuery }, onRequest: admin }, async (req) => {
-    const limit = Math.min(MAX_DELIVERIES_LISTED, req.query.limit === undefined ? 100 : Number(req.query.limit));
-    const list = await hooks.listDeliveries({ ...(req.query.webhook === undefined ? {} : { webhookId: req.query.webhook }), ...(req.query.status === undefined ? {} : { status: req.query.status }), limit: limit + 1 });
-    return { deliveries: list.slice(0, limit).map(deliveryView), more: list.length > limit };
+  app.get<{ Querystring: Static<typeof DeliveriesQuery> }>('/api/v1/webhooks/deliveries', { schema: { querystring: DeliveriesQuery }, onRequest: admin }, async (req, reply) => {
+    // Paged (issue 18), newest first: the cursor is bound to the filters (webhook, status).
+    const scope = `webhook-deliveries:${req.query.webhook ?? ''}:${req.query.status ?? ''}`;
+    const page = pageRequest(ctx, scope, { ...req.query, limit: req.query.limit ?? String(LIST_DELIVERIES_ROWS) });
+    const rows = await hooks.listDeliveries({
+      ...(req.query.webhook === undefined ? {} : { webhookId: req.query.webhook }),
+      ...(req.query.status === undefined ? {} : { status: req.query.status }),
+      ...(page.after === undefined ? {} : { before: page.after }),
+      limit: page.limit + 1,
+    });
+    const { page: list, nextCursor } = pageOf(ctx, scope, rows, page, (d) => ({ time: d.createdAt, a: d.id, b: '' }), { reply, path: '/api/v1/webhooks/deliveries', query: { ...req.query } });
+    return { deliveries: list.map(deliveryView), more: nextCursor !== null, nextCursor };
   });
 
   app.get<{ Params: Static<typeof IdParams> }>('/api/v1/webhooks/deliveries/:id', { schema: { params: IdParams }, onRequest: admin }, async (req) => {

@@ -54,7 +54,7 @@ const SCRIPT = `
   const KEY = ${JSON.stringify(TOKEN_STORAGE_KEY)};
   const $ = (id) => document.getElementById(id);
   const errorBox = $('error'), who = $('who'), live = $('live');
-  const pendingBody = $('pending-body'), decidedBody = $('decided-body');
+  const pendingBody = $('pending-body'), decidedBody = $('decided-body'), pendingMore = $('pending-more');
   const LIMITS = [['', 'No time limit'], ['900', '15 minutes'], ['3600', '1 hour'], ['14400', '4 hours'], ['28800', '8 hours']];
   /** Pending rows by request id: kept across refreshes so a reason being typed survives them. */
   const rows = new Map();
@@ -293,6 +293,7 @@ const SCRIPT = `
         if (body.tag !== tag) {
           tag = body.tag;
           renderPending(Array.isArray(body.pending) ? body.pending : []);
+          pendingMore.hidden = body.pendingMore !== true;
           renderDecided(Array.isArray(body.decided) ? body.decided : []);
         }
         live.textContent = 'Live: updated ' + new Date().toLocaleTimeString() + '.';
@@ -356,6 +357,7 @@ export const APPROVALS_PAGE_HTML = `<!DOCTYPE html>
 <div class="actions"><button id="sign-out" type="button">Sign out</button><span id="live" role="status"></span></div>
 <h2>Pending requests</h2>
 <div class="table-wrap"><table id="pending"><thead><tr><th scope="col">User</th><th scope="col">Computer</th><th scope="col">Program</th><th scope="col">Arguments</th><th scope="col">Justification</th><th scope="col">Rule</th><th scope="col">Age</th><th scope="col">Decide (never your own request)</th></tr></thead><tbody id="pending-body"></tbody></table></div>
+<p id="pending-more" role="status" hidden>More requests are pending than shown here (the oldest first): decide these, or list them all with "ascend server approval list".</p>
 <h2>Decided in the last day</h2>
 <div class="table-wrap"><table id="decided"><thead><tr><th scope="col">User</th><th scope="col">Computer</th><th scope="col">Program</th><th scope="col">Decision</th><th scope="col">By</th><th scope="col">When</th><th scope="col">Reason</th><th scope="col">Run at</th></tr></thead><tbody id="decided-body"></tbody></table></div>
 </div>

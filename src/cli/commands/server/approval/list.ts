@@ -1,8 +1,8 @@
 import { Flags } from '@oclif/core';
 import { AscendCommand } from '../../../base-command.js';
-import { AscendError } from '../../../../errors.js';
-import { callApi, durationShort, relative, safe, serverFlags, when } from '../../../server-command.js';
+import { durationShort, relative, safe, serverFlags, when } from '../../../server-command.js';
 import type { ApprovalView } from '../../../shared/server-views.js';
+import { fetchList, pageFlags } from '../../../shared/list-pages.js';
 
 export interface ApprovalListResult {
   requests: ApprovalView[];
@@ -42,20 +42,13 @@ export default class ServerApprovalList extends AscendCommand<ApprovalListResult
   static override flags = {
     ...serverFlags,
     status: Flags.string({ description: 'which requests', options: ['pending', 'approved', 'denied', 'expired'], default: 'pending' }),
+    ...pageFlags,
   };
 
   async run(): Promise<ApprovalListResult> {
     const { flags } = await this.parse(ServerApprovalList);
     // The list is paged (issue 18): follow every cursor, so the output is the whole list as before.
-    const r = await callApi<ApprovalListResult>(flags, 'GET', `api/v1/approvals?${new URLSearchParams({ status: flags.status }).toString()}`);
-    const seen = new Set<string>();
-    while (typeof r.nextCursor === 'string') {
-      if (seen.has(r.nextCursor) || !/^[A-Za-z0-9_.-]{1,1024}$/.test(r.nextCursor)) throw new AscendError('ASC_COLLECTOR_UNREACHABLE', 'the collector gave a bad or repeated approval list cursor');
-      seen.add(r.nextCursor);
-      const page = await callApi<ApprovalListResult>(flags, 'GET', `api/v1/approvals?${new URLSearchParams({ status: flags.status, cursor: r.nextCursor }).toString()}`);
-      r.requests.push(...page.requests);
-      r.nextCursor = page.nextCursor;
-    }
+    const r: ApprovalListResult = await fetchList<'requests', ApprovalView>(flags, 'api/v1/approvals', { status: flags.status }, 'requests', flags, 'approval list');
     if (r.requests.length === 0) {
       this.say(`No ${flags.status} approval requests.`);
       return r;
@@ -65,6 +58,7 @@ export default class ServerApprovalList extends AscendCommand<ApprovalListResult
       if (i > 0) this.say();
       for (const line of describeApproval(req, now)) this.say(line);
     });
+    if (typeof r.nextCursor === 'string') this.say(`\n(more: --cursor ${r.nextCursor})`);
     return r;
   }
 }

@@ -1,12 +1,16 @@
 import { Flags } from '@oclif/core';
 import type { WebhookDeliveryView } from '../../../../collector-api/webhooks.js';
 import { AscendCommand } from '../../../base-command.js';
-import { callApi, safe, serverFlags, when } from '../../../server-command.js';
+import { safe, serverFlags, when } from '../../../server-command.js';
 import { renderTable } from '../../../table.js';
+import { fetchList, pageFlags } from '../../../shared/list-pages.js';
+import { LIST_DELIVERIES_ROWS, REPORT_PAGE_MAX, REPORT_PAGE_ROWS } from '../../../../collector-api/reports.js';
 
 export interface WebhookDeliveriesResult {
   deliveries: WebhookDeliveryView[];
   more: boolean;
+  /** Where the next page starts (--cursor), null when no more. */
+  nextCursor: string | null;
 }
 
 export default class ServerWebhookDeliveries extends AscendCommand<WebhookDeliveriesResult> {
@@ -17,15 +21,25 @@ export default class ServerWebhookDeliveries extends AscendCommand<WebhookDelive
     ...serverFlags,
     webhook: Flags.string({ description: 'only this webhook\'s (id)' }),
     status: Flags.string({ description: 'only these', options: ['pending', 'delivered', 'failed'] }),
-    limit: Flags.integer({ description: 'at most this many', default: 100, min: 1, max: 1000 }),
+    limit: Flags.integer({ description: `at most this many (a page; default ${LIST_DELIVERIES_ROWS})`, min: 1, max: REPORT_PAGE_MAX }),
+    cursor: pageFlags.cursor,
+    all: Flags.boolean({ description: 'every delivery (of the filters), following the cursors', default: false }),
   };
 
   async run(): Promise<WebhookDeliveriesResult> {
     const { flags } = await this.parse(ServerWebhookDeliveries);
-    const q = new URLSearchParams({ limit: String(flags.limit) });
-    if (flags.webhook !== undefined) q.set('webhook', flags.webhook);
-    if (flags.status !== undefined) q.set('status', flags.status);
-    const r = await callApi<WebhookDeliveriesResult>(flags, 'GET', `api/v1/webhooks/deliveries?${q.toString()}`);
+    // Paged (issue 18), newest first: one page (--limit, --cursor), or with --all every page.
+    const limit = flags.limit ?? (flags.all ? REPORT_PAGE_ROWS : LIST_DELIVERIES_ROWS);
+    const got = await fetchList<'deliveries', WebhookDeliveryView>(
+      flags,
+      'api/v1/webhooks/deliveries',
+      { webhook: flags.webhook, status: flags.status },
+      'deliveries',
+      { limit, cursor: flags.cursor },
+      'webhook delivery list',
+      flags.all,
+    );
+    const r: WebhookDeliveriesResult = { deliveries: got.deliveries, more: got.nextCursor !== null, nextCursor: got.nextCursor };
     const rows = r.deliveries.map((d) => ({
       id: d.id,
       webhook: d.webhookId,
@@ -37,7 +51,7 @@ export default class ServerWebhookDeliveries extends AscendCommand<WebhookDelive
       error: safe(d.lastError ?? ''),
     }));
     this.say(renderTable(['id', 'webhook', 'event', 'status', 'attempts', 'created', 'next', 'error'], rows, { empty: '(no deliveries)' }));
-    if (r.more) this.say(`(more: raise --limit above ${flags.limit} or filter)`);
+    if (r.nextCursor !== null) this.say(`(more: --cursor ${r.nextCursor}, or --all)`);
     return r;
   }
 }
