@@ -607,6 +607,11 @@ export class SqlCollectorStore implements CollectorStore {
     return this.db.run("UPDATE approval_requests SET status = 'expired', decided_at = ? WHERE status = 'pending' AND created_at < ?", [now, now - maxAgeMs]);
   }
 
+  async countPendingApprovals(agentId: string): Promise<number> {
+    const rows = await this.db.all("SELECT COUNT(*) AS n FROM approval_requests WHERE agent_id = ? AND status = 'pending'", [agentId]);
+    return Number(rows[0]?.n ?? 0);
+  }
+
   // --- passcode registry
 
   async registerPasscode(p: { id: string; title: string; maxUses: number | null; issuedAt?: number; computers?: readonly string[] | null }): Promise<PasscodeRecord> {

@@ -308,6 +308,8 @@ export interface CollectorStore {
   decideApproval(id: string, decision: Decision, now?: number): Promise<ApprovalRequest>;
   /** Marks pending requests filed more than maxAgeMs ago as expired; returns how many. */
   expirePendingApprovals(maxAgeMs: number, now?: number): Promise<number>;
+  /** How many requests of this agent are pending (a cap on what one agent may have waiting). */
+  countPendingApprovals(agentId: string): Promise<number>;
 
   /** `computers`: the terms' computer patterns (empty = any); absent = unknown, and no agent may redeem it. */
   registerPasscode(p: { id: string; title: string; maxUses: number | null; issuedAt?: number; computers?: readonly string[] | null }): Promise<PasscodeRecord>;

@@ -20,6 +20,12 @@ export const DECIDED_MAX = 100;
  * whatever the database holds); `pendingMore` says that more are waiting.
  */
 export const PENDING_MAX = 500;
+/**
+ * And by size: an agent may send up to 64 KB of arguments and justification per request, so
+ * 500 rows could be 30 MB a second per open page. The rows go in (oldest pending first, then the
+ * newest decided) while their JSON stays within this many bytes; the rest is `pendingMore`.
+ */
+export const WATCH_MAX_BYTES = 2 * 1024 * 1024;
 
 export interface WatchDeps<V> {
   store: Pick<CollectorStore, 'listApprovals' | 'recentlyDecidedApprovals' | 'expirePendingApprovals'>;
@@ -45,10 +51,23 @@ async function snapshot<V>(deps: WatchDeps<V>, now: number): Promise<WatchState<
   // Both reads are bounded: one more pending than shown tells that more wait; the decided ones are cut by the database.
   const pending = await deps.store.listApprovals({ status: 'pending', limit: PENDING_MAX + 1 });
   const decided = await deps.store.recentlyDecidedApprovals(now - DECIDED_WINDOW_MS, DECIDED_MAX);
+  let budget = WATCH_MAX_BYTES;
+  const fit = (rows: readonly ApprovalRequest[]): V[] => {
+    const out: V[] = [];
+    for (const r of rows) {
+      const v = deps.view(r, deps.ttlMs);
+      const size = Buffer.byteLength(JSON.stringify(v));
+      if (size > budget) break;
+      budget -= size;
+      out.push(v);
+    }
+    return out;
+  };
+  const shown = fit(pending.slice(0, PENDING_MAX));
   const state = {
-    pending: pending.slice(0, PENDING_MAX).map((r) => deps.view(r, deps.ttlMs)),
-    pendingMore: pending.length > PENDING_MAX,
-    decided: decided.map((r) => deps.view(r, deps.ttlMs)),
+    pending: shown,
+    pendingMore: pending.length > shown.length,
+    decided: fit(decided),
   };
   const tag = createHash('sha256').update(JSON.stringify(state)).digest('hex').slice(0, 32);
   return { tag, ...state };

@@ -59,6 +59,9 @@ export function approverView(r: ApprovalRequest, ttlMs: number) {
   };
 }
 
+/** The most approval requests one agent may have pending at once (a new one past it: 429 ASC_COLLECTOR_RATE_LIMITED). */
+export const MAX_PENDING_PER_AGENT = 20;
+
 export function registerApprovalRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const { store, settings, approvalEvents } = ctx;
   const ttl = settings.approvalTtlMs;
@@ -112,6 +115,13 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: RouteContext):
     async (req, reply) => {
       const agent = req.agent as Agent;
       const before = await store.getApprovalForAgent(agent.id, req.body.requestId);
+      if (before === undefined) {
+        // One computer's requests cannot crowd out everyone else's on the approvers' page (or fill the database).
+        await expire();
+        if ((await store.countPendingApprovals(agent.id)) >= MAX_PENDING_PER_AGENT) {
+          throw fail('ASC_COLLECTOR_RATE_LIMITED', `this computer has ${MAX_PENDING_PER_AGENT} approval requests waiting already; wait for a decision before asking again`);
+        }
+      }
       const r = await store.createApprovalRequest(agent.id, {
         requestId: req.body.requestId,
         user: req.body.user,
