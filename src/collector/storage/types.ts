@@ -4,7 +4,7 @@
  * collectors behind a load balancer). Times are milliseconds since the epoch.
  */
 import type { EventRecord } from '../../collector-api/events.js';
-import type { WebhookStore } from '../webhooks/store.js';
+import type { WebhookEventInput, WebhookStore } from '../webhooks/store.js';
 
 export type ApiRole = 'viewer' | 'approver' | 'admin';
 export const API_ROLES: readonly ApiRole[] = ['viewer', 'approver', 'admin'];
@@ -187,6 +187,17 @@ export interface ReportFilter {
   after?: ReportKey;
   /** At most this many rows. */
   limit?: number;
+  /**
+   * A byte budget (characters of the rows' text, roughly): the rows read stop after the first
+   * whose running total (`pageBytes`) passes it; the caller ends its page before that row
+   * (or after it, when it is the first). Event reports only.
+   */
+  maxBytes?: number;
+}
+
+/** With ReportFilter.maxBytes: the page's running total of text up to and including this row. */
+export interface PageBytes {
+  pageBytes?: number;
 }
 
 /** A row's place in its report's order: time, then one or two ids. */
@@ -197,7 +208,7 @@ export interface ReportKey {
 }
 
 /** One row of the Elevation Activity report: every process-elevated event. */
-export interface ElevationRow {
+export interface ElevationRow extends PageBytes {
   time: number;
   computer: string;
   user: string | null;
@@ -213,7 +224,7 @@ export interface ElevationRow {
 }
 
 /** One row of the Denied Activity report: every elevation-denied event (blacklist rules). */
-export interface DeniedRow {
+export interface DeniedRow extends PageBytes {
   time: number;
   computer: string;
   user: string | null;
@@ -226,7 +237,7 @@ export interface DeniedRow {
 }
 
 /** One row of the TSE Usage Report: a process launched elevated, with its session. */
-export interface TseUsageRow {
+export interface TseUsageRow extends PageBytes {
   time: number;
   computer: string;
   user: string | null;
@@ -273,8 +284,14 @@ export interface CollectorStore {
    */
   insertEvents(agentId: string, events: readonly CollectorEventInput[], now?: number): Promise<number>;
   listEvents(agentId?: string): Promise<StoredEvent[]>;
-  /** The SIEM feed: from now on new events are queued (in the transaction that stores them) until siemDone. */
-  enableSiemQueue(): void;
+  /**
+   * The SIEM feed: from now on new events are queued (in the transaction that stores them) until
+   * siemDone, by every collector sharing the database (the switch is in the database).
+   */
+  enableSiemQueue(now?: number): Promise<void>;
+  /** Turns the database's SIEM switch off (what is queued stays queued). */
+  disableSiemQueue(): Promise<void>;
+  siemEnabledAt(): Promise<number | null>;
   /** The oldest queued events, at most `limit`. */
   siemBatch(limit: number): Promise<StoredEvent[]>;
   /** Takes forwarded events off the queue. */
@@ -285,8 +302,11 @@ export interface CollectorStore {
   siemRelease(holder: string): Promise<void>;
   countEvents(): Promise<number>;
 
-  /** Files a request; filing the same (agent, requestId) again returns the existing one. */
-  createApprovalRequest(agentId: string, input: ApprovalRequestInput, now?: number): Promise<ApprovalRequest>;
+  /**
+   * Files a request; filing the same (agent, requestId) again returns the existing one. A new
+   * request's webhook events (`notify`) are queued in the same transaction.
+   */
+  createApprovalRequest(agentId: string, input: ApprovalRequestInput, now?: number, notify?: (r: ApprovalRequest) => readonly WebhookEventInput[]): Promise<ApprovalRequest>;
   listPendingApprovals(): Promise<ApprovalRequest[]>;
   /** Every request matching the filter (time = filed at), oldest first: the approvals audit. */
   listApprovals(filter?: ApprovalFilter): Promise<ApprovalRequest[]>;
@@ -298,8 +318,11 @@ export interface CollectorStore {
   getApprovalRequest(id: string): Promise<ApprovalRequest | undefined>;
   /** The request as its own agent sees it: bound to (agent, requestId). */
   getApprovalForAgent(agentId: string, requestId: string): Promise<ApprovalRequest | undefined>;
-  /** Throws ASC_COLLECTOR_NOT_FOUND, or ASC_COLLECTOR_CONFLICT when it is no longer pending. */
-  decideApproval(id: string, decision: Decision, now?: number): Promise<ApprovalRequest>;
+  /**
+   * Throws ASC_COLLECTOR_NOT_FOUND, or ASC_COLLECTOR_CONFLICT when it is no longer pending. The
+   * decision's webhook events (`notify`) are queued in the same transaction.
+   */
+  decideApproval(id: string, decision: Decision, now?: number, notify?: (r: ApprovalRequest) => readonly WebhookEventInput[]): Promise<ApprovalRequest>;
   /** Marks pending requests filed more than maxAgeMs ago as expired; returns how many. */
   expirePendingApprovals(maxAgeMs: number, now?: number): Promise<number>;
 

@@ -198,8 +198,11 @@ export default class ServerStart extends AscendCommand<ServerStartResult> {
     }
     let siem: SiemForwarder | undefined;
     if (syslog !== undefined) {
-      store.enableSiemQueue();
+      // The switch is in the database: every collector sharing it queues events for the feed from now on.
+      await store.enableSiemQueue();
       siem = new SiemForwarder({ target: syslog, queue: store, version: this.config.version, onError: (m) => out.warn(m) });
+    } else if ((await store.siemEnabledAt()) !== null) {
+      out.warn('the SIEM feed is on in this database: this collector queues the events it receives, and a collector started with --syslog forwards them');
     }
     const app = buildServer({
       store,

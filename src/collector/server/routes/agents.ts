@@ -53,7 +53,8 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: RouteContext): vo
       if (isAscendError(e) && e.code === 'ASC_COLLECTOR_NOT_FOUND') throw fail('ASC_COLLECTOR_UNAUTHENTICATED', 'the agent credential is unknown or revoked');
       throw e;
     }
-    if (stored > 0) for (const e of webhookEvents.elevationsDenied(agent, events)) await ctx.webhooks.enqueue(e);
+    // Their webhook deliveries (elevation.denied) were queued in the same transaction.
+    if (stored > 0) ctx.webhooks.poke();
     return { accepted: events.length, stored };
   });
 
