@@ -105,7 +105,8 @@ function checkDataSize(e: CollectorEventInput, i: number): void {
   try {
     bytes = Buffer.byteLength(JSON.stringify(data) ?? '', 'utf8');
   } catch {
-    throw badInput(`events[${i}].data is nested too deeply or can not be stored as JSON`);
+    // Refused just below, with the whole event named.
+    return;
   }
   if (bytes > EVENT_DATA_MAX_BYTES) throw badInput(`events[${i}].data is ${bytes} bytes of JSON, more than the ${EVENT_DATA_MAX_BYTES} allowed`);
 }
