@@ -54,7 +54,7 @@ describe('h18f agent: the data it sends stays within EVENT_DATA_MAX_BYTES', () =
     expect(bytes, 'bytes of data the agent would send').to.be.at.most(EVENT_DATA_MAX_BYTES);
     expect(Object.keys(e.data as object)).to.deep.equal(['truncated']);
     // What was cut is still recorded.
-    const truncated = (e.data as { truncated: Record<string, unknown> }).truncated;
+    const truncated = (e.data as unknown as { truncated: Record<string, unknown> }).truncated;
     expect(Object.keys(truncated).sort()).to.deep.equal(['args', 'data', 'justification']);
   });
 
@@ -114,14 +114,14 @@ for (const backend of backends) {
       // 300 elevations with 30,000-character arguments: about 9 MB of text, over two budgets.
       const t0 = Date.UTC(2026, 5, 1);
       const args = 'r'.repeat(30_000);
-      const events = Array.from({ length: 300 }, (_, i) => ({ id: `rep-${String(i).padStart(3, '0')}`, type: 'process-elevated', time: t0 + i, user: 'bob', processPath: '/bin/x', args, elevatedBy: 'rule', rule: 'r1', controls: ['mfa'] }));
+      const events = Array.from({ length: 300 }, (_, i) => ({ id: `rep-${String(i).padStart(3, '0')}`, type: 'process-elevated', time: t0 + i, user: 'bob', processPath: '/bin/x', args, elevatedBy: 'rule' as const, rule: 'r1', controls: ['mfa' as const] }));
       for (let i = 0; i < events.length; i += 30) expect(await store.insertEvents(agentId, events.slice(i, i + 30))).to.equal(30);
       const seen: string[] = [];
       let cursor: string | null = null;
       let pages = 0;
       do {
-        const q = `from=${new Date(t0).toISOString()}&to=${new Date(t0 + 1000).toISOString()}&limit=1000${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`;
-        const r = await app.inject({ method: 'GET', url: `/api/v1/reports/elevations?${q}`, headers: { authorization: `Bearer ${viewer}` } });
+        const q: string = `from=${new Date(t0).toISOString()}&to=${new Date(t0 + 1000).toISOString()}&limit=1000${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`;
+        const r: Awaited<ReturnType<FastifyInstance['inject']>> = await app.inject({ method: 'GET', url: `/api/v1/reports/elevations?${q}`, headers: { authorization: `Bearer ${viewer}` } });
         expect(r.statusCode, r.body.slice(0, 300)).to.equal(200);
         const body = r.json();
         pages++;
