@@ -87,7 +87,7 @@ for (const backend of backends) {
         method: 'POST',
         url: '/api/v1/webhooks',
         headers: { authorization: `Bearer ${admin}` },
-        payload: { name: 'h18f', url: 'http://127.0.0.1:9/hook', events: ['approval.requested', 'approval.decided', 'elevation.denied'] },
+        payload: { name: 'h18f', url: 'http://127.0.0.1:9/hook', events: ['approval.requested', 'approval.decided', 'elevation.denied', 'agent.revoked', 'passcode.revoked'] },
       });
       expect(add.statusCode, add.body).to.equal(201);
     });
@@ -160,6 +160,24 @@ for (const backend of backends) {
       const again = await post();
       expect(again.json().stored).to.equal(0);
       expect(await count('elevation.denied'), 'one delivery per denied event').to.equal(3);
+    });
+
+    it('a failure while queueing agent.revoked / passcode.revoked fails the revocation; revoking again queues it once', async () => {
+      const { token } = await store.createEnrollmentToken({ uses: 1 });
+      const other = (await store.enrollAgent(token, 'h18f-pc2')).agent.id;
+      const revokeAgent = () => app.inject({ method: 'POST', url: `/api/v1/agents/${other}/revoke`, headers: { authorization: `Bearer ${admin}` }, payload: { reason: 'stolen' } });
+      const revokePasscode = () => app.inject({ method: 'POST', url: '/api/v1/passcodes/h18f-pass-1/revoke', headers: { authorization: `Bearer ${admin}` }, payload: { reason: 'leaked' } });
+      await failing(true);
+      const a1 = await revokeAgent();
+      const p1 = await revokePasscode();
+      await failing(false);
+      if (a1.statusCode < 300) expect(await count('agent.revoked'), 'the agent was revoked without its webhook delivery').to.equal(1);
+      else expect((await store.getAgent(other))?.revokedAt).to.equal(null);
+      if (p1.statusCode < 300) expect(await count('passcode.revoked'), 'the passcode was revoked without its webhook delivery').to.equal(1);
+      else expect((await store.listRevocations()).map((r) => r.subject)).to.not.include('h18f-pass-1');
+      for (const r of [await revokeAgent(), await revokeAgent(), await revokePasscode(), await revokePasscode()]) expect(r.statusCode, r.body).to.equal(200);
+      expect(await count('agent.revoked')).to.equal(1);
+      expect(await count('passcode.revoked')).to.equal(1);
     });
   });
 }

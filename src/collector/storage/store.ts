@@ -423,11 +423,16 @@ export class SqlCollectorStore implements CollectorStore {
     return rows.map(agentOf);
   }
 
-  async revokeAgent(id: string, reason?: string, now = Date.now()): Promise<void> {
+  async revokeAgent(id: string, reason?: string, now = Date.now(), notify?: (agent: Agent) => readonly WebhookEventInput[]): Promise<void> {
     await this.db.tx(async (q) => {
       const n = await q.run('UPDATE agents SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?', [now, id]);
       if (n === 0) throw new AscendError('ASC_COLLECTOR_NOT_FOUND', `no agent ${id}`);
       await this.addRevocation(q, 'agent', id, reason ?? null, now);
+      // The revocation's webhook deliveries commit with it (keyed by the agent: once however often it is revoked).
+      if (notify !== undefined) {
+        const rows = await q.all(`SELECT ${AGENT_COLUMNS} FROM agents WHERE id = ?`, [id]);
+        await this.webhookStore().enqueueIn(q, notify(agentOf(rows[0] as Row)), now);
+      }
     });
   }
 
@@ -752,11 +757,13 @@ export class SqlCollectorStore implements CollectorStore {
     });
   }
 
-  async revokePasscode(id: string, reason?: string, now = Date.now()): Promise<void> {
+  async revokePasscode(id: string, reason?: string, now = Date.now(), notify?: () => readonly WebhookEventInput[]): Promise<void> {
     // A passcode the registry never saw (issued offline) can still be revoked: the revocation list carries it.
     await this.db.tx(async (q) => {
       await q.run('UPDATE passcodes SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?', [now, id]);
       await this.addRevocation(q, 'passcode', id, reason ?? null, now);
+      // Its webhook deliveries commit with it.
+      if (notify !== undefined) await this.webhookStore().enqueueIn(q, notify(), now);
     });
   }
 

@@ -276,7 +276,8 @@ export interface CollectorStore {
   findAgentByCredential(credential: string): Promise<Agent | undefined>;
   getAgent(id: string): Promise<Agent | undefined>;
   listAgents(): Promise<Agent[]>;
-  revokeAgent(id: string, reason?: string, now?: number): Promise<void>;
+  /** Revokes the agent; its webhook events (`notify`) are queued in the same transaction. */
+  revokeAgent(id: string, reason?: string, now?: number, notify?: (agent: Agent) => readonly WebhookEventInput[]): Promise<void>;
 
   /**
    * Stores a batch in one transaction, idempotent on (agent id, event id). Resolves after
@@ -335,7 +336,8 @@ export interface CollectorStore {
    * the passcode's computers do not include the agent's enrolled computer (no use spent).
    */
   recordRedemption(passcodeId: string, agentId: string, now?: number): Promise<RedemptionResult>;
-  revokePasscode(id: string, reason?: string, now?: number): Promise<void>;
+  /** Revokes the passcode; its webhook events (`notify`) are queued in the same transaction. */
+  revokePasscode(id: string, reason?: string, now?: number, notify?: () => readonly WebhookEventInput[]): Promise<void>;
   listRevocations(since?: number): Promise<Revocation[]>;
 
   createApiToken(

@@ -170,10 +170,11 @@ export class WebhookStore {
    */
   async enqueueIn(q: Sql, events: readonly WebhookEventInput[], now: number, limit: WebhookLimit = DEFAULT_WEBHOOK_LIMIT): Promise<number> {
     if (events.length === 0) return 0;
-    const hooks = (await q.all(`SELECT ${HOOK_COLUMNS} FROM webhooks WHERE removed_at IS NULL`)).map(hookOf);
+    // In a fixed order: the flood-limit rows are locked in it, so two batches can not deadlock on PostgreSQL.
+    const hooks = (await q.all(`SELECT ${HOOK_COLUMNS} FROM webhooks WHERE removed_at IS NULL ORDER BY id`)).map(hookOf);
     if (hooks.length === 0) return 0;
-    type Row10 = [string, string, string, string, string, number, number, number];
-    const rows: Row10[] = [];
+    // id, webhook, event key, type, body, priority, created at, next attempt at
+    const rows: [string, string, string, string, string, number, number, number][] = [];
     let made = 0;
     for (const h of hooks) {
       const mine = events.filter((e) => h.events.includes(e.type as WebhookEventType));
