@@ -181,7 +181,11 @@ export class WebhookStore {
       const limited = new Map<string, WebhookEventInput[]>();
       for (const e of mine) {
         if (e.limitKey === undefined) rows.push([randomUUID(), h.id, e.key, e.type, bodyOf(e), deliveryPriority(e.type), now, now]);
-        else limited.set(e.limitKey, [...(limited.get(e.limitKey) ?? []), e]);
+        else {
+          const list = limited.get(e.limitKey);
+          if (list === undefined) limited.set(e.limitKey, [e]);
+          else list.push(e);
+        }
       }
       for (const [key, list] of limited) {
         const { pass, summary } = await this.limitIn(q, h.id, key, list, now, limit);
