@@ -147,3 +147,32 @@ for (const backend of backends) {
     });
   });
 }
+
+describe('h18f webhook retention: the dispatcher prunes on its own', function () {
+  this.timeout(60_000);
+  it('a delivery finished longer ago than the retention is deleted by the running dispatcher; a pending one stays', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ascend-h18f-'));
+    dirs.push(dir);
+    const store = await SqliteStore.open(join(dir, 'data'));
+    // The receiver is the discard port on loopback: pending deliveries keep failing and stay pending.
+    const app = buildServer({ store, rateLimit: false, webhooks: { pollMs: 50, retentionMs: 24 * 3600_000, pruneEveryMs: 100, baseDelayMs: 60_000, maxDelayMs: 60_000 } });
+    try {
+      const admin = (await store.createApiToken('admin', 'h18f-admin')).token;
+      const add = await app.inject({ method: 'POST', url: '/api/v1/webhooks', headers: { authorization: `Bearer ${admin}` }, payload: { name: 'h18f', url: 'http://127.0.0.1:9/hook', events: ['agent.revoked'] } });
+      expect(add.statusCode, add.body).to.equal(201);
+      const hooks = store.webhookStore();
+      const old = await hooks.enqueue({ key: 'h18f-old', type: 'agent.revoked', occurredAt: 0, data: {} });
+      const fresh = await hooks.enqueue({ key: 'h18f-fresh', type: 'agent.revoked', occurredAt: 0, data: {} });
+      await hooks.delivered(old[0]?.id as string, Date.now() - 2 * 24 * 3600_000);
+      await app.ready();
+      const end = Date.now() + 30_000;
+      while ((await hooks.getDelivery(old[0]?.id as string)) !== undefined) {
+        if (Date.now() > end) throw new Error('the old delivery was not pruned');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect((await hooks.getDelivery(fresh[0]?.id as string))?.status).to.equal('pending');
+    } finally {
+      await app.close();
+    }
+  });
+});
