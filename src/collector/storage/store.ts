@@ -190,10 +190,11 @@ function payloadJson(dialect: Driver['dialect'], key: string): string {
  */
 function budgeted(inner: string, sizeOf: readonly string[], filter: ReportFilter, params: SqlValue[]): { sql: string; params: SqlValue[] } {
   if (filter.maxBytes === undefined) return { sql: inner, params };
-  const size = `(200${sizeOf.map((c) => ` + COALESCE(LENGTH(${c}), 0)`).join('')})`;
-  const sql = `SELECT * FROM (SELECT t.*, SUM(t.row_bytes) OVER (ORDER BY t.occurred_at, t.agent_id, t.event_id ROWS UNBOUNDED PRECEDING) AS page_bytes,
-      ROW_NUMBER() OVER (ORDER BY t.occurred_at, t.agent_id, t.event_id) AS row_no
-    FROM (${inner.replace('/*size*/', `, ${size} AS row_bytes`)}) t) p
+  // Sized from the inner query's own columns (`sizeOf`: their names): each payload field is read once.
+  const size = `(200${sizeOf.map((c) => ` + COALESCE(LENGTH(t.${c}), 0)`).join('')})`;
+  const order = 's.occurred_at, s.agent_id, s.event_id';
+  const sql = `SELECT * FROM (SELECT s.*, SUM(s.row_bytes) OVER (ORDER BY ${order} ROWS UNBOUNDED PRECEDING) AS page_bytes, ROW_NUMBER() OVER (ORDER BY ${order}) AS row_no
+      FROM (SELECT t.*, ${size} AS row_bytes FROM (${inner}) t) s) p
     WHERE p.page_bytes - p.row_bytes <= ? OR p.row_no <= 2 ORDER BY p.occurred_at, p.agent_id, p.event_id`;
   return { sql, params: [...params, filter.maxBytes] };
 }
@@ -918,14 +919,14 @@ export class SqlCollectorStore implements CollectorStore {
     const q = budgeted(
       `SELECT e.agent_id, e.event_id, e.occurred_at, e.computer, e.user_name, e.passcode_id, e.session_id,
               ${fields.passcodeTitle} AS f_passcode_title, ${fields.processPath} AS f_process_path, ${fields.args} AS f_args, ${fields.elevatedBy} AS f_elevated_by,
-              p.title AS passcode_title/*size*/,
+              p.title AS passcode_title,
               (SELECT MIN(s.occurred_at) FROM events s WHERE s.agent_id = e.agent_id AND s.session_id = e.session_id AND s.type = 'passcode-redeemed') AS session_start,
               (SELECT MIN(x.occurred_at) FROM events x WHERE x.agent_id = e.agent_id AND x.session_id = e.session_id AND x.type IN ('session-expired', 'session-ended')) AS session_end,
               (SELECT COUNT(*) FROM events x WHERE x.agent_id = e.agent_id AND x.session_id = e.session_id AND x.type = 'session-expired') AS expired
          FROM events e LEFT JOIN passcodes p ON p.id = e.passcode_id
         WHERE ${where.join(' AND ')}
         ORDER BY e.occurred_at, e.agent_id, e.event_id${limit}`,
-      ['e.computer', 'e.user_name', 'p.title', ...Object.values(fields)],
+      ['computer', 'user_name', 'passcode_title', 'f_passcode_title', 'f_process_path', 'f_args', 'f_elevated_by'],
       filter,
       params,
     );
@@ -964,9 +965,9 @@ export class SqlCollectorStore implements CollectorStore {
     const d = this.db.dialect;
     const exprs = [...Object.entries(fields).map(([alias, key]) => [alias, payloadField(d, key)] as const), ...Object.entries(lists).map(([alias, key]) => [alias, payloadJson(d, key)] as const)];
     const q = budgeted(
-      `SELECT e.agent_id, e.event_id, e.occurred_at, e.computer, e.user_name, e.passcode_id, e.session_id${exprs.map(([alias, x]) => `, ${x} AS ${alias}`).join('')}/*size*/
+      `SELECT e.agent_id, e.event_id, e.occurred_at, e.computer, e.user_name, e.passcode_id, e.session_id${exprs.map(([alias, x]) => `, ${x} AS ${alias}`).join('')}
          FROM events e WHERE ${where.join(' AND ')} ORDER BY e.occurred_at, e.agent_id, e.event_id${limit}`,
-      ['e.computer', 'e.user_name', ...exprs.map(([, x]) => x)],
+      ['computer', 'user_name', ...exprs.map(([alias]) => alias)],
       filter,
       params,
     );
