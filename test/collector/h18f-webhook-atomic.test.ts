@@ -87,7 +87,7 @@ for (const backend of backends) {
         method: 'POST',
         url: '/api/v1/webhooks',
         headers: { authorization: `Bearer ${admin}` },
-        payload: { name: 'h18f', url: 'http://127.0.0.1:9/hook', events: ['approval.requested', 'approval.decided', 'elevation.denied', 'agent.revoked', 'passcode.revoked'] },
+        payload: { name: 'h18f', url: 'http://127.0.0.1:9/hook', events: ['approval.requested', 'approval.decided', 'elevation.denied', 'agent.revoked', 'passcode.revoked', 'mfa.lockout'] },
       });
       expect(add.statusCode, add.body).to.equal(201);
     });
@@ -178,6 +178,21 @@ for (const backend of backends) {
       for (const r of [await revokeAgent(), await revokeAgent(), await revokePasscode(), await revokePasscode()]) expect(r.statusCode, r.body).to.equal(200);
       expect(await count('agent.revoked')).to.equal(1);
       expect(await count('passcode.revoked')).to.equal(1);
+    });
+
+    it('a failure while queueing mfa.lockout fails the locking attempt; the attempt that locks queues it once', async () => {
+      await store.putMfaSecret('h18f-erin', 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP');
+      const attempt = () => app.inject({ method: 'POST', url: '/api/v1/agent/mfa/verify', headers: { authorization: `Bearer ${cred}` }, payload: { user: 'h18f-erin', code: '000000' } });
+      // Four wrong codes: no lock yet (five lock).
+      for (let i = 0; i < 4; i++) expect((await attempt()).statusCode).to.equal(200);
+      await failing(true);
+      const locking = await attempt();
+      await failing(false);
+      if (locking.statusCode < 300) expect(await count('mfa.lockout'), 'the user was locked without the webhook delivery').to.equal(1);
+      else expect(locking.statusCode).to.equal(500);
+      // The attempt that locks now (again, when the failure undid the first), then attempts answered "locked".
+      for (let i = 0; i < 3; i++) await attempt();
+      expect(await count('mfa.lockout')).to.equal(1);
     });
   });
 }

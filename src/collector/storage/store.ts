@@ -897,6 +897,8 @@ export class SqlCollectorStore implements CollectorStore {
       ]);
       const reason = step === null ? 'wrong-code' : 'replayed';
       const lockedUntil = lockAll ?? lockHere;
+      // The lockout's webhook deliveries commit with it.
+      if (lockedUntil !== null && opts.notify !== undefined) await this.webhookStore().enqueueIn(q, opts.notify(lockedUntil), now);
       return lockedUntil === null ? { ok: false, reason } : { ok: false, reason, lockedUntil };
     });
   }

@@ -172,6 +172,8 @@ export interface MfaAttemptOptions {
   /** Domain-wide backstop; absent = 10 × maxFailures within one hour. */
   backstopFailures?: number;
   backstopWindowMs?: number;
+  /** The webhook events of the attempt that locks (given the lock's end), queued in its transaction. */
+  notify?: (lockedUntil: number) => readonly WebhookEventInput[];
 }
 
 export interface ReportFilter {
