@@ -140,6 +140,18 @@ export function fitEvent<E extends { [field: string]: unknown }>(event: E, maxTe
     }
   }
   if (Object.keys(truncated).length > 0) data = { ...(data ?? {}), truncated };
+  // The records of what was cut count too: `data` within the limit plus them could pass it
+  // (the collector refuses such an event), and then only the records are kept.
+  if (data !== undefined && Object.keys(truncated).length > 0) {
+    if (Buffer.byteLength(JSON.stringify(data), 'utf8') > EVENT_DATA_MAX_BYTES) {
+      // What is recorded is the data as it was kept, without the records.
+      const { truncated: _records, ...kept } = data;
+      const json = JSON.stringify(kept);
+      for (const k of Object.keys(truncated)) if (k.startsWith('data.') || k.startsWith('data[')) delete truncated[k];
+      truncated.data ??= { length: Buffer.byteLength(json, 'utf8'), sha256: sha256(json) };
+      data = { truncated };
+    }
+  }
   if (data !== undefined) out.data = data;
   return out as E;
 }

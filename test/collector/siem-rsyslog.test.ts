@@ -117,8 +117,8 @@ function feedSuite(name: string, format: SiemFormat, backend: (ctx: Mocha.Contex
     });
 
     it('forwards a backlog, is stopped in the middle, and after a restart sends the rest: each event once', async () => {
-      // One event far over rsyslog's default 8 KiB message: sent shortened, still parseable.
-      const big = { id: 'big', type: 'process-elevated', time: Date.now(), args: `${'é|='.repeat(10_000)}`, user: 'CORP\\big', data: { blob: 'x'.repeat(100_000) } } as CollectorEventInput;
+      // One event far over rsyslog's default 8 KiB message: sent shortened, still parseable (its data at the collector's 16 KB limit).
+      const big = { id: 'big', type: 'process-elevated', time: Date.now(), args: `${'é|='.repeat(10_000)}`, user: 'CORP\\big', data: { blob: 'x'.repeat(16_000) } } as CollectorEventInput;
       const first = [...makeEvents('a', 39), big];
       await store.insertEvents(agentId, first);
       sent.push(...first);

@@ -1,13 +1,21 @@
 /**
  * The SIEM feed's background forwarder: takes queued events (the store's siem_outbox) in
  * batches, sends them as octet-counted syslog over TCP or TLS, and takes them off the queue
- * only once the socket accepted every byte. It never touches the request path: ingestion only
+ * only once the receiver has read them. It never touches the request path: ingestion only
  * queues a row in its own transaction, and a receiver that is slow, down or refusing only
  * makes this loop wait (exponential backoff with jitter, up to maxBackoffMs).
  *
- * Delivery is at least once: a collector killed between a write and the queue's commit sends
- * that batch again at its next start (each message carries agentId and id to deduplicate on).
- * A clean stop finishes the batch in hand, so a restart repeats nothing.
+ * Each batch goes on its own connection: the forwarder writes it, half-closes (FIN, after
+ * TLS's close_notify), and waits for the receiver to close cleanly in turn. A syslog receiver
+ * (rsyslog, syslog-ng) closes when it reads the end of the stream, that is after it has read
+ * every message before it; one that goes away without reading them resets the connection
+ * (the kernel sends RST for unread data) or never closes. Only a clean close takes the batch
+ * off the queue; anything else (reset, error, no close within WRITE_TIMEOUT_MS) sends the
+ * whole batch again after a backoff.
+ *
+ * Delivery is at least once: a batch is repeated only after such a failure, or when the
+ * collector is killed between the receiver's close and the queue's commit; each message
+ * carries agentId and id to deduplicate on. A clean stop finishes the batch in hand.
  */
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
@@ -42,9 +50,8 @@ const WRITE_TIMEOUT_MS = 30_000;
 const LEASE_MS = 120_000;
 
 export class SiemForwarder {
+  /** The connection of the batch in hand. */
   private socket: net.Socket | undefined;
-  /** Set when the peer closed or failed: the socket must not carry another batch. */
-  private dead = true;
   private stopped = false;
   private running: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -71,7 +78,6 @@ export class SiemForwarder {
   }
 
   private close(): void {
-    this.dead = true;
     this.socket?.destroy();
     this.socket = undefined;
   }
@@ -114,7 +120,7 @@ export class SiemForwarder {
       }
       try {
         const socket = await this.connect();
-        await this.write(socket, Buffer.concat(batch.map((e) => frame(syslogMessage(e, this.opts.target.format, { version: this.opts.version, maxBytes: this.opts.target.maxBytes })))));
+        await this.sendAndConfirm(socket, Buffer.concat(batch.map((e) => frame(syslogMessage(e, this.opts.target.format, { version: this.opts.version, maxBytes: this.opts.target.maxBytes })))));
       } catch (e) {
         this.close();
         const { host, port } = this.opts.target;
@@ -125,7 +131,7 @@ export class SiemForwarder {
       }
       this.failures = 0;
       this.lastError = undefined;
-      // The queue's commit comes after the write; a crash between them repeats this batch once.
+      // The queue's commit comes after the receiver's close; a crash between them repeats this batch once.
       await this.opts.queue.siemDone(batch.map((e) => ({ agentId: e.agentId, id: e.id }))).catch((e: Error) => this.opts.onError?.(`SIEM feed: cannot record progress: ${e.message}`));
       this.opts.onSent?.(batch.length);
     }
@@ -154,7 +160,6 @@ export class SiemForwarder {
   }
 
   private connect(): Promise<net.Socket> {
-    if (this.socket !== undefined && !this.dead) return Promise.resolve(this.socket);
     this.close();
     const { host, port, tls: useTls, ca } = this.opts.target;
     return new Promise((resolve, reject) => {
@@ -171,34 +176,37 @@ export class SiemForwarder {
         clearTimeout(timer);
         socket.off('error', fail);
         this.socket = socket;
-        this.dead = false;
-        socket.setKeepAlive(true, 30_000);
-        // A syslog receiver sends nothing: anything it does (FIN, data, an error) means the
-        // connection is over, and the next batch goes on a new one.
-        socket.on('data', () => socket.destroy());
-        socket.on('end', () => { if (this.socket === socket) this.dead = true; });
-        socket.on('close', () => { if (this.socket === socket) this.dead = true; });
-        socket.on('error', () => { if (this.socket === socket) this.dead = true; });
+        // A syslog receiver sends nothing: data from it is a protocol it does not speak, and the batch is not confirmed.
+        socket.on('data', () => socket.destroy(new Error('the receiver sent data')));
+        socket.on('error', () => undefined);
         resolve(socket);
       });
     });
   }
 
-  private write(socket: net.Socket, bytes: Buffer): Promise<void> {
+  /**
+   * Writes the batch, half-closes, and resolves when the receiver has closed cleanly after
+   * reading to the end (its FIN after ours, no reset); rejects on anything else.
+   */
+  private sendAndConfirm(socket: net.Socket, bytes: Buffer): Promise<void> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => socket.destroy(new Error('write timed out')), WRITE_TIMEOUT_MS);
-      const onClose = () => {
+      let peerEnded = false;
+      let failure: Error | undefined;
+      const timer = setTimeout(() => socket.destroy(new Error('the receiver did not confirm the batch (close after reading it) in time')), WRITE_TIMEOUT_MS);
+      socket.on('end', () => {
+        peerEnded = true;
+      });
+      socket.on('error', (e) => {
+        failure ??= e;
+      });
+      socket.once('close', (hadError) => {
         clearTimeout(timer);
-        reject(new Error('the receiver closed the connection'));
-      };
-      socket.once('close', onClose);
-      socket.write(bytes, (e) => {
-        clearTimeout(timer);
-        socket.off('close', onClose);
-        if (e) reject(e);
-        else if (this.dead) reject(new Error('the receiver closed the connection'));
+        if (this.socket === socket) this.socket = undefined;
+        if (failure !== undefined || hadError) reject(failure ?? new Error('the connection failed'));
+        else if (!peerEnded) reject(new Error('the connection closed before the receiver confirmed the batch'));
         else resolve();
       });
+      socket.end(bytes);
     });
   }
 }

@@ -236,6 +236,27 @@ ALTER TABLE approval_requests ADD COLUMN rule TEXT;
 ALTER TABLE approval_requests ADD COLUMN decision_reason TEXT
 `,
   },
+  {
+    version: 8,
+    // Webhook deliveries under load, and the SIEM feed for every collector (H18f, issue 18's
+    // review): approval.* deliveries are claimed first (priority 0, the rest 1); per webhook
+    // and agent a window counts elevation.denied deliveries so a flood becomes one summary;
+    // siem_lease.enabled_at says the feed is on for every collector sharing the database.
+    name: 'webhook priority and limits, SIEM feed switch',
+    sql: `
+ALTER TABLE webhook_deliveries ADD COLUMN priority INTEGER NOT NULL DEFAULT 1;
+CREATE INDEX webhook_deliveries_claim ON webhook_deliveries (status, priority, next_attempt_at);
+CREATE TABLE webhook_limits (
+  webhook_id TEXT NOT NULL,
+  limit_key TEXT NOT NULL,
+  window_start BIGINT NOT NULL,
+  sent INTEGER NOT NULL,
+  suppressed INTEGER NOT NULL,
+  PRIMARY KEY (webhook_id, limit_key)
+);
+ALTER TABLE siem_lease ADD COLUMN enabled_at BIGINT
+`,
+  },
 ];
 
 const MIGRATION_LOCK_KEY = 0x41534345; // "ASCE"

@@ -11,9 +11,11 @@ import Database from 'better-sqlite3';
 import { AscendError } from '../../errors.js';
 import { checkComputerName, computerKey, passcodeAllowsComputer, sameComputer } from '../computer-name.js';
 import { timeFrom } from '../../collector-api/time.js';
+import { EVENT_DATA_MAX_BYTES } from '../../collector-api/limits.js';
 import { type Driver, PostgresDriver, type Row, type Sql, type SqlValue, SqliteDriver } from './driver.js';
 import { appliedVersions, migrate } from './migrations.js';
-import { WebhookStore } from '../webhooks/store.js';
+import * as webhookEvents from '../webhooks/events.js';
+import { type WebhookEventInput, WebhookStore } from '../webhooks/store.js';
 import {
   API_ROLES,
   type Agent,
@@ -72,14 +74,15 @@ function eventTime(v: unknown, i: number): number {
   return t;
 }
 
-/** An event checked and flattened for the events table: id, type, time, user, passcode, session, payload JSON. */
-type EventRow = [string, string, number, string | null, string | null, string | null, string];
+/** An event checked and flattened for the events table: id, type, time, user, passcode, session, payload JSON; and the event. */
+type EventRow = [string, string, number, string | null, string | null, string | null, string, CollectorEventInput];
 
 function eventRows(events: readonly CollectorEventInput[]): EventRow[] {
   return events.map((e, i) => {
     if (e === null || typeof e !== 'object') throw badInput(`events[${i}] must be an object`);
     if (typeof e.id !== 'string' || e.id === '' || e.id.length > 200) throw badInput(`events[${i}].id must be a string of 1 to 200 characters`);
     if (typeof e.type !== 'string' || e.type === '') throw badInput(`events[${i}].type must be a non-empty string`);
+    checkDataSize(e, i);
     let payload: string;
     try {
       payload = withoutNul(JSON.stringify(e));
@@ -87,8 +90,26 @@ function eventRows(events: readonly CollectorEventInput[]): EventRow[] {
       throw badInput(`events[${i}] is nested too deeply or can not be stored as JSON`);
     }
     const clean = payload.includes('\\ufffd') ? (JSON.parse(payload) as CollectorEventInput) : e;
-    return [clean.id, clean.type, eventTime(clean.time, i), optionalString(clean, 'user', i), optionalString(clean, 'passcodeId', i), optionalString(clean, 'sessionId', i), payload];
+    return [clean.id, clean.type, eventTime(clean.time, i), optionalString(clean, 'user', i), optionalString(clean, 'passcodeId', i), optionalString(clean, 'sessionId', i), payload, clean];
   });
+}
+
+/**
+ * `data` is free-form: bounded here, at ingest, to the published EVENT_DATA_MAX_BYTES of JSON
+ * (agents cut it below that before they spool an event), so no agent can make every report,
+ * SIEM message and webhook that reads the event carry a megabyte.
+ */
+function checkDataSize(e: CollectorEventInput, i: number): void {
+  const data = (e as { data?: unknown }).data;
+  if (data === undefined) return;
+  let bytes: number;
+  try {
+    bytes = Buffer.byteLength(JSON.stringify(data) ?? '', 'utf8');
+  } catch {
+    // Refused just below, with the whole event named.
+    return;
+  }
+  if (bytes > EVENT_DATA_MAX_BYTES) throw badInput(`events[${i}].data is ${bytes} bytes of JSON, more than the ${EVENT_DATA_MAX_BYTES} allowed`);
 }
 
 /**
@@ -151,6 +172,40 @@ function listSql(page: ListPage, keys: readonly [string, string]): { sql: string
   const params: SqlValue[] = [];
   const limit = pageSql(page, keys, where, params);
   return { sql: `${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${keys.join(', ')}${limit}`, params };
+}
+
+/**
+ * A string field of the event's payload read in SQL (null when absent or not a string): the
+ * reports read the few fields they show, never the whole payload into JavaScript.
+ */
+function payloadField(dialect: Driver['dialect'], key: string): string {
+  return dialect === 'postgres'
+    ? `CASE WHEN jsonb_typeof(e.payload -> '${key}') = 'string' THEN e.payload ->> '${key}' END`
+    : `CASE WHEN json_type(e.payload, '$.${key}') = 'text' THEN json_extract(e.payload, '$.${key}') END`;
+}
+
+/** A list-or-string field of the payload as JSON text (null otherwise). */
+function payloadJson(dialect: Driver['dialect'], key: string): string {
+  return dialect === 'postgres'
+    ? `CASE WHEN jsonb_typeof(e.payload -> '${key}') IN ('array', 'string') THEN (e.payload -> '${key}')::text END`
+    : `CASE json_type(e.payload, '$.${key}') WHEN 'array' THEN json_extract(e.payload, '$.${key}') WHEN 'text' THEN json_quote(json_extract(e.payload, '$.${key}')) END`;
+}
+
+/**
+ * An event report's SELECT with its columns, paged by `filter.limit` and, with
+ * `filter.maxBytes`, by a byte budget counted in SQL: each row's text length (`row_bytes`)
+ * and the running total (`page_bytes`); rows after the one that passes the budget are not
+ * read (the first two always are, so a caller can tell that more follow).
+ */
+function budgeted(inner: string, sizeOf: readonly string[], filter: ReportFilter, params: SqlValue[]): { sql: string; params: SqlValue[] } {
+  if (filter.maxBytes === undefined) return { sql: inner, params };
+  // Sized from the inner query's own columns (`sizeOf`: their names): each payload field is read once.
+  const size = `(200${sizeOf.map((c) => ` + COALESCE(LENGTH(t.${c}), 0)`).join('')})`;
+  const order = 's.occurred_at, s.agent_id, s.event_id';
+  const sql = `SELECT * FROM (SELECT s.*, SUM(s.row_bytes) OVER (ORDER BY ${order} ROWS UNBOUNDED PRECEDING) AS page_bytes, ROW_NUMBER() OVER (ORDER BY ${order}) AS row_no
+      FROM (SELECT t.*, ${size} AS row_bytes FROM (${inner}) t) s) p
+    WHERE p.page_bytes - p.row_bytes <= ? OR p.row_no <= 2 ORDER BY p.occurred_at, p.agent_id, p.event_id`;
+  return { sql, params: [...params, filter.maxBytes] };
 }
 
 /** A user name as the MFA table keys it: Windows account names are case-insensitive. */
@@ -379,11 +434,16 @@ export class SqlCollectorStore implements CollectorStore {
     return rows.map(agentOf);
   }
 
-  async revokeAgent(id: string, reason?: string, now = Date.now()): Promise<void> {
+  async revokeAgent(id: string, reason?: string, now = Date.now(), notify?: (agent: Agent) => readonly WebhookEventInput[]): Promise<void> {
     await this.db.tx(async (q) => {
       const n = await q.run('UPDATE agents SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?', [now, id]);
       if (n === 0) throw new AscendError('ASC_COLLECTOR_NOT_FOUND', `no agent ${id}`);
       await this.addRevocation(q, 'agent', id, reason ?? null, now);
+      // The revocation's webhook deliveries commit with it (keyed by the agent: once however often it is revoked).
+      if (notify !== undefined) {
+        const rows = await q.all(`SELECT ${AGENT_COLUMNS} FROM agents WHERE id = ?`, [id]);
+        await this.webhookStore().enqueueIn(q, notify(agentOf(rows[0] as Row)), now);
+      }
     });
   }
 
@@ -404,14 +464,22 @@ export class SqlCollectorStore implements CollectorStore {
     return this.db.tx((q) => this.insertEventRows(q, agentId, rows, now));
   }
 
-  /** Inserts validated rows for one enrolled agent inside the caller's transaction; returns how many were new. */
+  /**
+   * Inserts validated rows for one enrolled agent inside the caller's transaction; returns how
+   * many were new. The new ones only are queued, in the same transaction, for the SIEM feed
+   * (when it is on) and for the webhooks (elevation.denied): a batch resent after a lost answer
+   * queues nothing twice, and a batch that fails queues nothing at all.
+   */
   protected async insertEventRows(q: Sql, agentId: string, rows: readonly EventRow[], now: number): Promise<number> {
-    const agents = await q.all('SELECT computer, revoked_at FROM agents WHERE id = ?', [agentId]);
+    // The feed's switch is read with the agent: every collector sharing the database queues once it is on.
+    const agents = await q.all("SELECT computer, revoked_at, (SELECT enabled_at FROM siem_lease WHERE name = 'feed') AS siem_on FROM agents WHERE id = ?", [agentId]);
     const agent = agents[0];
     if (agent === undefined || agent.revoked_at !== null) throw new AscendError('ASC_COLLECTOR_NOT_FOUND', `no enrolled agent ${agentId}`);
+    const siem = this.siemQueue || (agent.siem_on !== null && agent.siem_on !== undefined);
     // The machine is the enrolled one, whatever the payload claims.
     const computer = str(agent.computer);
     let added = 0;
+    const denied: CollectorEventInput[] = [];
     for (let start = 0; start < rows.length; start += EVENT_CHUNK) {
       const chunk = rows.slice(start, start + EVENT_CHUNK);
       const params: SqlValue[] = [];
@@ -419,10 +487,16 @@ export class SqlCollectorStore implements CollectorStore {
         params.push(agentId, id, type, time, now, computer, user, passcode, session, payload);
       }
       const values = chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
-      const insert = `INSERT INTO events (agent_id, event_id, type, occurred_at, received_at, computer, user_name, passcode_id, session_id, payload) VALUES ${values} ON CONFLICT (agent_id, event_id) DO NOTHING`;
-      if (this.siemQueue) added += await queueForSiem(q, agentId, await q.all(`${insert} RETURNING event_id`, params), now);
-      else added += await q.run(insert, params);
+      const inserted = await q.all(
+        `INSERT INTO events (agent_id, event_id, type, occurred_at, received_at, computer, user_name, passcode_id, session_id, payload) VALUES ${values} ON CONFLICT (agent_id, event_id) DO NOTHING RETURNING event_id, type`,
+        params,
+      );
+      if (siem) await queueForSiem(q, agentId, inserted, now);
+      added += inserted.length;
+      const fresh = new Set(inserted.filter((r) => r.type === 'elevation-denied').map((r) => str(r.event_id)));
+      if (fresh.size > 0) for (const r of chunk) if (r[1] === 'elevation-denied' && fresh.has(r[0])) denied.push(r[7]);
     }
+    if (denied.length > 0) await this.webhookStore().enqueueIn(q, webhookEvents.elevationsDenied({ id: agentId, computer }, denied as Record<string, unknown>[], now), now);
     return added;
   }
 
@@ -430,9 +504,26 @@ export class SqlCollectorStore implements CollectorStore {
 
   private siemQueue = false;
 
-  /** From now on every new event is queued for the SIEM feed in the transaction that stores it. */
-  enableSiemQueue(): void {
+  /**
+   * From now on every new event is queued for the SIEM feed in the transaction that stores it,
+   * by this collector and, through the database's switch (siem_lease.enabled_at), by every
+   * other collector sharing the database, started with --syslog or not.
+   */
+  async enableSiemQueue(now = Date.now()): Promise<void> {
     this.siemQueue = true;
+    await this.db.run("UPDATE siem_lease SET enabled_at = COALESCE(enabled_at, ?) WHERE name = 'feed'", [now]);
+  }
+
+  /** Turns the database's switch off: collectors started without --syslog stop queueing (a forwarder keeps sending what is queued). */
+  async disableSiemQueue(): Promise<void> {
+    this.siemQueue = false;
+    await this.db.run("UPDATE siem_lease SET enabled_at = NULL WHERE name = 'feed'");
+  }
+
+  /** Whether the database's SIEM feed switch is on, and since when. */
+  async siemEnabledAt(): Promise<number | null> {
+    const rows = await this.db.all("SELECT enabled_at FROM siem_lease WHERE name = 'feed'");
+    return numOrNull(rows[0]?.enabled_at);
   }
 
   /** In the order they were stored (siem_outbox_order serves it: a backlog of millions is not sorted per batch). */
@@ -514,7 +605,7 @@ export class SqlCollectorStore implements CollectorStore {
 
   // --- approvals
 
-  async createApprovalRequest(agentId: string, input: ApprovalRequestInput, now = Date.now()): Promise<ApprovalRequest> {
+  async createApprovalRequest(agentId: string, input: ApprovalRequestInput, now = Date.now(), notify?: (r: ApprovalRequest) => readonly WebhookEventInput[]): Promise<ApprovalRequest> {
     for (const f of ['requestId', 'user', 'processPath'] as const) {
       if (typeof input[f] !== 'string' || input[f] === '') throw badInput(`${f} must be a non-empty string`);
     }
@@ -522,12 +613,15 @@ export class SqlCollectorStore implements CollectorStore {
       const agents = await q.all('SELECT computer, revoked_at FROM agents WHERE id = ?', [agentId]);
       const agent = agents[0];
       if (agent === undefined || agent.revoked_at !== null) throw new AscendError('ASC_COLLECTOR_NOT_FOUND', `no enrolled agent ${agentId}`);
-      await q.run(
+      const n = await q.run(
         `INSERT INTO approval_requests (${APPROVAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, NULL, NULL, NULL, NULL, ?, NULL) ON CONFLICT (agent_id, request_id) DO NOTHING`,
         [randomUUID(), agentId, input.requestId, str(agent.computer), input.user, input.processPath, input.args ?? null, input.justification ?? null, now, input.rule ?? null],
       );
       const rows = await q.all(`SELECT ${APPROVAL_COLUMNS} FROM approval_requests WHERE agent_id = ? AND request_id = ?`, [agentId, input.requestId]);
-      return approvalOf(rows[0] as Row);
+      const r = approvalOf(rows[0] as Row);
+      // The new request's webhook deliveries commit with it (a request filed again queues nothing).
+      if (n > 0 && notify !== undefined) await this.webhookStore().enqueueIn(q, notify(r), now);
+      return r;
     });
   }
 
@@ -584,7 +678,7 @@ export class SqlCollectorStore implements CollectorStore {
     return rows[0] === undefined ? undefined : approvalOf(rows[0]);
   }
 
-  async decideApproval(id: string, decision: Decision, now = Date.now()): Promise<ApprovalRequest> {
+  async decideApproval(id: string, decision: Decision, now = Date.now(), notify?: (r: ApprovalRequest) => readonly WebhookEventInput[]): Promise<ApprovalRequest> {
     const limit = decision.timeLimitSeconds;
     if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw badInput('timeLimitSeconds must be a whole number of at least 1');
     if (typeof decision.by !== 'string' || decision.by === '') throw badInput('by must name the approver');
@@ -599,7 +693,10 @@ export class SqlCollectorStore implements CollectorStore {
       const row = rows[0];
       if (row === undefined) throw new AscendError('ASC_COLLECTOR_NOT_FOUND', `no approval request ${id}`);
       if (n === 0) throw new AscendError('ASC_COLLECTOR_CONFLICT', `approval request ${id} is ${str(row.status)} already`);
-      return approvalOf(row);
+      const r = approvalOf(row);
+      // The decision's webhook deliveries commit with it.
+      if (notify !== undefined) await this.webhookStore().enqueueIn(q, notify(r), now);
+      return r;
     });
   }
 
@@ -685,11 +782,13 @@ export class SqlCollectorStore implements CollectorStore {
     });
   }
 
-  async revokePasscode(id: string, reason?: string, now = Date.now()): Promise<void> {
+  async revokePasscode(id: string, reason?: string, now = Date.now(), notify?: () => readonly WebhookEventInput[]): Promise<void> {
     // A passcode the registry never saw (issued offline) can still be revoked: the revocation list carries it.
     await this.db.tx(async (q) => {
       await q.run('UPDATE passcodes SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?', [now, id]);
       await this.addRevocation(q, 'passcode', id, reason ?? null, now);
+      // Its webhook deliveries commit with it.
+      if (notify !== undefined) await this.webhookStore().enqueueIn(q, notify(), now);
     });
   }
 
@@ -831,6 +930,8 @@ export class SqlCollectorStore implements CollectorStore {
       ]);
       const reason = step === null ? 'wrong-code' : 'replayed';
       const lockedUntil = lockAll ?? lockHere;
+      // The lockout's webhook deliveries commit with it.
+      if (lockedUntil !== null && opts.notify !== undefined) await this.webhookStore().enqueueIn(q, opts.notify(lockedUntil), now);
       return lockedUntil === null ? { ok: false, reason } : { ok: false, reason, lockedUntil };
     });
   }
@@ -848,29 +949,34 @@ export class SqlCollectorStore implements CollectorStore {
     where.unshift("e.type = 'process-elevated'", '(e.passcode_id IS NOT NULL OR e.session_id IS NOT NULL)');
     if (filter.passcodeId !== undefined) (where.push('e.passcode_id = ?'), params.push(filter.passcodeId));
     const limit = pageSql(filter, EVENT_ORDER, where, params);
-    const rows = await this.db.all(
+    const d = this.db.dialect;
+    const fields = { passcodeTitle: payloadField(d, 'passcodeTitle'), processPath: payloadField(d, 'processPath'), args: payloadField(d, 'args'), elevatedBy: payloadField(d, 'elevatedBy') };
+    const q = budgeted(
       `SELECT e.agent_id, e.event_id, e.occurred_at, e.computer, e.user_name, e.passcode_id, e.session_id,
-              CAST(e.payload AS TEXT) AS payload, p.title AS passcode_title,
+              ${fields.passcodeTitle} AS f_passcode_title, ${fields.processPath} AS f_process_path, ${fields.args} AS f_args, ${fields.elevatedBy} AS f_elevated_by,
+              p.title AS passcode_title,
               (SELECT MIN(s.occurred_at) FROM events s WHERE s.agent_id = e.agent_id AND s.session_id = e.session_id AND s.type = 'passcode-redeemed') AS session_start,
               (SELECT MIN(x.occurred_at) FROM events x WHERE x.agent_id = e.agent_id AND x.session_id = e.session_id AND x.type IN ('session-expired', 'session-ended')) AS session_end,
               (SELECT COUNT(*) FROM events x WHERE x.agent_id = e.agent_id AND x.session_id = e.session_id AND x.type = 'session-expired') AS expired
          FROM events e LEFT JOIN passcodes p ON p.id = e.passcode_id
         WHERE ${where.join(' AND ')}
         ORDER BY e.occurred_at, e.agent_id, e.event_id${limit}`,
+      ['computer', 'user_name', 'passcode_title', 'f_passcode_title', 'f_process_path', 'f_args', 'f_elevated_by'],
+      filter,
       params,
     );
+    const rows = await this.db.all(q.sql, q.params);
     return rows.map((r) => {
-      const payload = parsePayload(r.payload);
-      const text = (k: string): string | null => (typeof payload[k] === 'string' ? (payload[k] as string) : null);
       return {
+        ...pageBytesOf(r),
         time: Number(r.occurred_at),
         computer: str(r.computer),
         user: strOrNull(r.user_name),
         passcodeId: strOrNull(r.passcode_id),
-        passcodeTitle: strOrNull(r.passcode_title) ?? text('passcodeTitle'),
-        processPath: text('processPath'),
-        args: text('args'),
-        elevatedBy: text('elevatedBy'),
+        passcodeTitle: strOrNull(r.passcode_title) ?? strOrNull(r.f_passcode_title),
+        processPath: strOrNull(r.f_process_path),
+        args: strOrNull(r.f_args),
+        elevatedBy: strOrNull(r.f_elevated_by),
         sessionId: strOrNull(r.session_id),
         sessionStart: numOrNull(r.session_start),
         sessionEnd: numOrNull(r.session_end),
@@ -881,31 +987,40 @@ export class SqlCollectorStore implements CollectorStore {
     });
   }
 
-  /** Events of one type with their payloads, filtered, oldest first. */
-  private async eventsOfType(type: string, filter: ReportFilter): Promise<{ row: Row; payload: Record<string, unknown> }[]> {
+  /**
+   * Events of one type, filtered, oldest first, with the payload fields the report shows
+   * (`fields`: column alias → payload key; `lists`: the same for list fields, as JSON text).
+   */
+  private async eventsOfType(type: string, filter: ReportFilter, fields: Record<string, string>, lists: Record<string, string> = {}): Promise<Row[]> {
     const { where, params } = filterSql(filter, 'e');
     where.unshift('e.type = ?');
     params.unshift(type);
     if (filter.passcodeId !== undefined) (where.push('e.passcode_id = ?'), params.push(filter.passcodeId));
     const limit = pageSql(filter, EVENT_ORDER, where, params);
-    const rows = await this.db.all(
-      `SELECT e.agent_id, e.event_id, e.occurred_at, e.computer, e.user_name, e.passcode_id, e.session_id, CAST(e.payload AS TEXT) AS payload
+    const d = this.db.dialect;
+    const exprs = [...Object.entries(fields).map(([alias, key]) => [alias, payloadField(d, key)] as const), ...Object.entries(lists).map(([alias, key]) => [alias, payloadJson(d, key)] as const)];
+    const q = budgeted(
+      `SELECT e.agent_id, e.event_id, e.occurred_at, e.computer, e.user_name, e.passcode_id, e.session_id${exprs.map(([alias, x]) => `, ${x} AS ${alias}`).join('')}
          FROM events e WHERE ${where.join(' AND ')} ORDER BY e.occurred_at, e.agent_id, e.event_id${limit}`,
+      ['computer', 'user_name', ...exprs.map(([alias]) => alias)],
+      filter,
       params,
     );
-    return rows.map((row) => ({ row, payload: parsePayload(row.payload) }));
+    return this.db.all(q.sql, q.params);
   }
 
   async elevationsReport(filter: ReportFilter = {}): Promise<ElevationRow[]> {
-    return (await this.eventsOfType('process-elevated', filter)).map(({ row, payload }) => ({
+    const rows = await this.eventsOfType('process-elevated', filter, { f_process_path: 'processPath', f_args: 'args', f_elevated_by: 'elevatedBy', f_rule: 'rule' }, { f_controls: 'controls' });
+    return rows.map((row) => ({
+      ...pageBytesOf(row),
       time: Number(row.occurred_at),
       computer: str(row.computer),
       user: strOrNull(row.user_name),
-      processPath: payloadText(payload, 'processPath'),
-      args: payloadText(payload, 'args'),
-      elevatedBy: payloadText(payload, 'elevatedBy'),
-      rule: payloadText(payload, 'rule'),
-      controls: payloadList(payload, 'controls'),
+      processPath: strOrNull(row.f_process_path),
+      args: strOrNull(row.f_args),
+      elevatedBy: strOrNull(row.f_elevated_by),
+      rule: strOrNull(row.f_rule),
+      controls: listText(row.f_controls),
       passcodeId: strOrNull(row.passcode_id),
       sessionId: strOrNull(row.session_id),
       agentId: str(row.agent_id),
@@ -914,30 +1029,38 @@ export class SqlCollectorStore implements CollectorStore {
   }
 
   async deniedReport(filter: ReportFilter = {}): Promise<DeniedRow[]> {
-    return (await this.eventsOfType('elevation-denied', filter)).map(({ row, payload }) => ({
+    const rows = await this.eventsOfType('elevation-denied', filter, { f_process_path: 'processPath', f_args: 'args', f_rule: 'rule', f_reason: 'reason' });
+    return rows.map((row) => ({
+      ...pageBytesOf(row),
       time: Number(row.occurred_at),
       computer: str(row.computer),
       user: strOrNull(row.user_name),
-      processPath: payloadText(payload, 'processPath'),
-      args: payloadText(payload, 'args'),
-      rule: payloadText(payload, 'rule'),
-      reason: payloadText(payload, 'reason'),
+      processPath: strOrNull(row.f_process_path),
+      args: strOrNull(row.f_args),
+      rule: strOrNull(row.f_rule),
+      reason: strOrNull(row.f_reason),
       agentId: str(row.agent_id),
       eventId: str(row.event_id),
     }));
   }
 }
 
-function payloadText(payload: Record<string, unknown>, key: string): string | null {
-  const v = payload[key];
+/** A list field read as JSON text (payloadJson), shown as "a, b" (controls: mfa, approval). */
+function listText(json: unknown): string | null {
+  if (json === null || json === undefined) return null;
+  let v: unknown;
+  try {
+    v = JSON.parse(String(json));
+  } catch {
+    return null;
+  }
+  if (Array.isArray(v)) return v.filter((x) => typeof x === 'string').join(', ');
   return typeof v === 'string' ? v : null;
 }
 
-/** A list field as "a, b" (controls: mfa, approval). */
-function payloadList(payload: Record<string, unknown>, key: string): string | null {
-  const v = payload[key];
-  if (Array.isArray(v)) return v.filter((x) => typeof x === 'string').join(', ');
-  return typeof v === 'string' ? v : null;
+/** The running total of a budgeted page (absent when the query had no budget). */
+function pageBytesOf(row: Row): { pageBytes?: number } {
+  return row.page_bytes === undefined || row.page_bytes === null ? {} : { pageBytes: Number(row.page_bytes) };
 }
 
 /**

@@ -4,7 +4,7 @@
  * collectors behind a load balancer). Times are milliseconds since the epoch.
  */
 import type { EventRecord } from '../../collector-api/events.js';
-import type { WebhookStore } from '../webhooks/store.js';
+import type { WebhookEventInput, WebhookStore } from '../webhooks/store.js';
 
 export type ApiRole = 'viewer' | 'approver' | 'admin';
 export const API_ROLES: readonly ApiRole[] = ['viewer', 'approver', 'admin'];
@@ -172,6 +172,8 @@ export interface MfaAttemptOptions {
   /** Domain-wide backstop; absent = 10 × maxFailures within one hour. */
   backstopFailures?: number;
   backstopWindowMs?: number;
+  /** The webhook events of the attempt that locks (given the lock's end), queued in its transaction. */
+  notify?: (lockedUntil: number) => readonly WebhookEventInput[];
 }
 
 export interface ReportFilter {
@@ -187,6 +189,17 @@ export interface ReportFilter {
   after?: ReportKey;
   /** At most this many rows. */
   limit?: number;
+  /**
+   * A byte budget (characters of the rows' text, roughly): the rows read stop after the first
+   * whose running total (`pageBytes`) passes it; the caller ends its page before that row
+   * (or after it, when it is the first). Event reports only.
+   */
+  maxBytes?: number;
+}
+
+/** With ReportFilter.maxBytes: the page's running total of text up to and including this row. */
+export interface PageBytes {
+  pageBytes?: number;
 }
 
 /** One page of an admin list (issue 18): rows after `after` in the list's unique order (its time, then its id), at most `limit`. */
@@ -200,7 +213,7 @@ export interface ReportKey {
 }
 
 /** One row of the Elevation Activity report: every process-elevated event. */
-export interface ElevationRow {
+export interface ElevationRow extends PageBytes {
   time: number;
   computer: string;
   user: string | null;
@@ -216,7 +229,7 @@ export interface ElevationRow {
 }
 
 /** One row of the Denied Activity report: every elevation-denied event (blacklist rules). */
-export interface DeniedRow {
+export interface DeniedRow extends PageBytes {
   time: number;
   computer: string;
   user: string | null;
@@ -229,7 +242,7 @@ export interface DeniedRow {
 }
 
 /** One row of the TSE Usage Report: a process launched elevated, with its session. */
-export interface TseUsageRow {
+export interface TseUsageRow extends PageBytes {
   time: number;
   computer: string;
   user: string | null;
@@ -269,7 +282,8 @@ export interface CollectorStore {
   getAgent(id: string): Promise<Agent | undefined>;
   /** Oldest first, (enrolled at, id); every agent, or one page. */
   listAgents(page?: ListPage): Promise<Agent[]>;
-  revokeAgent(id: string, reason?: string, now?: number): Promise<void>;
+  /** Revokes the agent; its webhook events (`notify`) are queued in the same transaction. */
+  revokeAgent(id: string, reason?: string, now?: number, notify?: (agent: Agent) => readonly WebhookEventInput[]): Promise<void>;
 
   /**
    * Stores a batch in one transaction, idempotent on (agent id, event id). Resolves after
@@ -277,8 +291,14 @@ export interface CollectorStore {
    */
   insertEvents(agentId: string, events: readonly CollectorEventInput[], now?: number): Promise<number>;
   listEvents(agentId?: string): Promise<StoredEvent[]>;
-  /** The SIEM feed: from now on new events are queued (in the transaction that stores them) until siemDone. */
-  enableSiemQueue(): void;
+  /**
+   * The SIEM feed: from now on new events are queued (in the transaction that stores them) until
+   * siemDone, by every collector sharing the database (the switch is in the database).
+   */
+  enableSiemQueue(now?: number): Promise<void>;
+  /** Turns the database's SIEM switch off (what is queued stays queued). */
+  disableSiemQueue(): Promise<void>;
+  siemEnabledAt(): Promise<number | null>;
   /** The oldest queued events, at most `limit`. */
   siemBatch(limit: number): Promise<StoredEvent[]>;
   /** Takes forwarded events off the queue. */
@@ -289,8 +309,11 @@ export interface CollectorStore {
   siemRelease(holder: string): Promise<void>;
   countEvents(): Promise<number>;
 
-  /** Files a request; filing the same (agent, requestId) again returns the existing one. */
-  createApprovalRequest(agentId: string, input: ApprovalRequestInput, now?: number): Promise<ApprovalRequest>;
+  /**
+   * Files a request; filing the same (agent, requestId) again returns the existing one. A new
+   * request's webhook events (`notify`) are queued in the same transaction.
+   */
+  createApprovalRequest(agentId: string, input: ApprovalRequestInput, now?: number, notify?: (r: ApprovalRequest) => readonly WebhookEventInput[]): Promise<ApprovalRequest>;
   listPendingApprovals(): Promise<ApprovalRequest[]>;
   /** Every request matching the filter (time = filed at), oldest first: the approvals audit. */
   listApprovals(filter?: ApprovalFilter): Promise<ApprovalRequest[]>;
@@ -304,8 +327,11 @@ export interface CollectorStore {
   getApprovalRequest(id: string): Promise<ApprovalRequest | undefined>;
   /** The request as its own agent sees it: bound to (agent, requestId). */
   getApprovalForAgent(agentId: string, requestId: string): Promise<ApprovalRequest | undefined>;
-  /** Throws ASC_COLLECTOR_NOT_FOUND, or ASC_COLLECTOR_CONFLICT when it is no longer pending. */
-  decideApproval(id: string, decision: Decision, now?: number): Promise<ApprovalRequest>;
+  /**
+   * Throws ASC_COLLECTOR_NOT_FOUND, or ASC_COLLECTOR_CONFLICT when it is no longer pending. The
+   * decision's webhook events (`notify`) are queued in the same transaction.
+   */
+  decideApproval(id: string, decision: Decision, now?: number, notify?: (r: ApprovalRequest) => readonly WebhookEventInput[]): Promise<ApprovalRequest>;
   /** Marks pending requests filed more than maxAgeMs ago as expired; returns how many. */
   expirePendingApprovals(maxAgeMs: number, now?: number): Promise<number>;
   /** How many requests of this agent are pending (a cap on what one agent may have waiting). */
@@ -321,7 +347,8 @@ export interface CollectorStore {
    * the passcode's computers do not include the agent's enrolled computer (no use spent).
    */
   recordRedemption(passcodeId: string, agentId: string, now?: number): Promise<RedemptionResult>;
-  revokePasscode(id: string, reason?: string, now?: number): Promise<void>;
+  /** Revokes the passcode; its webhook events (`notify`) are queued in the same transaction. */
+  revokePasscode(id: string, reason?: string, now?: number, notify?: () => readonly WebhookEventInput[]): Promise<void>;
   /** Oldest first, (revoked at, kind, subject); every one from `since`, or one page. */
   listRevocations(since?: number, page?: ListPage): Promise<Revocation[]>;
 

@@ -27,6 +27,9 @@ export interface WebhookSettings {
   maxResponseBytes: number;
   /** Extra CA certificates for https receivers (tests). */
   ca?: string | Buffer;
+  /** How long delivered and given-up deliveries are kept (default 30 days), pruned at most once per pruneEveryMs (default 1 h). */
+  retentionMs: number;
+  pruneEveryMs: number;
 }
 
 export const DEFAULT_WEBHOOK_SETTINGS: WebhookSettings = {
@@ -37,6 +40,8 @@ export const DEFAULT_WEBHOOK_SETTINGS: WebhookSettings = {
   concurrency: 4,
   timeoutMs: 10_000,
   maxResponseBytes: 64 * 1024,
+  retentionMs: 30 * 24 * 3600_000,
+  pruneEveryMs: 3600_000,
 };
 
 /** The wait before retry number `attempt` (1 = the first retry): full jitter over an exponential cap. */
@@ -54,6 +59,7 @@ export class WebhookDispatcher {
   private readonly inFlight = new Set<Promise<void>>();
   private stopping = new AbortController();
   private current: Promise<void> | undefined;
+  private lastPrune = 0;
   readonly settings: WebhookSettings;
 
   constructor(
@@ -127,6 +133,12 @@ export class WebhookDispatcher {
     this.running = true;
     this.again = false;
     try {
+      const now = Date.now();
+      if (now - this.lastPrune >= this.settings.pruneEveryMs) {
+        this.lastPrune = now;
+        const n = await this.store.prune(now - this.settings.retentionMs);
+        if (n > 0) this.log.info({ deliveries: n }, 'old webhook deliveries pruned');
+      }
       const free = this.settings.concurrency - this.inFlight.size;
       if (free > 0) {
         const lease = this.settings.timeoutMs + 30_000;

@@ -42,8 +42,11 @@ export function approvalDecided(r: ApprovalRequest): WebhookEventInput {
   };
 }
 
-/** One event per elevation-denied event of an agent's batch, keyed by (agent, event id). */
-export function elevationsDenied(agent: Agent, events: readonly Record<string, unknown>[], now = Date.now()): WebhookEventInput[] {
+/**
+ * One event per elevation-denied event of an agent's batch, keyed by (agent, event id), and
+ * limited per agent (a hostile agent's flood becomes one summary a window).
+ */
+export function elevationsDenied(agent: Pick<Agent, 'id' | 'computer'>, events: readonly Record<string, unknown>[], now = Date.now()): WebhookEventInput[] {
   const out: WebhookEventInput[] = [];
   for (const e of events) {
     if (e.type !== 'elevation-denied' || typeof e.id !== 'string') continue;
@@ -52,6 +55,7 @@ export function elevationsDenied(agent: Agent, events: readonly Record<string, u
     out.push({
       key: `elevation-denied:${agent.id}:${e.id}`,
       type: 'elevation.denied',
+      limitKey: agent.id,
       occurredAt: Number.isFinite(t) ? t : now,
       data: { agentId: agent.id, eventId: e.id, computer: agent.computer, user: pick('user'), processPath: pick('processPath'), args: pick('args'), rule: pick('rule'), reason: pick('reason') },
     });

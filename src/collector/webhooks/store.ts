@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { AscendError } from '../../errors.js';
 import type { WebhookDeliveryStatus, WebhookEventType, WebhookFormat } from '../../collector-api/webhooks.js';
-import type { Driver, Row } from '../storage/driver.js';
+import type { Driver, Row, Sql } from '../storage/driver.js';
 
 export interface Webhook {
   id: string;
@@ -44,10 +44,36 @@ export interface WebhookEventInput {
   type: string;
   occurredAt: number;
   data: Record<string, unknown>;
+  /**
+   * Who caused it, for the flood limit (elevation.denied: the agent): per webhook and limit
+   * key, at most `perWindow` such deliveries a window; the rest become one summary.
+   */
+  limitKey?: string;
 }
+
+/** The flood limit of rate-limited events (elevation.denied): per webhook and agent, per window. */
+export interface WebhookLimit {
+  perWindow: number;
+  windowMs: number;
+}
+
+export const DEFAULT_WEBHOOK_LIMIT: WebhookLimit = { perWindow: 10, windowMs: 60_000 };
+
+/** approval.* deliveries are claimed before the others: an approver must not wait behind a flood. */
+export function deliveryPriority(type: string): number {
+  return type.startsWith('approval.') ? 0 : 1;
+}
+
+/** Rows per multi-row INSERT of deliveries (10 parameters a row). */
+const DELIVERY_CHUNK = 300;
 
 const HOOK_COLUMNS = 'id, name, url, events, format, secret_sealed, created_at, created_by, removed_at';
 const DELIVERY_COLUMNS = 'id, webhook_id, event_key, event_type, body, status, attempts, created_at, next_attempt_at, last_attempt_at, last_error, delivered_at';
+
+/** What a delivery stores: the event as JSON, { type, occurredAt, data } (the delivery id is added when sent). */
+function bodyOf(e: WebhookEventInput): string {
+  return JSON.stringify({ type: e.type, occurredAt: new Date(e.occurredAt).toISOString(), data: e.data });
+}
 
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
@@ -147,13 +173,115 @@ export class WebhookStore {
   }
 
   /**
+   * Queues the deliveries of `events` inside the caller's transaction `q` (the one that makes
+   * the state change they report: the change and its deliveries commit together, or neither
+   * does). One read of the live webhooks and multi-row INSERTs; an event key seen before adds
+   * nothing. Events with a `limitKey` are limited per webhook and key (see WebhookLimit): past
+   * the limit they are counted in one summary delivery per window, sent when the window ends.
+   * Returns how many deliveries were made or updated.
+   */
+  async enqueueIn(q: Sql, events: readonly WebhookEventInput[], now: number, limit: WebhookLimit = DEFAULT_WEBHOOK_LIMIT): Promise<number> {
+    if (events.length === 0) return 0;
+    // In a fixed order: the flood-limit rows are locked in it, so two batches can not deadlock on PostgreSQL.
+    const hooks = (await q.all(`SELECT ${HOOK_COLUMNS} FROM webhooks WHERE removed_at IS NULL ORDER BY id`)).map(hookOf);
+    if (hooks.length === 0) return 0;
+    // id, webhook, event key, type, body, priority, created at, next attempt at
+    const rows: [string, string, string, string, string, number, number, number][] = [];
+    let made = 0;
+    for (const h of hooks) {
+      const mine = events.filter((e) => h.events.includes(e.type as WebhookEventType));
+      const limited = new Map<string, WebhookEventInput[]>();
+      for (const e of mine) {
+        if (e.limitKey === undefined) rows.push([randomUUID(), h.id, e.key, e.type, bodyOf(e), deliveryPriority(e.type), now, now]);
+        else {
+          const list = limited.get(e.limitKey);
+          if (list === undefined) limited.set(e.limitKey, [e]);
+          else list.push(e);
+        }
+      }
+      for (const [key, list] of limited) {
+        const { pass, summary } = await this.limitIn(q, h.id, key, list, now, limit);
+        for (const e of pass) rows.push([randomUUID(), h.id, e.key, e.type, bodyOf(e), deliveryPriority(e.type), now, now]);
+        if (summary !== undefined) {
+          // One summary per window, sent when the window ends; a later batch of the same window updates its count.
+          made += await q.run(
+            `INSERT INTO webhook_deliveries (id, webhook_id, event_key, event_type, body, priority, status, attempts, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)
+             ON CONFLICT (webhook_id, event_key) DO UPDATE SET body = excluded.body WHERE webhook_deliveries.status = 'pending' AND webhook_deliveries.attempts = 0 AND webhook_deliveries.lease_until IS NULL`,
+            [randomUUID(), h.id, summary.event.key, summary.event.type, bodyOf(summary.event), deliveryPriority(summary.event.type), now, summary.sendAt],
+          );
+        }
+      }
+    }
+    for (let start = 0; start < rows.length; start += DELIVERY_CHUNK) {
+      const chunk = rows.slice(start, start + DELIVERY_CHUNK);
+      made += await q.run(
+        `INSERT INTO webhook_deliveries (id, webhook_id, event_key, event_type, body, priority, created_at, next_attempt_at, status, attempts) VALUES ${chunk.map(() => "(?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0)").join(', ')} ON CONFLICT (webhook_id, event_key) DO NOTHING`,
+        chunk.flat(),
+      );
+    }
+    return made;
+  }
+
+  /** Counts `list` against the webhook's window for `key`: what passes, and the window's summary when some did not. */
+  private async limitIn(q: Sql, webhookId: string, key: string, list: readonly WebhookEventInput[], now: number, limit: WebhookLimit): Promise<{ pass: WebhookEventInput[]; summary?: { event: WebhookEventInput; sendAt: number } }> {
+    // The row exists first, so that PostgreSQL can lock it: two collectors counting at once do not both pass the limit.
+    await q.run('INSERT INTO webhook_limits (webhook_id, limit_key, window_start, sent, suppressed) VALUES (?, ?, ?, 0, 0) ON CONFLICT (webhook_id, limit_key) DO NOTHING', [webhookId, key, now]);
+    const row = (await q.all(`SELECT window_start, sent, suppressed FROM webhook_limits WHERE webhook_id = ? AND limit_key = ?${this.db.dialect === 'postgres' ? ' FOR UPDATE' : ''}`, [webhookId, key]))[0] as Row;
+    let windowStart = Number(row.window_start);
+    let sent = Number(row.sent);
+    let suppressed = Number(row.suppressed);
+    if (now - windowStart >= limit.windowMs || now < windowStart) {
+      windowStart = now;
+      sent = 0;
+      suppressed = 0;
+    }
+    const pass = list.slice(0, Math.max(0, limit.perWindow - sent));
+    sent += pass.length;
+    const held = list.length - pass.length;
+    suppressed += held;
+    await q.run('UPDATE webhook_limits SET window_start = ?, sent = ?, suppressed = ? WHERE webhook_id = ? AND limit_key = ?', [windowStart, sent, suppressed, webhookId, key]);
+    if (held === 0) return { pass };
+    const first = list[0] as WebhookEventInput;
+    const windowEnd = windowStart + limit.windowMs;
+    const data = first.data;
+    const computer = typeof data.computer === 'string' ? data.computer : null;
+    const event: WebhookEventInput = {
+      key: `${first.type}-summary:${key}:${windowStart}`,
+      type: first.type,
+      occurredAt: now,
+      data: {
+        agentId: typeof data.agentId === 'string' ? data.agentId : key,
+        computer,
+        suppressed,
+        windowStart: new Date(windowStart).toISOString(),
+        windowEnd: new Date(windowEnd).toISOString(),
+        message: `${suppressed} more ${first.type} events from agent ${key}${computer === null ? '' : ` (${computer})`} between ${new Date(windowStart).toISOString()} and ${new Date(windowEnd).toISOString()} (over the limit of ${limit.perWindow} per ${Math.round(limit.windowMs / 1000)} s; see the reports)`,
+      },
+    };
+    return { pass, summary: { event, sendAt: windowEnd } };
+  }
+
+  /**
+   * Deletes delivered and given-up deliveries finished before `before` (at most `max` a call),
+   * and flood-limit windows older than that. Returns how many deliveries went.
+   */
+  async prune(before: number, max = 5000): Promise<number> {
+    const n = await this.db.run(
+      `DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries WHERE status IN ('delivered', 'failed') AND COALESCE(delivered_at, last_attempt_at, created_at) < ? LIMIT ?)`,
+      [before, max],
+    );
+    await this.db.run('DELETE FROM webhook_limits WHERE window_start < ?', [before]);
+    return n;
+  }
+
+  /**
    * Stores one delivery per live webhook subscribed to the event (all live webhooks with
    * `only`, for a test), in one transaction; an event key seen before adds nothing.
    * Returns the deliveries made now.
    */
   async enqueue(e: WebhookEventInput, opts: { only?: string; now?: number } = {}): Promise<{ id: string; webhookId: string }[]> {
     const now = opts.now ?? Date.now();
-    const body = JSON.stringify({ type: e.type, occurredAt: new Date(e.occurredAt).toISOString(), data: e.data });
+    const body = bodyOf(e);
     // Most events have no subscriber: a plain read first, and no write transaction for them.
     const subscribed = (await this.list()).some((h) => (opts.only === undefined ? h.events.includes(e.type as WebhookEventType) : h.id === opts.only));
     if (!subscribed) return [];
@@ -164,8 +292,8 @@ export class WebhookStore {
         if (opts.only === undefined && !h.events.includes(e.type as WebhookEventType)) continue;
         const id = randomUUID();
         const n = await q.run(
-          `INSERT INTO webhook_deliveries (id, webhook_id, event_key, event_type, body, status, attempts, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT (webhook_id, event_key) DO NOTHING`,
-          [id, h.id, e.key, e.type, body, now, now],
+          `INSERT INTO webhook_deliveries (id, webhook_id, event_key, event_type, body, priority, status, attempts, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT (webhook_id, event_key) DO NOTHING`,
+          [id, h.id, e.key, e.type, body, deliveryPriority(e.type), now, now],
         );
         if (n > 0) made.push({ id, webhookId: h.id });
       }
@@ -176,7 +304,7 @@ export class WebhookStore {
   /** Claims up to `limit` due deliveries for `leaseMs`, with their webhooks. */
   async claimDue(limit: number, leaseMs: number, now = Date.now()): Promise<{ delivery: WebhookDelivery; webhook: Webhook }[]> {
     const due = await this.db.all(
-      `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_attempt_at LIMIT ?`,
+      `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?) ORDER BY priority, next_attempt_at LIMIT ?`,
       [now, now, limit],
     );
     const out: { delivery: WebhookDelivery; webhook: Webhook }[] = [];

@@ -31,6 +31,37 @@ function plain(address: string): { address: string; family: 'ipv4' | 'ipv6' } {
   return { address, family: isIP(address) === 6 ? 'ipv6' : 'ipv4' };
 }
 
+/** The eight 16-bit groups of an IPv6 address (a trailing dotted IPv4 included), or undefined. */
+function ipv6Groups(address: string): number[] | undefined {
+  if (isIP(address) !== 6) return undefined;
+  let text = address.toLowerCase().replace(/%.*$/, '');
+  const v4 = /(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (v4) {
+    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = text.split('::') as [string, string | undefined];
+  const part = (p: string | undefined) => (p === undefined || p === '' ? [] : p.split(':').map((g) => parseInt(g, 16)));
+  const h = part(head);
+  const t = part(tail);
+  const groups = tail === undefined ? h : [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
+  return groups.length === 8 && groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : undefined;
+}
+
+/**
+ * NAT64 (RFC 6052, 8215): 64:ff9b::/96 reaches the IPv4 address in its last 32 bits, so it is
+ * judged as that address; 64:ff9b:1::/48 (local-use translators, where the IPv4 part may sit
+ * elsewhere) is refused whole. Undefined for any other address.
+ */
+function nat64(address: string): { ipv4: string } | 'local-use' | undefined {
+  const g = ipv6Groups(address);
+  if (g === undefined || g[0] !== 0x64 || g[1] !== 0xff9b) return undefined;
+  if (g[2] === 1) return 'local-use';
+  if (g.slice(2, 6).some((x) => x !== 0)) return undefined;
+  const [hi, lo] = [g[6] as number, g[7] as number];
+  return { ipv4: `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}` };
+}
+
 export function isLoopbackAddress(address: string): boolean {
   const a = plain(address);
   return isIP(a.address) !== 0 && loopback.check(a.address, a.family);
@@ -41,6 +72,10 @@ export function refusedAddress(address: string, protocol: 'http:' | 'https:'): s
   const a = plain(address);
   if (isIP(a.address) === 0) return `${address} is not an IP address`;
   if (refused.check(a.address, a.family)) return `${address} is a link-local, metadata, unspecified or multicast address`;
+  const nat = nat64(a.address);
+  if (nat === 'local-use') return `${address} is in the local-use NAT64 prefix 64:ff9b:1::/48`;
+  // Through a NAT64 translator the address is its IPv4 one: refused as that (loopback there is not this machine either).
+  if (nat !== undefined && (refused.check(nat.ipv4, 'ipv4') || loopback.check(nat.ipv4, 'ipv4'))) return `${address} is the NAT64 form of ${nat.ipv4}, a loopback, link-local, metadata, unspecified or multicast address`;
   if (protocol === 'http:' && !loopback.check(a.address, a.family)) return `plain http is allowed to loopback only, and ${address} is not loopback`;
   return null;
 }

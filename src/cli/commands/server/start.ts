@@ -121,6 +121,12 @@ export default class ServerStart extends AscendCommand<ServerStartResult> {
       dependsOn: ['syslog'],
       helpGroup: 'SIEM FEED',
     }),
+    'syslog-off': Flags.boolean({
+      description: 'turn the SIEM feed off for every collector sharing the database (--syslog turns it on for all of them); what is queued stays until a collector with --syslog sends it',
+      default: false,
+      exclusive: ['syslog'],
+      helpGroup: 'SIEM FEED',
+    }),
     'syslog-ca': Flags.string({ description: 'PEM CA bundle the tls:// receiver certificate must chain to (default: the system CAs)', dependsOn: ['syslog'], helpGroup: 'SIEM FEED' }),
     'log-format': Flags.string({
       description: 'human lines, or JSON lines (pino records, the start-up lines too); default: human when stderr is a terminal, else JSON (also under systemd)',
@@ -198,8 +204,14 @@ export default class ServerStart extends AscendCommand<ServerStartResult> {
     }
     let siem: SiemForwarder | undefined;
     if (syslog !== undefined) {
-      store.enableSiemQueue();
+      // The switch is in the database: every collector sharing it queues events for the feed from now on.
+      await store.enableSiemQueue();
       siem = new SiemForwarder({ target: syslog, queue: store, version: this.config.version, onError: (m) => out.warn(m) });
+    } else if (flags['syslog-off']) {
+      await store.disableSiemQueue();
+      out.say('The SIEM feed is off for every collector sharing this database');
+    } else if ((await store.siemEnabledAt()) !== null) {
+      out.warn('the SIEM feed is on in this database: this collector queues the events it receives, and a collector started with --syslog forwards them (--syslog-off turns it off)');
     }
     const app = buildServer({
       store,

@@ -54,7 +54,8 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: RouteContext): vo
       if (isAscendError(e) && e.code === 'ASC_COLLECTOR_NOT_FOUND') throw fail('ASC_COLLECTOR_UNAUTHENTICATED', 'the agent credential is unknown or revoked');
       throw e;
     }
-    if (stored > 0) for (const e of webhookEvents.elevationsDenied(agent, events)) await ctx.webhooks.enqueue(e);
+    // Their webhook deliveries (elevation.denied) were queued in the same transaction.
+    if (stored > 0) ctx.webhooks.poke();
     return { accepted: events.length, stored };
   });
 
@@ -84,10 +85,11 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: RouteContext): vo
     '/api/v1/agents/:id/revoke',
     { schema: { params: IdParams, body: ReasonBody }, onRequest: ctx.requireRole('admin') },
     async (req) => {
-      await store.revokeAgent(req.params.id, req.body.reason);
+      // The revocation's webhook delivery commits with it.
+      await store.revokeAgent(req.params.id, req.body.reason, undefined, (a) => [webhookEvents.agentRevoked(a, req.body.reason, actor(req))]);
       req.log.info({ agentId: req.params.id, by: actor(req) }, 'agent revoked');
+      ctx.webhooks.poke();
       const agent = await store.getAgent(req.params.id);
-      if (agent !== undefined) await ctx.webhooks.enqueue(webhookEvents.agentRevoked(agent, req.body.reason, actor(req)));
       return { agent: agentView(agent as Agent) };
     },
   );

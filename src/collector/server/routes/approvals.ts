@@ -122,14 +122,20 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: RouteContext):
           throw fail('ASC_COLLECTOR_RATE_LIMITED', `this computer has ${MAX_PENDING_PER_AGENT} approval requests waiting already; wait for a decision before asking again`);
         }
       }
-      const r = await store.createApprovalRequest(agent.id, {
-        requestId: req.body.requestId,
-        user: req.body.user,
-        processPath: req.body.processPath,
-        ...(req.body.args === undefined ? {} : { args: req.body.args }),
-        ...(req.body.justification === undefined ? {} : { justification: req.body.justification }),
-        ...(req.body.rule === undefined ? {} : { rule: req.body.rule }),
-      });
+      // A new request's webhook deliveries commit with it (none for a request filed again).
+      const r = await store.createApprovalRequest(
+        agent.id,
+        {
+          requestId: req.body.requestId,
+          user: req.body.user,
+          processPath: req.body.processPath,
+          ...(req.body.args === undefined ? {} : { args: req.body.args }),
+          ...(req.body.justification === undefined ? {} : { justification: req.body.justification }),
+          ...(req.body.rule === undefined ? {} : { rule: req.body.rule }),
+        },
+        undefined,
+        (made) => [webhookEvents.approvalRequested(made, ttl)],
+      );
       if (before !== undefined && (before.user !== req.body.user || before.processPath !== req.body.processPath || before.args !== (req.body.args ?? null))) {
         // A request id names one elevation: reusing it for another must not inherit its decision.
         throw fail('ASC_COLLECTOR_CONFLICT', `approval request ${req.body.requestId} was filed for another user, process or arguments`);
@@ -137,7 +143,7 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: RouteContext):
       if (before === undefined) {
         req.log.info({ approvalId: r.id, agentId: agent.id, computer: agent.computer }, 'approval requested');
         approvalEvents.emit('changed');
-        await ctx.webhooks.enqueue(webhookEvents.approvalRequested(r, ttl));
+        ctx.webhooks.poke();
       }
       // Filing the same request again (a retry) answers with the request as it is.
       return reply.code(before === undefined ? 201 : 200).send({ request: agentView(r, ttl) });
@@ -220,11 +226,12 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: RouteContext):
         throw e;
       }
     }
-    const r = await store.decideApproval(id, { approve, by: actor(req), ...(timeLimitSeconds === undefined ? {} : { timeLimitSeconds }), ...(reason === undefined ? {} : { reason }) });
+    // The decision's webhook deliveries commit with it.
+    const r = await store.decideApproval(id, { approve, by: actor(req), ...(timeLimitSeconds === undefined ? {} : { timeLimitSeconds }), ...(reason === undefined ? {} : { reason }) }, undefined, (d) => [webhookEvents.approvalDecided(d)]);
     approvalEvents.emit(`decided:${r.id}`);
     approvalEvents.emit('changed');
     req.log.info({ approvalId: r.id, status: r.status, by: actor(req) }, 'approval decided');
-    await ctx.webhooks.enqueue(webhookEvents.approvalDecided(r));
+    ctx.webhooks.poke();
     return { request: approverView(r, ttl) };
   }
 

@@ -84,13 +84,12 @@ export function registerMfaRoutes(app: FastifyInstance, ctx: RouteContext): void
         computer,
         backstopFailures: settings.mfaBackstopFailures,
         backstopWindowMs: settings.mfaBackstopWindowMs,
+        // The attempt that locks the user (later ones answer 'locked'): its webhook delivery commits with the lock.
+        notify: (lockedUntil) => [webhookEvents.mfaLockout(user, a?.computer ?? computer ?? 'unknown', a?.id, lockedUntil)],
       });
       req.log.info({ user, agentId: req.agent?.id, verified: result.ok, ...(result.ok ? {} : { reason: result.reason }) }, 'MFA verification');
       if (result.ok) return granted(req, ctx.identity, 'mfa-verify', { user, verified: true });
-      // The attempt that locked the user (later ones answer 'locked'): the lock's end names it once.
-      if (result.reason !== 'locked' && result.lockedUntil !== undefined && result.lockedUntil > Date.now()) {
-        await ctx.webhooks.enqueue(webhookEvents.mfaLockout(user, a?.computer ?? computer ?? 'unknown', a?.id, result.lockedUntil));
-      }
+      if (result.reason !== 'locked' && result.lockedUntil !== undefined) ctx.webhooks.poke();
       if (result.reason === 'locked') {
         const seconds = Math.max(1, Math.ceil(((result.lockedUntil ?? Date.now()) - Date.now()) / 1000));
         reply.header('retry-after', String(seconds));

@@ -67,9 +67,10 @@ export function registerPasscodeRoutes(app: FastifyInstance, ctx: RouteContext):
     { schema: { params: PasscodeIdParams, body: ReasonBody }, onRequest: ctx.requireRole('admin') },
     async (req) => {
       // Revoking a passcode the registry never saw (issued offline) still lists it for agents.
-      await store.revokePasscode(req.params.id, req.body.reason);
+      // The revocation's webhook delivery commits with it.
+      await store.revokePasscode(req.params.id, req.body.reason, undefined, () => [webhookEvents.passcodeRevoked(req.params.id, req.body.reason, actor(req))]);
       req.log.info({ passcodeId: req.params.id, by: actor(req) }, 'passcode revoked');
-      await ctx.webhooks.enqueue(webhookEvents.passcodeRevoked(req.params.id, req.body.reason, actor(req)));
+      ctx.webhooks.poke();
       const p = await store.getPasscode(req.params.id);
       return { id: req.params.id, revoked: true, passcode: p === undefined ? null : passcodeView(p) };
     },

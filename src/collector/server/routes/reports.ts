@@ -75,8 +75,14 @@ async function reportRows(ctx: RouteContext, name: ReportName, filter: ReportFil
       return store.elevationsReport(filter);
     case 'denied':
       return store.deniedReport(filter);
-    case 'approvals':
-      return (await store.listApprovals(filter)).map((a: ApprovalRequest) => ({ ...a }));
+    case 'approvals': {
+      // Counted here (the approval columns are bounded by the agent's request schema): the page ends at the budget too.
+      let pageBytes = 0;
+      return (await store.listApprovals(filter)).map((a: ApprovalRequest) => {
+        pageBytes += 200 + a.computer.length + a.user.length + a.processPath.length + (a.args?.length ?? 0) + (a.justification?.length ?? 0) + (a.rule?.length ?? 0) + (a.reason?.length ?? 0);
+        return filter.maxBytes === undefined ? { ...a } : { ...a, pageBytes };
+      });
+    }
   }
 }
 
@@ -90,14 +96,34 @@ function keyOf(name: ReportName, row: object): ReportKey {
 /** Rows per query while a CSV streams: what the collector holds of one report at a time. */
 export const CSV_BATCH_ROWS = 1000;
 
+/**
+ * The text one JSON page or CSV batch holds at most (characters, roughly), whatever its row
+ * count: rows of long arguments end a page early (with a cursor), so a page never holds more
+ * than about this much plus one row.
+ */
+export const REPORT_PAGE_BYTES = 4 * 1024 * 1024;
+
+/** How many of `rows` (read with a byte budget) make the page: up to `limit`, ending before the row that passes the budget (never empty). */
+function pageLength(rows: readonly object[], limit: number, budget: number): number {
+  let n = Math.min(limit, rows.length);
+  for (let i = 1; i < n; i++) {
+    const bytes = (rows[i] as { pageBytes?: number }).pageBytes;
+    if (bytes !== undefined && bytes > budget) {
+      n = i;
+      break;
+    }
+  }
+  return n;
+}
+
 /** One page: at most `limit` rows after `after`, and the cursor of the next page (null when none remain). */
 export async function buildReport(ctx: RouteContext, name: ReportName, filter: ReportFilter, limit = REPORT_PAGE_ROWS): Promise<Report> {
   if (name === 'approvals') await ctx.store.expirePendingApprovals(ctx.settings.approvalTtlMs);
   // One row more than the page tells whether another page follows.
-  const rows = await reportRows(ctx, name, { ...filter, limit: limit + 1 });
-  const page = rows.slice(0, limit);
+  const rows = await reportRows(ctx, name, { ...filter, limit: limit + 1, maxBytes: REPORT_PAGE_BYTES });
+  const page = rows.slice(0, pageLength(rows, limit, REPORT_PAGE_BYTES));
   const last = page[page.length - 1];
-  const nextCursor = rows.length > limit && last !== undefined ? encodeCursor(ctx.identity.grantKey, name, filter, keyOf(name, last)) : null;
+  const nextCursor = rows.length > page.length && last !== undefined ? encodeCursor(ctx.identity.grantKey, name, filter, keyOf(name, last)) : null;
   return { report: name, columns: REPORT_COLUMNS[name], rows: shape(name, page), nextCursor };
 }
 
@@ -115,12 +141,14 @@ async function* csvStream(ctx: RouteContext, name: ReportName, filter: ReportFil
     // Let the event loop take new connections and other requests between batches: a download
     // (SQLite reads are synchronous) must not starve the agents and the other clients.
     await yieldToLoop();
-    const rows = await reportRows(ctx, name, { ...filter, after, limit: CSV_BATCH_ROWS });
-    if (rows.length === 0) return;
+    const read = await reportRows(ctx, name, { ...filter, after, limit: CSV_BATCH_ROWS, maxBytes: REPORT_PAGE_BYTES });
+    if (read.length === 0) return;
+    // A batch ends at the row count or the byte budget, whichever comes first.
+    const rows = read.slice(0, pageLength(read, CSV_BATCH_ROWS, REPORT_PAGE_BYTES));
     let chunk = '';
     for (const r of shape(name, rows)) chunk += `${columns.map((c) => csvCell(r[c] ?? null)).join(',')}\r\n`;
     yield chunk;
-    if (rows.length < CSV_BATCH_ROWS) return;
+    if (rows.length === read.length && read.length < CSV_BATCH_ROWS) return;
     after = keyOf(name, rows[rows.length - 1] as object);
   }
 }
