@@ -19,7 +19,7 @@ export interface WebhookSettings {
   /** The first retry's delay; each next one doubles, up to maxDelayMs (defaults 5 s, 1 h). */
   baseDelayMs: number;
   maxDelayMs: number;
-  /** Attempts before a delivery is given up (default 15: about a day with the defaults). */
+  /** Attempts before a delivery is given up (default 15: about 2¾ to 5½ hours after the first with the defaults). */
   maxAttempts: number;
   /** Deliveries in flight at once (default 4). */
   concurrency: number;
