@@ -96,6 +96,7 @@ export function eventClass(type: EventType): keyof CollectorSettings['collect'] 
     case 'agent-error':
       return 'policy';
     case 'process-elevated':
+    case 'elevation-discovered':
     case 'session-expired':
     case 'session-ended':
     case 'processes-ended':
