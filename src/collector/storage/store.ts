@@ -24,6 +24,9 @@ import {
   type ApprovalFilter,
   type ApprovalStatus,
   type DeniedRow,
+  type DiscoveryGroupBy,
+  type DiscoveryGroupRow,
+  type DiscoveryRow,
   type ElevationRow,
   type MfaAttemptOptions,
   type MfaCheck,
@@ -892,6 +895,78 @@ export class SqlCollectorStore implements CollectorStore {
       agentId: str(row.agent_id),
       eventId: str(row.event_id),
     }));
+  }
+
+  async discoveryReport(filter: ReportFilter = {}): Promise<DiscoveryRow[]> {
+    return (await this.eventsOfType('elevation-discovered', filter)).map(({ row, payload }) => {
+      const data = payload.data !== null && typeof payload.data === 'object' && !Array.isArray(payload.data) ? (payload.data as Record<string, unknown>) : {};
+      return {
+        time: Number(row.occurred_at),
+        computer: str(row.computer),
+        user: strOrNull(row.user_name),
+        runAs: payloadText(data, 'runAs'),
+        processPath: payloadText(payload, 'processPath'),
+        args: payloadText(payload, 'args'),
+        cwd: payloadText(data, 'cwd'),
+        result: payloadText(payload, 'result'),
+        rule: payloadText(payload, 'rule'),
+        controls: payloadList(payload, 'controls'),
+        publisher: payloadText(data, 'publisher'),
+        sha256: payloadText(data, 'sha256'),
+        source: payloadText(data, 'source'),
+        agentId: str(row.agent_id),
+        eventId: str(row.event_id),
+      };
+    });
+  }
+
+  /**
+   * The grouped Discovery reports: elevation-discovered events counted per program (the
+   * payload's processPath, "" when absent) and, for `user` / `computer`, per user or computer
+   * too. Ordered by (program, group), which is unique, and paged by it: `filter.after.a` is
+   * the program and `.b` the user or computer ("" for `program`).
+   */
+  async discoveryGroups(by: DiscoveryGroupBy, filter: ReportFilter = {}): Promise<DiscoveryGroupRow[]> {
+    const field = (k: string): string => (this.kind === 'postgres' ? `(e.payload->>'${k}')` : `json_extract(e.payload, '$.${k}')`);
+    const program = `COALESCE(${field('processPath')}, '')`;
+    const group = by === 'user' ? "COALESCE(e.user_name, '')" : by === 'computer' ? 'e.computer' : "CAST('' AS TEXT)";
+    const result = field('result');
+    const { where, params } = filterSql(filter, 'e');
+    where.unshift("e.type = 'elevation-discovered'");
+    const outer: string[] = [];
+    if (filter.after !== undefined) (outer.push('(g.program, g.grp) > (?, ?)'), params.push(filter.after.a, filter.after.b));
+    let limit = '';
+    if (filter.limit !== undefined) (params.push(filter.limit), (limit = ' LIMIT ?'));
+    const rows = await this.db.all(
+      `SELECT g.* FROM (
+         SELECT ${program} AS program, ${group} AS grp, COUNT(*) AS runs, COUNT(DISTINCT e.user_name) AS users, COUNT(DISTINCT e.computer) AS computers,
+                MIN(e.occurred_at) AS first_seen, MAX(e.occurred_at) AS last_seen,
+                SUM(CASE WHEN ${result} = 'would-allow' THEN 1 ELSE 0 END) AS would_allow,
+                SUM(CASE WHEN ${result} = 'would-deny' THEN 1 ELSE 0 END) AS would_deny,
+                SUM(CASE WHEN ${result} = 'no-rule' THEN 1 ELSE 0 END) AS no_rule
+           FROM events e WHERE ${where.join(' AND ')}
+          GROUP BY ${program}${by === 'program' ? '' : `, ${group}`}
+       ) g${outer.length > 0 ? ` WHERE ${outer.join(' AND ')}` : ''}
+       ORDER BY g.program, g.grp${limit}`,
+      params,
+    );
+    return rows.map((r) => {
+      const runs = Number(r.runs);
+      const wouldAllow = Number(r.would_allow);
+      return {
+        processPath: str(r.program),
+        ...(by === 'user' ? { user: str(r.grp) } : by === 'computer' ? { computer: str(r.grp) } : {}),
+        runs,
+        users: Number(r.users),
+        computers: Number(r.computers),
+        firstSeen: Number(r.first_seen),
+        lastSeen: Number(r.last_seen),
+        wouldAllow,
+        wouldDeny: Number(r.would_deny),
+        noRule: Number(r.no_rule),
+        coveredPercent: runs === 0 ? 0 : Math.round((wouldAllow * 1000) / runs) / 10,
+      };
+    });
   }
 }
 
