@@ -101,6 +101,8 @@ function unpinnedBy(args: string, program: RiskyProgram): string | undefined {
   const tokens = normalizeArgs(args).split(' ').filter((t) => t.length > 0);
   const dotted = tokens.find((t) => DOT_SEGMENT.test(t));
   if (dotted !== undefined) return `its args name ${quote(dotted)}, a path in the user's working folder`;
+  const escape = program.escapes === undefined ? undefined : tokens.find((t) => (program.escapes as readonly string[]).includes(t));
+  if (escape !== undefined) return `its args hold ${quote(escape)}, which opens an editor or a pager (a shell escape) or installs a package file, however pinned`;
   if (program.kinds.includes('shell')) {
     const shell = tokens.map(shellNamedBy).find((n) => n !== undefined);
     if (shell !== undefined) return `its args start ${shell}, a shell or interpreter (give it a rule of its own, pinned)`;
