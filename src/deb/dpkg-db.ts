@@ -25,6 +25,7 @@ import { createHash } from 'node:crypto';
 import { constants as fsc, promises as fs, type BigIntStats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { escapeControlChars as shown } from '../log-line.js';
 import { canonicalPath, isUsrAlias, parseDiversions, parseList, parseMd5sums, parseStatus } from './dpkg-parse.js';
 
 export const DEFAULT_ADMIN_DIR = '/var/lib/dpkg';
@@ -180,21 +181,21 @@ export class DpkgDb {
         try {
           real = await fs.realpath(file);
           const pre = await fs.lstat(real);
-          if (!pre.isFile()) return { reason: `${real} is not a regular file` };
+          if (!pre.isFile()) return { reason: `${shown(real)} is not a regular file` };
           own = await fs.open(real, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK | fsc.O_NOCTTY);
           const st = await own.stat();
-          if (!st.isFile() || st.dev !== pre.dev || st.ino !== pre.ino) return { reason: `${real} changed while it was checked` };
+          if (!st.isFile() || st.dev !== pre.dev || st.ino !== pre.ino) return { reason: `${shown(real)} changed while it was checked` };
         } catch (e) {
-          return { reason: `${file} could not be read (${(e as NodeJS.ErrnoException).code ?? 'error'})` };
+          return { reason: `${shown(file)} could not be read (${(e as NodeJS.ErrnoException).code ?? 'error'})` };
         }
       }
       const index = await this.current();
       if (index.broken !== undefined) return { reason: `dpkg's database is not used: ${index.broken}` };
       const key = canonicalPath(real, index.aliases);
-      if (index.diverted.has(key)) return { reason: `${real} is diverted (dpkg-divert): its package's file is not at that path` };
+      if (index.diverted.has(key)) return { reason: `${shown(real)} is diverted (dpkg-divert): its package's file is not at that path` };
       const n = index.paths.get(key);
-      if (n === undefined) return { reason: `no installed package lists ${real} with a checksum` };
-      if (n === CONFLICT) return { reason: `more than one package claims ${real}` };
+      if (n === undefined) return { reason: `no installed package lists ${shown(real)} with a checksum` };
+      if (n === CONFLICT) return { reason: `more than one package claims ${shown(real)}` };
       const pkg = index.pkgs[index.entryPkg[n] as number] as Pkg;
       // The package's own files, cheaply: changed in place since the index was built means read again.
       if ((await lstatSig(this.infoFile(pkg.stem, 'list'))) !== pkg.listSig || (await lstatSig(this.infoFile(pkg.stem, 'md5sums'))) !== pkg.sumsSig) {
@@ -206,13 +207,18 @@ export class DpkgDb {
       try {
         md5 = await md5Of((handle ?? own) as FileHandle);
       } catch (e) {
-        return { reason: `${real} could not be checked (${(e as Error).message})` };
+        return { reason: `${shown(real)} could not be checked (${(e as Error).message})` };
       }
-      if (md5 !== index.entryMd5[n]) return { reason: `${real} is not the file package ${pkg.name} installed (its MD5 differs from dpkg's record)` };
-      return { publisher: `deb:${pkg.name}`, reason: `${real} is package ${pkg.name}'s, unmodified` };
+      if (md5 !== index.entryMd5[n]) return { reason: `${shown(real)} is not the file package ${pkg.name} installed (its MD5 differs from dpkg's record)` };
+      return { publisher: `deb:${pkg.name}`, reason: `${shown(real)} is package ${pkg.name}'s, unmodified` };
     } finally {
       await own?.close();
     }
+  }
+
+  /** Builds the index now (the agent, once a policy names a package publisher), so the first elevation does not wait for it. */
+  async warm(): Promise<void> {
+    await this.current().catch(() => undefined);
   }
 
   private infoFile(stem: string, kind: 'list' | 'md5sums'): string {
