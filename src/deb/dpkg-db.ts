@@ -294,7 +294,9 @@ export class DpkgDb {
     const pkgs: Pkg[] = [];
     const lists: (string[] | null)[] = [];
     const sums: (Map<string, string> | null)[] = [];
-    const stems = [...status.installed];
+    // Only the info files there are (a package's files are named with or without its architecture).
+    const present = new Set(await fs.readdir(infoDir));
+    const stems = [...status.installed].filter((s) => present.has(`${s}.list`));
     for (let i = 0; i < stems.length; i += PARALLEL) {
       const batch = await Promise.all(
         stems.slice(i, i + PARALLEL).map(async (stem) => {
@@ -317,8 +319,9 @@ export class DpkgDb {
     const paths = new Map<string, number>();
     const entryPkg: number[] = [];
     const entryMd5: string[] = [];
-    const add = (p: number, file: string, md5: string): void => {
-      const key = canon(file);
+    /** Every listed path (canonical) → the first package listing it; a second package listing it makes it a conflict. */
+    const claimed = new Map<string, string>();
+    const add = (p: number, key: string, md5: string): void => {
       const n = paths.get(key);
       if (n === CONFLICT) return;
       if (n !== undefined) {
@@ -331,26 +334,24 @@ export class DpkgDb {
       entryPkg.push(p);
       entryMd5.push(md5);
     };
+    const conflicts: string[] = [];
     for (let p = 0; p < pkgs.length; p++) {
       const list = lists[p];
       const md5s = sums[p];
-      if (!list || !md5s) continue;
-      const stem = (pkgs[p] as Pkg).stem;
+      if (!list) continue;
+      const { stem, name } = pkgs[p] as Pkg;
       for (const file of list) {
-        const md5 = md5s.get(file) ?? status.conffiles.get(file)?.find((c) => c.stem === stem)?.md5;
-        if (md5 !== undefined) add(p, file, md5);
+        const key = canon(file);
+        // A package whose .md5sums is malformed counts for nothing, but its paths are still claimed.
+        const md5 = md5s === null || md5s === undefined ? undefined : (md5s.get(file) ?? status.conffiles.get(file)?.find((c) => c.stem === stem)?.md5);
+        if (md5 !== undefined) add(p, key, md5);
+        const first = claimed.get(key);
+        if (first === undefined) claimed.set(key, name);
+        else if (first !== name) conflicts.push(key);
       }
     }
     // A path another package lists too (with or without a sum) is claimed twice: refused.
-    for (let p = 0; p < pkgs.length; p++) {
-      const list = lists[p];
-      if (!list) continue;
-      const name = (pkgs[p] as Pkg).name;
-      for (const file of list) {
-        const n = paths.get(canon(file));
-        if (n !== undefined && n !== CONFLICT && (pkgs[entryPkg[n] as number] as Pkg).name !== name) paths.set(canon(file), CONFLICT);
-      }
-    }
+    for (const key of conflicts) if (paths.has(key)) paths.set(key, CONFLICT);
     const diverted = new Set<string>();
     for (const d of diversions) diverted.add(canon(d));
     return { sig, aliases, paths, entryPkg, entryMd5, pkgs, diverted };

@@ -37,8 +37,8 @@ export function linesOf(buf: Uint8Array, maxLine = MAX_LINE): string[] | null {
 export function isDpkgPath(p: string): boolean {
   if (p === '/.' || p === '/') return true;
   if (!p.startsWith('/') || p.endsWith('/')) return false;
-  for (const seg of p.slice(1).split('/')) if (seg === '' || seg === '.' || seg === '..') return false;
-  return true;
+  // No empty, `.` or `..` segment (checked without splitting: a database holds ~10^5 paths).
+  return !(p.includes('//') || p.includes('/./') || p.includes('/../') || p.endsWith('/.') || p.endsWith('/..'));
 }
 
 /** A `.list` file: its paths (dpkg lists `/.` for the root), or null when malformed. */
