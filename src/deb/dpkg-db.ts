@@ -33,6 +33,8 @@ export const DEFAULT_ADMIN_DIR = '/var/lib/dpkg';
 const MAX_STATUS_BYTES = 64 * 2 ** 20;
 const MAX_INFO_BYTES = 16 * 2 ** 20;
 const MAX_ENTRIES = 2_000_000;
+/** All info files together: what one index build reads at most. */
+const MAX_TOTAL_BYTES = 512 * 2 ** 20;
 const MAX_HASHED_BYTES = 2 ** 30;
 const CHUNK = 1 << 20;
 /** Info files read at once while the index is built. */
@@ -173,6 +175,7 @@ export class DpkgDb {
    * path's links are resolved and the file opened (no FIFO or terminal is opened).
    */
   async resolve(file: string, handle?: FileHandle, retried = false): Promise<DebPublisherAnswer> {
+    if (process.platform !== 'linux') return { reason: `dpkg's database is read on Linux only, not on ${process.platform}` };
     if (!path.isAbsolute(file)) return { reason: 'the path is not absolute' };
     let own: FileHandle | undefined;
     let real = file;
@@ -297,6 +300,7 @@ export class DpkgDb {
     // Only the info files there are (a package's files are named with or without its architecture).
     const present = new Set(await fs.readdir(infoDir));
     const stems = [...status.installed].filter((s) => present.has(`${s}.list`));
+    let total = 0;
     for (let i = 0; i < stems.length; i += PARALLEL) {
       const batch = await Promise.all(
         stems.slice(i, i + PARALLEL).map(async (stem) => {
@@ -308,6 +312,8 @@ export class DpkgDb {
       );
       for (const b of batch) {
         if (b === null) continue;
+        total += b.list.data.length + (b.md5?.data.length ?? 0);
+        if (total > MAX_TOTAL_BYTES) throw new DbUnsafe(`dpkg's info files hold more than ${MAX_TOTAL_BYTES / 2 ** 20} MiB`);
         const name = b.stem.split(':')[0] as string;
         pkgs.push({ name, stem: b.stem, listSig: b.list.sig, sumsSig: b.md5?.sig ?? '' });
         // A file that is not one dpkg writes: that package's files count for nothing (but are still claimed, below).
