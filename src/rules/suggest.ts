@@ -25,7 +25,7 @@ import { formatRule, ruleFromJson, ELEVATION_RULES_POLICY, type Rule } from './m
 import { normalizeArgs } from './normalize.js';
 import { riskyProgram, type RiskKind } from './risk-catalog.js';
 import { ruleFindings, type RuleFinding } from './risk.js';
-import { compileWildcard, hasWildcard, matchWildcard } from './wildcard.js';
+import { compileWildcard, hasWildcard, matchWildcard, type Wildcard } from './wildcard.js';
 
 /** One discovered run, as the Discovery report lists it (fields the report may leave null). */
 export interface DiscoveredRun {
@@ -133,12 +133,28 @@ export function patternToken(token: string): string {
   return `${out}${'\\'.repeat(slashes * 2)}"`;
 }
 
+/** What is kept of a program and subcommand's runs: counts and sets, never the runs themselves. */
 interface Group {
   program: string;
   head: string[];
   lines: Map<string, { tokens: string[]; runs: number }>;
-  runs: DiscoveredRun[];
+  runs: number;
+  users: Set<string>;
+  computers: Set<string>;
+  wouldAllow: number;
+  first: number;
+  last: number;
 }
+
+/** What is kept per program: its publishers and hashes, and the hash of its latest run. */
+interface ProgramFacts {
+  publishers: Set<string>;
+  hashes: Set<string>;
+  latestHash: string | undefined;
+  latestTime: number;
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 function timeOf(v: DiscoveredRun['time']): number {
   if (typeof v === 'number') return v;
@@ -173,150 +189,185 @@ function ruleName(program: string, head: readonly string[], used: Set<string>): 
 
 const iso = (t: number): string | null => (t > 0 && Number.isFinite(t) ? new Date(t).toISOString() : null);
 
-/** Proposes allow rules from discovered runs (see the module comment). */
-export function suggestRules(runs: readonly DiscoveredRun[], options: SuggestOptions = {}): SuggestResult {
-  const minUsers = options.minUsers ?? 1;
-  const computerPattern = options.computer === undefined ? undefined : compileWildcard(options.computer.toLowerCase());
-  const skipped = new Map<string, number>();
-  const skip = (why: string): void => void skipped.set(why, (skipped.get(why) ?? 0) + 1);
-  const groups = new Map<string, Group>();
-  let counted = 0;
-  for (const run of runs) {
-    if (computerPattern !== undefined && !matchWildcard(computerPattern, (run.computer ?? '').toLowerCase())) continue;
-    counted++;
+/**
+ * Collects discovered runs one at a time (a page of the report after another) and proposes
+ * the rules at the end; it keeps counts and sets per program and subcommand, not the runs, so
+ * its memory grows with the distinct command lines, not with the runs.
+ */
+export class RuleSuggester {
+  private readonly computerPattern: Wildcard | undefined;
+  private readonly skipped = new Map<string, number>();
+  private readonly groups = new Map<string, Group>();
+  private readonly programs = new Map<string, ProgramFacts>();
+  private counted = 0;
+
+  constructor(private readonly options: SuggestOptions = {}) {
+    this.computerPattern = options.computer === undefined ? undefined : compileWildcard(options.computer.toLowerCase());
+  }
+
+  private skip(why: string): void {
+    this.skipped.set(why, (this.skipped.get(why) ?? 0) + 1);
+  }
+
+  add(run: DiscoveredRun): void {
+    if (this.computerPattern !== undefined && !matchWildcard(this.computerPattern, (run.computer ?? '').toLowerCase())) return;
+    this.counted++;
     const program = run.processPath ?? '';
     if (!program.startsWith('/') && !/^[a-z]:\\/i.test(program)) {
-      skip('the program is not an absolute path');
-      continue;
+      this.skip('the program is not an absolute path');
+      return;
     }
     if (hasWildcard(program)) {
       // A file named with * or ? would be a pattern in a rule's path: it would allow more programs.
-      skip('the program path holds * or ?, which a rule reads as a wildcard');
-      continue;
+      this.skip('the program path holds * or ?, which a rule reads as a wildcard');
+      return;
     }
+    const time = timeOf(run.time);
     const tokens = argTokens(run.args);
     const { head, tail } = splitSubcommand(tokens);
     // A subcommand run without arguments is a group of its own: `restart *` does not match `restart`.
     const key = JSON.stringify([program, head, tail.length === 0]);
-    let g = groups.get(key);
-    if (g === undefined) groups.set(key, (g = { program, head, lines: new Map(), runs: [] }));
+    let g = this.groups.get(key);
+    if (g === undefined) {
+      g = { program, head, lines: new Map(), runs: 0, users: new Set(), computers: new Set(), wouldAllow: 0, first: Infinity, last: 0 };
+      this.groups.set(key, g);
+    }
     const lineKey = tail.join(' ');
     const line = g.lines.get(lineKey);
     if (line === undefined) g.lines.set(lineKey, { tokens: tail, runs: 1 });
     else line.runs++;
-    g.runs.push(run);
+    g.runs++;
+    const user = (run.user ?? '').toLowerCase();
+    if (user !== '') g.users.add(user);
+    const computer = (run.computer ?? '').toLowerCase();
+    if (computer !== '') g.computers.add(computer);
+    if (run.result === 'would-allow') g.wouldAllow++;
+    if (time > 0) {
+      g.first = Math.min(g.first, time);
+      g.last = Math.max(g.last, time);
+    }
+    // Names and hashes are per program: a program's rules share its basis.
+    let p = this.programs.get(program);
+    if (p === undefined) this.programs.set(program, (p = { publishers: new Set(), hashes: new Set(), latestHash: undefined, latestTime: -1 }));
+    p.publishers.add(run.publisher ?? '');
+    const hash = (run.sha256 ?? '').toLowerCase();
+    if (SHA256_HEX.test(hash)) {
+      p.hashes.add(hash);
+      if (time >= p.latestTime) (p.latestHash = hash), (p.latestTime = time);
+    }
   }
 
-  // Names and hashes are per program: a program's rules share its basis.
-  const byProgram = new Map<string, DiscoveredRun[]>();
-  for (const g of groups.values()) byProgram.set(g.program, [...(byProgram.get(g.program) ?? []), ...g.runs]);
-
-  let skippedCovered = 0;
-  let skippedMinUsers = 0;
-  const made: Omit<Suggestion, 'index' | 'rule' | 'value' | 'findings' | 'risky'>[] = [];
-  const matches: Rule['match'][] = [];
-  for (const g of groups.values()) {
-    const users = new Set(g.runs.map((r) => (r.user ?? '').toLowerCase()).filter((u) => u !== ''));
-    const computers = new Set(g.runs.map((r) => (r.computer ?? '').toLowerCase()).filter((c) => c !== ''));
-    const wouldAllow = g.runs.filter((r) => r.result === 'would-allow').length;
-    if (!options.includeCovered && wouldAllow === g.runs.length) {
-      skippedCovered++;
-      continue;
-    }
-    if (users.size < minUsers) {
-      skippedMinUsers++;
-      continue;
-    }
-    const notes: string[] = [];
-    const programRuns = byProgram.get(g.program) ?? g.runs;
-    const latest = [...programRuns].sort((a, b) => timeOf(b.time) - timeOf(a.time));
-    const publishers = new Set(programRuns.map((r) => r.publisher ?? ''));
-    const hashes = new Set(programRuns.map((r) => (r.sha256 ?? '').toLowerCase()).filter((h) => /^[0-9a-f]{64}$/.test(h)));
-    const publisher = publishers.size === 1 ? [...publishers][0] : undefined;
-    const match: { path: string; publisher?: string; sha256?: string; args?: string } = { path: g.program };
-    let basis: Suggestion['basis'];
-    if (publisher !== undefined && /^deb:[a-z0-9][a-z0-9+.-]*$/.test(publisher)) {
-      match.publisher = publisher;
-      basis = 'publisher';
-      notes.push(`dpkg's checksum matched on every run: the rule names package ${publisher.slice(4)}, so it survives updates and still refuses a modified file`);
-    } else {
-      const newest = latest.map((r) => (r.sha256 ?? '').toLowerCase()).find((h) => /^[0-9a-f]{64}$/.test(h));
-      if (newest !== undefined) {
-        match.sha256 = newest;
+  /** The suggestions for every run added. */
+  finish(): SuggestResult {
+    const options = this.options;
+    const minUsers = options.minUsers ?? 1;
+    let skippedCovered = 0;
+    let skippedMinUsers = 0;
+    const made: Omit<Suggestion, 'index' | 'rule' | 'value' | 'findings' | 'risky'>[] = [];
+    const matches: Rule['match'][] = [];
+    for (const g of this.groups.values()) {
+      if (!options.includeCovered && g.wouldAllow === g.runs) {
+        skippedCovered++;
+        continue;
+      }
+      if (g.users.size < minUsers) {
+        skippedMinUsers++;
+        continue;
+      }
+      const notes: string[] = [];
+      const facts = this.programs.get(g.program) as ProgramFacts;
+      const publisher = facts.publishers.size === 1 ? [...facts.publishers][0] : undefined;
+      const match: { path: string; publisher?: string; sha256?: string; args?: string } = { path: g.program };
+      let basis: Suggestion['basis'];
+      if (publisher !== undefined && /^deb:[a-z0-9][a-z0-9+.-]*$/.test(publisher)) {
+        match.publisher = publisher;
+        basis = 'publisher';
+        notes.push(`dpkg's checksum matched on every run: the rule names package ${publisher.slice(4)}, so it survives updates and still refuses a modified file`);
+      } else if (facts.latestHash !== undefined) {
+        match.sha256 = facts.latestHash;
         basis = 'sha256';
-        if (hashes.size > 1) notes.push(`${hashes.size} different SHA-256 values were seen for this program (updated or modified): the rule pins the latest; runs of the others would not match`);
-        if (publishers.size > 1 && [...publishers].some((p) => p !== '')) notes.push('only some runs named a package (a modified file, or an older agent): pinned by hash instead');
+        if (facts.hashes.size > 1) notes.push(`${facts.hashes.size} different SHA-256 values were seen for this program (updated or modified): the rule pins the latest; runs of the others would not match`);
+        if (facts.publishers.size > 1 && [...facts.publishers].some((x) => x !== '')) notes.push('only some runs named a package (a modified file, or an older agent): pinned by hash instead');
       } else {
         basis = 'path';
-        notes.push('no run reported the file\'s SHA-256: the rule names the path alone');
+        notes.push("no run reported the file's SHA-256: the rule names the path alone");
       }
+      const tails = [...g.lines.values()].map((l) => l.tokens);
+      const { tokens, generalised } = tailPattern(tails);
+      match.args = [...g.head, ...tokens].map(patternToken).join(' ');
+      if ([...g.head, ...tails.flat()].some((t) => hasWildcard(t))) notes.push('the command line holds * or ?, which the rule reads as wildcards: it matches more than was run');
+      if (generalised) notes.push(`generalised from ${tails.length} different command lines`);
+      const hit = riskyProgram(g.program.slice(g.program.lastIndexOf('/') + 1));
+      made.push({
+        program: g.program,
+        subcommand: g.head.join(' '),
+        basis,
+        hashes: facts.hashes.size,
+        runs: g.runs,
+        users: g.users.size,
+        computers: g.computers.size,
+        userNames: [...g.users].sort(),
+        computerNames: [...g.computers].sort(),
+        commandLines: g.lines.size,
+        examples: [...g.lines.entries()].sort((a, b) => b[1].runs - a[1].runs).slice(0, 5).map(([, l]) => [...g.head, ...l.tokens].join(' ')),
+        generalised,
+        wouldAllow: g.wouldAllow,
+        firstSeen: g.last > 0 ? iso(g.first) : null,
+        lastSeen: g.last > 0 ? iso(g.last) : null,
+        riskKinds: hit ? [...hit.program.kinds] : [],
+        notes,
+      });
+      matches.push(match);
     }
-    const tails = [...g.lines.values()].map((l) => l.tokens);
-    const { tokens, generalised } = tailPattern(tails);
-    const argsTokens = [...g.head, ...tokens];
-    match.args = argsTokens.map(patternToken).join(' ');
-    if ([...g.head, ...tails.flat()].some((t) => hasWildcard(t))) notes.push('the command line holds * or ?, which the rule reads as wildcards: it matches more than was run');
-    if (generalised) notes.push(`generalised from ${tails.length} different command lines`);
-    const times = g.runs.map((r) => timeOf(r.time)).filter((t) => t > 0);
-    const hit = riskyProgram(g.program.slice(g.program.lastIndexOf('/') + 1));
-    made.push({
-      program: g.program,
-      subcommand: g.head.join(' '),
-      basis,
-      hashes: hashes.size,
-      runs: g.runs.length,
-      users: users.size,
-      computers: computers.size,
-      userNames: [...users].sort(),
-      computerNames: [...computers].sort(),
-      commandLines: g.lines.size,
-      examples: [...g.lines.entries()].sort((a, b) => b[1].runs - a[1].runs).slice(0, 5).map(([, l]) => [...g.head, ...l.tokens].join(' ')),
-      generalised,
-      wouldAllow,
-      firstSeen: times.length > 0 ? iso(Math.min(...times)) : null,
-      lastSeen: times.length > 0 ? iso(Math.max(...times)) : null,
-      riskKinds: hit ? [...hit.program.kinds] : [],
-      notes,
-    });
-    matches.push(match);
+    return this.ranked(made, matches, skippedCovered, skippedMinUsers);
   }
 
-  const order = made.map((_, i) => i).sort((a, b) => {
-    const x = made[a] as (typeof made)[number];
-    const y = made[b] as (typeof made)[number];
-    return y.runs - x.runs || (x.program < y.program ? -1 : x.program > y.program ? 1 : 0) || (x.subcommand < y.subcommand ? -1 : x.subcommand > y.subcommand ? 1 : 0);
-  });
-  const used = new Set<string>();
-  const suggestions: Suggestion[] = [];
-  for (const i of order) {
-    const s = made[i] as (typeof made)[number];
-    const match = matches[i] as Rule['match'];
-    const name = ruleName(s.program, s.subcommand === '' ? [] : s.subcommand.split(' '), used);
-    const description = `Suggested from ${s.runs} run${s.runs === 1 ? '' : 's'} by ${s.users} user${s.users === 1 ? '' : 's'} on ${s.computers} computer${s.computers === 1 ? '' : 's'} (ascend rules suggest)`;
-    let rule: Rule;
-    try {
-      // The rule model's own check: a rule it refuses is never suggested.
-      rule = ruleFromJson(name, { action: 'allow', match, description }, ELEVATION_RULES_POLICY);
-    } catch (e) {
-      skip(`the rule would not parse (${(e as Error).message})`);
-      continue;
-    }
-    const findings = ruleFindings(rule);
-    suggestions.push({
-      index: suggestions.length + 1,
-      rule: { name, action: 'allow', match: rule.match, description },
-      value: formatRule(rule),
-      ...s,
-      risky: findings.some((f) => f.severity === 'high'),
-      findings,
+  private ranked(made: Omit<Suggestion, 'index' | 'rule' | 'value' | 'findings' | 'risky'>[], matches: Rule['match'][], skippedCovered: number, skippedMinUsers: number): SuggestResult {
+    const skip = (why: string): void => this.skip(why);
+    const order = made.map((_, i) => i).sort((a, b) => {
+      const x = made[a] as (typeof made)[number];
+      const y = made[b] as (typeof made)[number];
+      return y.runs - x.runs || (x.program < y.program ? -1 : x.program > y.program ? 1 : 0) || (x.subcommand < y.subcommand ? -1 : x.subcommand > y.subcommand ? 1 : 0);
     });
+    const used = new Set<string>();
+    const suggestions: Suggestion[] = [];
+    for (const i of order) {
+      const s = made[i] as (typeof made)[number];
+      const match = matches[i] as Rule['match'];
+      const name = ruleName(s.program, s.subcommand === '' ? [] : s.subcommand.split(' '), used);
+      const description = `Suggested from ${s.runs} run${s.runs === 1 ? '' : 's'} by ${s.users} user${s.users === 1 ? '' : 's'} on ${s.computers} computer${s.computers === 1 ? '' : 's'} (ascend rules suggest)`;
+      let rule: Rule;
+      try {
+        // The rule model's own check: a rule it refuses is never suggested.
+        rule = ruleFromJson(name, { action: 'allow', match, description }, ELEVATION_RULES_POLICY);
+      } catch (e) {
+        skip(`the rule would not parse (${(e as Error).message})`);
+        continue;
+      }
+      const findings = ruleFindings(rule);
+      suggestions.push({
+        index: suggestions.length + 1,
+        rule: { name, action: 'allow', match: rule.match, description },
+        value: formatRule(rule),
+        ...s,
+        risky: findings.some((f) => f.severity === 'high'),
+        findings,
+      });
+    }
+    return {
+      runs: this.counted,
+      suggestions,
+      skippedCovered,
+      skippedMinUsers,
+      skippedRuns: [...this.skipped.values()].reduce((a, b) => a + b, 0),
+      skipped: [...this.skipped.entries()].map(([why, n]) => `${n} run${n === 1 ? '' : 's'}: ${why}`),
+    };
   }
-  return {
-    runs: counted,
-    suggestions,
-    skippedCovered,
-    skippedMinUsers,
-    skippedRuns: [...skipped.values()].reduce((a, b) => a + b, 0),
-    skipped: [...skipped.entries()].map(([why, n]) => `${n} run${n === 1 ? '' : 's'}: ${why}`),
-  };
+}
+
+/** Proposes allow rules from discovered runs (see the module comment). */
+export function suggestRules(runs: Iterable<DiscoveredRun>, options: SuggestOptions = {}): SuggestResult {
+  const s = new RuleSuggester(options);
+  for (const run of runs) s.add(run);
+  return s.finish();
 }

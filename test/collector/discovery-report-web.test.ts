@@ -80,7 +80,7 @@ describe('collector web page: the Discovery reports on /reports (Chromium)', fun
   }
 
   it('lists the four Discovery reports by title', async () => {
-    const options = await page.locator('#report option').evaluateAll((els) => els.map((e) => [(e as HTMLOptionElement).value, e.textContent]));
+    const options = await page.locator('#report option').evaluateAll((els) => els.map((e) => [(e as unknown as { value: string }).value, (e as unknown as { textContent: string }).textContent]));
     for (const name of ['discovery', 'discovery-programs', 'discovery-users', 'discovery-computers'] as const) expect(options).to.deep.include([name, REPORT_TITLES[name]]);
   });
 
@@ -104,7 +104,7 @@ describe('collector web page: the Discovery reports on /reports (Chromium)', fun
     expect(computers.rows.map((r) => r[1])).to.deep.equal(['WEB-DISC', 'WEB-DISC']);
 
     expect(await page.locator('#report-table img').count()).to.equal(0);
-    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).to.equal(undefined);
+    expect(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned)).to.equal(undefined);
     expect(problems).to.deep.equal([]);
   });
 });

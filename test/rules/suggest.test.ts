@@ -3,7 +3,7 @@
  */
 import { expect } from 'chai';
 import { compileRules, decide, normalizeArgs, parseRule, ELEVATION_RULES_POLICY, lintRules } from '../../src/rules/index.js';
-import { argTokens, patternToken, splitSubcommand, suggestRules, type DiscoveredRun } from '../../src/rules/suggest.js';
+import { argTokens, patternToken, RuleSuggester, splitSubcommand, suggestRules, type DiscoveredRun } from '../../src/rules/suggest.js';
 
 const H1 = '1'.repeat(64);
 const H2 = '2'.repeat(64);
@@ -146,5 +146,16 @@ describe('rules suggest: rules from runs', () => {
     expect(new Set(names).size).to.equal(3);
     expect(names).to.include.members(['discovered-systemctl-restart', 'discovered-systemctl-restart-2', 'discovered-id']);
     expect(r.suggestions[0]?.rule.description).to.match(/2 runs by 1 user on 1 computer/);
+  });
+});
+
+describe('rules suggest: runs added page by page', () => {
+  it('gives the same suggestions as all runs at once (the CLI lets each page go)', () => {
+    const runs = [run('/usr/bin/systemctl', 'restart a', 'u1', { sha256: H2 }), run('/usr/bin/systemctl', 'restart b', 'u2'), run('/usr/bin/apt-get', 'install x', 'u1', { publisher: 'deb:apt' }), run('/usr/bin/systemctl', 'mask c', 'u3', { time: null })];
+    const s = new RuleSuggester({});
+    for (const page of [runs.slice(0, 1), runs.slice(1, 3), runs.slice(3)]) for (const r of page) s.add(r);
+    expect(s.finish()).to.deep.equal(suggestRules(runs));
+    // The latest hash by sudo's time, whatever order the runs came in.
+    expect(suggestRules([...runs].reverse()).suggestions.find((x) => x.subcommand === 'restart')?.rule.match.sha256).to.equal(H1);
   });
 });

@@ -11,7 +11,7 @@ import { fileRulesTarget, gpoRulesTarget, type RulesEditTarget } from '../../sha
 import { renderTable, terminalSafe } from '../../table.js';
 import { parseReportJson } from '../report.js';
 import { checkAddRule, ELEVATION_RULES_POLICY, findingLine, ruleFromJson, valuesWithRule, type PolicySetting, type Rule } from '../../../rules/index.js';
-import { suggestRules, type DiscoveredRun, type Suggestion, type SuggestResult } from '../../../rules/suggest.js';
+import { RuleSuggester, type DiscoveredRun, type Suggestion, type SuggestResult } from '../../../rules/suggest.js';
 
 export interface RulesSuggestResult extends SuggestResult {
   server: string;
@@ -98,14 +98,14 @@ export default class RulesSuggest extends AscendCommand<RulesSuggestResult> {
     const since = parseReportTime(flags.since, '--since');
     const origin = new URL(flags.server).origin;
 
-    // Every page of the Discovery report, following its cursors.
+    // Every page of the Discovery report, following its cursors; each page is counted and let go.
+    const suggester = new RuleSuggester({ minUsers: flags['min-users'], includeCovered: flags['include-covered'], ...(flags.computer !== undefined ? { computer: flags.computer } : {}) });
     const query = new URLSearchParams({ from: since, format: 'json', limit: String(REPORT_PAGE_MAX) });
-    const rows: Record<string, unknown>[] = [];
     const seen = new Set<string>();
     for (;;) {
       const answer = await callServerText(flags.server, token, `api/v1/reports/discovery?${query.toString()}`, 'application/json', trustOptions(flags));
       const page = parseReportJson(answer.text, 'discovery', origin);
-      for (const r of page.rows) rows.push(r);
+      for (const r of page.rows) suggester.add(runOf(r));
       if (page.nextCursor === null) break;
       if (seen.has(page.nextCursor)) throw new AscendError('ASC_COLLECTOR_UNREACHABLE', `${origin} gave the same report cursor twice`);
       seen.add(page.nextCursor);
@@ -115,7 +115,7 @@ export default class RulesSuggest extends AscendCommand<RulesSuggestResult> {
     const result: RulesSuggestResult = {
       server: origin,
       since,
-      ...suggestRules(rows.map(runOf), { minUsers: flags['min-users'], includeCovered: flags['include-covered'], ...(flags.computer !== undefined ? { computer: flags.computer } : {}) }),
+      ...suggester.finish(),
     };
     this.show(result, flags['max-width']);
     if (!flags.apply) return result;
