@@ -56,6 +56,18 @@ Describe 'Get-AscendRuleSuggestion against a real collector' -Skip:([string]::Is
         @(Get-AscendRuleSuggestion -Computer $computer -MinUsers 2).Arguments | Should -Be @('restart *')
         @(Get-AscendRuleSuggestion -Computer $computer -Since ([datetime]::UtcNow.AddMinutes(1))) | Should -BeNullOrEmpty
     }
+    It 'Get-AscendReport gives the Discovery reports as typed rows: every run, and counted by program, user and computer' {
+        $runs = @(Get-AscendReport -Name Discovery -Computer $computer)
+        $runs.Count | Should -Be 4
+        $runs[0].PSObject.TypeNames[0] | Should -Be 'Ascend.Report.DiscoveryRow'
+        $runs[0].runAs | Should -Be 'root'
+        $programs = @(Get-AscendReport -Name DiscoveryPrograms -Computer $computer)
+        $programs[0].PSObject.TypeNames[0] | Should -Be 'Ascend.Report.DiscoveryProgramsRow'
+        ($programs | Where-Object processPath -eq $tool).runs | Should -Be 3
+        ($programs | Where-Object processPath -eq $tool).users | Should -Be 2
+        @(Get-AscendReport -Name DiscoveryUsers -Computer $computer | Where-Object processPath -eq $tool).user | Should -Be @('CORP\ann', 'CORP\bob')
+        (Get-AscendReport -Name DiscoveryComputers -Computer $computer | Where-Object processPath -eq $tool).computer | Should -Be $computer
+    }
     It 'the suggestions that are not risky go into a policy file through Add-AscendElevationRule, and Test-AscendElevation allows what was run' {
         $pol = Join-Path $work 'suggested.pol'
         Get-AscendRuleSuggestion -Computer $computer | Where-Object { -not $_.Risky } | ForEach-Object {
