@@ -16,6 +16,12 @@ export interface LogFilePosition {
   /** Birth time in ms (statx), 0 when the file system does not keep it: an inode reused by a new file is another file. */
   birth: number;
   offset: number;
+  /**
+   * The last event read (from its offset up to `offset`) and its SHA-256: a file rewritten in
+   * place (truncated, then grown past `offset` again) no longer holds it there, and is read
+   * from its start.
+   */
+  check?: { from: number; sha256: string };
 }
 
 export interface DiscoveryPosition {
@@ -55,7 +61,11 @@ export async function loadPosition(file: string): Promise<DiscoveryPosition> {
   const j = o.journal as Record<string, unknown> | undefined;
   if (j && typeof j.cursor === 'string' && j.cursor !== '' && j.cursor.length <= 4096) out.journal = { cursor: j.cursor };
   const l = o.log as Record<string, unknown> | undefined;
-  if (l && typeof l.file === 'string' && isCount(l.dev) && isCount(l.ino) && isCount(l.birth) && isCount(l.offset)) out.log = { file: l.file, dev: l.dev, ino: l.ino, birth: l.birth, offset: l.offset };
+  if (l && typeof l.file === 'string' && isCount(l.dev) && isCount(l.ino) && isCount(l.birth) && isCount(l.offset)) {
+    out.log = { file: l.file, dev: l.dev, ino: l.ino, birth: l.birth, offset: l.offset };
+    const c = l.check as Record<string, unknown> | undefined;
+    if (c && isCount(c.from) && c.from < l.offset && typeof c.sha256 === 'string' && /^[0-9a-f]{64}$/.test(c.sha256)) out.log.check = { from: c.from, sha256: c.sha256 };
+  }
   return out;
 }
 

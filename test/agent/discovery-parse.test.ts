@@ -220,7 +220,7 @@ describe('discovery: sudo records, journal entries, positions (pure)', () => {
   });
 
   describe('the Discovery policy', () => {
-    const settingsOf = (state: 'enabled' | 'disabled', values: Record<string, unknown> = {}) =>
+    const settingsOf = (state: 'enabled' | 'disabled', values: Record<string, string> = {}) =>
       agentSettingsOf(resolveEffectivePolicies(ASCEND_CATALOG, [{ source: 'gpo', entries: encodePolicyState(requirePolicy(ASCEND_CATALOG, 'Discovery'), state, values) }])).discovery;
 
     it('is in the ADMX and ADML, with its help and both sources', () => {
