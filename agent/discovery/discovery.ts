@@ -129,6 +129,12 @@ export class Discovery {
         this.skip('refused');
         continue;
       }
+      // The journal's sender (its real uid, kernel-given) must be the user the record names:
+      // root's sudo logs as root; another user's process cannot speak for someone else.
+      if (f.senderUid !== undefined && f.senderUid !== 0 && (await accountIds(f.outcome.record.user))?.uid !== f.senderUid) {
+        this.skip('untrusted');
+        continue;
+      }
       const { fields, time } = await this.eventOf(f.outcome.record, f.source);
       if (!(await this.deps.record(fields, f.id, time))) return false;
       this.stats.reported++;

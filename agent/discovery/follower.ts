@@ -9,6 +9,8 @@ export interface Found {
   id: string;
   source: DiscoverySource;
   outcome: ParseOutcome | { ok: false; why: 'untrusted' };
+  /** The journal's _UID of the sender: the record must be that account's (journal only). */
+  senderUid?: number;
 }
 
 /** Why a record was skipped (counted, never reported). */

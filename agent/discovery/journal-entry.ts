@@ -4,14 +4,17 @@
  *
  * Anyone can put a line that reads like sudo's into the journal (`logger -t sudo ...`); what
  * they cannot set are the fields journald adds from the kernel's view of the sender (the
- * "trusted" fields, names starting with "_"): the uid (_UID, 0 for sudo, which runs as root),
- * the process name (_COMM) and the executable (_EXE). An entry counts only when all three say
- * sudo, the executable being one of the agent's known sudo paths.
+ * "trusted" fields, names starting with "_"): the process name (_COMM), the executable (_EXE),
+ * the transport and the sender's real uid (_UID). An entry counts only when the process was
+ * one of the agent's known sudo executables logging through syslog. sudo logs with the real
+ * uid of the user who ran it (seen on Debian 12: _UID=1002 for a user's sudo), so _UID is not
+ * 0; it is returned as `senderUid`, and discovery reports the record only when the record's
+ * user is that uid's account (a user can at most speak of themselves: see discovery.ts).
  */
 import { parseSudoJson, parseSudoLine, type ParseOutcome } from './sudo-record.js';
 
 export type JournalOutcome =
-  | { cursor: string; outcome: ParseOutcome; realtime?: string }
+  | { cursor: string; outcome: ParseOutcome; realtime?: string; senderUid: number }
   /** The line is not a journal entry at all (no cursor): nothing to resume from. */
   | { cursor: null; outcome: { ok: false; why: 'malformed' } }
   /** A journal entry that sudo did not write (a forged "sudo" line): skipped and counted. */
@@ -46,13 +49,14 @@ export function journalEntry(line: string, sudoExes: ReadonlySet<string>): Journ
   const uid = e._UID;
   const comm = e._COMM;
   const exe = e._EXE;
-  if (uid !== '0' || comm !== 'sudo' || typeof exe !== 'string' || !sudoExes.has(exe)) return { cursor, outcome: { ok: false, why: 'untrusted' } };
+  if (typeof uid !== 'string' || !/^\d{1,10}$/.test(uid) || comm !== 'sudo' || typeof exe !== 'string' || !sudoExes.has(exe) || e._TRANSPORT !== 'syslog') return { cursor, outcome: { ok: false, why: 'untrusted' } };
   const message = text(e.MESSAGE);
-  if (message === undefined) return { cursor, outcome: { ok: false, why: 'malformed' } };
+  if (message === undefined) return { cursor, outcome: { ok: false, why: 'malformed' }, senderUid: Number(uid) };
   const realtime = typeof e.__REALTIME_TIMESTAMP === 'string' && /^\d{1,17}$/.test(e.__REALTIME_TIMESTAMP) ? new Date(Math.floor(Number(e.__REALTIME_TIMESTAMP) / 1000)).toISOString() : undefined;
   const outcome = messageOutcome(message);
   if (outcome.ok && outcome.record.time === undefined && realtime !== undefined) outcome.record.time = realtime;
-  return realtime !== undefined ? { cursor, outcome, realtime } : { cursor, outcome };
+  const senderUid = Number(uid);
+  return realtime !== undefined ? { cursor, outcome, realtime, senderUid } : { cursor, outcome, senderUid };
 }
 
 /**

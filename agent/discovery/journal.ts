@@ -1,6 +1,6 @@
 /**
  * Follows sudo's entries in the systemd journal through `journalctl -o json -f`, resuming
- * after the saved cursor. journalctl's own match (_COMM=sudo _UID=0) only narrows what it
+ * after the saved cursor. journalctl's own match (_COMM=sudo) only narrows what it
  * sends; every entry is still checked (./journal-entry.ts), and its cursor becomes the
  * position once the batch it is in was handled.
  */
@@ -42,7 +42,7 @@ export class JournalFollower {
 
   start(): void {
     if (this.stopped || this.child) return;
-    const args = ['-o', 'json', '-f', '--no-pager', '-q', '--no-tail', ...(this.cursor ? [`--after-cursor=${this.cursor}`] : []), ...(this.opts.extraArgs ?? []), '_COMM=sudo', '_UID=0'];
+    const args = ['-o', 'json', '-f', '--no-pager', '-q', '--no-tail', ...(this.cursor ? [`--after-cursor=${this.cursor}`] : []), ...(this.opts.extraArgs ?? []), '_COMM=sudo'];
     const child = spawn(this.opts.journalctl ?? 'journalctl', args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', SYSTEMD_COLORS: '0', SYSTEMD_PAGER: '' },
@@ -124,7 +124,7 @@ export class JournalFollower {
             continue;
           }
           last = e.cursor;
-          found.push({ id: idOf('journal', e.cursor), source: 'journal', outcome: e.outcome });
+          found.push({ id: idOf('journal', e.cursor), source: 'journal', outcome: e.outcome, ...('senderUid' in e ? { senderUid: e.senderUid } : {}) });
         }
         if (last === undefined) continue;
         const done = await this.opts.handle(found, { journal: { cursor: last } });

@@ -3,6 +3,7 @@
  *
  * Two forms: the classic line sudo sends to syslog (and so to the journal),
  *   "alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/id -u"
+ * (without "TTY=" when there is no terminal)
  * and the JSON event of `Defaults log_format=json` (an "accept" or "reject" object, as in
  * sudo's JSON log file). The user controls the command line, the working folder and the
  * terminal name, so the classic line is read strictly: its fields in sudo's order, each once,
@@ -73,8 +74,9 @@ export function parseSudoLine(message: string): ParseOutcome {
   if (count(rest, `${SEP}COMMAND=`) !== 1 || rest.includes('\n')) return { ok: false, why: 'ambiguous' };
   const head = rest.slice(0, commandAt).split(SEP);
   const commandText = rest.slice(commandAt + SEP.length + 'COMMAND='.length);
-  // Before "TTY=": the reason of a refusal (sudo's own words; never a keyed field).
-  const ttyAt = head.findIndex((p) => p.startsWith('TTY='));
+  // Before the first keyed field: the reason of a refusal (sudo's own words). sudo 1.9.13
+  // leaves TTY= out when there is no terminal ("alice : PWD=/tmp ; USER=root ; COMMAND=...").
+  const ttyAt = head.findIndex((p) => /^(TTY|CHROOT|PWD)=/.test(p));
   if (ttyAt < 0) return { ok: false, why: 'malformed' };
   const reasons = head.slice(0, ttyAt);
   if (reasons.some((r) => /^[A-Z]+=/.test(r))) return { ok: false, why: 'ambiguous' };

@@ -43,6 +43,11 @@ describe('discovery: sudo records, journal entries, positions (pure)', () => {
       expect(r).to.deep.equal({ ok: true, record: { kind: 'accept', user: 'alice', runAs: 'root', command: '/usr/bin/systemctl', argsText: 'restart nginx', cwd: '/home/alice/src', tty: 'pts/0' } });
     });
 
+    it('reads a line without TTY= (sudo 1.9.13 without a terminal)', () => {
+      expect(parseSudoLine('ascdisc_j1 : PWD=/tmp ; USER=root ; COMMAND=/usr/bin/id -u')).to.deep.equal({ ok: true, record: { kind: 'accept', user: 'ascdisc_j1', runAs: 'root', command: '/usr/bin/id', argsText: '-u', cwd: '/tmp' } });
+      expect(parseSudoLine('bob : command not allowed ; PWD=/tmp ; USER=root ; COMMAND=/usr/bin/cat')).to.deep.include({ ok: true });
+    });
+
     it('reads GROUP and ENV in their places, and a command without arguments', () => {
       const r = parseSudoLine('bob : TTY=unknown ; PWD=/ ; USER=www-data ; GROUP=adm ; ENV=A=1 ; COMMAND=/usr/bin/id');
       expect(r.ok && r.record).to.deep.equal({ kind: 'accept', user: 'bob', runAs: 'www-data', command: '/usr/bin/id', argsText: '', cwd: '/' });
@@ -133,48 +138,37 @@ describe('discovery: sudo records, journal entries, positions (pure)', () => {
 
   describe('journal entries (journalctl -o json)', () => {
     const SUDO = new Set(['/usr/bin/sudo']);
-    // The fields journald gives an entry sudo sent through syslog (one line of journalctl -o json).
-    const line = (over: Record<string, unknown> = {}): string =>
-      JSON.stringify({
-        __CURSOR: 's=0f8c1c9a3b5e4a0c9f1d2e3a4b5c6d7e;i=1a2;b=5d6e7f8091a2b3c4d5e6f708192a3b4c;m=2f1e0d;t=62c3b5a1f0e2d;x=9a8b7c6d5e4f3a2b',
-        __REALTIME_TIMESTAMP: '1796361949936388',
-        __MONOTONIC_TIMESTAMP: '3088909',
-        _BOOT_ID: '5d6e7f8091a2b3c4d5e6f708192a3b4c',
-        PRIORITY: '5',
-        SYSLOG_FACILITY: '10',
-        SYSLOG_IDENTIFIER: 'sudo',
-        _UID: '0',
-        _GID: '1001',
-        _COMM: 'sudo',
-        _EXE: '/usr/bin/sudo',
-        _CMDLINE: 'sudo /usr/bin/id -u',
-        _PID: '4242',
-        _TRANSPORT: 'syslog',
-        MESSAGE: 'ascdisc_t1 : TTY=pts/0 ; PWD=/tmp ; USER=root ; COMMAND=/usr/bin/id -u',
-        ...over,
-      });
+    // Recorded from a real journald (a namespace instance, Debian 12, systemd 252) that real sudo 1.9.13 logged to: no terminal, so no TTY=; _UID is the user's.
+    const RECORDED = "{\"_COMM\":\"sudo\",\"__CURSOR\":\"s=1f7852f2eb07401fb16ffea9860966c1;i=3;b=4047c67d33b34060a823e7ffa3fe340c;m=b68cfe5a8;t=661c8e5580df1;x=ef6ae3bfc2074626\",\"PRIORITY\":\"5\",\"_BOOT_ID\":\"4047c67d33b34060a823e7ffa3fe340c\",\"__REALTIME_TIMESTAMP\":\"1796365329370609\",\"_CMDLINE\":\"sudo -n /usr/bin/id -u\",\"_MACHINE_ID\":\"3d1219c7c4c5404aaa1f6d2a48adfda4\",\"_UID\":\"1002\",\"SYSLOG_FACILITY\":\"10\",\"_GID\":\"1002\",\"_SOURCE_REALTIME_TIMESTAMP\":\"1796365329370356\",\"_RUNTIME_SCOPE\":\"system\",\"__MONOTONIC_TIMESTAMP\":\"49003095464\",\"_HOSTNAME\":\"vm\",\"SYSLOG_IDENTIFIER\":\"sudo\",\"_EXE\":\"/usr/bin/sudo\",\"MESSAGE\":\"ascdisc_j1 : PWD=/tmp ; USER=root ; COMMAND=/usr/bin/id -u\",\"_TRANSPORT\":\"syslog\",\"_PID\":\"5603\",\"_CAP_EFFECTIVE\":\"1fffeffffff\",\"_NAMESPACE\":\"ascdiscj\",\"SYSLOG_TIMESTAMP\":\"Dec  4 06:22:09 \"}";
+    const line = (over: Record<string, unknown> = {}): string => JSON.stringify({ ...(JSON.parse(RECORDED) as Record<string, unknown>), ...over });
 
-    it("takes an entry the journal says sudo (root, _COMM sudo, sudo's executable) wrote, with the journal's time when the line has none", () => {
-      const e = journalEntry(line(), SUDO);
-      expect(e.cursor).to.match(/^s=0f8c/);
-      expect(e.outcome).to.deep.equal({ ok: true, record: { kind: 'accept', user: 'ascdisc_t1', runAs: 'root', command: '/usr/bin/id', argsText: '-u', cwd: '/tmp', tty: 'pts/0', time: '2026-12-04T05:25:49.936Z' } });
+    it("takes an entry the journal says sudo wrote (sudo's executable, _COMM sudo, through syslog), with the sender's uid and the journal's time", () => {
+      const e = journalEntry(RECORDED, SUDO);
+      expect(e.cursor).to.equal('s=1f7852f2eb07401fb16ffea9860966c1;i=3;b=4047c67d33b34060a823e7ffa3fe340c;m=b68cfe5a8;t=661c8e5580df1;x=ef6ae3bfc2074626');
+      expect(e.outcome).to.deep.equal({ ok: true, record: { kind: 'accept', user: 'ascdisc_j1', runAs: 'root', command: '/usr/bin/id', argsText: '-u', cwd: '/tmp', time: '2026-12-04T06:22:09.370Z' } });
+      expect('senderUid' in e && e.senderUid).to.equal(1002);
+      const tty = journalEntry(line({ MESSAGE: '   alice : TTY=pts/0 ; PWD=/tmp ; USER=root ; COMMAND=/usr/bin/id -u' }), SUDO);
+      expect(tty.outcome.ok && tty.outcome.record.tty).to.equal('pts/0');
     });
 
     it('refuses a forged entry: logger -t sudo, a copy of sudo, a user process, a repeated field', () => {
       expect(journalEntry(line({ _COMM: 'logger', _EXE: '/usr/bin/logger', _UID: '1001' }), SUDO).outcome).to.deep.equal({ ok: false, why: 'untrusted' });
-      expect(journalEntry(line({ _UID: '1001' }), SUDO).outcome).to.deep.equal({ ok: false, why: 'untrusted' });
+      expect(journalEntry(line({ _TRANSPORT: 'journal' }), SUDO).outcome).to.deep.equal({ ok: false, why: 'untrusted' });
       expect(journalEntry(line({ _EXE: '/tmp/sudo' }), SUDO).outcome).to.deep.equal({ ok: false, why: 'untrusted' });
       expect(journalEntry(line({ _UID: ['0', '0'] }), SUDO).outcome).to.deep.equal({ ok: false, why: 'untrusted' });
       expect(journalEntry(line({ _EXE: undefined }), SUDO).outcome).to.deep.equal({ ok: false, why: 'untrusted' });
     });
 
     it('reads a MESSAGE journalctl gives as bytes, and a JSON (@cee) message', () => {
-      const msg = [...bytes('al\xffce : TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/usr/bin/id')];
+      const msg = [...bytes('al\xffce : PWD=/ ; USER=root ; COMMAND=/usr/bin/id')];
       msg.splice(2, 2, 0xff);
       const e = journalEntry(line({ MESSAGE: msg }), SUDO);
       expect(e.outcome.ok && e.outcome.record.user).to.equal('al\ufffdce');
       const cee = journalEntry(line({ MESSAGE: '@cee:{"sudo":{"accept":{"submituser":"bob","command":"/usr/bin/id","runuser":"root","runargv":["id","-u"],"runcwd":"/srv","submit_time":{"seconds":1796361949,"nanoseconds":0}}}}' }), SUDO);
       expect(cee.outcome).to.deep.equal({ ok: true, record: { kind: 'accept', user: 'bob', runAs: 'root', command: '/usr/bin/id', argv: ['-u'], cwd: '/srv', time: '2026-12-04T05:25:49.000Z' } });
+      // The PAM lines sudo logs too are not commands.
+      const pam = journalEntry(line({ MESSAGE: "pam_limits(sudo:session): Could not set limit for 'core' to soft=0, hard=-1: Operation not permitted; uid=1002,euid=0" }), SUDO);
+      expect(pam.outcome).to.deep.equal({ ok: false, why: 'not-a-command' });
     });
 
     it('gives no cursor for a line that is not an entry', () => {
