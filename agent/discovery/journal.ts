@@ -127,7 +127,10 @@ export class JournalFollower {
           found.push({ id: idOf('journal', e.cursor), source: 'journal', outcome: e.outcome, ...('senderUid' in e ? { senderUid: e.senderUid } : {}) });
         }
         if (last === undefined) continue;
-        const done = await this.opts.handle(found, { journal: { cursor: last } });
+        const done = await this.opts.handle(found, { journal: { cursor: last } }).catch((e: unknown) => {
+          this.opts.log('error', `discovery: ${e instanceof Error ? e.message : String(e)}`);
+          return false;
+        });
         if (!done) {
           // Not in the spool: read again from the saved cursor, later.
           this.lines = [];

@@ -127,6 +127,7 @@ export class SudoLogFollower {
         }));
         const last = scan.events[scan.events.length - 1] as (typeof scan.events)[number];
         const next: LogFilePosition = { ...pos, offset: scan.next, check: { from: last.offset, sha256: sha256(buf.subarray(last.offset - pos.offset, scan.next - pos.offset)) } };
+        // A failure (thrown) is logged by schedule's catch; the next poll reads them again.
         if (!(await this.opts.handle(found, { log: next }))) return;
         pos = next;
         this.position = pos;
