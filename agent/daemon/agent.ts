@@ -38,6 +38,7 @@ import { Sessions } from './sessions.js';
 import { Redemption } from './redeem.js';
 import { ElevationControls } from './controls.js';
 import { Elevations, type RunningEntry } from './elevation.js';
+import { Discovery } from '../discovery/discovery.js';
 
 export type { AgentOptions, LogFn } from './options.js';
 
@@ -50,6 +51,8 @@ export class AscendAgent {
   private readonly controls: ElevationControls;
   /** Made once the executor is (see start). */
   private elevations!: Elevations;
+  /** Made once the first policy is applied (see start); follows sudo's records while the Discovery policy is on. */
+  private discovery: Discovery | undefined;
   private readonly running = new Map<string, RunningEntry>();
   private housekeeping: NodeJS.Timeout[] = [];
   private server: IpcServer | null = null;
@@ -83,6 +86,7 @@ export class AscendAgent {
       collectorRevoked: () => this.collector.revoked,
       applied: () => {
         void this.sessions.enforce();
+        this.discovery?.configure(this.policy.settings.discovery);
         opts.policyApplied?.();
       },
     });
@@ -126,6 +130,16 @@ export class AscendAgent {
       log: agent.log,
     });
     agent.elevations = new Elevations(opts, agent.policy, tse, agent.audit, agent.executor, agent.running, agent.controls, agent.redemption);
+    const policy = agent.policy;
+    agent.discovery = new Discovery({
+      spoolDir: path.join(opts.stateDir, 'spool'),
+      computer: opts.computer,
+      collections: opts.collections ?? [],
+      rules: () => policy.index,
+      record: (fields, id, time) => agent.audit.emitWithId('elevation-discovered', fields, id, time),
+      log: agent.log,
+    });
+    agent.discovery.configure(policy.settings.discovery);
     await agent.collector.start();
     await agent.cleanupOrphans();
     await agent.sessions.catchUp();
@@ -250,6 +264,8 @@ export class AscendAgent {
     // One last upload attempt so events of the final moments leave promptly; the rest waits in the spool.
     await this.collector.stop();
     await this.tse.saveClock().catch(() => undefined);
+    // Discovery's last batch is in the spool (or read again at the next start) before it closes.
+    await this.discovery?.stop().catch(() => undefined);
     // Counted repeats of denials are spooled before the spool closes.
     await this.audit.flush().catch(() => undefined);
     this.audit.close();

@@ -91,6 +91,26 @@ export class AuditTrail {
     return this.write(this.event(type, fields));
   }
 
+  /**
+   * Spools an event whose id and time the caller gives (a discovered command: the id comes
+   * from the record's position, so one read twice is stored once by the collector; the time is
+   * when it happened). True once it is on disk, or its type is not collected; false when the
+   * spool did not take it (full, or the write failed), for the caller to try again later.
+   */
+  async emitWithId(type: EventType, fields: EventFields, id: string, time?: string): Promise<boolean> {
+    if (!this.opts.collects(type)) return true;
+    const event = this.event(type, fields, id);
+    if (time !== undefined) event.time = time;
+    try {
+      const { stored } = await this.opts.spool.append([event]);
+      if (stored > 0) this.opts.onSpooled?.();
+      return stored > 0;
+    } catch (e) {
+      this.opts.log?.('error', `event ${event.type} not spooled: ${e instanceof Error ? e.message : String(e)}`);
+      return false;
+    }
+  }
+
   private async write(event: Event): Promise<void> {
     try {
       await this.opts.spool.append([event]);

@@ -17,6 +17,7 @@ import type { AuditTrail } from './audit.js';
 import type { EventFields } from '../../src/collector-api/events.js';
 import type { Requester } from './identity.js';
 import { commandLineOf, inspectProgram, type ProgramInfo } from './program.js';
+import { debPublisherOf } from '../../src/deb/dpkg-db.js';
 import { judgeExec, type ExecQuestion } from './exec-guard.js';
 import type { PolicyState } from './policy-state.js';
 import type { ElevationControls } from './controls.js';
@@ -42,7 +43,7 @@ const PASSED_VALUE = /^[A-Za-z0-9_.@+:-]{0,64}$/;
 export class Elevations {
   constructor(
     private readonly opts: Pick<AgentOptions, 'computer' | 'collections' | 'trustedOwners'>,
-    private readonly policy: Pick<PolicyState, 'index' | 'hashRules'>,
+    private readonly policy: Pick<PolicyState, 'index' | 'hashRules' | 'debRules'>,
     private readonly tse: TseStore,
     private readonly audit: Pick<AuditTrail, 'emit' | 'reserve'>,
     private readonly executor: Executor,
@@ -72,7 +73,10 @@ export class Elevations {
     // and is closed on every way out (refusals included): closing twice is harmless.
     try {
       phases.mark('inspect');
-      return await this.elevateJudged(requester, ctx, program, { argv, cwd, env, justification, otp, redeemed }, phases);
+      // The package the judged file (read through its descriptor) verifiably came from, when a rule could use it.
+      const debPublisher = this.policy.debRules ? await debPublisherOf(program.path, program.handle) : undefined;
+      if (this.policy.debRules) phases.mark('publisher');
+      return await this.elevateJudged(requester, ctx, program, { argv, cwd, env, justification, otp, redeemed, debPublisher }, phases);
     } finally {
       await program.handle.close();
     }
@@ -83,10 +87,10 @@ export class Elevations {
     requester: Requester,
     ctx: IpcContext,
     program: ProgramInfo,
-    asked: { argv: unknown[]; cwd: string; env: Record<string, string>; justification: string | undefined; otp: string | undefined; redeemed: unknown },
+    asked: { argv: unknown[]; cwd: string; env: Record<string, string>; justification: string | undefined; otp: string | undefined; redeemed: unknown; debPublisher?: string | undefined },
     phases = new PhaseClock(),
   ): Promise<unknown> {
-    const { argv, cwd, env, justification, otp, redeemed } = asked;
+    const { argv, cwd, env, justification, otp, redeemed, debPublisher } = asked;
     const args = argv.slice(1) as string[];
     const commandLine = commandLineOf(args);
     const session = this.tse.activeSessions(requester.uid).sort((a, b) => b.endsAt - a.endsAt)[0];
@@ -100,6 +104,7 @@ export class Elevations {
       path: program.path,
       args: commandLine,
       ...(program.sha256 ? { sha256: program.sha256 } : {}),
+      ...(debPublisher !== undefined ? { debPublisher } : {}),
       ...(parent ? { parentPath: parent } : {}),
       tseActive: session !== undefined,
     });
@@ -132,6 +137,7 @@ export class Elevations {
       { pid: process.pid, path: program.path, argv: [program.path, ...args], exe: parent ?? '' },
       { user: requester.name, groups: requester.groups, computer: this.opts.computer, collections: this.opts.collections ?? [], tseActive: session !== undefined },
       this.policy.hashRules,
+      this.policy.debRules,
     );
     if (chain.verdict === 'deny') {
       const message = `${program.path} is not elevated: ${chain.reason ?? 'denied'}`;
@@ -226,7 +232,7 @@ export class Elevations {
   /** The exec guard (Linux): a deny rule refuses every program the elevated tree starts, not only the first (./exec-guard.ts). */
   private async judgeExec(q: ExecQuestion, requester: Requester, elevationId: string, tseActive: boolean): Promise<'allow' | 'deny'> {
     const ctx = { user: requester.name, groups: requester.groups, computer: this.opts.computer, collections: this.opts.collections ?? [], tseActive };
-    const judged = await judgeExec(this.policy.index, q, ctx, this.policy.hashRules);
+    const judged = await judgeExec(this.policy.index, q, ctx, this.policy.hashRules, this.policy.debRules);
     if (judged.verdict === 'deny') {
       const message = `${judged.path} was refused inside an elevation: ${judged.reason ?? 'denied'}`;
       await this.audit.emit('elevation-denied', { user: requester.name, processPath: judged.path, args: judged.commandLine, reason: 'denied-in-elevated-tree', ...(judged.rules?.length ? { rule: judged.rules.join(', ') } : {}), message, data: { elevationId, pid: q.pid } });

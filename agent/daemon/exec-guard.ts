@@ -13,6 +13,7 @@
  */
 import { constants as fsc, promises as fs } from 'node:fs';
 import { decide, type Decision, type RuleIndex } from '../../src/rules/index.js';
+import { debPublisherOf } from '../../src/deb/dpkg-db.js';
 import path from 'node:path';
 import { commandLineOf, sha256Of, shebangInterpreter } from './program.js';
 import { show } from '../executor/common.js';
@@ -154,7 +155,7 @@ async function headOf(real: string): Promise<Buffer | null> {
  * of a #! script (and of that, when it is a script too), and the file a directly run dynamic
  * loader is told to run; none of those is an exec of its own the launcher could ask about.
  */
-export async function judgeExec(index: RuleIndex, q: ExecQuestion, ctx: ExecContext, hashRules: boolean): Promise<ExecJudgement> {
+export async function judgeExec(index: RuleIndex, q: ExecQuestion, ctx: ExecContext, hashRules: boolean, debRules = false): Promise<ExecJudgement> {
   const commandLine = commandLineOf(q.argv.slice(1));
   let real: string;
   try {
@@ -165,7 +166,7 @@ export async function judgeExec(index: RuleIndex, q: ExecQuestion, ctx: ExecCont
   const first = real;
   let args = q.argv.slice(1);
   for (let depth = 0; ; depth++) {
-    const one = await judgeOne(index, real, commandLineOf(args), q.exe, ctx, hashRules);
+    const one = await judgeOne(index, real, commandLineOf(args), q.exe, ctx, hashRules, debRules);
     if (one.verdict === 'deny') return depth === 0 ? one : { ...one, reason: `${one.reason ?? 'denied'} (it is what ${show(q.path)} runs)` };
     let head: Buffer | null;
     try {
@@ -199,7 +200,7 @@ export async function judgeExec(index: RuleIndex, q: ExecQuestion, ctx: ExecCont
 }
 
 /** One program the exec runs, decided as the first program of an elevation is. */
-async function judgeOne(index: RuleIndex, real: string, commandLine: string, exe: string, ctx: ExecContext, hashRules: boolean): Promise<ExecJudgement> {
+async function judgeOne(index: RuleIndex, real: string, commandLine: string, exe: string, ctx: ExecContext, hashRules: boolean, debRules: boolean): Promise<ExecJudgement> {
   // cron, at and systemd would run queued work outside the tree, where no rule is checked.
   try {
     const scheduler = await schedulerOf(await fs.stat(real));
@@ -215,6 +216,8 @@ async function judgeOne(index: RuleIndex, real: string, commandLine: string, exe
       return { verdict: 'deny', path: real, commandLine, reason: `the program cannot be hashed (${(e as Error).message})` };
     }
   }
+  // A deny rule may name a package (deb:): the package whose unmodified file this is.
+  const debPublisher = debRules ? await debPublisherOf(real) : undefined;
   const decision: Decision = decide(index, {
     user: ctx.user,
     groups: [...ctx.groups],
@@ -223,6 +226,7 @@ async function judgeOne(index: RuleIndex, real: string, commandLine: string, exe
     path: real,
     args: commandLine,
     ...(sha256 ? { sha256 } : {}),
+    ...(debPublisher !== undefined ? { debPublisher } : {}),
     ...(exe ? { parentPath: exe } : {}),
     tseActive: ctx.tseActive,
   });

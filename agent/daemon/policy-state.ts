@@ -4,6 +4,8 @@
  * passcode policy with its verifier (the collector's revocations added to the policy's own).
  */
 import { compileRules, findingLine, lintRules, type Rule, type RuleIndex } from '../../src/rules/index.js';
+import { isDebPublisher } from '../../src/rules/model.js';
+import { systemDpkg } from '../../src/deb/dpkg-db.js';
 import type { RuleProblem } from '../../src/rules/policy.js';
 import { PasscodeVerifier, passcodePolicyFromEffective, type PasscodePolicy } from '../../src/passcode/index.js';
 import { foldSnapshot, type PolicySnapshot } from '../policy/snapshot.js';
@@ -31,6 +33,8 @@ export class PolicyState {
   index: RuleIndex = compileRules([]);
   /** Whether a rule matches by hash (then programs are hashed before they are judged). */
   hashRules = false;
+  /** Whether a rule names a Debian package publisher (deb:): then programs' packages are resolved (src/deb/dpkg-db.ts). */
+  debRules = false;
   /** Unset until the first policy is applied. */
   settings!: AgentSettings;
   passcodePolicy!: PasscodePolicy;
@@ -46,6 +50,9 @@ export class PolicyState {
     this.ruleProblems = loaded.problems;
     this.index = compileRules(labelled);
     this.hashRules = labelled.some((r) => r.match.sha256 !== undefined);
+    this.debRules = labelled.some((r) => r.match.publisher !== undefined && isDebPublisher(r.match.publisher));
+    // dpkg's database is read now, not during the first elevation that needs it.
+    if (this.debRules) void systemDpkg.warm();
     this.settings = agentSettingsOf(effective);
     this.passcodeBase = passcodePolicyFromEffective(effective);
     this.rebuildVerifier();

@@ -3,6 +3,7 @@
  * approvals and ephemeral-account settings, each with the catalog's defaults when the
  * policy is not Enabled.
  */
+import path from 'node:path';
 import type { EffectivePolicy } from '../../src/policy/index.js';
 import type { EventType } from '../../src/collector-api/events.js';
 
@@ -26,10 +27,19 @@ export interface EphemeralSettings {
   removeProfileFolders: boolean;
 }
 
+/** From Discovery: off unless Enabled (agent/discovery). */
+export interface DiscoverySettings {
+  enabled: boolean;
+  source: 'journal' | 'sudo-json-log';
+  /** sudo's JSON log file: an absolute, normalised path. */
+  logFile: string;
+}
+
 export interface AgentSettings {
   collector: CollectorSettings;
   approvals: ApprovalSettings;
   ephemeral: EphemeralSettings;
+  discovery: DiscoverySettings;
 }
 
 function enabled(effective: readonly EffectivePolicy[], id: string): Record<string, unknown> | undefined {
@@ -53,6 +63,8 @@ export function agentSettingsOf(effective: readonly EffectivePolicy[]): AgentSet
   const hostPart = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
   const a = enabled(effective, 'Approvals');
   const e = enabled(effective, 'EphemeralAccounts');
+  const d = enabled(effective, 'Discovery');
+  const logFile = typeof d?.LogFile === 'string' && path.posix.isAbsolute(d.LogFile) && !d.LogFile.includes('\0') ? path.posix.normalize(d.LogFile) : '/var/log/sudo.json';
   const prefix = typeof e?.AccountPrefix === 'string' && /^[a-z_][a-z0-9_-]{0,11}$/.test(e.AccountPrefix) ? e.AccountPrefix : 'ascend_';
   return {
     collector: {
@@ -77,6 +89,7 @@ export function agentSettingsOf(effective: readonly EffectivePolicy[]): AgentSet
       cleanupIntervalMinutes: num(e?.CleanupIntervalMinutes, 60),
       removeProfileFolders: bool(e?.RemoveProfileFolders, true),
     },
+    discovery: { enabled: d !== undefined, source: d?.Source === 'sudo-json-log' ? 'sudo-json-log' : 'journal', logFile },
   };
 }
 
@@ -96,6 +109,7 @@ export function eventClass(type: EventType): keyof CollectorSettings['collect'] 
     case 'agent-error':
       return 'policy';
     case 'process-elevated':
+    case 'elevation-discovered':
     case 'session-expired':
     case 'session-ended':
     case 'processes-ended':

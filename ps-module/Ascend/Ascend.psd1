@@ -27,6 +27,7 @@
         'Get-AscendPolicyDefinition',
         'Get-AscendReport',
         'Get-AscendResultantPolicy',
+        'Get-AscendRuleSuggestion',
         'Get-AscendSigningKey',
         'Invoke-AscendPolicyRefresh',
         'New-AscendEnrollmentToken',

@@ -46,7 +46,7 @@ $policyCompleter = { param($commandName, $parameterName, $wordToComplete, $comma
 $gpoCompleter = { param($commandName, $parameterName, $wordToComplete, $commandAst, $fakeBoundParameters) & $completeFrom 'Gpo' $wordToComplete }.GetNewClosure()
 $reportCompleter = {
     param($commandName, $parameterName, $wordToComplete, $commandAst, $fakeBoundParameters)
-    foreach ($name in @('TseUsage', 'Elevations', 'Denied', 'Approvals')) {
+    foreach ($name in @('TseUsage', 'Elevations', 'Denied', 'Approvals', 'Discovery', 'DiscoveryPrograms', 'DiscoveryUsers', 'DiscoveryComputers')) {
         if ($name -like "$wordToComplete*") { New-Object System.Management.Automation.CompletionResult -ArgumentList $name, $name, 'ParameterValue', $name }
     }
 }

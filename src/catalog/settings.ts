@@ -159,6 +159,49 @@ const policies: PolicyDefinition[] = [
     ],
   },
   {
+    id: 'Discovery',
+    class: 'Machine',
+    category: 'ElevationRules',
+    displayName: 'Discovery',
+    help:
+      'Reports what users run as root today outside Ascend, so that rules can be written from what was ' +
+      'seen before users lose sudo. The agent follows the records sudo itself writes and sends one ' +
+      '"elevation-discovered" event per command sudo ran: the user, the program (its real path), the ' +
+      'arguments, the working folder, the run-as user, the terminal, the time, the SHA-256 of the program, ' +
+      'and what the current Ascend rules would have decided for it (would-allow with the controls the rule ' +
+      'would ask for, would-deny, or no-rule). Commands sudo refused are not reported. The events go to ' +
+      'the collector of the Client data collection policy, with the elevations.\n\n' +
+      'If you enable this policy setting, the agent reads the source you choose: the systemd journal ' +
+      '(entries only the sudo program running as root wrote; a line another program logs as "sudo" is ' +
+      'ignored), or sudo\'s JSON log file (sudoers: Defaults log_format=json, logfile=PATH) at the path you ' +
+      'enter, which must be a file owned by root that no one else may write. The agent remembers how far it ' +
+      'read, so a restart neither repeats nor loses a command; a rotated or truncated log file is read ' +
+      'from its start.\n\n' +
+      'If you disable this policy setting, the agent reads no sudo records.\n\n' +
+      'When no GPO configures it, discovery is off.\n\n' +
+      INHERIT,
+    key: key('Discovery'),
+    valueName: 'Enabled',
+    enabledValue: ON,
+    disabledValue: OFF,
+    supportedOn: SUPPORTED,
+    elements: [
+      {
+        type: 'enum',
+        id: 'Source',
+        valueName: 'Source',
+        label: 'Read sudo\'s records from:',
+        required: true,
+        items: [
+          { displayName: 'The systemd journal', value: { kind: 'string', value: 'journal' } },
+          { displayName: 'sudo\'s JSON log file', value: { kind: 'string', value: 'sudo-json-log' } },
+        ],
+        default: 0,
+      },
+      { type: 'text', id: 'LogFile', valueName: 'LogFile', label: 'sudo\'s JSON log file (sudoers logfile=):', required: false, maxLength: 1024, expandable: false, soft: false, default: '/var/log/sudo.json' },
+    ],
+  },
+  {
     id: 'BlacklistRules',
     class: 'Machine',
     category: 'Blacklist',

@@ -25,6 +25,7 @@ export const EVENT_IDS: Readonly<Record<EventType, EventTypeInfo>> = {
   'passcode-refused': { id: 101, name: 'Passcode refused', severity: 6 },
   'process-elevated': { id: 200, name: 'Process elevated', severity: 3 },
   'elevation-denied': { id: 201, name: 'Elevation denied', severity: 6 },
+  'elevation-discovered': { id: 202, name: 'Elevation discovered', severity: 2 },
   'session-expired': { id: 300, name: 'Elevated session expired', severity: 2 },
   'session-ended': { id: 301, name: 'Elevated session ended', severity: 2 },
   'processes-ended': { id: 302, name: 'Elevated processes ended', severity: 3 },

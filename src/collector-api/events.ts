@@ -27,6 +27,7 @@ export const EVENT_TYPES = [
   'mfa',
   'policy-applied',
   'agent-error',
+  'elevation-discovered',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

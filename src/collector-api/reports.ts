@@ -11,7 +11,7 @@
  */
 
 /** A report's name in GET /api/v1/reports/:name. */
-export const REPORT_NAMES = ['tse-usage', 'elevations', 'denied', 'approvals'] as const;
+export const REPORT_NAMES = ['tse-usage', 'elevations', 'denied', 'approvals', 'discovery', 'discovery-programs', 'discovery-users', 'discovery-computers'] as const;
 export type ReportName = (typeof REPORT_NAMES)[number];
 
 /** What a person calls each report (the web page's choice list). */
@@ -20,7 +20,22 @@ export const REPORT_TITLES: Readonly<Record<ReportName, string>> = {
   elevations: 'Elevations',
   denied: 'Denied elevations',
   approvals: 'Approval requests',
+  discovery: 'Discovery: every command run with sudo',
+  'discovery-programs': 'Discovery by program',
+  'discovery-users': 'Discovery by program and user',
+  'discovery-computers': 'Discovery by program and computer',
 };
+
+/**
+ * Discovery (issue 19): `discovery` lists every elevation-discovered event (who ran what,
+ * where, when, and what the agent judged the rules it had would have decided); the grouped
+ * reports count them by program (what runs), by program and user (who), and by program and
+ * computer (where). `wouldAllow` counts the runs the agent judged `would-allow` with the rules
+ * it had at the time (not the rules of today); `coveredPercent` is their share of `runs`.
+ */
+export const DISCOVERY_REPORTS = ['discovery', 'discovery-programs', 'discovery-users', 'discovery-computers'] as const;
+/** The counts every grouped discovery report gives after its group columns. */
+export const DISCOVERY_GROUP_COUNTS = ['runs', 'users', 'computers', 'firstSeen', 'lastSeen', 'wouldAllow', 'wouldDeny', 'noRule', 'coveredPercent'] as const;
 
 /** Each report's columns, in the order the JSON lists them and the CSV and the table show them. */
 export const REPORT_COLUMNS: Readonly<Record<ReportName, readonly string[]>> = {
@@ -28,10 +43,14 @@ export const REPORT_COLUMNS: Readonly<Record<ReportName, readonly string[]>> = {
   elevations: ['time', 'computer', 'user', 'processPath', 'args', 'elevatedBy', 'rule', 'controls', 'passcodeId', 'sessionId', 'agentId', 'eventId'],
   denied: ['time', 'computer', 'user', 'processPath', 'args', 'rule', 'reason', 'agentId', 'eventId'],
   approvals: ['createdAt', 'computer', 'user', 'processPath', 'args', 'justification', 'status', 'decidedAt', 'decidedBy', 'timeLimitSeconds', 'usedAt', 'id'],
+  discovery: ['time', 'computer', 'user', 'runAs', 'processPath', 'args', 'cwd', 'result', 'rule', 'controls', 'publisher', 'sha256', 'source', 'agentId', 'eventId'],
+  'discovery-programs': ['processPath', ...DISCOVERY_GROUP_COUNTS],
+  'discovery-users': ['processPath', 'user', ...DISCOVERY_GROUP_COUNTS],
+  'discovery-computers': ['processPath', 'computer', ...DISCOVERY_GROUP_COUNTS],
 };
 
 /** The columns that hold a time (sent as ISO 8601). */
-export const TIME_COLUMNS: ReadonlySet<string> = new Set(['time', 'sessionStart', 'sessionEnd', 'createdAt', 'decidedAt', 'usedAt']);
+export const TIME_COLUMNS: ReadonlySet<string> = new Set(['time', 'sessionStart', 'sessionEnd', 'createdAt', 'decidedAt', 'usedAt', 'firstSeen', 'lastSeen']);
 
 /** Header labels of the table (CLI) and the page (web); a column not listed shows its key. */
 export const COLUMN_LABELS: Readonly<Record<string, string>> = {
@@ -60,6 +79,21 @@ export const COLUMN_LABELS: Readonly<Record<string, string>> = {
   agentId: 'Agent',
   eventId: 'Event',
   id: 'Id',
+  runAs: 'Run as',
+  cwd: 'Folder',
+  result: 'Current rules',
+  publisher: 'Publisher',
+  sha256: 'SHA-256',
+  source: 'Source',
+  runs: 'Runs',
+  users: 'Users',
+  computers: 'Computers',
+  firstSeen: 'First seen',
+  lastSeen: 'Last seen',
+  wouldAllow: 'Would allow',
+  wouldDeny: 'Would deny',
+  noRule: 'No rule',
+  coveredPercent: 'Covered (%)',
 };
 
 /** The label of a column: its COLUMN_LABELS entry, else its key. */

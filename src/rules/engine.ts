@@ -27,7 +27,7 @@
  *   when one of them grants).
  * - Nothing grants, no session: "not-elevated" (the program runs with the user's rights).
  */
-import { type Rule, type RuleControl, RULE_CONTROLS } from './model.js';
+import { isDebPublisher, type Rule, type RuleControl, RULE_CONTROLS } from './model.js';
 import { compileWildcard, hasWildcard, matchWildcardKnown, matchWildcardSuffix, type Wildcard } from './wildcard.js';
 import {
   computerForms,
@@ -108,6 +108,8 @@ export interface CompiledRule {
   readonly path: PathMatcher | undefined;
   readonly sha256: string | undefined;
   readonly publisher: Wildcard | undefined;
+  /** The publisher pattern names a Debian package (`deb:`): it is matched against the request's debPublisher, never its signer. */
+  readonly debPublisher: boolean;
   readonly args: Wildcard | undefined;
   readonly parent: PathMatcher | undefined;
   readonly users: PrincipalMatcher | undefined;
@@ -236,6 +238,7 @@ export function compileRule(rule: Rule): CompiledRule {
     path: pathMatcher(m.path),
     sha256: m.sha256?.toLowerCase(),
     publisher: m.publisher === undefined ? undefined : compileWildcard(m.publisher.trim().toLowerCase()),
+    debPublisher: m.publisher !== undefined && isDebPublisher(m.publisher),
     args: m.args === undefined ? undefined : compileWildcard(normalizeArgs(m.args)),
     parent: pathMatcher(m.parent),
     users: principals(t.users),
@@ -415,7 +418,11 @@ export function compiledRuleMatches(c: CompiledRule, r: NormalizedRequest): bool
   const astral = r.astral;
   if (c.sha256 !== undefined && c.sha256 !== r.sha256) return false;
   if (c.path !== undefined && !pathMatches(c.path, r.path, r.nameStart, astral)) return false;
-  if (c.publisher !== undefined && (r.publisher === undefined || !matchWildcardKnown(c.publisher, r.publisher, astral))) return false;
+  if (c.publisher !== undefined) {
+    // A package pattern (deb:) meets only the package, a signer pattern only the signer.
+    const pub = c.debPublisher ? r.debPublisher : r.publisher;
+    if (pub === undefined || !matchWildcardKnown(c.publisher, pub, astral)) return false;
+  }
   if (c.args !== undefined && !matchWildcardKnown(c.args, r.args, astral)) return false;
   // An unknown parent satisfies a parent condition: such conditions only restrict (fail closed).
   if (c.parent !== undefined && r.parentPath !== undefined && !pathMatches(c.parent, r.parentPath, r.parentNameStart, astral)) return false;
@@ -575,6 +582,8 @@ export function decide(index: RuleIndex, request: DecisionRequest): Decision {
   }
   const pub = r.publisher;
   if (pub !== undefined && index.byPublisher.size > 0) visit(index.byPublisher.get(pub, 0, pub.length), r);
+  const deb = r.debPublisher;
+  if (deb !== undefined && deb !== pub && index.byPublisher.size > 0) visit(index.byPublisher.get(deb, 0, deb.length), r);
   visit(index.residual, r);
   const d = decided(r.tseActive);
   denyCount = 0;

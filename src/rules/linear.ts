@@ -5,7 +5,7 @@
  * baseline. Only the lower-cased forms of each rule's fields are cached (per rule object),
  * as any sensible scan would.
  */
-import { RULE_CONTROLS, type Rule } from './model.js';
+import { isDebPublisher, RULE_CONTROLS, type Rule } from './model.js';
 import { finish, type Decision } from './engine.js';
 import { computerForms, entryIsQualified, isFullPathPattern, normalizeArgs, normalizePathPattern, normalizeRequest, type DecisionRequest, type NormalizedRequest } from './normalize.js';
 
@@ -89,7 +89,10 @@ export function ruleMatches(rule: Rule, r: NormalizedRequest): boolean {
   const p = plain(rule);
   if (p.path !== undefined && !pathLike(p.path, r.path, r.fileName)) return false;
   if (p.sha256 !== undefined && p.sha256 !== r.sha256) return false;
-  if (p.publisher !== undefined && (r.publisher === undefined || !like(p.publisher, r.publisher))) return false;
+  if (p.publisher !== undefined) {
+    const pub = isDebPublisher(p.publisher) ? r.debPublisher : r.publisher;
+    if (pub === undefined || !like(p.publisher, pub)) return false;
+  }
   if (p.args !== undefined && !like(p.args, r.args)) return false;
   // Parent conditions only restrict: an unknown parent satisfies them (fail closed).
   if (p.parent !== undefined && r.parentPath !== undefined && !pathLike(p.parent, r.parentPath, r.parentName)) return false;

@@ -36,7 +36,12 @@ export interface AppMatch {
   readonly path?: string;
   /** SHA-256 of the program file, 64 hex digits (stored lower case). */
   readonly sha256?: string;
-  /** Pattern over the publisher (the signer's name), case-insensitive. */
+  /**
+   * Pattern over the publisher, case-insensitive: the signer's name of a signed (Windows)
+   * program, or, starting with `deb:`, the Debian package a Linux program verifiably came
+   * from (`deb:coreutils`, `deb:*`; see src/deb/dpkg-db.ts). The two kinds never meet: a
+   * `deb:` pattern matches only a package, any other pattern only a signer.
+   */
   readonly publisher?: string;
   /**
    * Pattern over the whole command line after the program, its arguments normalised as
@@ -126,6 +131,24 @@ function pattern(name: string, field: string, v: Json, allowEmpty: boolean): str
   return v;
 }
 
+/** A publisher pattern that names a Debian package (`deb:<package pattern>`) rather than a signer. */
+export function isDebPublisher(p: string): boolean {
+  return p.trim().slice(0, DEB_PREFIX.length).toLowerCase() === DEB_PREFIX;
+}
+
+export const DEB_PREFIX = 'deb:';
+/** After `deb:`: a package name pattern (Debian Policy 5.6.1 names, `*` and `?`), no `:arch`. */
+const DEB_PACKAGE_PATTERN = /^[a-z0-9+.*?-]+$/i;
+
+function publisherPattern(name: string, p: string): string {
+  if (!isDebPublisher(p)) return p;
+  const rest = p.trim().slice(DEB_PREFIX.length);
+  if (!DEB_PACKAGE_PATTERN.test(rest)) {
+    throw new RuleParseError(name, 'match.publisher', `${JSON.stringify(p)} is not a Debian package publisher: write deb:<package> (a package name, * and ? allowed, no :architecture), e.g. deb:coreutils or deb:*`);
+  }
+  return p;
+}
+
 function stringList(name: string, field: string, v: Json): string[] {
   if (!Array.isArray(v)) throw new RuleParseError(name, field, `expected a list of strings, got ${describe(v)}`);
   if (v.length > MAX_LIST) throw new RuleParseError(name, field, `more than ${MAX_LIST} entries`);
@@ -191,7 +214,7 @@ export function ruleFromJson(name: string, data: Json, list: RuleList, source?: 
     if (typeof m.sha256 !== 'string' || !SHA256.test(m.sha256)) throw new RuleParseError(name, 'match.sha256', `expected 64 hex digits, got ${describe(m.sha256)}`);
     match.sha256 = m.sha256.toLowerCase();
   }
-  if (m.publisher !== undefined) match.publisher = pattern(name, 'match.publisher', m.publisher, false);
+  if (m.publisher !== undefined) match.publisher = publisherPattern(name, pattern(name, 'match.publisher', m.publisher, false));
   if (m.args !== undefined) match.args = pattern(name, 'match.args', m.args, true);
   if (m.parent !== undefined) match.parent = pattern(name, 'match.parent', m.parent, false);
   if (Object.keys(match).length === 0) throw new RuleParseError(name, 'match', 'needs at least one of path, sha256, publisher, args, parent');

@@ -30,6 +30,12 @@ export interface DecisionRequest {
   /** The publisher (signer name) of a signed program. */
   readonly publisher?: string;
   /**
+   * The Debian package the program verifiably came from, as `deb:<package>` (Linux: its file is
+   * that installed package's, unmodified; src/deb/dpkg-db.ts). Matched by `deb:` publisher
+   * patterns only, as `publisher` is by the others; a value without the `deb:` prefix is ignored.
+   */
+  readonly debPublisher?: string;
+  /**
    * The parent process's full path. Absent (or empty) means unknown: every parent condition
    * is then taken as met, so deny rules that name a parent deny (fail closed; engine.ts).
    */
@@ -235,6 +241,7 @@ export interface NormalizedRequest {
   readonly args: string;
   readonly sha256: string | undefined;
   readonly publisher: string | undefined;
+  readonly debPublisher: string | undefined;
   readonly parentPath: string | undefined;
   readonly parentName: string | undefined;
   readonly parentNameStart: number;
@@ -299,6 +306,7 @@ export interface RequestScratch extends NormalizedRequest {
   args: string;
   sha256: string | undefined;
   publisher: string | undefined;
+  debPublisher: string | undefined;
   parentPath: string | undefined;
   parentName: string | undefined;
   parentNameStart: number;
@@ -326,6 +334,7 @@ export function newRequestScratch(): RequestScratch {
     args: '',
     sha256: undefined,
     publisher: undefined,
+    debPublisher: undefined,
     parentPath: undefined,
     parentName: undefined,
     parentNameStart: 0,
@@ -363,6 +372,8 @@ export function fillRequest(out: RequestScratch, r: DecisionRequest, names: bool
   const parentPath = r.parentPath === undefined || r.parentPath === '' ? undefined : normalizePath(r.parentPath);
   const args = normalizeArgs(r.args);
   const publisher = r.publisher === undefined ? undefined : lower(trimmed(r.publisher));
+  let debPublisher = r.debPublisher === undefined ? undefined : lower(trimmed(r.debPublisher));
+  if (debPublisher !== undefined && !debPublisher.startsWith('deb:')) debPublisher = undefined;
   const user = lower(trimmed(r.user));
   const userShortForm = shortForm(user);
   // Written by index up to a count, never shortened (see NormalizedRequest.userFullCount).
@@ -401,6 +412,7 @@ export function fillRequest(out: RequestScratch, r: DecisionRequest, names: bool
   out.args = args;
   out.sha256 = r.sha256 === undefined ? undefined : lower(trimmed(r.sha256));
   out.publisher = publisher;
+  out.debPublisher = debPublisher;
   out.parentPath = parentPath;
   out.parentNameStart = parentPath === undefined ? 0 : parentPath.lastIndexOf('\\') + 1;
   out.parentName = names && parentPath !== undefined ? parentPath.slice(out.parentNameStart) : undefined;
@@ -411,6 +423,7 @@ export function fillRequest(out: RequestScratch, r: DecisionRequest, names: bool
     hasSurrogateUnit(path) ||
     hasSurrogateUnit(args) ||
     (publisher !== undefined && hasSurrogateUnit(publisher)) ||
+    (debPublisher !== undefined && hasSurrogateUnit(debPublisher)) ||
     (parentPath !== undefined && hasSurrogateUnit(parentPath)) ||
     hasSurrogateUnit(c.full);
   return out;

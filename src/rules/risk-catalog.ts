@@ -33,18 +33,25 @@ export interface RiskyProgram {
    * deny pattern naming a user or group has spellings it does not match (`-G 27` for sudo).
    */
   readonly takesIds?: boolean;
+  /**
+   * Words that make a command line risky even when the rule pins it (issue 19): they open an
+   * editor or a pager (whose `!` starts a shell) or install a package file: `systemctl edit
+   * x`, `systemctl status x`, `crontab -e`, `apt changelog x`, `dpkg -i x.deb`.
+   */
+  readonly escapes?: readonly string[];
 }
 
 const S: RiskKind = 'shell';
 const W: RiskKind = 'write-any-file';
 const F: RiskKind = 'reads-working-folder';
 
-const entry = (names: string, kinds: RiskKind[], when: RiskWhen, reason: string, takesIds = false): RiskyProgram => ({
+const entry = (names: string, kinds: RiskKind[], when: RiskWhen, reason: string, takesIds = false, escapes?: string): RiskyProgram => ({
   names: names.split(' '),
   kinds,
   when,
   reason,
   ...(takesIds ? { takesIds } : {}),
+  ...(escapes !== undefined ? { escapes: escapes.split(' ') } : {}),
 });
 
 export const RISKY_PROGRAMS: readonly RiskyProgram[] = [
@@ -71,11 +78,13 @@ export const RISKY_PROGRAMS: readonly RiskyProgram[] = [
   entry('rsync', [S, W], 'unpinned', 'runs commands (-e) and writes any file'),
   entry('ssh scp sftp', [S, W], 'unpinned', 'runs commands (ProxyCommand, LocalCommand, -S) and writes files'),
   entry('docker podman nerdctl ctr lxc', [S, W], 'unpinned', 'runs containers that mount / (docker run -v /:/host)'),
-  entry('crontab at batch', [S], 'unpinned', 'schedules any command'),
-  entry('systemctl journalctl', [S], 'unpinned', 'can run services and show a pager (less), whose ! starts a shell'),
+  entry('crontab', [S], 'unpinned', 'schedules any command (crontab -e opens an editor)', false, '-e'),
+  entry('at batch', [S], 'unpinned', 'schedules any command'),
+  entry('systemctl', [S], 'unpinned', 'can run services and show a pager (less), whose ! starts a shell (systemctl status, edit opens an editor)', false, 'edit status show cat help list-units list-unit-files list-timers list-dependencies list-jobs list-sockets'),
+  entry('journalctl', [S], 'unpinned', 'can run services and show a pager (less), whose ! starts a shell'),
   entry('ftp tftp telnet', [S], 'unpinned', 'has a ! shell escape'),
   entry('mount umount', [W], 'unpinned', 'mounts over any folder (mount --bind)'),
-  entry('apt apt-get aptitude dpkg rpm yum dnf zypper pacman snap flatpak apk', [S, W], 'unpinned', 'installs packages whose scripts run with its rights (dpkg -i, apt-get -o APT::Update::Pre-Invoke::=sh)'),
+  entry('apt apt-get aptitude dpkg rpm yum dnf zypper pacman snap flatpak apk', [S, W], 'unpinned', 'installs packages whose scripts run with its rights (dpkg -i, apt-get -o APT::Update::Pre-Invoke::=sh)', false, 'changelog -i --install --unpack localinstall edit-sources'),
   entry('ip', [S], 'unpinned', 'runs the command given in its arguments (ip netns exec)'),
   entry('socat nc ncat netcat', [S], 'unpinned', 'runs commands (socat EXEC:, nc -e)'),
   entry('openssl', [S, W], 'unpinned', 'writes any file (-out) and loads code (-engine)'),

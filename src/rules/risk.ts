@@ -12,7 +12,7 @@
  * read commands from the user. Pagers, editors and programs that read their working folder
  * (make, npm, git ...) are risky whatever the arguments.
  */
-import type { Rule, RuleList } from './model.js';
+import { isDebPublisher, type Rule, type RuleList } from './model.js';
 import type { RuleProblem } from './policy.js';
 import { normalizeArgs, normalizePathPattern } from './normalize.js';
 import { compileWildcard, hasWildcard, matchWildcard } from './wildcard.js';
@@ -28,7 +28,7 @@ export const RISK_CODES = {
   RISK_WORKING_FOLDER: "An allow rule for a program that loads code or configuration from its working folder, the user's folder.",
   RISK_WILDCARD_PROGRAM: 'An allow rule whose path pattern also matches programs that start a shell, write any file or run the working folder.',
   RISK_ANY_PROGRAM: 'An allow rule that names no program (only arguments): any program matches.',
-  RISK_PUBLISHER_ONLY: 'An allow rule on a publisher alone: every program that publisher signs, shells included.',
+  RISK_PUBLISHER_ONLY: 'An allow rule on a publisher alone: every program that publisher signs (or that Debian package installs, for deb:), shells included.',
   RULE_PARENT_NEVER_ALLOWS: 'An allow rule with a parent condition: it allows nothing on its own, it only adds its controls.',
   RISK_DENY_ARGS: 'A deny rule on argument text: other spellings of the same command line get past it.',
   RISK_DENY_NAME_NOT_ID: 'A deny rule that names a user or group in the arguments of a program that also takes numeric ids.',
@@ -101,6 +101,8 @@ function unpinnedBy(args: string, program: RiskyProgram): string | undefined {
   const tokens = normalizeArgs(args).split(' ').filter((t) => t.length > 0);
   const dotted = tokens.find((t) => DOT_SEGMENT.test(t));
   if (dotted !== undefined) return `its args name ${quote(dotted)}, a path in the user's working folder`;
+  const escape = program.escapes === undefined ? undefined : tokens.find((t) => (program.escapes as readonly string[]).includes(t));
+  if (escape !== undefined) return `its args hold ${quote(escape)}, which opens an editor or a pager (a shell escape) or installs a package file, however pinned`;
   if (program.kinds.includes('shell')) {
     const shell = tokens.map(shellNamedBy).find((n) => n !== undefined);
     if (shell !== undefined) return `its args start ${shell}, a shell or interpreter (give it a rule of its own, pinned)`;
@@ -173,7 +175,18 @@ export function ruleFindings(rule: Rule): RuleFinding[] {
       return out;
     }
     if (fileName === undefined && m.sha256 === undefined) {
-      if (m.publisher !== undefined) {
+      if (m.publisher !== undefined && isDebPublisher(m.publisher)) {
+        // A package publisher alone: every program the package(s) installed, root shells and editors of coreutils, bash, vim ... included.
+        const any = hasWildcard(m.publisher);
+        add({
+          severity: any ? 'high' : 'medium',
+          code: 'RISK_PUBLISHER_ONLY',
+          message: any
+            ? `allows every program of every installed package ${quote(m.publisher)} matches, shells, editors and interpreters included`
+            : `allows every program package ${quote(m.publisher.trim().slice(4))} installed (a package often holds programs that start a shell or write any file)`,
+          suggestion: 'add a path (and an args pattern) so the rule names the program; the package publisher then keeps a modified copy out',
+        });
+      } else if (m.publisher !== undefined) {
         add({
           severity: 'low',
           code: 'RISK_PUBLISHER_ONLY',

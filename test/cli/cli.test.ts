@@ -253,6 +253,7 @@ describe('ascend CLI', function () {
         'rules:lint',
         'rules:list',
         'rules:remove',
+        'rules:suggest',
         'rules:test',
         'server:agent:list',
         'server:agent:revoke',

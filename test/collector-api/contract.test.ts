@@ -117,6 +117,9 @@ describe('collector-api: one contract between agent, collector and CLI', () => {
         'passcode-refused': () => audit.emit('passcode-refused', { user: 'h7user', reason: 'revoked', message: 'no' }),
         'process-elevated': () => audit.emit('process-elevated', { ...base, elevatedBy: 'rule', rule: 'Tools', controls: ['justify'], pid: 7, data: { account: 'h7x', groups: ['S-1-5-32-544'], integrity: 'high' } }),
         'elevation-denied': () => audit.emit('elevation-denied', { ...base, reason: 'deny-rule', rule: 'No', message: 'denied' }),
+        'elevation-discovered': async () => {
+          await audit.emitWithId('elevation-discovered', { ...base, result: 'would-allow', rule: 'Tools', controls: ['justify'], data: { cwd: '/tmp', runAs: 'root', sha256: 'a'.repeat(64), source: 'journal', tty: 'pts/0' } }, 'h7-discovered-1', '2026-03-02T08:59:00.000Z');
+        },
         'session-expired': () => audit.emit('session-expired', session),
         'session-ended': () => audit.emit('session-ended', { ...session, reason: 'passcode revoked' }),
         'processes-ended': () => audit.emit('processes-ended', { ...session, processIds: [1, 2], reason: 'session-expired' }),

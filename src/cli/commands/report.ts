@@ -52,7 +52,7 @@ export function parseReportJson(text: string, name: string, origin: string): Rep
 }
 
 export default class Report extends AscendCommand<ReportResult | undefined> {
-  static override summary = 'Print a report from the collector: TSE usage, elevations, denied elevations or approval requests.';
+  static override summary = 'Print a report from the collector: TSE usage, elevations, denied elevations, approval requests, or what users ran with sudo (discovery).';
   static override description =
     'Needs an API token of the viewer role or above, read from --token-file (or the file named by ASCEND_TOKEN_FILE). ' +
     '--format table (the default) prints aligned columns with long cells cut; json and csv print what the server sent, as it sent it. ' +
@@ -61,11 +61,15 @@ export default class Report extends AscendCommand<ReportResult | undefined> {
     'Reports are paged: table and json print one page (--limit rows, the server\'s default 1000) and, when more remain, ' +
     'the cursor of the next (table: a last line "(more: --cursor C)"; json: "nextCursor"); --cursor C prints that page; ' +
     '--all follows every cursor. csv prints the whole report as the server streams it, or one page with --limit ' +
-    '(the next cursor then on stderr).';
+    '(the next cursor then on stderr). Discovery (agents with the Discovery policy report what users run with sudo): discovery lists every run; ' +
+    'discovery-programs counts them by program (what runs), discovery-users by program and user (who), discovery-computers by program and computer ' +
+    '(where), each with runs, users, computers, first and last seen, and how many runs the rules the agent had at the time would have allowed ' +
+    '(wouldAllow, coveredPercent); --passcode does not apply to them.';
   static override examples = [
     '<%= config.bin %> report tse-usage --server https://127.0.0.1:8003 --ca-file ascend-data/tls/ca.pem --token-file ascend-data/bootstrap-admin-token --from 7d',
     '<%= config.bin %> report denied --server https://collector.corp.example --computer PC-042 --format csv > denied.csv',
     'ASCEND_TOKEN_FILE=~/.ascend-viewer <%= config.bin %> report approvals --server https://collector.corp.example --json',
+    '<%= config.bin %> report discovery-programs --server https://collector.corp.example --from 30d',
   ];
   static override args = {
     name: Args.string({ description: 'the report', required: true, options: [...REPORT_NAMES] }),

@@ -26,6 +26,9 @@ import {
   type ApprovalFilter,
   type ApprovalStatus,
   type DeniedRow,
+  type DiscoveryGroupBy,
+  type DiscoveryGroupRow,
+  type DiscoveryRow,
   type ElevationRow,
   type MfaAttemptOptions,
   type MfaCheck,
@@ -179,9 +182,12 @@ function listSql(page: ListPage, keys: readonly [string, string]): { sql: string
  * reports read the few fields they show, never the whole payload into JavaScript.
  */
 function payloadField(dialect: Driver['dialect'], key: string): string {
-  return dialect === 'postgres'
-    ? `CASE WHEN jsonb_typeof(e.payload -> '${key}') = 'string' THEN e.payload ->> '${key}' END`
-    : `CASE WHEN json_type(e.payload, '$.${key}') = 'text' THEN json_extract(e.payload, '$.${key}') END`;
+  // `key` is the code's own constant; a dotted one ("data.cwd") reads a field of a nested object.
+  if (dialect === 'postgres') {
+    const path = `'{${key.split('.').join(',')}}'`;
+    return `CASE WHEN jsonb_typeof(e.payload #> ${path}) = 'string' THEN e.payload #>> ${path} END`;
+  }
+  return `CASE WHEN json_type(e.payload, '$.${key}') = 'text' THEN json_extract(e.payload, '$.${key}') END`;
 }
 
 /** A list-or-string field of the payload as JSON text (null otherwise). */
@@ -1042,6 +1048,92 @@ export class SqlCollectorStore implements CollectorStore {
       agentId: str(row.agent_id),
       eventId: str(row.event_id),
     }));
+  }
+
+  async discoveryReport(filter: ReportFilter = {}): Promise<DiscoveryRow[]> {
+    const rows = await this.eventsOfType(
+      'elevation-discovered',
+      filter,
+      {
+        f_run_as: 'data.runAs',
+        f_process_path: 'processPath',
+        f_args: 'args',
+        f_cwd: 'data.cwd',
+        f_result: 'result',
+        f_rule: 'rule',
+        f_publisher: 'data.publisher',
+        f_sha256: 'data.sha256',
+        f_source: 'data.source',
+      },
+      { f_controls: 'controls' },
+    );
+    return rows.map((row) => ({
+      ...pageBytesOf(row),
+      time: Number(row.occurred_at),
+      computer: str(row.computer),
+      user: strOrNull(row.user_name),
+      runAs: strOrNull(row.f_run_as),
+      processPath: strOrNull(row.f_process_path),
+      args: strOrNull(row.f_args),
+      cwd: strOrNull(row.f_cwd),
+      result: strOrNull(row.f_result),
+      rule: strOrNull(row.f_rule),
+      controls: listText(row.f_controls),
+      publisher: strOrNull(row.f_publisher),
+      sha256: strOrNull(row.f_sha256),
+      source: strOrNull(row.f_source),
+      agentId: str(row.agent_id),
+      eventId: str(row.event_id),
+    }));
+  }
+
+  /**
+   * The grouped Discovery reports: elevation-discovered events counted per program (the
+   * payload's processPath, "" when absent) and, for `user` / `computer`, per user or computer
+   * too. Ordered by (program, group), which is unique, and paged by it: `filter.after.a` is
+   * the program and `.b` the user or computer ("" for `program`).
+   */
+  async discoveryGroups(by: DiscoveryGroupBy, filter: ReportFilter = {}): Promise<DiscoveryGroupRow[]> {
+    const field = (k: string): string => (this.kind === 'postgres' ? `(e.payload->>'${k}')` : `json_extract(e.payload, '$.${k}')`);
+    const program = `COALESCE(${field('processPath')}, '')`;
+    const group = by === 'user' ? "COALESCE(e.user_name, '')" : by === 'computer' ? 'e.computer' : "CAST('' AS TEXT)";
+    const result = field('result');
+    const { where, params } = filterSql(filter, 'e');
+    where.unshift("e.type = 'elevation-discovered'");
+    const outer: string[] = [];
+    if (filter.after !== undefined) (outer.push('(g.program, g.grp) > (?, ?)'), params.push(filter.after.a, filter.after.b));
+    let limit = '';
+    if (filter.limit !== undefined) (params.push(filter.limit), (limit = ' LIMIT ?'));
+    const rows = await this.db.all(
+      `SELECT g.* FROM (
+         SELECT ${program} AS program, ${group} AS grp, COUNT(*) AS runs, COUNT(DISTINCT e.user_name) AS users, COUNT(DISTINCT e.computer) AS computers,
+                MIN(e.occurred_at) AS first_seen, MAX(e.occurred_at) AS last_seen,
+                SUM(CASE WHEN ${result} = 'would-allow' THEN 1 ELSE 0 END) AS would_allow,
+                SUM(CASE WHEN ${result} = 'would-deny' THEN 1 ELSE 0 END) AS would_deny,
+                SUM(CASE WHEN ${result} = 'no-rule' THEN 1 ELSE 0 END) AS no_rule
+           FROM events e WHERE ${where.join(' AND ')}
+          GROUP BY ${program}${by === 'program' ? '' : `, ${group}`}
+       ) g${outer.length > 0 ? ` WHERE ${outer.join(' AND ')}` : ''}
+       ORDER BY g.program, g.grp${limit}`,
+      params,
+    );
+    return rows.map((r) => {
+      const runs = Number(r.runs);
+      const wouldAllow = Number(r.would_allow);
+      return {
+        processPath: str(r.program),
+        ...(by === 'user' ? { user: str(r.grp) } : by === 'computer' ? { computer: str(r.grp) } : {}),
+        runs,
+        users: Number(r.users),
+        computers: Number(r.computers),
+        firstSeen: Number(r.first_seen),
+        lastSeen: Number(r.last_seen),
+        wouldAllow,
+        wouldDeny: Number(r.would_deny),
+        noRule: Number(r.no_rule),
+        coveredPercent: runs === 0 ? 0 : Math.round((wouldAllow * 1000) / runs) / 10,
+      };
+    });
   }
 }
 

@@ -241,6 +241,49 @@ export interface DeniedRow extends PageBytes {
   eventId: string;
 }
 
+/** One row of the Discovery report (issue 19): an elevation-discovered event. */
+export interface DiscoveryRow extends PageBytes {
+  time: number;
+  computer: string;
+  user: string | null;
+  runAs: string | null;
+  processPath: string | null;
+  args: string | null;
+  cwd: string | null;
+  /** would-allow | would-deny | no-rule, as the agent judged it with the rules it had. */
+  result: string | null;
+  rule: string | null;
+  controls: string | null;
+  publisher: string | null;
+  sha256: string | null;
+  source: string | null;
+  agentId: string;
+  eventId: string;
+}
+
+/** What the grouped Discovery reports group by after the program. */
+export type DiscoveryGroupBy = 'program' | 'user' | 'computer';
+
+/**
+ * One row of a grouped Discovery report: a program (and a user or a computer), with counts.
+ * Its keyset is (processPath, user or computer): the ReportKey's `a` and `b` (time unused, 0).
+ */
+export interface DiscoveryGroupRow {
+  processPath: string;
+  user?: string;
+  computer?: string;
+  runs: number;
+  users: number;
+  computers: number;
+  firstSeen: number;
+  lastSeen: number;
+  wouldAllow: number;
+  wouldDeny: number;
+  noRule: number;
+  /** wouldAllow / runs in percent, one decimal. */
+  coveredPercent: number;
+}
+
 /** One row of the TSE Usage Report: a process launched elevated, with its session. */
 export interface TseUsageRow extends PageBytes {
   time: number;
@@ -387,4 +430,8 @@ export interface CollectorStore {
   tseUsageReport(filter?: ReportFilter): Promise<TseUsageRow[]>;
   elevationsReport(filter?: ReportFilter): Promise<ElevationRow[]>;
   deniedReport(filter?: ReportFilter): Promise<DeniedRow[]>;
+  /** Every elevation-discovered event (issue 19), in the event reports' order. */
+  discoveryReport(filter?: ReportFilter): Promise<DiscoveryRow[]>;
+  /** elevation-discovered events counted by program (and user or computer), ordered by the group. */
+  discoveryGroups(by: DiscoveryGroupBy, filter?: ReportFilter): Promise<DiscoveryGroupRow[]>;
 }

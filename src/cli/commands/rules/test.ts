@@ -1,11 +1,18 @@
 import { Flags } from '@oclif/core';
 import { AscendCommand } from '../../base-command.js';
+import { AscendError } from '../../../errors.js';
 import { rulesDomainFlags } from '../../shared/rules-domain.js';
 import { loadRules } from '../../shared/rules-source.js';
 import { compileRules, decide, findingLine, ruleFindings, type Decision, type RuleFinding } from '../../../rules/index.js';
+import { isDebPublisher } from '../../../rules/model.js';
+import { systemDpkg } from '../../../deb/dpkg-db.js';
 
-/** The decision, and what `ascend rules lint` flags in the rules that made it (only when it flags something). */
-export type RulesTestResult = Decision & { findings?: RuleFinding[] };
+/**
+ * The decision, and what `ascend rules lint` flags in the rules that made it (only when it
+ * flags something); `debPublisher`: the Debian package the program was found to come from
+ * (when a rule names a deb: publisher).
+ */
+export type RulesTestResult = Decision & { findings?: RuleFinding[]; debPublisher?: string };
 
 export default class RulesTest extends AscendCommand<RulesTestResult> {
   static override summary = 'Decide an elevation request as an agent would, from Registry.pol files, a GPO or the RSoP of a computer.';
@@ -19,7 +26,9 @@ export default class RulesTest extends AscendCommand<RulesTestResult> {
     'add to an allow another rule grants), and without --parent the parent is unknown, so deny rules that name a parent match, as they do when ' +
     'an agent cannot read the parent. The rules that decided and that "ascend rules lint" flags are printed as warnings on stderr. ' +
     'With --json {"decision","controls","matchedRules","reason"}, and "findings" (as rules lint gives them) when a rule that decided is flagged; ' +
-    'reason is deny-rule, allow-rule, tse or no-match. The exit status is 0 whatever the decision.';
+    'reason is deny-rule, allow-rule, tse or no-match. When a rule names a Debian package publisher (deb:<package>), the program given by --app is ' +
+    "looked up in this machine's dpkg database as the agent does (the owning package, and only when the file's MD5 is dpkg's), unless " +
+    '--deb-publisher says it; the answer is printed and, with --json, given as "debPublisher". The exit status is 0 whatever the decision.';
   static override examples = [
     '<%= config.bin %> rules test --policy Registry.pol --user "CORP\\bob" --computer PC-042 --app "C:\\Windows\\System32\\net.exe" --args "user bob /add"',
     '<%= config.bin %> rules test --gpo "Ascend - Workstations" --user S-1-5-21-1-2-3-1001 --group "CORP\\Helpdesk" --computer PC-042 --app "C:\\Tools\\x.exe" --json',
@@ -38,6 +47,7 @@ export default class RulesTest extends AscendCommand<RulesTestResult> {
     args: Flags.string({ description: 'the command line after the program (give "-x" values as --args=-x)' }),
     sha256: Flags.string({ description: "SHA-256 of the program file" }),
     publisher: Flags.string({ description: "the program's publisher (signer)" }),
+    'deb-publisher': Flags.string({ description: "the program's Debian package as deb:<package> (default: looked up in this machine's dpkg database, as the agent does)" }),
     parent: Flags.string({ description: "the parent process's full path" }),
     'tse-active': Flags.boolean({ description: 'a Temporary Session Elevation is active for the user', default: false }),
   };
@@ -47,6 +57,15 @@ export default class RulesTest extends AscendCommand<RulesTestResult> {
     const loaded = await loadRules(flags);
     for (const p of loaded.problems) process.stderr.write(`Warning: ${p.list} ${p.source ? `in ${p.source} ` : ''}${p.message}; skipped\n`);
     const isSid = /^s-1-/i.test(flags.user);
+    // The package publisher, as the agent finds it: only when a rule could use it.
+    let debPublisher = flags['deb-publisher'];
+    let debLine: string | undefined;
+    if (debPublisher !== undefined && !isDebPublisher(debPublisher)) throw new AscendError('ASC_USAGE', `--deb-publisher ${JSON.stringify(debPublisher)} is not deb:<package>`);
+    if (debPublisher === undefined && loaded.rules.some((r) => r.match.publisher !== undefined && isDebPublisher(r.match.publisher))) {
+      const found = process.platform === 'linux' ? await systemDpkg.resolve(flags.app) : { reason: `dpkg's database is read on Linux only, not on ${process.platform}` };
+      debPublisher = found.publisher;
+      debLine = found.publisher !== undefined ? `  package publisher: ${found.publisher} (${found.reason})` : `  no package publisher: ${found.reason}`;
+    }
     const d = decide(compileRules(loaded.rules), {
       user: flags.user,
       ...(isSid ? { userSid: flags.user } : {}),
@@ -57,6 +76,7 @@ export default class RulesTest extends AscendCommand<RulesTestResult> {
       ...(flags.args !== undefined ? { args: flags.args } : {}),
       ...(flags.sha256 !== undefined ? { sha256: flags.sha256 } : {}),
       ...(flags.publisher !== undefined ? { publisher: flags.publisher } : {}),
+      ...(debPublisher !== undefined ? { debPublisher } : {}),
       ...(flags.parent !== undefined ? { parentPath: flags.parent } : {}),
       tseActive: flags['tse-active'],
     });
@@ -71,9 +91,10 @@ export default class RulesTest extends AscendCommand<RulesTestResult> {
           : 'NOT ELEVATED: no rule matches (the program runs with the user\'s own rights)';
     this.say(line);
     this.say(`  decided by ${loaded.policySource}; ${loaded.rules.length} rule(s) loaded, reason ${d.reason}`);
+    if (debLine !== undefined) this.say(debLine);
     const matched = new Set(d.matchedRules);
     const findings = loaded.rules.filter((r) => matched.has(r.name)).flatMap(ruleFindings);
     for (const f of findings) process.stderr.write(`Warning: ${findingLine(f)}\n`);
-    return { decision: d.decision, controls: d.controls, matchedRules: d.matchedRules, reason: d.reason, ...(findings.length > 0 ? { findings } : {}) };
+    return { decision: d.decision, controls: d.controls, matchedRules: d.matchedRules, reason: d.reason, ...(findings.length > 0 ? { findings } : {}), ...(debPublisher !== undefined ? { debPublisher } : {}) };
   }
 }

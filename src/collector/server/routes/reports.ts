@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { ApprovalRequest, ReportFilter, ReportKey } from '../../storage/index.js';
 import { fail, parseTime, type RouteContext } from '../context.js';
-import { REPORT_COLUMNS, REPORT_NEXT_HEADER, REPORT_PAGE_MAX, REPORT_PAGE_ROWS, type Report, type ReportCell, type ReportName, TIME_COLUMNS } from '../../../collector-api/reports.js';
+import { DISCOVERY_REPORTS, REPORT_COLUMNS, REPORT_NEXT_HEADER, REPORT_PAGE_MAX, REPORT_PAGE_ROWS, type Report, type ReportCell, type ReportName, TIME_COLUMNS } from '../../../collector-api/reports.js';
 import { decodeCursor, encodeCursor } from '../report-cursor.js';
 import { ReportParams, ReportQuery } from '../schemas.js';
 
@@ -83,13 +83,26 @@ async function reportRows(ctx: RouteContext, name: ReportName, filter: ReportFil
         return filter.maxBytes === undefined ? { ...a } : { ...a, pageBytes };
       });
     }
+    case 'discovery':
+      return store.discoveryReport(filter);
+    case 'discovery-programs':
+      return store.discoveryGroups('program', filter);
+    case 'discovery-users':
+      return store.discoveryGroups('user', filter);
+    case 'discovery-computers':
+      return store.discoveryGroups('computer', filter);
   }
 }
 
-/** A row's place in its report's order: events by (time, agent, event id), approvals by (created, id). */
+/** The grouped discovery reports: the column after the program that is part of the group, if any. */
+const GROUP_COLUMN: Partial<Record<ReportName, 'user' | 'computer' | ''>> = { 'discovery-programs': '', 'discovery-users': 'user', 'discovery-computers': 'computer' };
+
+/** A row's place in its report's order: events by (time, agent, event id), approvals by (created, id), grouped discovery by (program, group). */
 function keyOf(name: ReportName, row: object): ReportKey {
   const r = row as Record<string, unknown>;
   if (name === 'approvals') return { time: Number(r.createdAt), a: String(r.id), b: '' };
+  const group = GROUP_COLUMN[name];
+  if (group !== undefined) return { time: 0, a: String(r.processPath), b: group === '' ? '' : String(r[group]) };
   return { time: Number(r.time), a: String(r.agentId), b: String(r.eventId) };
 }
 
@@ -169,7 +182,7 @@ export function registerReportRoutes(app: FastifyInstance, ctx: RouteContext): v
       if (q.computer !== undefined) filter.computer = q.computer;
       if (q.user !== undefined) filter.user = q.user;
       if (q.passcode !== undefined) {
-        if (name === 'approvals') throw fail('ASC_COLLECTOR_BAD_INPUT', 'query.passcode does not apply to the approvals report');
+        if (name === 'approvals' || (DISCOVERY_REPORTS as readonly string[]).includes(name)) throw fail('ASC_COLLECTOR_BAD_INPUT', `query.passcode does not apply to the ${name} report`);
         filter.passcodeId = q.passcode;
       }
       const limit = q.limit === undefined ? undefined : Number(q.limit);
