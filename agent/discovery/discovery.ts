@@ -244,7 +244,7 @@ export async function resolveProgram(logged: string, publisherOf?: PublisherOf):
 /** The real paths of sudo that the journal's _EXE may name. */
 export async function sudoPaths(given?: readonly string[]): Promise<Set<string>> {
   const out = new Set<string>();
-  for (const p of given ?? ['/usr/bin/sudo', '/bin/sudo', '/usr/local/bin/sudo']) {
+  for (const p of given ?? ['/usr/bin/sudo', '/bin/sudo']) {
     const real = await fs.realpath(p).catch(() => null);
     if (real === null) continue;
     out.add(p);

@@ -53,11 +53,51 @@ export function journalEntry(line: string, sudoExes: ReadonlySet<string>): Journ
   const message = text(e.MESSAGE);
   if (message === undefined) return { cursor, outcome: { ok: false, why: 'malformed' }, senderUid: Number(uid) };
   const realtime = typeof e.__REALTIME_TIMESTAMP === 'string' && /^\d{1,17}$/.test(e.__REALTIME_TIMESTAMP) ? new Date(Math.floor(Number(e.__REALTIME_TIMESTAMP) / 1000)).toISOString() : undefined;
-  const outcome = messageOutcome(message);
+  let outcome = messageOutcome(message);
+  // sudo splits a classic line longer than its syslog limit at a blank, and a working folder can
+  // hold " ; USER=root ; COMMAND=..." just before that blank: the first part then reads as a
+  // record of another command. So a classic record counts only when it agrees with the command
+  // line the journal read from sudo's own process (_CMDLINE): the same program and arguments.
+  if (outcome.ok && !isCee(message) && !agreesWithCmdline(outcome.record, text(e._CMDLINE))) outcome = { ok: false, why: 'ambiguous' };
   if (outcome.ok && outcome.record.time === undefined && realtime !== undefined) outcome.record.time = realtime;
   const senderUid = Number(uid);
   return realtime !== undefined ? { cursor, outcome, realtime, senderUid } : { cursor, outcome, senderUid };
 }
+
+function isCee(message: string): boolean {
+  const cee = message.indexOf('@cee:');
+  return cee >= 0 && cee <= 1;
+}
+
+function baseName(p: string): string {
+  return p.slice(p.lastIndexOf('/') + 1);
+}
+
+/**
+ * Whether a classic record's program and arguments are what sudo's process was started with:
+ * the journal's _CMDLINE (argv joined by blanks) is `sudo [options] PROGRAM ARGS`, so it must
+ * end with " ARGS" (when there are any), and the word before them must name the same program
+ * (the path sudo logged, or its file name as the user typed it). No _CMDLINE: not verifiable.
+ */
+export function agreesWithCmdline(r: { command: string; argsText?: string }, cmdline: string | undefined): boolean {
+  if (cmdline === undefined || cmdline === '') return false;
+  const words = cmdline.split(' ');
+  if (baseName(words[0] ?? '') !== 'sudo') return false;
+  let head = cmdline;
+  const args = r.argsText ?? '';
+  if (args !== '') {
+    if (!cmdline.endsWith(` ${args}`)) return false;
+    head = cmdline.slice(0, cmdline.length - args.length - 1);
+  }
+  const program = head.slice(head.lastIndexOf(' ') + 1);
+  if (head.lastIndexOf(' ') < 0) return false;
+  if (program.includes('/')) return program === r.command;
+  // A bare name: sudo found it on its secure_path, so the record's path must be in one of those folders.
+  return program === baseName(r.command) && SECURE_DIRS.has(r.command.slice(0, r.command.lastIndexOf('/')));
+}
+
+/** Debian's default secure_path (sudoers): where sudo finds a program the user named without a path. */
+const SECURE_DIRS: ReadonlySet<string> = new Set(['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin', '/snap/bin']);
 
 /**
  * sudo's message: the classic line, or with `log_format=json` its JSON event sent to syslog

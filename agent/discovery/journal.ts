@@ -18,7 +18,7 @@ export interface JournalOptions extends FollowerOptions {
   cursor?: string;
   /** Real paths of sudo: an entry counts only when the journal says one of them wrote it. */
   sudoExes: ReadonlySet<string>;
-  /** journalctl (default: found on PATH). */
+  /** journalctl (default: /usr/bin/journalctl). */
   journalctl?: string;
   /** More arguments before the matches (tests: --directory, --file). */
   extraArgs?: readonly string[];
@@ -43,9 +43,10 @@ export class JournalFollower {
   start(): void {
     if (this.stopped || this.child) return;
     const args = ['-o', 'json', '-f', '--no-pager', '-q', '--no-tail', ...(this.cursor ? [`--after-cursor=${this.cursor}`] : []), ...(this.opts.extraArgs ?? []), '_COMM=sudo'];
-    const child = spawn(this.opts.journalctl ?? 'journalctl', args, {
+    // By its absolute path, never through PATH: /usr/local can be writable by the staff group on Debian.
+    const child = spawn(this.opts.journalctl ?? '/usr/bin/journalctl', args, {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', SYSTEMD_COLORS: '0', SYSTEMD_PAGER: '' },
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', SYSTEMD_COLORS: '0', SYSTEMD_PAGER: '' },
     });
     this.child = child;
     this.lines = [];

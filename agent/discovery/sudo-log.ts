@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { constants as fsc, promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { parseSudoJson, scanJsonLog, MAX_RECORD_BYTES } from './sudo-record.js';
+import { parseSudoJson, scanJsonLog, skipEvent, MAX_RECORD_BYTES } from './sudo-record.js';
 import { idOf, type LogFilePosition } from './position.js';
 import type { Found, FollowerOptions } from './follower.js';
 
@@ -108,8 +108,29 @@ export class SudoLogFollower {
           // The opening brace only, or an event still being written.
           if (scan.next > pos.offset) pos = { ...pos, offset: scan.next };
           this.position = pos;
-          if (length === WINDOW && bytesRead === WINDOW) this.problem(`discovery: ${this.opts.file} has an event larger than ${WINDOW} bytes at offset ${pos.offset}; reading stops there`);
-          break;
+          if (!(length === WINDOW && bytesRead === WINDOW)) break;
+          // An event larger than a whole window (a user decides how long sudo's record of their
+          // command is): stepped over in pieces, counted as too large, never a stop of discovery.
+          const readAt = async (offset: number, len: number): Promise<Uint8Array> => {
+            const piece = Buffer.allocUnsafe(len);
+            const r = await handle.read(piece, 0, len, offset);
+            return piece.subarray(0, r.bytesRead);
+          };
+          const end = await skipEvent(readAt, pos.offset, st.size);
+          if (end === null) {
+            this.problem(`discovery: ${this.opts.file} is not sudo's JSON log at offset ${pos.offset} (set "Defaults log_format=json" for it); it is read again once it is replaced`);
+            return;
+          }
+          if (end < 0) break;
+          const tailFrom = Math.max(pos.offset, end - 64);
+          const tail = await readAt(tailFrom, end - tailFrom);
+          const over: LogFilePosition = { ...pos, offset: end, check: { from: tailFrom, sha256: sha256(tail) } };
+          const skipped: Found[] = [{ id: idOf('sudo-json-log', `${st.dev}:${st.ino}:${birth}:${pos.offset}:${end}:${sha256(tail)}`), source: 'sudo-json-log', outcome: { ok: false, why: 'too-large' } }];
+          if (!(await this.opts.handle(skipped, { log: over }))) return;
+          this.problem(`discovery: ${this.opts.file} has an event of ${end - pos.offset} bytes at offset ${pos.offset}, more than ${WINDOW}: skipped`);
+          pos = over;
+          this.position = pos;
+          continue;
         }
         if (skipAll) {
           // Written while anyone could write it: skipped (counted), never reported.

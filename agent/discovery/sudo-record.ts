@@ -241,6 +241,70 @@ export function scanJsonLog(buf: Uint8Array, base: number): ScanResult {
   return { events, next: base + next, foreign: false };
 }
 
+/**
+ * Where an event too large for one read ends, found by reading on in pieces: a lexer over
+ * `"KEY": {...}` (after blanks and commas) that keeps its string, escape and depth state from
+ * one piece to the next, so an event of any size is stepped over without holding it (a user
+ * controls how long sudo's record of their command is). `read(offset, length)` gives the
+ * file's bytes from `offset` (fewer at its end). Answers the offset after the event's object,
+ * -1 when it does not end before `size` (still being written), or null when the bytes are not
+ * an event of sudo's JSON log.
+ */
+export async function skipEvent(read: (offset: number, length: number) => Promise<Uint8Array>, from: number, size: number, piece = 1024 * 1024): Promise<number | null> {
+  type State = 'before' | 'key' | 'key-escape' | 'colon' | 'open' | 'body' | 'string' | 'string-escape';
+  let state: State = 'before';
+  let depth = 0;
+  for (let at = from; at < size; ) {
+    const buf = await read(at, Math.min(piece, size - at));
+    if (buf.length === 0) return -1;
+    for (let i = 0; i < buf.length; i++) {
+      const c = buf[i] as number;
+      switch (state) {
+        case 'before':
+          if (WS.has(c) || c === 0x2c) break;
+          if (c !== 0x22) return null;
+          state = 'key';
+          break;
+        case 'key':
+          if (c === 0x5c) state = 'key-escape';
+          else if (c === 0x22) state = 'colon';
+          break;
+        case 'key-escape':
+          state = 'key';
+          break;
+        case 'colon':
+          if (WS.has(c)) break;
+          if (c !== 0x3a) return null;
+          state = 'open';
+          break;
+        case 'open':
+          if (WS.has(c)) break;
+          if (c !== 0x7b) return null;
+          depth = 1;
+          state = 'body';
+          break;
+        case 'body':
+          if (c === 0x22) state = 'string';
+          else if (c === 0x7b || c === 0x5b) depth++;
+          else if (c === 0x7d || c === 0x5d) {
+            depth--;
+            if (depth === 0) return at + i + 1;
+          }
+          break;
+        case 'string':
+          if (c === 0x5c) state = 'string-escape';
+          else if (c === 0x22) state = 'body';
+          break;
+        case 'string-escape':
+          state = 'string';
+          break;
+      }
+    }
+    at += buf.length;
+  }
+  return -1;
+}
+
 /** The offset after the JSON string starting at `at` (a quote), -1 when it does not end in `buf`. */
 function stringEnd(buf: Uint8Array, at: number): number {
   for (let i = at + 1; i < buf.length; i++) {

@@ -92,6 +92,11 @@ export const RISKY_PROGRAMS: readonly RiskyProgram[] = [
   entry('gcc cc c++ g++ clang clang++', [S, W], 'unpinned', 'runs helper programs (-wrapper) and writes any file (-o)'),
   entry('modprobe insmod kmod sysctl', [S], 'unpinned', 'loads kernel code or sets a command the kernel runs as root (kernel.core_pattern)'),
   entry('run-parts', [S], 'unpinned', 'runs every program of the folder it is given'),
+  entry('logrotate', [S, W], 'unpinned', 'runs the scripts of the configuration file it is given (postrotate) and writes the files it names'),
+  entry('iptables ip6tables iptables-restore ip6tables-restore xtables-nft-multi xtables-legacy-multi', [S], 'unpinned', 'runs the program given to --modprobe'),
+  entry('nft', [S, W], 'unpinned', 'reads rules from any file (-f) and can write them out'),
+  entry('ssh-keygen', [S, W], 'unpinned', 'loads a library it is given (-D, PKCS#11) and writes key files anywhere'),
+  entry('systemd-tmpfiles', [W], 'unpinned', 'creates, changes the owner of and removes files as its configuration (or --root, a file given) says'),
   entry('sort split', [S, W], 'unpinned', 'writes any file (sort -o) and runs commands (--compress-program, split --filter)'),
   // Pagers and editors: an interactive escape whatever the arguments.
   entry('less more most pg man info', [S], 'always', 'is a pager: ! runs a shell command, and it can open and save files'),

@@ -18,8 +18,9 @@
  *   deb:pkg`, which the agent only reports when dpkg's checksum matched the file) when every
  *   run says so, else by the SHA-256 of its latest run (several hashes are noted).
  * - Counts of runs, users and computers, and the findings `rules lint` gives the rule: a
- *   rule with a high finding (a program that starts a shell or writes any file, unpinned)
- *   is `risky`, and `ascend rules suggest --apply` never writes it unless it is selected.
+ *   rule with a high finding (a program that starts a shell or writes any file, unpinned),
+ *   and every generalised rule (its * matches any words, options included), is `risky`, and
+ *   `ascend rules suggest --apply` never writes it unless it is selected.
  */
 import { formatRule, ruleFromJson, ELEVATION_RULES_POLICY, type Rule } from './model.js';
 import { normalizeArgs } from './normalize.js';
@@ -77,7 +78,7 @@ export interface Suggestion {
   wouldAllow: number;
   firstSeen: string | null;
   lastSeen: string | null;
-  /** What the program can do (risk catalogue), and whether `rules lint` flags the rule high. */
+  /** What the program can do (risk catalogue); `risky`: `rules lint` flags the rule high, or it is generalised (written only when selected). */
   riskKinds: RiskKind[];
   risky: boolean;
   findings: RuleFinding[];
@@ -296,7 +297,7 @@ export class RuleSuggester {
       const { tokens, generalised } = tailPattern(tails);
       match.args = [...g.head, ...tokens].map(patternToken).join(' ');
       if ([...g.head, ...tails.flat()].some((t) => hasWildcard(t))) notes.push('the command line holds * or ?, which the rule reads as wildcards: it matches more than was run');
-      if (generalised) notes.push(`generalised from ${tails.length} different command lines`);
+      if (generalised) notes.push(`generalised from ${tails.length} different command lines: each * stands for any words, options included, so it is only written when selected by name or number`);
       const hit = riskyProgram(g.program.slice(g.program.lastIndexOf('/') + 1));
       made.push({
         program: g.program,
@@ -350,7 +351,8 @@ export class RuleSuggester {
         rule: { name, action: 'allow', match: rule.match, description },
         value: formatRule(rule),
         ...s,
-        risky: findings.some((f) => f.severity === 'high'),
+        // A generalised * matches any words, options included (`iptables ... --modprobe=PROGRAM`, `logrotate -f FILE`): an admin chooses it by name, never by default.
+        risky: s.generalised || findings.some((f) => f.severity === 'high'),
         findings,
       });
     }

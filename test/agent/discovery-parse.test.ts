@@ -162,13 +162,31 @@ describe('discovery: sudo records, journal entries, positions (pure)', () => {
     it('reads a MESSAGE journalctl gives as bytes, and a JSON (@cee) message', () => {
       const msg = [...bytes('al\xffce : PWD=/ ; USER=root ; COMMAND=/usr/bin/id')];
       msg.splice(2, 2, 0xff);
-      const e = journalEntry(line({ MESSAGE: msg }), SUDO);
+      const e = journalEntry(line({ MESSAGE: msg, _CMDLINE: 'sudo /usr/bin/id' }), SUDO);
       expect(e.outcome.ok && e.outcome.record.user).to.equal('al\ufffdce');
       const cee = journalEntry(line({ MESSAGE: '@cee:{"sudo":{"accept":{"submituser":"bob","command":"/usr/bin/id","runuser":"root","runargv":["id","-u"],"runcwd":"/srv","submit_time":{"seconds":1796361949,"nanoseconds":0}}}}' }), SUDO);
       expect(cee.outcome).to.deep.equal({ ok: true, record: { kind: 'accept', user: 'bob', runAs: 'root', command: '/usr/bin/id', argv: ['-u'], cwd: '/srv', time: '2026-12-04T05:25:49.000Z' } });
       // The PAM lines sudo logs too are not commands.
       const pam = journalEntry(line({ MESSAGE: "pam_limits(sudo:session): Could not set limit for 'core' to soft=0, hard=-1: Operation not permitted; uid=1002,euid=0" }), SUDO);
       expect(pam.outcome).to.deep.equal({ ok: false, why: 'not-a-command' });
+    });
+
+    it("refuses a classic record that does not agree with sudo's own command line (_CMDLINE): the split-line forgery", () => {
+      // A working folder ending in " ; USER=root ; COMMAND=/bin/bash -p" before a long word: sudo
+      // splits the line at that blank, and its first part reads as a record of bash (seen with sudo 1.9.13).
+      const head = `alice : PWD=/tmp/w/${'A'.repeat(600)}/x ; USER=root ; COMMAND=/bin/bash -p`;
+      expect(journalEntry(line({ MESSAGE: head, _CMDLINE: 'sudo -n /usr/bin/true' }), SUDO).outcome).to.deep.equal({ ok: false, why: 'ambiguous' });
+      // The program must be the one sudo was started with: by its path, or by a bare name found on secure_path.
+      const id = 'alice : PWD=/ ; USER=root ; COMMAND=/usr/bin/id -u';
+      expect(journalEntry(line({ MESSAGE: id, _CMDLINE: 'sudo -n /usr/bin/id -u' }), SUDO).outcome.ok).to.equal(true);
+      expect(journalEntry(line({ MESSAGE: id, _CMDLINE: 'sudo id -u' }), SUDO).outcome.ok).to.equal(true);
+      expect(journalEntry(line({ MESSAGE: id, _CMDLINE: 'sudo id -g' }), SUDO).outcome.ok).to.equal(false);
+      expect(journalEntry(line({ MESSAGE: id, _CMDLINE: 'sudo /home/alice/id -u' }), SUDO).outcome.ok).to.equal(false);
+      expect(journalEntry(line({ MESSAGE: 'alice : PWD=/ ; USER=root ; COMMAND=/home/alice/id -u', _CMDLINE: 'sudo id -u' }), SUDO).outcome.ok).to.equal(false);
+      expect(journalEntry(line({ MESSAGE: id, _CMDLINE: 'evil /usr/bin/id -u' }), SUDO).outcome.ok).to.equal(false);
+      const noCmdline = JSON.parse(line({ MESSAGE: id })) as Record<string, unknown>;
+      delete noCmdline._CMDLINE;
+      expect(journalEntry(JSON.stringify(noCmdline), SUDO).outcome).to.deep.equal({ ok: false, why: 'ambiguous' });
     });
 
     it('gives no cursor for a line that is not an entry', () => {

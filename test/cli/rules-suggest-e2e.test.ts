@@ -60,6 +60,7 @@ interface Suggested {
   index: number;
   rule: { name: string; match: Record<string, string> };
   risky: boolean;
+  generalised?: boolean;
   runs: number;
   users: number;
   basis: string;
@@ -182,14 +183,15 @@ describe('discovery to rules: real sudo -> agent -> collector -> rules suggest -
     const by = (p: string, args: string) => s.find((x) => x.rule.match.path === p && x.rule.match.args === args);
     expect(by(WHOAMI, ''), JSON.stringify(s)).to.deep.include({ runs: 2, users: 1, basis: 'publisher', risky: false });
     expect(by(WHOAMI, '')?.rule.match.publisher).to.equal('deb:coreutils');
-    expect(by(GETENT, 'passwd *')).to.deep.include({ runs: 2, basis: 'publisher', risky: false });
+    // Generalised (its * matches any words, options included): written only when selected.
+    expect(by(GETENT, 'passwd *')).to.deep.include({ runs: 2, basis: 'publisher', generalised: true, risky: true });
     expect(by(GETENT, 'group root')).to.deep.include({ runs: 1, risky: false });
     expect(s).to.have.length(3);
   });
 
   it('into a local policy file: rules test allows what the user ran and refuses a modified copy', () => {
     const pol = path.join(tmp, 'suggested.pol');
-    const r = ok('rules', 'suggest', '--server', url, '--token-file', adminToken, '--computer', COMPUTER, '--apply', '--policy', pol, '--yes', '--json');
+    const r = ok('rules', 'suggest', '--server', url, '--token-file', adminToken, '--computer', COMPUTER, '--apply', '--policy', pol, '--yes', '--select', '1,2,3', '--json');
     expect(r.json.applied.rules).to.have.length(3);
     const target = ['--policy', pol];
     expect(decision(target, WHOAMI, '')).to.equal('allow');
@@ -208,7 +210,7 @@ describe('discovery to rules: real sudo -> agent -> collector -> rules suggest -
     const gpo = `Ascend Suggest ${randomBytes(3).toString('hex')}`;
     ok('gpo', 'create', gpo, '--json');
     try {
-      const r = ok('rules', 'suggest', '--server', url, '--token-file', adminToken, '--computer', COMPUTER, '--apply', '--gpo', gpo, '--yes', '--json');
+      const r = ok('rules', 'suggest', '--server', url, '--token-file', adminToken, '--computer', COMPUTER, '--apply', '--gpo', gpo, '--yes', '--select', '1,2,3', '--json');
       expect(r.json.applied).to.deep.equal({ target: `GPO "${gpo}"`, rules: r.json.applied.rules });
       expect(r.json.applied.rules).to.have.length(3);
       const listed = ok('rules', 'list', '--gpo', gpo, '--json').json.rules as { name: string }[];

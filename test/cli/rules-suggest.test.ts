@@ -171,6 +171,11 @@ describe('ascend rules suggest (built CLI, real collector)', function () {
     expect(existsSync(pol)).to.equal(false);
     const noTarget = await ascend(['rules', 'suggest', '--apply']);
     expect(noTarget.stderr).to.match(/--apply needs --gpo or --policy/);
+    // --json shows no table: it never asks about (or writes) rules nobody saw without --yes.
+    const json = await ascend(['rules', 'suggest', '--apply', '--policy', pol, '--json']);
+    expect(json.status).to.not.equal(0);
+    expect(json.stdout + json.stderr).to.match(/--json with --apply shows no rules before writing them/);
+    expect(existsSync(pol)).to.equal(false);
   });
 
   it('--apply --yes writes the rules that are not risky; they lint clean, and rules test allows the package file and refuses a modified copy', async () => {

@@ -159,3 +159,29 @@ describe('rules suggest: runs added page by page', () => {
     expect(suggestRules([...runs].reverse()).suggestions.find((x) => x.subcommand === 'restart')?.rule.match.sha256).to.equal(H1);
   });
 });
+
+describe('rules suggest: what is never written unless chosen (review of issue 19)', () => {
+  it('a generalised rule is risky: its * matches any words, options included (iptables --modprobe, logrotate -f)', () => {
+    const r = suggestRules([run('/usr/sbin/iptables', '-A INPUT -s 1.2.3.4 -j DROP'), run('/usr/sbin/iptables', '-A INPUT -s 5.6.7.8 -j DROP', 'CORP\\bob'), run('/usr/bin/uptime', '-p')]);
+    const ipt = r.suggestions.find((s) => s.rule.match.path === '/usr/sbin/iptables');
+    expect(ipt).to.include({ generalised: true, risky: true });
+    // Why it must be chosen by hand: the * lets an option through that runs a program as root.
+    expect(allows(ipt?.value as string, '/usr/sbin/iptables', '-A INPUT -s 1.2.3.4 --modprobe=/home/mallory/x -j DROP', { sha256: H1 })).to.equal(true);
+    expect(ipt?.notes.join(' ')).to.match(/options included/);
+    const uptime = r.suggestions.find((s) => s.rule.match.path === '/usr/bin/uptime');
+    expect(uptime).to.include({ generalised: false, risky: false });
+  });
+
+  it('programs that run what their arguments or files name are risky even pinned to one command line (logrotate, iptables, nft, ssh-keygen, systemd-tmpfiles)', () => {
+    for (const [path, args] of [
+      ['/usr/sbin/logrotate', '/etc/logrotate.d/nginx'],
+      ['/usr/sbin/iptables', '-L'],
+      ['/usr/sbin/nft', 'list ruleset'],
+      ['/usr/bin/ssh-keygen', '-A'],
+      ['/usr/bin/systemd-tmpfiles', '--create'],
+    ] as const) {
+      const s = suggestRules([run(path, args)]).suggestions[0];
+      expect(s?.riskKinds.length, path).to.be.above(0);
+    }
+  });
+});

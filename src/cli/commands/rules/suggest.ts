@@ -91,6 +91,8 @@ export default class RulesSuggest extends AscendCommand<RulesSuggestResult> {
   async run(): Promise<RulesSuggestResult> {
     const { flags } = await this.parse(RulesSuggest);
     if (flags.apply && flags.gpo === undefined && flags.policy === undefined) throw new AscendError('ASC_USAGE', '--apply needs --gpo or --policy: where to write the rules');
+    // With --json neither the table nor the list of chosen rules is shown: a question would be asked about rules nobody saw.
+    if (flags.apply && !flags.yes && this.jsonEnabled()) throw new AscendError('ASC_USAGE', '--json with --apply shows no rules before writing them: review them without --apply, then add --yes');
     if (!flags.apply && (flags.gpo !== undefined || flags.policy !== undefined || flags.select !== undefined || flags.yes)) {
       throw new AscendError('ASC_USAGE', '--gpo, --policy, --select and --yes go with --apply');
     }
