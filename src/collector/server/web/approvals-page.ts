@@ -15,7 +15,7 @@
  * in sessionStorage (this tab only); the password field is cleared as soon as it is sent; the
  * inputs have no name, so no form can send them anywhere.
  */
-import { createHash } from 'node:crypto';
+import { pageCsp, pageHeaders } from './page-policy.js';
 import { TOKEN_STORAGE_KEY } from './report-page.js';
 
 const STYLE = `
@@ -314,10 +314,6 @@ const SCRIPT = `
 })();
 `;
 
-function sha256(text: string): string {
-  return `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
-}
-
 /** The page. Static: nothing from a request or the database is in it. */
 export const APPROVALS_PAGE_HTML = `<!DOCTYPE html>
 <html lang="en">
@@ -367,27 +363,7 @@ export const APPROVALS_PAGE_HTML = `<!DOCTYPE html>
 `;
 
 /** The page's Content-Security-Policy: only its own inline script and style, only its own origin. */
-export const APPROVALS_PAGE_CSP = [
-  "default-src 'none'",
-  `script-src ${sha256(SCRIPT)}`,
-  `style-src ${sha256(STYLE)}`,
-  "connect-src 'self'",
-  "img-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-  "require-trusted-types-for 'script'",
-  "trusted-types 'none'",
-].join('; ');
+export const APPROVALS_PAGE_CSP = pageCsp(SCRIPT, STYLE);
 
 /** The security headers the page is sent with (those of /reports, with this page's policy). */
-export const APPROVALS_PAGE_HEADERS: Readonly<Record<string, string>> = {
-  'content-security-policy': APPROVALS_PAGE_CSP,
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
-  'cache-control': 'no-store',
-  'cross-origin-opener-policy': 'same-origin',
-  'cross-origin-resource-policy': 'same-origin',
-  'permissions-policy': 'camera=(), microphone=(), geolocation=(), payment=(), usb=()',
-};
+export const APPROVALS_PAGE_HEADERS = pageHeaders(APPROVALS_PAGE_CSP);

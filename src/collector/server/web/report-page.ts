@@ -13,7 +13,7 @@
  * its own origin. The token lives in sessionStorage (this tab, gone when it closes), never in
  * a URL, a cookie or localStorage; the inputs have no name, so no form can send them.
  */
-import { createHash } from 'node:crypto';
+import { pageCsp, pageHeaders } from './page-policy.js';
 // The report names, titles and column labels are the contract's: the CLI prints the same labels.
 import { COLUMN_LABELS, REPORT_NAMES, REPORT_TITLES } from '../../../collector-api/reports.js';
 
@@ -280,10 +280,6 @@ const SCRIPT = `
 })();
 `;
 
-function sha256(text: string): string {
-  return `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
-}
-
 // Names and titles are the contract's constants (no markup in them), never request data.
 const OPTIONS = REPORT_NAMES.map((n) => `<option value="${n}">${REPORT_TITLES[n]}</option>`).join('');
 
@@ -343,27 +339,7 @@ export const REPORT_PAGE_HTML = `<!DOCTYPE html>
 `;
 
 /** The page's Content-Security-Policy: only its own inline script and style, only its own origin. */
-export const REPORT_PAGE_CSP = [
-  "default-src 'none'",
-  `script-src ${sha256(SCRIPT)}`,
-  `style-src ${sha256(STYLE)}`,
-  "connect-src 'self'",
-  "img-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-  "require-trusted-types-for 'script'",
-  "trusted-types 'none'",
-].join('; ');
+export const REPORT_PAGE_CSP = pageCsp(SCRIPT, STYLE);
 
 /** The security headers the page is sent with. */
-export const REPORT_PAGE_HEADERS: Readonly<Record<string, string>> = {
-  'content-security-policy': REPORT_PAGE_CSP,
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
-  'cache-control': 'no-store',
-  'cross-origin-opener-policy': 'same-origin',
-  'cross-origin-resource-policy': 'same-origin',
-  'permissions-policy': 'camera=(), microphone=(), geolocation=(), payment=(), usb=()',
-};
+export const REPORT_PAGE_HEADERS = pageHeaders(REPORT_PAGE_CSP);
