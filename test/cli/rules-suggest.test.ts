@@ -5,7 +5,6 @@
  * store); the CLI reads the Discovery report, following its cursors, and writes rules into a
  * local policy file with --apply, which `rules lint` and `rules test` then read.
  */
-import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -17,6 +16,7 @@ import { buildServer } from '../../src/collector/server/index.js';
 import { type CollectorEventInput, SqliteStore } from '../../src/collector/storage/index.js';
 import { REPORT_PAGE_MAX } from '../../src/collector-api/reports.js';
 import { testTls } from '../support/tls.js';
+import { type ChildRun, runChild } from '../support/run-child.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const RUN = join(ROOT, 'bin', 'run.js');
@@ -24,11 +24,7 @@ const NOW = Date.now();
 const WHOAMI = '/usr/bin/whoami';
 const sha256Of = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = ChildRun;
 
 describe('ascend rules suggest (built CLI, real collector)', function () {
   this.timeout(180_000);
@@ -44,19 +40,7 @@ describe('ascend rules suggest (built CLI, real collector)', function () {
     const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ASCEND_CA_FILE: caFile };
     delete env.ASCEND_TOKEN_FILE;
     const [cmd, argv] = args[0] === 'sh' ? ['unshare', ['-m', '--propagation', 'private', ...args, ...extra]] : [process.execPath, [RUN, ...args, ...extra]];
-    return new Promise((done, fail) => {
-      const child = spawn(cmd, argv, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-      child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-      child.on('error', fail);
-      child.on('close', (status) => {
-        clearTimeout(timer);
-        done({ status, stdout, stderr });
-      });
-    });
+    return runChild(cmd as string, argv as string[], { cwd: dir, env, timeoutMs: 120_000 });
   }
 
   let seq = 0;

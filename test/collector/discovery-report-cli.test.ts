@@ -2,7 +2,6 @@
  * Issue 19, Deliver 4: `ascend report discovery*` (the built CLI, a child process) against a
  * real collector over TLS in this process; the runs go in through POST /api/v1/events.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -13,16 +12,13 @@ import { buildServer } from '../../src/collector/server/index.js';
 import { SqliteStore } from '../../src/collector/storage/index.js';
 import { REPORT_COLUMNS } from '../../src/collector-api/reports.js';
 import { testTls } from '../support/tls.js';
+import { type ChildRun, runChild } from '../support/run-child.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const RUN = join(ROOT, 'bin', 'run.js');
 const T0 = Date.parse('2026-11-03T08:00:00Z');
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = ChildRun;
 
 describe('ascend report discovery, discovery-programs, -users, -computers (built CLI)', function () {
   this.timeout(120_000);
@@ -34,15 +30,7 @@ describe('ascend report discovery, discovery-programs, -users, -computers (built
   function ascend(args: string[]): Promise<Run> {
     const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ASCEND_CA_FILE: caFile };
     delete env.ASCEND_TOKEN_FILE;
-    return new Promise((done, fail) => {
-      const child = spawn(process.execPath, [RUN, ...args, ...base], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-      child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-      child.on('error', fail);
-      child.on('close', (status) => done({ status, stdout, stderr }));
-    });
+    return runChild(process.execPath, [RUN, ...args, ...base], { cwd: ROOT, env });
   }
 
   before(async () => {

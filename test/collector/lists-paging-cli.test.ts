@@ -3,7 +3,6 @@
  * whole list, as before paging), or print one page with --limit / --cursor and a last line
  * "(more: --cursor C)". A real collector over TLS in this process; the CLI is a child process.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -14,6 +13,7 @@ import { buildServer } from '../../src/collector/server/index.js';
 import { SqliteStore } from '../../src/collector/storage/index.js';
 import { REPORT_PAGE_ROWS } from '../../src/collector-api/reports.js';
 import { testTls } from '../support/tls.js';
+import { type ChildRun, runChild } from '../support/run-child.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const RUN = join(ROOT, 'bin', 'run.js');
@@ -22,11 +22,7 @@ const T0 = Date.parse('2026-06-02T08:00:00Z');
 const PASSCODES = REPORT_PAGE_ROWS + 203;
 const DELIVERIES = 7;
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = ChildRun;
 
 describe('ascend server ... list follows the list cursors (built CLI)', function () {
   this.timeout(180_000);
@@ -39,19 +35,7 @@ describe('ascend server ... list follows the list cursors (built CLI)', function
   function ascend(args: string[]): Promise<Run> {
     const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ASCEND_CA_FILE: caFile };
     delete env.ASCEND_TOKEN_FILE;
-    return new Promise((done, fail) => {
-      const child = spawn(process.execPath, [RUN, ...args, ...base], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-      child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-      child.on('error', fail);
-      child.on('close', (status) => {
-        clearTimeout(timer);
-        done({ status, stdout, stderr });
-      });
-    });
+    return runChild(process.execPath, [RUN, ...args, ...base], { cwd: ROOT, env });
   }
 
   function ok(r: Run): Run {

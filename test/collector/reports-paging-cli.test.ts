@@ -3,7 +3,6 @@
  * --limit, --cursor, --all; the "more" marker in table, json and csv output; bad cursors are
  * one-line errors. A real collector over TLS in this process (as test/collector/report-cli.test.ts).
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -13,17 +12,14 @@ import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../../src/collector/server/index.js';
 import { type CollectorEventInput, SqliteStore } from '../../src/collector/storage/index.js';
 import { testTls } from '../support/tls.js';
+import { type ChildRun, runChild } from '../support/run-child.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const RUN = join(ROOT, 'bin', 'run.js');
 const T0 = Date.parse('2026-05-03T08:00:00Z');
 const ROWS = 1000;
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = ChildRun;
 
 describe('ascend report pages with --limit, --cursor and --all (built CLI)', function () {
   this.timeout(120_000);
@@ -35,19 +31,7 @@ describe('ascend report pages with --limit, --cursor and --all (built CLI)', fun
   function ascend(args: string[]): Promise<Run> {
     const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ASCEND_CA_FILE: caFile };
     delete env.ASCEND_TOKEN_FILE;
-    return new Promise((done, fail) => {
-      const child = spawn(process.execPath, [RUN, ...args, ...base], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-      child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-      child.on('error', fail);
-      child.on('close', (status) => {
-        clearTimeout(timer);
-        done({ status, stdout, stderr });
-      });
-    });
+    return runChild(process.execPath, [RUN, ...args, ...base], { cwd: ROOT, env });
   }
 
   function oneLineError(r: Run, pattern: RegExp): void {
