@@ -11,7 +11,8 @@ function Get-AscendRuleSuggestion {
     arguments that varied become * (never across a subcommand: "restart x" and "mask x" give
     two rules). Each suggestion has its counts (Runs, Users, Computers) and Risky when
     "ascend rules lint" flags the rule high (a program that starts a shell or writes any file,
-    not pinned). Nothing is written: add the ones you choose with Add-AscendElevationRule.
+    not pinned) or when its arguments were generalised (a * matches any words, options
+    included). Nothing is written: add the ones you choose with Add-AscendElevationRule.
     .PARAMETER Since
     Read runs from this time on (default: the last 30 days).
     .PARAMETER MinUsers

@@ -60,7 +60,7 @@ export default class RulesSuggest extends AscendCommand<RulesSuggestResult> {
     'its Debian package (publisher deb:PKG, which the agent reports only when dpkg\'s checksum matched the file) when every run says so, else by the ' +
     'SHA-256 of its latest run; arguments that varied between runs become * (never across a subcommand: "restart x" and "mask x" give two rules; ' +
     'options before the first word are kept literally). Command lines the rules the agent had already allowed every time are left out ' +
-    '(--include-covered keeps them). A rule "ascend rules lint" flags high (a program that starts a shell or writes any file, not pinned) is marked risky. ' +
+    '(--include-covered keeps them). A rule "ascend rules lint" flags high (a program that starts a shell or writes any file, not pinned) is marked risky, and so is every generalised one (its * matches any words, options included). ' +
     '--apply writes the chosen rules into --gpo or --policy (as "rules add" does): those --select names (indexes or names), else every one that is ' +
     'not risky; a risky rule is only written when --select names it. It shows them first and asks on a terminal; without one it refuses unless --yes.';
   static override examples = [
