@@ -9,7 +9,7 @@ import { parseReportTime } from '../../shared/time-flags.js';
 import { rulesDomainFlags, withRulesDomain } from '../../shared/rules-domain.js';
 import { fileRulesTarget, gpoRulesTarget, type RulesEditTarget } from '../../shared/rules-targets.js';
 import { renderTable, terminalSafe } from '../../table.js';
-import { parseReportJson } from '../report.js';
+import { parseReportJson } from '../../shared/report-json.js';
 import { checkAddRule, ELEVATION_RULES_POLICY, findingLine, ruleFromJson, valuesWithRule, type PolicySetting, type Rule } from '../../../rules/index.js';
 import { RuleSuggester, type DiscoveredRun, type Suggestion, type SuggestResult } from '../../../rules/suggest.js';
 
