@@ -74,30 +74,81 @@ function baseName(p: string): string {
 }
 
 /**
- * Whether a classic record's program and arguments are what sudo's process was started with:
- * the journal's _CMDLINE (argv joined by blanks) is `sudo [options] PROGRAM ARGS`, so it must
- * end with " ARGS" (when there are any), and the word before them must name the same program
- * (the path sudo logged, or its file name as the user typed it). No _CMDLINE: not verifiable.
+ * sudo's options that take no value: they may stand before the command. Any other option
+ * (a prompt, a folder, a timeout, another user's list: values that may hold blanks and so
+ * cannot be told apart from the command in the blank-joined _CMDLINE) makes the record
+ * unverifiable, except -u/-g, whose value must be the record's own run-as user / a plain group.
  */
-export function agreesWithCmdline(r: { command: string; argsText?: string }, cmdline: string | undefined): boolean {
+const PLAIN_FLAGS = new Set(['A', 'b', 'E', 'H', 'K', 'k', 'n', 'P', 'S', 'B', 'N']);
+const LONG_PLAIN = new Set(['--askpass', '--background', '--preserve-env', '--set-home', '--remove-timestamp', '--reset-timestamp', '--non-interactive', '--preserve-groups', '--stdin', '--bell', '--no-update']);
+
+/**
+ * Where the command starts in sudo's argv, and the run-as user and group the options name;
+ * null when the options cannot be read one way only.
+ */
+function sudoCommandStart(words: readonly string[]): { at: number; user?: string; group?: string } | null {
+  let user: string | undefined;
+  let group: string | undefined;
+  const plainName = (v: string | undefined): v is string => v !== undefined && /^[A-Za-z0-9_][A-Za-z0-9_.@-]*\$?$/.test(v);
+  for (let i = 1; i < words.length; i++) {
+    const w = words[i] as string;
+    if (w === '--') return { at: i + 1, ...(user === undefined ? {} : { user }), ...(group === undefined ? {} : { group }) };
+    if (!w.startsWith('-') || w === '-') return { at: i, ...(user === undefined ? {} : { user }), ...(group === undefined ? {} : { group }) };
+    if (w.startsWith('--')) {
+      const [name, value] = w.includes('=') ? [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)] : [w, undefined];
+      if (name === '--user' || name === '--group') {
+        const v = value ?? words[++i];
+        if (!plainName(v)) return null;
+        if (name === '--user') user = v;
+        else group = v;
+        continue;
+      }
+      if (LONG_PLAIN.has(name) && (value === undefined || name === '--preserve-env')) {
+        if (value !== undefined && !/^[A-Za-z0-9_,]*$/.test(value)) return null;
+        continue;
+      }
+      return null;
+    }
+    // A bundle of short options: flags, then at most one -u/-g whose value is the rest or the next word.
+    for (let k = 1; k < w.length; k++) {
+      const c = w[k] as string;
+      if (PLAIN_FLAGS.has(c)) continue;
+      if (c === 'u' || c === 'g') {
+        const v = k + 1 < w.length ? w.slice(k + 1) : words[++i];
+        if (!plainName(v)) return null;
+        if (c === 'u') user = v;
+        else group = v;
+        break;
+      }
+      return null;
+    }
+  }
+  return null;
+}
+
+/**
+ * Whether a classic record is what sudo's process was started with: the journal's _CMDLINE
+ * (argv joined by blanks) read with sudo's option grammar must give exactly the record's
+ * program (the path sudo logged, or a bare name sudo found in a system folder) and arguments,
+ * and the run-as user the options name (root without -u). No _CMDLINE, options that take other
+ * values, or a relative program path: not verifiable, not counted.
+ */
+export function agreesWithCmdline(r: { command: string; argsText?: string; runAs?: string }, cmdline: string | undefined): boolean {
   if (cmdline === undefined || cmdline === '') return false;
   const words = cmdline.split(' ');
   if (baseName(words[0] ?? '') !== 'sudo') return false;
-  let head = cmdline;
-  const args = r.argsText ?? '';
-  if (args !== '') {
-    if (!cmdline.endsWith(` ${args}`)) return false;
-    head = cmdline.slice(0, cmdline.length - args.length - 1);
-  }
-  const program = head.slice(head.lastIndexOf(' ') + 1);
-  if (head.lastIndexOf(' ') < 0) return false;
+  const start = sudoCommandStart(words);
+  if (start === null || start.at >= words.length) return false;
+  const program = words[start.at] as string;
+  if (words.slice(start.at + 1).join(' ') !== (r.argsText ?? '')) return false;
+  if (r.runAs !== undefined && r.runAs !== (start.user ?? 'root')) return false;
   if (program.includes('/')) return program === r.command;
-  // A bare name: sudo found it on its secure_path, so the record's path must be in one of those folders.
+  // A bare name: sudo found it on its secure_path; only the system folders count (not /usr/local).
   return program === baseName(r.command) && SECURE_DIRS.has(r.command.slice(0, r.command.lastIndexOf('/')));
 }
 
-/** Debian's default secure_path (sudoers): where sudo finds a program the user named without a path. */
-const SECURE_DIRS: ReadonlySet<string> = new Set(['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin', '/snap/bin']);
+/** The system folders of Debian's default secure_path (sudoers), where sudo finds a bare name. */
+const SECURE_DIRS: ReadonlySet<string> = new Set(['/usr/sbin', '/usr/bin', '/sbin', '/bin']);
 
 /**
  * sudo's message: the classic line, or with `log_format=json` its JSON event sent to syslog

@@ -38,6 +38,8 @@ export class SudoLogFollower {
    * when it is safe again may have been written by anyone, so reading resumes at its end.
    */
   private tainted: string | undefined;
+  /** An oversized event found unfinished at this offset when the file had this size. */
+  private unfinished: { offset: number; size: number } | undefined;
 
   constructor(private readonly opts: SudoLogOptions) {
     this.position = opts.position?.file === opts.file ? opts.position : undefined;
@@ -116,16 +118,23 @@ export class SudoLogFollower {
             const r = await handle.read(piece, 0, len, offset);
             return piece.subarray(0, r.bytesRead);
           };
+          // An event still unfinished at this size was lexed to the end already: not again until the file grows.
+          if (this.unfinished !== undefined && this.unfinished.offset === pos.offset && this.unfinished.size === st.size) break;
           const end = await skipEvent(readAt, pos.offset, st.size);
           if (end === null) {
             this.problem(`discovery: ${this.opts.file} is not sudo's JSON log at offset ${pos.offset} (set "Defaults log_format=json" for it); it is read again once it is replaced`);
             return;
           }
-          if (end < 0) break;
+          if (end < 0) {
+            this.unfinished = { offset: pos.offset, size: st.size };
+            break;
+          }
+          this.unfinished = undefined;
           const tailFrom = Math.max(pos.offset, end - 64);
           const tail = await readAt(tailFrom, end - tailFrom);
           const over: LogFilePosition = { ...pos, offset: end, check: { from: tailFrom, sha256: sha256(tail) } };
-          const skipped: Found[] = [{ id: idOf('sudo-json-log', `${st.dev}:${st.ino}:${birth}:${pos.offset}:${end}:${sha256(tail)}`), source: 'sudo-json-log', outcome: { ok: false, why: 'too-large' } }];
+          const skipped: Found[] = skipAll ? [] : [{ id: idOf('sudo-json-log', `${st.dev}:${st.ino}:${birth}:${pos.offset}:${end}:${sha256(tail)}`), source: 'sudo-json-log', outcome: { ok: false, why: 'too-large' } }];
+          if (skipAll) this.opts.count('unsafe-file');
           if (!(await this.opts.handle(skipped, { log: over }))) return;
           this.problem(`discovery: ${this.opts.file} has an event of ${end - pos.offset} bytes at offset ${pos.offset}, more than ${WINDOW}: skipped`);
           pos = over;

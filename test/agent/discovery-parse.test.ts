@@ -184,6 +184,20 @@ describe('discovery: sudo records, journal entries, positions (pure)', () => {
       expect(journalEntry(line({ MESSAGE: id, _CMDLINE: 'sudo /home/alice/id -u' }), SUDO).outcome.ok).to.equal(false);
       expect(journalEntry(line({ MESSAGE: 'alice : PWD=/ ; USER=root ; COMMAND=/home/alice/id -u', _CMDLINE: 'sudo id -u' }), SUDO).outcome.ok).to.equal(false);
       expect(journalEntry(line({ MESSAGE: id, _CMDLINE: 'evil /usr/bin/id -u' }), SUDO).outcome.ok).to.equal(false);
+      // The command is where sudo's option grammar puts it, not any word with the right arguments after it.
+      expect(journalEntry(line({ MESSAGE: 'alice : PWD=/tmp/p ; USER=root ; COMMAND=/usr/bin/bash -p', _CMDLINE: 'sudo /usr/bin/printf %s /usr/bin/bash -p' }), SUDO).outcome.ok).to.equal(false);
+      expect(journalEntry(line({ MESSAGE: 'alice : PWD=/tmp/p ; USER=root ; COMMAND=/usr/bin/bash', _CMDLINE: 'sudo /usr/bin/ls /usr/bin/bash' }), SUDO).outcome.ok).to.equal(false);
+      // An option whose value may hold blanks makes the line unreadable one way only.
+      expect(journalEntry(line({ MESSAGE: 'alice : PWD=/ ; USER=root ; COMMAND=/usr/bin/bash -p /usr/bin/echo hi', _CMDLINE: 'sudo -p x /usr/bin/bash -p /usr/bin/echo hi' }), SUDO).outcome.ok).to.equal(false);
+      // The run-as user is the one the options name (root without -u), bundled or not, and -- ends the options.
+      expect(journalEntry(line({ MESSAGE: id, _CMDLINE: 'sudo -u bob /usr/bin/id -u' }), SUDO).outcome.ok).to.equal(false);
+      const asBob = 'alice : PWD=/ ; USER=bob ; COMMAND=/usr/bin/id -u';
+      for (const c of ['sudo -u bob /usr/bin/id -u', 'sudo -nu bob /usr/bin/id -u', 'sudo -nubob /usr/bin/id -u', 'sudo --user=bob -- /usr/bin/id -u', 'sudo -E --user bob /usr/bin/id -u']) {
+        expect(journalEntry(line({ MESSAGE: asBob, _CMDLINE: c }), SUDO).outcome.ok, c).to.equal(true);
+      }
+      // A bare name counts only from the system folders, not /usr/local; a relative path is not verifiable.
+      expect(journalEntry(line({ MESSAGE: 'alice : PWD=/ ; USER=root ; COMMAND=/usr/local/bin/id -u', _CMDLINE: 'sudo id -u' }), SUDO).outcome.ok).to.equal(false);
+      expect(journalEntry(line({ MESSAGE: id, _CMDLINE: 'sudo ./id -u' }), SUDO).outcome.ok).to.equal(false);
       const noCmdline = JSON.parse(line({ MESSAGE: id })) as Record<string, unknown>;
       delete noCmdline._CMDLINE;
       expect(journalEntry(JSON.stringify(noCmdline), SUDO).outcome).to.deep.equal({ ok: false, why: 'ambiguous' });

@@ -611,14 +611,20 @@ export class SqlCollectorStore implements CollectorStore {
 
   // --- approvals
 
-  async createApprovalRequest(agentId: string, input: ApprovalRequestInput, now = Date.now(), notify?: (r: ApprovalRequest) => readonly WebhookEventInput[]): Promise<ApprovalRequest> {
+  async createApprovalRequest(agentId: string, input: ApprovalRequestInput, now = Date.now(), notify?: (r: ApprovalRequest) => readonly WebhookEventInput[], maxPending?: number): Promise<ApprovalRequest> {
     for (const f of ['requestId', 'user', 'processPath'] as const) {
       if (typeof input[f] !== 'string' || input[f] === '') throw badInput(`${f} must be a non-empty string`);
     }
     return this.db.tx(async (q) => {
-      const agents = await q.all('SELECT computer, revoked_at FROM agents WHERE id = ?', [agentId]);
+      // The agent's row locked (PostgreSQL): its filings are counted and inserted one at a time, whatever the collector.
+      const agents = await q.all(`SELECT computer, revoked_at FROM agents WHERE id = ?${this.kind === 'postgres' ? ' FOR UPDATE' : ''}`, [agentId]);
       const agent = agents[0];
       if (agent === undefined || agent.revoked_at !== null) throw new AscendError('ASC_COLLECTOR_NOT_FOUND', `no enrolled agent ${agentId}`);
+      if (maxPending !== undefined) {
+        const filed = await q.all('SELECT 1 AS one FROM approval_requests WHERE agent_id = ? AND request_id = ?', [agentId, input.requestId]);
+        const pending = filed.length > 0 ? 0 : Number((await q.all("SELECT COUNT(*) AS n FROM approval_requests WHERE agent_id = ? AND status = 'pending'", [agentId]))[0]?.n ?? 0);
+        if (pending >= maxPending) throw new AscendError('ASC_COLLECTOR_RATE_LIMITED', `this computer has ${maxPending} approval requests waiting already; wait for a decision before asking again`);
+      }
       const n = await q.run(
         `INSERT INTO approval_requests (${APPROVAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, NULL, NULL, NULL, NULL, ?, NULL) ON CONFLICT (agent_id, request_id) DO NOTHING`,
         [randomUUID(), agentId, input.requestId, str(agent.computer), input.user, input.processPath, input.args ?? null, input.justification ?? null, now, input.rule ?? null],
@@ -710,10 +716,6 @@ export class SqlCollectorStore implements CollectorStore {
     return this.db.run("UPDATE approval_requests SET status = 'expired', decided_at = ? WHERE status = 'pending' AND created_at < ?", [now, now - maxAgeMs]);
   }
 
-  async countPendingApprovals(agentId: string): Promise<number> {
-    const rows = await this.db.all("SELECT COUNT(*) AS n FROM approval_requests WHERE agent_id = ? AND status = 'pending'", [agentId]);
-    return Number(rows[0]?.n ?? 0);
-  }
 
   // --- passcode registry
 

@@ -356,7 +356,8 @@ export interface CollectorStore {
    * Files a request; filing the same (agent, requestId) again returns the existing one. A new
    * request's webhook events (`notify`) are queued in the same transaction.
    */
-  createApprovalRequest(agentId: string, input: ApprovalRequestInput, now?: number, notify?: (r: ApprovalRequest) => readonly WebhookEventInput[]): Promise<ApprovalRequest>;
+  /** With `maxPending`: ASC_COLLECTOR_RATE_LIMITED when the agent has that many pending already (a request filed again is not counted), checked in the insert's transaction. */
+  createApprovalRequest(agentId: string, input: ApprovalRequestInput, now?: number, notify?: (r: ApprovalRequest) => readonly WebhookEventInput[], maxPending?: number): Promise<ApprovalRequest>;
   listPendingApprovals(): Promise<ApprovalRequest[]>;
   /** Every request matching the filter (time = filed at), oldest first: the approvals audit. */
   listApprovals(filter?: ApprovalFilter): Promise<ApprovalRequest[]>;
@@ -377,8 +378,6 @@ export interface CollectorStore {
   decideApproval(id: string, decision: Decision, now?: number, notify?: (r: ApprovalRequest) => readonly WebhookEventInput[]): Promise<ApprovalRequest>;
   /** Marks pending requests filed more than maxAgeMs ago as expired; returns how many. */
   expirePendingApprovals(maxAgeMs: number, now?: number): Promise<number>;
-  /** How many requests of this agent are pending (a cap on what one agent may have waiting). */
-  countPendingApprovals(agentId: string): Promise<number>;
 
   /** `computers`: the terms' computer patterns (empty = any); absent = unknown, and no agent may redeem it. */
   registerPasscode(p: { id: string; title: string; maxUses: number | null; issuedAt?: number; computers?: readonly string[] | null }): Promise<PasscodeRecord>;

@@ -26,6 +26,8 @@ export const PENDING_MAX = 500;
  * newest decided) while their JSON stays within this many bytes; the rest is `pendingMore`.
  */
 export const WATCH_MAX_BYTES = 2 * 1024 * 1024;
+/** What the rows of one computer may take of it, beyond their first row. */
+export const WATCH_AGENT_SHARE = 256 * 1024;
 
 export interface WatchDeps<V> {
   store: Pick<CollectorStore, 'listApprovals' | 'recentlyDecidedApprovals' | 'expirePendingApprovals'>;
@@ -52,12 +54,18 @@ async function snapshot<V>(deps: WatchDeps<V>, now: number): Promise<WatchState<
   const pending = await deps.store.listApprovals({ status: 'pending', limit: PENDING_MAX + 1 });
   const decided = await deps.store.recentlyDecidedApprovals(now - DECIDED_WINDOW_MS, DECIDED_MAX);
   let budget = WATCH_MAX_BYTES;
+  // One computer's rows (up to 64 KB of text each, 6 bytes a control character in JSON) take at
+  // most a share of the budget beyond its first row, so it cannot push everyone else's off the page.
+  const perAgent = new Map<string, number>();
   const fit = (rows: readonly ApprovalRequest[]): V[] => {
     const out: V[] = [];
     for (const r of rows) {
       const v = deps.view(r, deps.ttlMs);
       const size = Buffer.byteLength(JSON.stringify(v));
       if (size > budget) break;
+      const used = perAgent.get(r.agentId) ?? 0;
+      if (used > 0 && used + size > WATCH_AGENT_SHARE) continue;
+      perAgent.set(r.agentId, used + size);
       budget -= size;
       out.push(v);
     }

@@ -115,13 +115,8 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: RouteContext):
     async (req, reply) => {
       const agent = req.agent as Agent;
       const before = await store.getApprovalForAgent(agent.id, req.body.requestId);
-      if (before === undefined) {
-        // One computer's requests cannot crowd out everyone else's on the approvers' page (or fill the database).
-        await expire();
-        if ((await store.countPendingApprovals(agent.id)) >= MAX_PENDING_PER_AGENT) {
-          throw fail('ASC_COLLECTOR_RATE_LIMITED', `this computer has ${MAX_PENDING_PER_AGENT} approval requests waiting already; wait for a decision before asking again`);
-        }
-      }
+      // Expired requests no longer count against the agent's cap.
+      if (before === undefined) await expire();
       // A new request's webhook deliveries commit with it (none for a request filed again).
       const r = await store.createApprovalRequest(
         agent.id,
@@ -135,6 +130,8 @@ export function registerApprovalRoutes(app: FastifyInstance, ctx: RouteContext):
         },
         undefined,
         (made) => [webhookEvents.approvalRequested(made, ttl)],
+        // One computer's requests cannot crowd out everyone else's on the approvers' page (or fill the database): counted in the insert's transaction.
+        MAX_PENDING_PER_AGENT,
       );
       if (before !== undefined && (before.user !== req.body.user || before.processPath !== req.body.processPath || before.args !== (req.body.args ?? null))) {
         // A request id names one elevation: reusing it for another must not inherit its decision.
