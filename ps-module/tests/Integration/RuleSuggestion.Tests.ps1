@@ -50,8 +50,13 @@ Describe 'Get-AscendRuleSuggestion against a real collector' -Skip:([string]::Is
         $restart.Runs | Should -Be 2
         $restart.Users | Should -Be 2
         $restart.Computers | Should -Be 1
-        $restart.Risky | Should -BeFalse
-        ($all | Where-Object Arguments -eq 'mask web').Runs | Should -Be 1
+        # A generalised * matches any words, options included: risky, written only when chosen by name.
+        $restart.Generalised | Should -BeTrue
+        $restart.Risky | Should -BeTrue
+        $mask = $all | Where-Object Arguments -eq 'mask web'
+        $mask.Runs | Should -Be 1
+        $mask.Generalised | Should -BeFalse
+        $mask.Risky | Should -BeFalse
         ($all | Where-Object Application -eq '/usr/bin/vim').Risky | Should -BeTrue
         @(Get-AscendRuleSuggestion -Computer $computer -MinUsers 2).Arguments | Should -Be @('restart *')
         @(Get-AscendRuleSuggestion -Computer $computer -Since ([datetime]::UtcNow.AddMinutes(1))) | Should -BeNullOrEmpty
@@ -68,12 +73,16 @@ Describe 'Get-AscendRuleSuggestion against a real collector' -Skip:([string]::Is
         @(Get-AscendReport -Name DiscoveryUsers -Computer $computer | Where-Object processPath -eq $tool).user | Should -Be @('CORP\ann', 'CORP\bob')
         (Get-AscendReport -Name DiscoveryComputers -Computer $computer | Where-Object processPath -eq $tool).computer | Should -Be $computer
     }
-    It 'the suggestions that are not risky go into a policy file through Add-AscendElevationRule, and Test-AscendElevation allows what was run' {
+    It 'the suggestions that are not risky, and a generalised one chosen by its arguments, go into a policy file through Add-AscendElevationRule, and Test-AscendElevation allows what was run' {
         $pol = Join-Path $work 'suggested.pol'
-        Get-AscendRuleSuggestion -Computer $computer | Where-Object { -not $_.Risky } | ForEach-Object {
+        $chosen = @(Get-AscendRuleSuggestion -Computer $computer | Where-Object { -not $_.Risky })
+        $chosen.Arguments | Should -Be @('mask web')
+        $chosen += @(Get-AscendRuleSuggestion -Computer $computer | Where-Object Arguments -eq 'restart *')
+        $chosen | ForEach-Object {
             Add-AscendElevationRule -Name $_.Name -Action Allow -Application $_.Application -Sha256 $_.Sha256 -Arguments $_.Arguments -Description $_.Description -PolicyPath $pol -Force | Out-Null
         }
         @(Get-AscendElevationRule -PolicyPath $pol).Count | Should -Be 2
+        (Test-AscendElevation -PolicyPath $pol -User 'CORP\ann' -Computer $computer -Application $tool -Arguments 'mask web' -Sha256 $hash).Decision | Should -Be 'Allow'
         (Test-AscendElevation -PolicyPath $pol -User 'CORP\ann' -Computer $computer -Application $tool -Arguments 'restart cache' -Sha256 $hash).Decision | Should -Be 'Allow'
         (Test-AscendElevation -PolicyPath $pol -User 'CORP\ann' -Computer $computer -Application $tool -Arguments 'restart cache' -Sha256 ('d' * 64)).Decision | Should -Be 'NotElevated'
         (Test-AscendElevation -PolicyPath $pol -User 'CORP\ann' -Computer $computer -Application $tool -Arguments 'mask db' -Sha256 $hash).Decision | Should -Be 'NotElevated'
