@@ -14,6 +14,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { expect } from 'chai';
 import { requireComponent } from '../support/components.js';
+import { elevateCases } from '../support/client-agent.js';
 import { bin, cliEnv, requireBuiltCli, root } from '../passcode-cli/support.js';
 import { ASCEND_CATALOG, requirePolicy } from '../../src/catalog/index.js';
 import { encodePolicyState } from '../../src/policy/index.js';
@@ -158,26 +159,8 @@ describe('lean client: the user commands without oclif, answering as oclif does 
     await same(['elevate', `--socket=${socket}`, 'echo', 'plain']);
     const justified = await same(['elevate', '--justify', 'ticket 4711: a test', '--', 'printf', '%s|', 'x', 'y']);
     expect(justified.stdout).to.equal('x|y|');
-    // Refusals and user errors: one line each.
-    for (const args of [
-      ['elevate', '--', 'printf', 'x'],
-      ['elevate', '--', '/usr/bin/ls', '/'],
-      ['elevate', '--bogus', '--', '/usr/bin/true'],
-      ['elevate', '-x', '/usr/bin/true'],
-      ['elevate', '--socket'],
-      ['elevate', '--justify', 'a', '--justify', 'b', '--', '/usr/bin/true'],
-      ['elevate'],
-      ['elevate', '--'],
-      ['elevate', '--', 'no-such-program-aslc'],
-      ['elevate', '--passcode', path.join(tmp, 'missing.ascpass'), '--', '/usr/bin/true'],
-      ['elevate', '--socket', path.join(tmp, 'none.sock'), '--', '/usr/bin/true'],
-      ['elevate', '--socket=', '--', '/usr/bin/true'],
-      ['elevate', '--socket', '--justify', '--', '/usr/bin/true'],
-      ['elevate', '--sock', socket, '--', '/usr/bin/true'],
-      ['elevate', '-1'],
-      ['elevate', '-'],
-      ['elevate', '--json', '--', '/usr/bin/true'],
-    ]) {
+    // Refusals and user errors: one line each (the table test/cli/native-client.test.ts shares).
+    for (const args of elevateCases(tmp, socket).slice(5)) {
       const r = await same(args);
       expect(r.status, args.join(' ')).to.not.equal(0);
       expect(r.stderr.trimEnd().split('\n'), `${args.join(' ')}: ${r.stderr}`).to.have.length(1);
