@@ -243,10 +243,16 @@ static void find_root(void) {
     *slash = '\0';
   }
   snprintf(g_root, sizeof g_root, "%s", self);
-  /* The package bundles its Node next to the tree; a checkout uses the node that built it. */
+  /*
+   * The package bundles its Node in <root>/node: where that folder exists, its node is the only
+   * one used (a broken install fails, never falls back to a path of the machine that built the
+   * package). A checkout has none and uses the node that built this binary.
+   */
   char bundled[PATH_MAX];
-  if (snprintf(bundled, sizeof bundled, "%s/node/bin/node", g_root) < (int)sizeof bundled && access(bundled, X_OK) == 0) {
-    snprintf(g_node, sizeof g_node, "%s", bundled);
+  struct stat st;
+  if (snprintf(bundled, sizeof bundled, "%s/node", g_root) >= (int)sizeof bundled) exit(1);
+  if (lstat(bundled, &st) == 0) {
+    if (snprintf(g_node, sizeof g_node, "%s/bin/node", bundled) >= (int)sizeof g_node) exit(1);
   } else {
     snprintf(g_node, sizeof g_node, "%s", ASCEND_NODE);
   }
@@ -1097,7 +1103,7 @@ static void append_frame(buf_t *out, const char *json) {
 
 static void append_stdin(buf_t *out, const unsigned char *data, size_t n) {
   static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  buf_reserve(out, n / 3 * 4 + 32);
+  buf_reserve(out, n / 3 * 4 + 64);
   buf_str(out, "{\"op\":\"stdin\",\"data\":\"");
   char *o = out->p + out->n;
   size_t i = 0;
@@ -1211,6 +1217,13 @@ static int exchange(int sock, char *request) {
 
 int main(int argc, char **argv) {
   g_argv = argv;
+  /* As Node does at start: a closed standard descriptor is opened on /dev/null, so that no socket or file takes its number. */
+  for (int fd = 0; fd <= 2; fd++) {
+    if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+      int null = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+      if (null != fd) _exit(70);
+    }
+  }
   find_root();
   if (argc < 2 || strcmp(argv[1], "elevate") != 0) hand_over();
   for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
