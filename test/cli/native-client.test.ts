@@ -88,7 +88,7 @@ function hostileAnswers(): [string, string][] {
     ['an encoded surrogate', '{"a":"\xed\xa0\x80"}\n'],
     ['UTF-8 cut short', '{"a":"\xe2\x82"}\n'],
     ['above U+10FFFF', '{"a":"\xf4\x90\x80\x80"}\n'],
-    ['a BOM before the frame', `\xef\xbb\xbf${ok0}`],
+    ['a BOM before the frame', `\xef\xbb\xbf${line({ kind: 'stdout', data: 'Ym9tCg==' })}\xef\xbb\xbf${ok0}`],
     ['an array', '[1]\n'],
     ['a string', '"x"\n'],
     ['null', 'null\n'],
@@ -267,6 +267,17 @@ describe('native elevate client: answers as the lean client does', function () {
       await fake.stop();
       fake = await startFakeAgent(fakeSocket);
       expect((await child).stderr).to.match(/closed the connection without an answer/);
+    });
+
+    it('closed standard descriptors: opened on /dev/null as Node does, so the socket never takes fd 0', async () => {
+      for (const redirect of ['<&-', '<&- 2>&-']) {
+        fake.answer(Buffer.from(`${line({ kind: 'stdout', data: 'b2sK' })}${result({ exitCode: 2 })}`));
+        const script = `exec "$@" ${redirect}`;
+        const args = ['elevate', '--socket', fakeSocket, '--', '/usr/bin/true'];
+        const [l, n] = await Promise.all([run(['bash', '-c', script, 'x', ...lean(args)]), run(['bash', '-c', script, 'x', ...native(args)])]);
+        expect(n, redirect).to.deep.equal(l);
+        expect(n).to.include({ status: 2, stdout: 'ok\n' });
+      }
     });
 
     it('SIGINT goes to the agent as a signal frame; the same signal twice ends the client by it, as the lean client does', async () => {
