@@ -178,11 +178,11 @@ export async function run(): Promise<void> {
 
     const wall = { a: median(a.map((x) => x.wall)), c: median(c.map((x) => x.wall)), s: median(s.map((x) => x.wall)), n: median(n.map((x) => x.wall)) };
     const cpu = { a: median(a.map((x) => x.cpu)), c: median(c.map((x) => x.cpu)), s: median(s.map((x) => x.cpu)), n: median(n.map((x) => x.cpu)) };
-    const widths = [48, 12, 12, 12];
+    const widths = [44, 12, 12, 12];
     console.log(`elevation of /usr/bin/true as ${USER}, ${PAIRS} interleaved rounds after ${WARMUP} warm-up runs (medians):`);
     console.log(row(['', 'wall', 'client CPU', ''], widths));
-    console.log(row(['ascend-elevate elevate --socket S -- true (native)', ms(wall.c), ms(cpu.c), ''], widths));
-    console.log(row(['node bin/run.js elevate --socket S -- true (lean)', ms(wall.a), ms(cpu.a), ''], widths));
+    console.log(row(['ascend-elevate elevate --socket S -- true', ms(wall.c), ms(cpu.c), 'native'], widths));
+    console.log(row(['node bin/run.js elevate --socket S -- true', ms(wall.a), ms(cpu.a), 'lean Node'], widths));
     console.log(row(['sudo -n /usr/bin/true', ms(wall.s), ms(cpu.s), ''], widths));
     console.log(row(['node -e 0', ms(wall.n), ms(cpu.n), ''], widths));
 
