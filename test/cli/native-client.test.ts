@@ -12,7 +12,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { requireComponent } from '../support/components.js';
@@ -30,7 +30,7 @@ interface Raw {
 }
 
 /** Runs argv (as root) with the given environment, folder and stdin; output as latin1 (byte-exact). */
-function run(argv: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: Buffer; onSpawn?: (pid: number) => void } = {}): Promise<Raw> {
+function run(argv: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: Buffer; onSpawn?: (pid: number) => void; closeStdout?: boolean } = {}): Promise<Raw> {
   return new Promise((resolve) => {
     const child = spawn(argv[0] as string, argv.slice(1), {
       cwd: opts.cwd ?? '/',
@@ -42,6 +42,8 @@ function run(argv: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: str
       child.stdin?.end(opts.input);
     }
     if (child.pid) opts.onSpawn?.(child.pid);
+    // The reader goes away before the output comes.
+    if (opts.closeStdout) child.stdout?.destroy();
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout?.on('data', (d: Buffer) => out.push(d));
@@ -300,6 +302,48 @@ describe('native elevate client: answers as the lean client does', function () {
         const [l, n] = await Promise.all([run(['bash', '-c', script, 'x', ...lean(args)]), run(['bash', '-c', script, 'x', ...native(args)])]);
         expect(n, redirect).to.deep.equal(l);
         expect(n).to.include({ status: 2, stdout: 'ok\n' });
+      }
+    });
+
+    it('a reader that closed its end of stdout: the output ends quietly, the exit status stays the program\'s', async () => {
+      const big = line({ kind: 'stdout', data: Buffer.alloc(200_000, 0x61).toString('base64') });
+      const answer = `${big}${big}${line({ kind: 'stderr', data: 'ZXJyCg==' })}${result({ exitCode: 4 })}`;
+      for (const client of [lean, native]) {
+        const socket = path.join(tmp, 'epipe.sock');
+        rmSync(socket, { force: true });
+        const agent = await startFakeAgent(socket);
+        agent.answer(Buffer.from(answer));
+        const r = await run(client(elevateArgs(socket)), { closeStdout: true });
+        await agent.stop();
+        expect(r, client === lean ? 'lean' : 'native').to.deep.include({ status: 4, signal: null, stderr: 'err\n' });
+      }
+    });
+
+    it('connection errors (no such socket, refused, permission denied): the lean client\'s line, answered natively', async () => {
+      const refused = path.join(tmp, 'refused.sock');
+      rmSync(refused, { force: true });
+      // Bound, never listening: connect() is refused.
+      expect(spawnSync('python3', ['-c', 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])', refused]).status).to.equal(0);
+      const closed = path.join(tmp, 'closed');
+      mkdirSync(closed, { mode: 0o700 });
+      const denied = path.join(closed, 'agent.sock');
+      const deniedAgent = await startFakeAgent(denied);
+      // A copy with no Node and no bin/run.js three folders up: it can only answer by itself.
+      const alone = path.join(tmp, 'alone', 'build', 'native', 'ascend-elevate');
+      mkdirSync(path.dirname(alone), { recursive: true });
+      copyFileSync(NATIVE, alone);
+      chmodSync(path.join(tmp, 'alone'), 0o755);
+      try {
+        for (const socket of [path.join(tmp, 'none.sock'), refused, denied]) {
+          const args = ['elevate', '--socket', socket, '--', '/usr/bin/true'];
+          const asNobody = (argv: string[]): string[] => ['setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups', '--', ...argv];
+          const [l, n, a] = await Promise.all([run(asNobody(lean(args))), run(asNobody(native(args))), run(asNobody(native(args, alone)))]);
+          expect(n, socket).to.deep.equal(l);
+          expect(a, socket).to.deep.equal(l);
+          expect(n.stderr, socket).to.match(/^Error: no agent answers on .* \((no such socket|connection refused|permission denied)\) \(start the agent/);
+        }
+      } finally {
+        await deniedAgent.stop();
       }
     });
 
