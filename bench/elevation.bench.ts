@@ -19,6 +19,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -219,6 +220,31 @@ export async function run(): Promise<void> {
     console.log(`client CPU     ${cpuRatio.toFixed(2)}x node -e 0 (native client) target <= 2x: ${verdict(cpuRatio <= 2)}`);
     console.log(`lean Node client: wall ${(wall.a / wall.s).toFixed(2)}x sudo -n, client CPU ${(cpu.a / cpu.n).toFixed(2)}x node -e 0`);
     console.log(`(sudo -n client CPU ${ms(cpu.s)}; native client CPU ${(cpu.c / cpu.s).toFixed(2)}x sudo's, lean ${(cpu.a / cpu.s).toFixed(1)}x)`);
+
+    // The client's own share: the same command lines against a socket that answers at once (no agent work).
+    const quick = path.join(tmp, 'answering.sock');
+    const server = net.createServer((sock) => {
+      sock.on('error', () => undefined);
+      sock.on('data', (d: Buffer) => {
+        if (d.includes(0x0a)) sock.end('{"kind":"result","ok":true,"value":{"exitCode":0,"signal":null}}\n');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(quick, resolve));
+    chmodSync(quick, 0o666);
+    try {
+      const qc: Sample[] = [];
+      const qa: Sample[] = [];
+      for (let i = 0; i < PAIRS; i++) {
+        qc.push(await check('ascend-elevate (answering socket)', [NATIVE, 'elevate', '--socket', quick, '--', '/usr/bin/true']));
+        qa.push(await check('ascend elevate (answering socket)', [process.execPath, BIN, 'elevate', '--socket', quick, '--', '/usr/bin/true']));
+      }
+      console.log(
+        `client alone, against a socket that answers at once (${PAIRS} pairs, medians): native wall ${ms(median(qc.map((x) => x.wall)))}, CPU ${ms(median(qc.map((x) => x.cpu)))}; ` +
+          `lean Node wall ${ms(median(qa.map((x) => x.wall)))}, CPU ${ms(median(qa.map((x) => x.cpu)))}`,
+      );
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   } finally {
     if (agent && agent.exitCode === null) {
       agent.kill('SIGTERM');

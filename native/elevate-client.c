@@ -225,8 +225,10 @@ static void protocol_fail(const char *message) { fail_line(message, NULL, 1); }
 static char g_root[PATH_MAX];
 static char g_node[PATH_MAX];
 
-/* The checkout or package root: three levels above this binary's real path (build/native/x). */
+/* The checkout or package root: three levels above this binary's real path (build/native/x). Only
+ * looked up when Node is needed: an elevation itself does not depend on /proc. */
 static void find_root(void) {
+  if (g_node[0]) return;
   char self[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
   if (n <= 0) {
@@ -273,6 +275,7 @@ static void exec_failed(const char *what) {
 
 /* The command line, unchanged, to bin/run.js under Node. */
 static void hand_over(void) {
+  find_root();
   char runjs[PATH_MAX];
   if (snprintf(runjs, sizeof runjs, "%s/bin/run.js", g_root) >= (int)sizeof runjs) exec_failed("bin/run.js");
   size_t argc = 0;
@@ -294,6 +297,7 @@ static void restore_signals(void) {
 
 /* A frame only V8 can judge exactly: the lean client's own code answers it (see the top). */
 static void oracle(const char *line, size_t n) {
+  find_root();
   char script[PATH_MAX];
   if (snprintf(script, sizeof script, "%s/dist/src/cli/client/native-oracle.js", g_root) >= (int)sizeof script) exec_failed("native-oracle.js");
   int fd = memfd_create("ascend-frame", MFD_CLOEXEC);
@@ -1224,7 +1228,6 @@ int main(int argc, char **argv) {
       if (null != fd) _exit(70);
     }
   }
-  find_root();
   if (argc < 2 || strcmp(argv[1], "elevate") != 0) hand_over();
   for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) hand_over();
