@@ -2,19 +2,24 @@
  * An elevation against sudo, side by side (issue 16): as root, a real agent (the BUILT CLI in
  * dist/ and the launcher in build/native; nothing is built here) with a local policy that
  * allows /usr/bin/true, an unprivileged user with a sudoers drop-in `NOPASSWD: /usr/bin/true`,
- * then paired, interleaved runs as that user of
- *   node bin/run.js elevate --socket S -- /usr/bin/true   and   sudo -n /usr/bin/true
+ * then interleaved runs as that user of
+ *   build/native/ascend-elevate elevate --socket S -- /usr/bin/true   (the native client,
+ *     what /usr/bin/ascend runs for `ascend elevate` in the package),
+ *   node bin/run.js elevate --socket S -- /usr/bin/true               (the lean Node client),
+ *   sudo -n /usr/bin/true
  * and of `node -e 0` (the floor of any Node client). Each run is measured by a small wrapper
  * that forks the command and reads its rusage with wait4 (wall from fork to reaped; client
  * user+sys CPU of the command and what it waited for). Medians; the agent's own per-phase
  * breakdown is read from its "elevation ended" log lines (root's stderr). Targets, printed as
- * MET / NOT MET: elevation wall within 3x of sudo -n; client CPU within 2x of `node -e 0`.
+ * MET / NOT MET, on the native client: elevation wall within 3x of sudo -n; client CPU within 2x
+ * of `node -e 0`. The lean Node client's figures are printed beside them.
  * (The agent's idle RSS and the decision p99 are in elevation-rss.bench.ts.)
  *
  * ASCEND_BENCH_PAIRS sets the number of pairs (default 25, at least 20 count).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -26,6 +31,7 @@ import { median, row } from './support.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(ROOT, 'bin', 'run.js');
+const NATIVE = path.join(ROOT, 'build', 'native', 'ascend-elevate');
 const USER = 'ascbenchel';
 const PREFIX = 'ascbe_';
 const SUDOERS = '/etc/sudoers.d/ascend-elevation-bench';
@@ -106,6 +112,7 @@ export async function run(): Promise<void> {
   const missing = [
     ...(existsSync(path.join(ROOT, 'dist', 'src', 'index.js')) ? [] : ['dist/ (npm run build)']),
     ...(existsSync(path.join(ROOT, 'build', 'native', 'ascend-launch')) ? [] : ['build/native/ascend-launch (npm run build)']),
+    ...(existsSync(NATIVE) ? [] : ['build/native/ascend-elevate (npm run build)']),
     ...(which('sudo') ? [] : ['sudo (apt-get install sudo)']),
     ...(existsSync('/usr/bin/python3') ? [] : ['/usr/bin/python3 (the measuring wrapper)']),
     ...(which('setpriv') ? [] : ['setpriv (util-linux)']),
@@ -136,6 +143,7 @@ export async function run(): Promise<void> {
     if (!/agent listening/.test(log.text)) throw new Error(`the agent did not start:\n${log.text}`);
 
     const elevate = [process.execPath, BIN, 'elevate', '--socket', socket, '--', '/usr/bin/true'];
+    const nativeElevate = [NATIVE, 'elevate', '--socket', socket, '--', '/usr/bin/true'];
     const sudo = [which('sudo') as string, '-n', '/usr/bin/true'];
     const nodeFloor = [process.execPath, '-e', '0'];
     const check = async (name: string, argv: string[]): Promise<Sample> => {
@@ -144,6 +152,7 @@ export async function run(): Promise<void> {
       return s;
     };
     for (let i = 0; i < WARMUP; i++) {
+      await check('ascend-elevate', nativeElevate);
       await check('ascend elevate', elevate);
       await check('sudo -n', sudo);
       await check('node -e 0', nodeFloor);
@@ -152,25 +161,29 @@ export async function run(): Promise<void> {
     const a: Sample[] = [];
     const s: Sample[] = [];
     const n: Sample[] = [];
-    // Interleaved, the order alternating, so drift on a busy machine falls on both sides.
+    const c: Sample[] = [];
+    // Interleaved, the order alternating, so drift on a busy machine falls on every side.
     for (let i = 0; i < PAIRS; i++) {
       if (i % 2 === 0) {
-        a.push(await check('ascend elevate', elevate));
+        c.push(await check('ascend-elevate', nativeElevate));
         s.push(await check('sudo -n', sudo));
+        a.push(await check('ascend elevate', elevate));
       } else {
-        s.push(await check('sudo -n', sudo));
         a.push(await check('ascend elevate', elevate));
+        s.push(await check('sudo -n', sudo));
+        c.push(await check('ascend-elevate', nativeElevate));
       }
       n.push(await check('node -e 0', nodeFloor));
     }
     await sleep(200);
 
-    const wall = { a: median(a.map((x) => x.wall)), s: median(s.map((x) => x.wall)), n: median(n.map((x) => x.wall)) };
-    const cpu = { a: median(a.map((x) => x.cpu)), s: median(s.map((x) => x.cpu)), n: median(n.map((x) => x.cpu)) };
-    const widths = [34, 12, 12, 12];
-    console.log(`elevation of /usr/bin/true as ${USER}, ${PAIRS} interleaved pairs after ${WARMUP} warm-up runs (medians):`);
+    const wall = { a: median(a.map((x) => x.wall)), c: median(c.map((x) => x.wall)), s: median(s.map((x) => x.wall)), n: median(n.map((x) => x.wall)) };
+    const cpu = { a: median(a.map((x) => x.cpu)), c: median(c.map((x) => x.cpu)), s: median(s.map((x) => x.cpu)), n: median(n.map((x) => x.cpu)) };
+    const widths = [44, 12, 12, 12];
+    console.log(`elevation of /usr/bin/true as ${USER}, ${PAIRS} interleaved rounds after ${WARMUP} warm-up runs (medians):`);
     console.log(row(['', 'wall', 'client CPU', ''], widths));
-    console.log(row(['ascend elevate --socket S -- true', ms(wall.a), ms(cpu.a), ''], widths));
+    console.log(row(['ascend-elevate elevate --socket S -- true', ms(wall.c), ms(cpu.c), 'native'], widths));
+    console.log(row(['node bin/run.js elevate --socket S -- true', ms(wall.a), ms(cpu.a), 'lean Node'], widths));
     console.log(row(['sudo -n /usr/bin/true', ms(wall.s), ms(cpu.s), ''], widths));
     console.log(row(['node -e 0', ms(wall.n), ms(cpu.n), ''], widths));
 
@@ -200,11 +213,38 @@ export async function run(): Promise<void> {
     }
     const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${agent.pid as number}/status`, 'utf8'))?.[1];
     console.log(`agent RSS after the runs: ${(Number(rss ?? 0) / 1024).toFixed(1)} MB (the idle RSS target is judged in elevation-rss.bench.ts)`);
-    const wallRatio = wall.a / wall.s;
-    const cpuRatio = cpu.a / cpu.n;
-    console.log(`elevation wall ${wallRatio.toFixed(2)}x sudo -n          target <= 3x: ${verdict(wallRatio <= 3)}`);
-    console.log(`client CPU     ${cpuRatio.toFixed(2)}x node -e 0        target <= 2x: ${verdict(cpuRatio <= 2)}`);
-    console.log(`(sudo -n client CPU ${ms(cpu.s)}; ascend client CPU ${(cpu.a / cpu.s).toFixed(1)}x sudo's)`);
+    // Judged on the client a user of the package runs: /usr/bin/ascend sends elevate to the native one.
+    const wallRatio = wall.c / wall.s;
+    const cpuRatio = cpu.c / cpu.n;
+    console.log(`elevation wall ${wallRatio.toFixed(2)}x sudo -n (native client)   target <= 3x: ${verdict(wallRatio <= 3)}`);
+    console.log(`client CPU     ${cpuRatio.toFixed(2)}x node -e 0 (native client) target <= 2x: ${verdict(cpuRatio <= 2)}`);
+    console.log(`lean Node client: wall ${(wall.a / wall.s).toFixed(2)}x sudo -n, client CPU ${(cpu.a / cpu.n).toFixed(2)}x node -e 0`);
+    console.log(`(sudo -n client CPU ${ms(cpu.s)}; native client CPU ${(cpu.c / cpu.s).toFixed(2)}x sudo's, lean ${(cpu.a / cpu.s).toFixed(1)}x)`);
+
+    // The client's own share: the same command lines against a socket that answers at once (no agent work).
+    const quick = path.join(tmp, 'answering.sock');
+    const server = net.createServer((sock) => {
+      sock.on('error', () => undefined);
+      sock.on('data', (d: Buffer) => {
+        if (d.includes(0x0a)) sock.end('{"kind":"result","ok":true,"value":{"exitCode":0,"signal":null}}\n');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(quick, resolve));
+    chmodSync(quick, 0o666);
+    try {
+      const qc: Sample[] = [];
+      const qa: Sample[] = [];
+      for (let i = 0; i < PAIRS; i++) {
+        qc.push(await check('ascend-elevate (answering socket)', [NATIVE, 'elevate', '--socket', quick, '--', '/usr/bin/true']));
+        qa.push(await check('ascend elevate (answering socket)', [process.execPath, BIN, 'elevate', '--socket', quick, '--', '/usr/bin/true']));
+      }
+      console.log(
+        `client alone, against a socket that answers at once (${PAIRS} pairs, medians): native wall ${ms(median(qc.map((x) => x.wall)))}, CPU ${ms(median(qc.map((x) => x.cpu)))}; ` +
+          `lean Node wall ${ms(median(qa.map((x) => x.wall)))}, CPU ${ms(median(qa.map((x) => x.cpu)))}`,
+      );
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   } finally {
     if (agent && agent.exitCode === null) {
       agent.kill('SIGTERM');

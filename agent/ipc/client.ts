@@ -154,7 +154,7 @@ export function ipcCall(path: string, request: IpcRequest, opts: IpcCallOptions 
 }
 
 /** A result frame to settle()'s arguments: the value, or the agent's error rebuilt. */
-function fromResult(frame: Frame): [Error | undefined, unknown?] {
+export function fromResult(frame: Frame): [Error | undefined, unknown?] {
   if (frame.ok === true) return [undefined, frame.value];
   const error = frame.error as { code?: unknown; message?: unknown; hint?: unknown } | undefined;
   if (frame.ok !== false || typeof error !== 'object' || error === null || typeof error.code !== 'string' || typeof error.message !== 'string') {

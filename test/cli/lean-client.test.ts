@@ -7,30 +7,18 @@
  * hook records what the lean path loads: no @oclif module, nothing from node_modules, and no
  * compiled command. --help still goes to oclif. Accounts: prefix `aslc`.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { expect } from 'chai';
 import { requireComponent } from '../support/components.js';
-import { bin, cliEnv, requireBuiltCli, root } from '../passcode-cli/support.js';
-import { ASCEND_CATALOG, requirePolicy } from '../../src/catalog/index.js';
-import { encodePolicyState } from '../../src/policy/index.js';
-import { writeRegistryPol } from '../../src/formats/registry-pol/index.js';
+import { type ClientAgent, elevateCases, type Outcome, startClientAgent } from '../support/client-agent.js';
+import { bin, requireBuiltCli, root } from '../passcode-cli/support.js';
 
 const USER = 'aslcuser';
 const PREFIX = 'aslc';
-
-interface Outcome {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function rule(name: string, json: object) {
-  return { name, value: JSON.stringify(json) };
-}
 
 describe('lean client: the user commands without oclif, answering as oclif does (root, real agent)', function () {
   this.timeout(120_000);
@@ -40,28 +28,12 @@ describe('lean client: the user commands without oclif, answering as oclif does 
   let socket: string;
   let oclifEntry: string;
   let hook: string;
-  let agent: ChildProcess | undefined;
-  const agentLog = { text: '' };
+  let shared: ClientAgent | undefined;
+  let agentLog = { text: '' };
 
   /** Runs the CLI as the user: through bin/run.js (lean) or oclif's execute() (oclif). */
   const asUser = (how: 'lean' | 'oclif', args: readonly string[], extraEnv: NodeJS.ProcessEnv = {}, nodeArgs: readonly string[] = []): Promise<Outcome> =>
-    new Promise((resolve) => {
-      const entry = how === 'lean' ? bin : oclifEntry;
-      const child = spawn('setpriv', ['--reuid', USER, '--regid', USER, '--init-groups', '--', process.execPath, ...nodeArgs, entry, ...args], {
-        cwd: tmp,
-        env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: tmp, NO_COLOR: '1', ASCEND_AGENT_SOCKET: socket, ...extraEnv },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      child.stdout.on('data', (d: Buffer) => out.push(d));
-      child.stderr.on('data', (d: Buffer) => err.push(d));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-      child.on('close', (status) => {
-        clearTimeout(timer);
-        resolve({ status, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
-      });
-    });
+    (shared as ClientAgent).asUser([process.execPath, ...nodeArgs, how === 'lean' ? bin : oclifEntry, ...args], { env: extraEnv });
 
   /** Both paths, side by side; they must answer the same. */
   async function same(args: readonly string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Outcome> {
@@ -83,12 +55,11 @@ describe('lean client: the user commands without oclif, answering as oclif does 
     requireComponent(this, process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0, 'root with setpriv (the agent creates accounts)', 'run the tests as root; apt-get install util-linux');
     requireBuiltCli();
     if (!existsSync(path.join(root, 'dist', 'client', 'ascend-client.js'))) throw new Error('the lean client is not built: run "npm run build"');
-    tmp = mkdtempSync('/tmp/aslc-');
-    chmodSync(tmp, 0o755);
-    socket = path.join(tmp, 'agent.sock');
-    spawnSync('userdel', ['-r', USER], { stdio: 'ignore' });
-    const add = spawnSync('useradd', ['--create-home', '--shell', '/bin/sh', USER], { encoding: 'utf8' });
-    expect(add.status, add.stderr).to.equal(0);
+    // The agent (root, a local policy allowing true, echo, printf with a reason and a root-owned
+    // both.sh writing much to both streams) and the user, shared with test/cli/native-client.test.ts.
+    shared = await startClientAgent({ user: USER, prefix: PREFIX, computer: 'LEAN-PC' });
+    ({ tmp, rootOwned, socket } = shared);
+    agentLog = shared.log;
 
     // oclif's own path to the same commands, as bin/run.js calls it when the lean client hands back.
     const oclifCore = pathToFileURL(createRequire(bin).resolve('@oclif/core')).href;
@@ -99,55 +70,10 @@ describe('lean client: the user commands without oclif, answering as oclif does 
     writeFileSync(resolveHook, "import { appendFileSync } from 'node:fs';\nexport async function resolve(specifier, context, next) {\n  const r = await next(specifier, context);\n  appendFileSync(process.env.LEAN_TEST_LOG, r.url + '\\n');\n  return r;\n}\n", { mode: 0o644 });
     hook = path.join(tmp, 'hook.mjs');
     writeFileSync(hook, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(resolveHook).href)});\n`, { mode: 0o644 });
-
-    // A root-owned program writing much to both streams, then exiting 3.
-    rootOwned = mkdtempSync('/run/aslc-');
-    chmodSync(rootOwned, 0o755);
-    const both = path.join(rootOwned, 'both.sh');
-    writeFileSync(both, '#!/bin/sh\ni=0\nwhile [ $i -lt 3000 ]; do echo "out line $i ........................................"; echo "err line $i" >&2; i=$((i+1)); done\nexit 3\n', { mode: 0o755 });
-    chmodSync(both, 0o755);
-
-    const policyFile = path.join(tmp, 'Registry.pol');
-    writeFileSync(
-      policyFile,
-      writeRegistryPol([
-        ...encodePolicyState(requirePolicy(ASCEND_CATALOG, 'ElevationRules'), 'enabled', {
-          Rules: [
-            rule('true for everyone', { action: 'allow', match: { path: '/usr/bin/true' } }),
-            rule('echo for everyone', { action: 'allow', match: { path: '/usr/bin/echo' } }),
-            rule('both streams', { action: 'allow', match: { path: both } }),
-            rule('printf with a reason', { action: 'allow', match: { path: '/usr/bin/printf' }, controls: ['justify'] }),
-          ],
-        }),
-        ...encodePolicyState(requirePolicy(ASCEND_CATALOG, 'Approvals'), 'enabled', { RequestTimeoutMinutes: 5, ApprovalValidMinutes: 15, JustificationMinLength: 12, MfaGraceMinutes: 0 }),
-        ...encodePolicyState(requirePolicy(ASCEND_CATALOG, 'EphemeralAccounts'), 'enabled', { AccountPrefix: `${PREFIX}_`, MaxLifetimeMinutes: 480, CleanupIntervalMinutes: 60, RemoveProfileFolders: true }),
-      ]),
-    );
-    agent = spawn(process.execPath, [bin, 'agent', 'run', '--state-dir', path.join(tmp, 'state'), '--socket', socket, '--policy', policyFile, '--computer', 'LEAN-PC'], {
-      cwd: root,
-      env: cliEnv(tmp),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    agent.stderr?.on('data', (d: Buffer) => (agentLog.text += d.toString()));
-    const deadline = Date.now() + 60_000;
-    while (!/agent listening on/.test(agentLog.text)) {
-      if (agent.exitCode !== null || Date.now() > deadline) throw new Error(`the agent did not start:\n${agentLog.text}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
   });
 
   after(async () => {
-    if (agent && agent.exitCode === null) {
-      agent.kill('SIGTERM');
-      await new Promise((r) => agent?.once('exit', r));
-    }
-    spawnSync('userdel', ['-r', USER], { stdio: 'ignore' });
-    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
-      const name = line.split(':')[0];
-      if (name?.startsWith(`${PREFIX}_`)) spawnSync('userdel', ['-r', name], { stdio: 'ignore' });
-    }
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
-    if (rootOwned) rmSync(rootOwned, { recursive: true, force: true });
+    await shared?.stop();
   });
 
   it('elevate: the same output, errors and exit status on both paths', async () => {
@@ -158,26 +84,8 @@ describe('lean client: the user commands without oclif, answering as oclif does 
     await same(['elevate', `--socket=${socket}`, 'echo', 'plain']);
     const justified = await same(['elevate', '--justify', 'ticket 4711: a test', '--', 'printf', '%s|', 'x', 'y']);
     expect(justified.stdout).to.equal('x|y|');
-    // Refusals and user errors: one line each.
-    for (const args of [
-      ['elevate', '--', 'printf', 'x'],
-      ['elevate', '--', '/usr/bin/ls', '/'],
-      ['elevate', '--bogus', '--', '/usr/bin/true'],
-      ['elevate', '-x', '/usr/bin/true'],
-      ['elevate', '--socket'],
-      ['elevate', '--justify', 'a', '--justify', 'b', '--', '/usr/bin/true'],
-      ['elevate'],
-      ['elevate', '--'],
-      ['elevate', '--', 'no-such-program-aslc'],
-      ['elevate', '--passcode', path.join(tmp, 'missing.ascpass'), '--', '/usr/bin/true'],
-      ['elevate', '--socket', path.join(tmp, 'none.sock'), '--', '/usr/bin/true'],
-      ['elevate', '--socket=', '--', '/usr/bin/true'],
-      ['elevate', '--socket', '--justify', '--', '/usr/bin/true'],
-      ['elevate', '--sock', socket, '--', '/usr/bin/true'],
-      ['elevate', '-1'],
-      ['elevate', '-'],
-      ['elevate', '--json', '--', '/usr/bin/true'],
-    ]) {
+    // Refusals and user errors: one line each (the table test/cli/native-client.test.ts shares).
+    for (const args of elevateCases(tmp, socket).slice(5)) {
       const r = await same(args);
       expect(r.status, args.join(' ')).to.not.equal(0);
       expect(r.stderr.trimEnd().split('\n'), `${args.join(' ')}: ${r.stderr}`).to.have.length(1);

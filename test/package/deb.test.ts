@@ -285,6 +285,10 @@ describe('Debian package (npm run package) installed into a clean Debian 12 root
     expect(readFileSync(path.join(root, 'etc/passwd'), 'utf8')).to.not.include(`${r.stdout.trim()}:`);
     const spool = path.join(root, 'var/lib/ascend/spool');
     expect(readdirSync(spool).some((f) => /^seg-\d+\.log$/.test(f)), 'events in the spool').to.equal(true);
+    // /usr/bin/ascend sends elevate to the native client, which hands what it does not answer (help) to the bundled Node.
+    const traced = inRoot(['sh', '-x', '/usr/bin/ascend', 'elevate', '--help'], { user: USER });
+    expect(traced.stderr).to.include('exec /usr/lib/ascend/build/native/ascend-elevate elevate --help');
+    expect(ok(traced, 'ascend elevate --help')).to.match(/^USAGE/m);
   });
 
   it("runs the collector with its unit's ExecStart, as the system user ascend, answering health on 8003", async function () {

@@ -67,6 +67,7 @@ describe('the npm package (npm pack, npm install -g)', function () {
       'dist/agent/index.js',
       'native/peercred.c',
       'native/launch.c',
+      'native/elevate-client.c',
       'scripts/build-native.js',
       '.prebuild-installrc',
       'admx/Ascend.admx',
@@ -94,7 +95,7 @@ describe('the npm package (npm pack, npm install -g)', function () {
     expect(r.status, `${r.stdout}\n${r.stderr}`).to.equal(0);
     expect(warnings(r), r.stderr).to.deep.equal([]);
     const pkg = path.join(prefix, 'lib', 'node_modules', PKG);
-    for (const f of ['build/native/peercred.node', 'build/native/ascend-launch', 'node_modules/better-sqlite3/build/Release/better_sqlite3.node']) {
+    for (const f of ['build/native/peercred.node', 'build/native/ascend-launch', 'build/native/ascend-elevate', 'node_modules/better-sqlite3/build/Release/better_sqlite3.node']) {
       expect(existsSync(path.join(pkg, f)), f).to.equal(true);
     }
     // Production dependencies only.

@@ -57,6 +57,11 @@ export function programArgv(args: readonly string[]): string[] {
   return args.filter((a, i) => !(i === 0 && a === '--'));
 }
 
+/** The exit status of an elevation's result: the program's exit code, else 128 + its signal's number. */
+export function exitStatus(result: ElevateResult): number {
+  return result.exitCode ?? 128 + (SIGNAL_NUMBERS[result.signal ?? ''] ?? 1);
+}
+
 /** Runs `command` elevated through the agent; sets process.exitCode to the program's status. */
 export async function elevate(opts: ElevateOptions, command: readonly string[]): Promise<ElevateResult> {
   if (command.length === 0) throw new AscendError('ASC_USAGE', 'no program given', { hint: 'ascend elevate -- PROGRAM ARGS...' });
@@ -81,7 +86,7 @@ export async function elevate(opts: ElevateOptions, command: readonly string[]):
       else if (frame.kind === 'event' && typeof frame.message === 'string') process.stderr.write(`ascend: ${frame.message}\n`);
     },
   })) as ElevateResult;
-  const status = result.exitCode ?? 128 + (SIGNAL_NUMBERS[result.signal ?? ''] ?? 1);
+  const status = exitStatus(result);
   // Let the program's last output, on both streams, drain before the exit status is set.
   await flushed();
   process.exitCode = status;
