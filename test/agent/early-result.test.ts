@@ -89,9 +89,13 @@ function collect(stream: Readable): Promise<string> {
   });
 }
 
-/** A program that leaves three processes behind (a daemon made with setsid -f, a double fork, a plain background child holding stdout), waits for `go`, and prints its uid. */
+/**
+ * A program that leaves three processes behind (a daemon made with setsid -f that ignores
+ * SIGTERM, so only the KILL after the grace ends it; a double fork; a plain background child
+ * holding stdout), waits for `go`, and prints its uid.
+ */
 function leavesProcesses(go: string): string[] {
-  return ['sh', '-c', `setsid -f sleep 300 >/dev/null 2>&1 </dev/null; (sleep 300 >/dev/null 2>&1 &) ; sleep 300 & while [ ! -e ${go} ]; do sleep 0.05; done; id -u`];
+  return ['sh', '-c', `setsid -f sh -c 'trap "" TERM; exec sleep 300' >/dev/null 2>&1 </dev/null; (sleep 300 >/dev/null 2>&1 &) ; sleep 300 & while [ ! -e ${go} ]; do sleep 0.05; done; id -u`];
 }
 
 function removeMine(): void {
@@ -137,10 +141,12 @@ describe('early result: the elevation result before the removal of its account (
     function spec(command: string[]): ElevationSpec {
       return { elevationId: randomUUID(), requester: { uid: 0, gid: 0, name: 'root' }, command, cwd: '/', groups: ['S-1-5-32-544'], integrity: 'High', stdio: 'pipe' };
     }
+    const gates: (() => void)[] = [];
     /** A gate the removal hook waits at, opened by the test. */
     function gate(): { wait: Promise<void>; open: () => void; reached: () => boolean; hook: (id: string) => Promise<void> } {
       let open = (): void => undefined;
       const wait = new Promise<void>((r) => (open = r));
+      gates.push(() => open());
       let reached = false;
       return {
         wait,
@@ -154,6 +160,7 @@ describe('early result: the elevation result before the removal of its account (
     }
 
     after(async () => {
+      for (const open of gates) open();
       for (const ex of executors) await ex.close().catch(() => undefined);
     });
 
@@ -264,6 +271,15 @@ describe('early result: the elevation result before the removal of its account (
       exited: Promise<unknown>;
     }
 
+    const agents: Agent[] = [];
+    afterEach(async () => {
+      // A failed test leaves no agent behind for the next one.
+      for (const a of agents.splice(0)) {
+        if (a.child.exitCode === null && a.child.signalCode === null) a.child.kill('SIGKILL');
+        await a.exited;
+      }
+    });
+
     async function startAgent(): Promise<Agent> {
       const log = { text: '' };
       const child = spawn(process.execPath, [bin, 'agent', 'run', '--state-dir', stateDir, '--socket', socket, '--policy', policy, '--computer', 'H21B-PC'], {
@@ -275,6 +291,7 @@ describe('early result: the elevation result before the removal of its account (
       child.stderr?.on('data', (d: Buffer) => (log.text += d.toString()));
       child.stdout?.on('data', (d: Buffer) => (log.text += d.toString()));
       const exited = new Promise((resolve) => child.once('exit', resolve));
+      agents.push({ child, log, exited });
       await Promise.race([until(() => /agent listening on/.test(log.text), 'the agent to listen', 60_000), exited.then(() => Promise.reject(new Error(`the agent exited:\n${log.text}`)))]);
       return { child, log, exited };
     }
@@ -364,6 +381,21 @@ describe('early result: the elevation result before the removal of its account (
       }
     });
 
+    it('a burst of 20 back-to-back elevations leaves no account behind', async () => {
+      const agent = await startAgent();
+      try {
+        for (let i = 0; i < 20; i++) {
+          const r = await elevate(['sh', '-c', 'id -u']).result;
+          expect(r.status, r.stderr).to.equal(0);
+        }
+        await until(() => accountsLike(new RegExp(`^${AGENT_PREFIX}`)).length === 0, 'every account of the burst to be removed', 60_000);
+        expect(agent.log.text).to.not.match(/cleanup after elevation failed|could not be removed/);
+      } finally {
+        agent.child.kill('SIGTERM');
+        await agent.exited;
+      }
+    });
+
     it('kill -9 of the agent between the result and the removal: the next start removes the account', async () => {
       const agent = await startAgent();
       const { account, release } = await resultWhileRemovalHeld('kill');
@@ -396,6 +428,12 @@ describe('early result: the elevation result before the removal of its account (
       await agent.exited;
       expect(exited).to.equal(true);
       expect(passwdOf(account), `the account when the agent had exited:\n${agent.log.text}`).to.equal(undefined);
+      // The stop itself waited for the removal (not only the process for its last timers).
+      const lines = agent.log.text.split('\n');
+      const ended = lines.findIndex((l) => l.includes('elevation ended') && l.includes(account));
+      const stopped = lines.findIndex((l) => / info stopped\b/.test(l));
+      expect(ended, `the removal's line:\n${agent.log.text}`).to.be.above(-1);
+      expect(stopped, `the stop's last line:\n${agent.log.text}`).to.be.above(ended);
     });
   });
 });
