@@ -21,6 +21,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { LinuxExecutor, type ElevationExit, type ElevationSpec, type RunningElevation } from '../../agent/executor/index.js';
 import { MAX_PENDING_REMOVALS } from '../../agent/executor/linux.js';
+import { idTaken, nameTaken, type NssDb } from '../../agent/executor/nss.js';
 import { commandWorks, requireComponent } from '../support/components.js';
 import { bin, cliEnv, requireBuiltCli, root } from '../passcode-cli/support.js';
 import { ASCEND_CATALOG, requirePolicy } from '../../src/catalog/index.js';
@@ -436,4 +437,25 @@ describe('early result: the elevation result before the removal of its account (
       expect(stopped, `the stop's last line:\n${agent.log.text}`).to.be.above(ended);
     });
   });
+});
+
+describe('name service checks of a new account: the user and the group asked side by side', () => {
+  for (const [what, ask] of [['nameTaken', (l: Parameters<typeof nameTaken>[0]) => nameTaken(l, 'h21ename')], ['idTaken', (l: Parameters<typeof idTaken>[0]) => idTaken(l, 2013270001)]] as const) {
+    it(`${what} starts both lookups before either answers, and is taken when either says so`, async () => {
+      for (const taken of [[false, false], [true, false], [false, true]] as const) {
+        const asked: NssDb[] = [];
+        const answers: (() => void)[] = [];
+        const lookup = (db: NssDb): Promise<boolean> =>
+          new Promise((resolve) => {
+            asked.push(db);
+            answers.push(() => resolve(db === 'passwd' ? taken[0] : taken[1]));
+            // Answered only once both were asked: one after the other would never finish.
+            if (asked.length === 2) for (const a of answers) a();
+          });
+        const result = await Promise.race([ask(lookup), sleep(5_000).then(() => 'one at a time')]);
+        expect(result, `${what} ${JSON.stringify(taken)}`).to.equal(taken[0] || taken[1]);
+        expect([...asked].sort()).to.deep.equal(['group', 'passwd']);
+      }
+    });
+  }
 });
