@@ -312,7 +312,7 @@ export class LinuxExecutor implements Executor {
     const treeEnded = this.endLeftovers(el, clock);
     const removed = treeEnded.then(() => this.removeAfter(el, clock));
     this.removals.set(el.elevationId, removed);
-    void removed.finally(() => this.removals.delete(el.elevationId));
+    void removed.finally(() => this.removals.delete(el.elevationId)).catch(() => undefined);
     return { treeEnded, removed };
   }
 
