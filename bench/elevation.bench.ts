@@ -201,13 +201,18 @@ export async function run(): Promise<void> {
     }
     if (phases.size > 0) {
       console.log(`agent phases per elevation (executor, medians of ${Math.max(...[...phases.values()].map((v) => v.length))}; "run" is from the launcher's start to the program's exit, the event record included):`);
+      // The result goes out once the tree has ended; these run after it (agent/executor/linux.ts finish).
+      const afterResult = new Set(['sweep-record', 'account-remove', 'scheduled-work', 'home-remove', 'cgroup-remove']);
       let total = 0;
+      let before = 0;
       for (const [k, v] of phases) {
         const m = median(v);
         total += m;
-        console.log(`  ${k.padEnd(16)} ${m.toFixed(2).padStart(8)} ms`);
+        if (!afterResult.has(k)) before += m;
+        console.log(`  ${k.padEnd(16)} ${m.toFixed(2).padStart(8)} ms${afterResult.has(k) ? '   (after the result)' : ''}`);
       }
       console.log(`  ${'sum'.padEnd(16)} ${total.toFixed(2).padStart(8)} ms   (the rest of the wall: client start, socket, decision, program checks)`);
+      console.log(`  ${'before result'.padEnd(16)} ${before.toFixed(2).padStart(8)} ms   (what the user waits for of the sum)`);
     } else {
       console.log('agent phases: none logged (an agent without phase timing)');
     }

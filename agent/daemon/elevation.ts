@@ -212,7 +212,9 @@ export class Elevations {
       void running.endTree();
     }
     try {
-      const done = await running.done;
+      // The result goes out once the program's whole tree has ended and its output is sent; the
+      // removal of the account, its home and cgroup goes on after it (LinuxExecutor.finish).
+      const done = await (running.treeEnded ?? running.done);
       await output;
       return {
         ...(redeemed ? { session: redeemed } : {}),
@@ -222,7 +224,6 @@ export class Elevations {
         account: running.account,
         elevatedBy: byTse ? 'tse' : 'rule',
         rules: decision.matchedRules,
-        accountRemoved: done.accountRemoved,
       };
     } finally {
       this.running.delete(elevationId);

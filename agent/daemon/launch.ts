@@ -203,4 +203,6 @@ export async function runAgent(flags: AgentRunFlags): Promise<void> {
   await agent.stop().catch((e: unknown) => {
     log('error', `stop failed: ${e instanceof Error ? e.message : String(e)}`);
   });
+  // Said once every ended elevation's account is removed and the events are in the spool.
+  log('info', 'stopped');
 }

@@ -62,6 +62,11 @@ export interface RunningElevation {
   readonly stderr: Readable;
   /** Resolves when the main process has exited AND cleanup (leftover processes ended, account removed) is done. */
   readonly done: Promise<ElevationExit & { accountRemoved: boolean; endedPids: number[] }>;
+  /**
+   * Resolves when the main process and every process of its tree have ended; the removal of the
+   * account, its home and cgroup continues after it (`done`). Absent: only `done` says so.
+   */
+  readonly treeEnded?: Promise<ElevationExit & { endedPids: number[] }>;
   /** Ends the whole process tree (even processes that left the process group via setsid): returns the pids it signalled. TERM, then KILL after graceMs. */
   endTree(graceMs?: number): Promise<number[]>;
   /** Forward a signal (SIGINT, SIGTERM, SIGHUP) to the process group. */
@@ -99,6 +104,11 @@ export interface ExecutorOptions {
   stateDir?: string;
   /** The uids/gids of ephemeral accounts (uid = gid), handed out once each; default 0x78000000–0x7FFDFFFF (see ids.ts). */
   idRange?: { first: number; last: number };
+  /**
+   * Tests only (never set by the agent, nor from its command line): awaited after an elevation's
+   * tree has ended, before its account's removal starts.
+   */
+  beforeRemoval?: (elevationId: string) => Promise<void>;
 }
 
 export interface CleanupReport {
@@ -112,6 +122,6 @@ export interface Executor {
   start(spec: ElevationSpec): Promise<RunningElevation>;
   /** Removes ephemeral accounts (by prefix AND by the marker the executor sets, naming this agent's instance) whose elevation is not running in this process or that outlived maxLifetimeMs, with their processes and home folders; homes under this instance's home folder without an account; cgroups under this instance's cgroup folder. Never touches an account without this instance's marker. Runs pending set-id sweeps. */
   cleanupOrphans(activeElevationIds: ReadonlySet<string>): Promise<CleanupReport>;
-  /** The agent is stopping: end background work (unfinished work that must survive is journalled). */
+  /** The agent is stopping: waits for the pending removals of ended elevations, then ends background work (unfinished work that must survive is journalled). */
   close?(): Promise<void>;
 }

@@ -20,6 +20,8 @@ export class LinuxElevation implements RunningElevation {
   readonly stdout: Readable;
   readonly stderr: Readable;
   readonly done: Promise<ElevationExit & { accountRemoved: boolean; endedPids: number[] }>;
+  /** Resolves when the program and every process of its tree have ended (before the account is removed; see LinuxExecutor.finish). */
+  readonly treeEnded: Promise<ElevationExit & { endedPids: number[] }>;
   readonly ended = new Set<number>();
   exited = false;
 
@@ -38,8 +40,12 @@ export class LinuxElevation implements RunningElevation {
   }
 
   constructor(
-    /** Called once the program has exited: ends the leftovers, removes the account and the cgroup (LinuxExecutor.finish). */
-    finish: (el: LinuxElevation) => Promise<{ accountRemoved: boolean }>,
+    /**
+     * Called once the program has exited (LinuxExecutor.finish): `treeEnded` resolves once the
+     * leftovers are ended, true when no process of the elevation is left; `removed` once the
+     * account, its home and the cgroup are removed after that.
+     */
+    finish: (el: LinuxElevation) => { treeEnded: Promise<boolean>; removed: Promise<{ accountRemoved: boolean }> },
     launched: Launched,
     readonly elevationId: string,
     readonly account: string | null,
@@ -60,11 +66,20 @@ export class LinuxElevation implements RunningElevation {
     this.stdin = launched.stdin;
     this.stdout = launched.stdout;
     this.stderr = launched.stderr;
-    this.done = launched.exited.then(async (exit) => {
+    const finished = launched.exited.then((exit) => {
       this.exited = true;
-      const result = await finish(this);
-      return { ...exit, ...result, endedPids: [...this.ended] };
+      return { exit, ...finish(this) };
     });
+    // A tree whose end could not be established waits for the removal too (its loop ends every
+    // process of the uid before the account goes), as every elevation did before.
+    this.treeEnded = finished.then(async ({ exit, treeEnded, removed }) => {
+      if (!(await treeEnded)) await removed;
+      return { ...exit, endedPids: [...this.ended] };
+    });
+    this.done = finished.then(async ({ exit, removed }) => ({ ...exit, ...(await removed), endedPids: [...this.ended] }));
+    // Callers may await only one of the two: neither is left as an unhandled rejection.
+    this.treeEnded.catch(() => undefined);
+    this.done.catch(() => undefined);
   }
 
   release(go: boolean): void {

@@ -56,6 +56,11 @@ export const DEFAULT_HOME_ROOT = '/var/lib/ascend/homes';
 /** The agent's default state folder (agent run --state-dir). */
 export const DEFAULT_STATE_DIR = '/var/lib/ascend';
 const DEFAULT_LEFTOVER_GRACE_MS = 2000;
+/**
+ * Ended elevations whose removal may be pending (their result sent, see finish) before a new
+ * account waits for one of them to be done: a burst of elevations cannot pile up accounts.
+ */
+export const MAX_PENDING_REMOVALS = 4;
 
 export class LinuxExecutor implements Executor {
   private readonly prefix: string;
@@ -69,6 +74,12 @@ export class LinuxExecutor implements Executor {
   private readonly starting = new Set<string>();
   /** Where each running elevation's time went (logged with "elevation ended"; see phases.ts). */
   private readonly clocks = new Map<string, PhaseClock>();
+  /**
+   * Elevations whose program has exited and whose account, home and cgroup are not removed yet
+   * (see finish). They stay in `running` until then, so the orphan cleanup leaves them alone.
+   */
+  private readonly removals = new Map<string, Promise<unknown>>();
+  private readonly beforeRemoval: ExecutorOptions['beforeRemoval'];
   private readonly stateDir: string;
   private instance: string | null = null;
   private readonly foreignWarned = new Set<string>();
@@ -93,6 +104,7 @@ export class LinuxExecutor implements Executor {
     this.maxLifetimeMs = options.maxLifetimeMs;
     this.leftoverGraceMs = options.leftoverGraceMs ?? DEFAULT_LEFTOVER_GRACE_MS;
     this.log = options.log ?? (() => undefined);
+    this.beforeRemoval = options.beforeRemoval;
     this.accounts = new LinuxAccounts({ homeRoot: path.resolve(homeRoot), stateDir: this.stateDir, idRange, instanceId: () => this.instanceId, log: this.log });
     const admin = LinuxExecutor.defaultAdminGroup();
     this.groupMap = { [ADMINISTRATORS_SID]: [admin], [ADMINISTRATORS_NAME]: [admin], ...(options.groupMap ?? {}) };
@@ -124,8 +136,23 @@ export class LinuxExecutor implements Executor {
     await this.accounts.sweepsIdle();
   }
 
-  /** The agent is stopping: background set-id walks end now (their work stays in the journal). */
+  /** How many ended elevations wait for the removal of their account, home and cgroup. */
+  get pendingRemovals(): number {
+    return this.removals.size;
+  }
+
+  /** Resolves when no ended elevation waits for its removal. */
+  async removalsIdle(): Promise<void> {
+    while (this.removals.size > 0) await Promise.all([...this.removals.values()]);
+  }
+
+  /**
+   * The agent is stopping: the pending removals of ended elevations are finished first (a crash
+   * instead leaves marked accounts that the next start's orphan cleanup removes), then the
+   * background set-id walks end (their work stays in the journal).
+   */
   async close(): Promise<void> {
+    await this.removalsIdle();
     this.accounts.stopSweeps();
   }
 
@@ -172,6 +199,10 @@ export class LinuxExecutor implements Executor {
     }
 
     clock.mark('prepare');
+    if (!system && this.removals.size >= MAX_PENDING_REMOVALS) {
+      while (this.removals.size >= MAX_PENDING_REMOVALS) await Promise.race(this.removals.values());
+      clock.mark('removals-wait');
+    }
     this.starting.add(id);
     let account: PasswdEntry | null = null;
     let cgroup: Cgroup | null = null;
@@ -264,17 +295,49 @@ export class LinuxExecutor implements Executor {
     }
   }
 
-  /** Called once the main process has exited: ends the leftovers, removes the account, home and cgroup. */
-  async finish(el: LinuxElevation): Promise<{ accountRemoved: boolean }> {
-    let accountRemoved = false;
+  /**
+   * Called once the main process has exited. `treeEnded`: the leftovers are ended, and true when
+   * the tree shows no process left (no process of the account's uid, none in its cgroup or
+   * process groups); the elevation's result is sent then. `removed`: after it, the account (its
+   * set-id sweep recorded first), its queued work, home and cgroup are removed, in that order
+   * (linux-accounts.ts). Until then the elevation stays in `running` (the orphan cleanup leaves
+   * it alone) and in `removals` (close() waits for it; new accounts wait while too many are).
+   * Nothing of the account can run in between: its processes are gone, its password is locked
+   * and its shell is nologin; a process a set-uid file of it would start is ended by the
+   * removal's own loop, and by the set-id sweep after it.
+   */
+  private finish(el: LinuxElevation): { treeEnded: Promise<boolean>; removed: Promise<{ accountRemoved: boolean }> } {
     const clock = this.clocks.get(el.elevationId) ?? new PhaseClock();
     clock.mark('run');
+    const treeEnded = this.endLeftovers(el, clock);
+    const removed = treeEnded.then(() => this.removeAfter(el, clock));
+    this.removals.set(el.elevationId, removed);
+    void removed.finally(() => this.removals.delete(el.elevationId)).catch(() => undefined);
+    return { treeEnded, removed };
+  }
+
+  /** Ends what the program left behind; true when no process of its tree is left. */
+  private async endLeftovers(el: LinuxElevation, clock: PhaseClock): Promise<boolean> {
     try {
       if (el.members().length > 0) {
         const pids = await el.endTree(this.leftoverGraceMs);
         this.log('info', 'leftover processes ended', { elevationId: el.elevationId, pids });
       }
       clock.mark('leftovers');
+      const rest = el.members();
+      if (rest.length === 0) return true;
+      this.log('error', 'processes of an ended elevation are still running; its result waits for the removal of its account', { elevationId: el.elevationId, pids: rest });
+    } catch (e) {
+      this.log('error', 'ending the leftovers of an elevation failed; its result waits for the removal of its account', { elevationId: el.elevationId, error: String(e) });
+    }
+    return false;
+  }
+
+  /** Removes the account, home and cgroup of an ended elevation (see finish). */
+  private async removeAfter(el: LinuxElevation, clock: PhaseClock): Promise<{ accountRemoved: boolean }> {
+    let accountRemoved = false;
+    try {
+      if (this.beforeRemoval) await this.beforeRemoval(el.elevationId);
       if (el.account !== null) {
         const entry = readPasswd().find((p) => p.name === el.account);
         if (entry) accountRemoved = await this.accounts.remove(entry, clock);

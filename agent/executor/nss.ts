@@ -23,15 +23,20 @@ export const getentLookup: NssLookup = (db, key) =>
     });
   });
 
+/** Whether `key` is taken by a user or a group: both asked at once (two getent processes run side by side). */
+async function eitherTaken(lookup: NssLookup, key: string): Promise<boolean> {
+  const [user, group] = await Promise.all([lookup('passwd', key), lookup('group', key)]);
+  return user || group;
+}
+
 /** Whether uid/gid `id` is taken by a user or a group of the name service. */
 export async function idTaken(lookup: NssLookup, id: number): Promise<boolean> {
-  const key = String(id);
-  return (await lookup('passwd', key)) || (await lookup('group', key));
+  return eitherTaken(lookup, String(id));
 }
 
 /** Whether `name` is taken by a user or a group of the name service. */
 export async function nameTaken(lookup: NssLookup, name: string): Promise<boolean> {
-  return (await lookup('passwd', name)) || (await lookup('group', name));
+  return eitherTaken(lookup, name);
 }
 
 /**

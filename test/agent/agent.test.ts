@@ -38,6 +38,16 @@ function accountsWithPrefix(prefix: string): string[] {
     .filter((n) => n.startsWith(prefix));
 }
 
+/**
+ * The accounts with `prefix` once none is left, or those left at a generous deadline: an
+ * account is removed after the elevation's result goes out (agent/executor/linux.ts finish).
+ */
+async function accountsGone(prefix: string, deadlineMs = 60_000): Promise<string[]> {
+  const deadline = Date.now() + deadlineMs;
+  while (accountsWithPrefix(prefix).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+  return accountsWithPrefix(prefix);
+}
+
 /** type:processPath of every event in the agent's spool (read-only). */
 function spooledTypes(stateDir: string): string[] {
   const dir = path.join(stateDir, 'spool');
@@ -220,7 +230,7 @@ describe('agent: rules, controls through the collector, blacklist, crashes (root
     expect(r.stdout.trim().split(' ')).to.include('sudo');
     const who = await asUser(['elevate', '--', 'id', '-un']);
     expect(who.stdout.trim()).to.match(new RegExp(`^${prefix}[0-9a-f]{12}$`));
-    expect(accountsWithPrefix(prefix)).to.deep.equal([]);
+    expect(await accountsGone(prefix)).to.deep.equal([]);
   });
 
   it('passes the exit status through, and refuses with one line what no rule allows', async () => {
@@ -452,6 +462,8 @@ describe('agent: rules, controls through the collector, blacklist, crashes (root
     await stopCollector();
     // Three elevations while the collector is down: their events wait in the spool.
     for (let i = 0; i < 3; i++) expect((await asUser(['elevate', '--', 'id', '-u'])).status).to.equal(0);
+    // Their accounts are removed after their results: gone before the one below is counted.
+    expect(await accountsGone(prefix)).to.deep.equal([]);
     // An elevation in flight when the agent is killed leaves its account behind.
     const inFlight = asUser(['elevate', '--', 'sleep', '300'], 60_000);
     // Killed once the program runs and its event is in the spool (not merely once its account exists).

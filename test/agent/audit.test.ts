@@ -40,6 +40,16 @@ function accountsWithPrefix(prefix: string): string[] {
     .filter((n) => n.startsWith(prefix));
 }
 
+/**
+ * The accounts with `prefix` once none is left, or those left at a generous deadline: an
+ * account is removed after the elevation's result goes out (agent/executor/linux.ts finish).
+ */
+async function accountsGone(prefix: string, deadlineMs = 60_000): Promise<string[]> {
+  const deadline = Date.now() + deadlineMs;
+  while (accountsWithPrefix(prefix).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+  return accountsWithPrefix(prefix);
+}
+
 function waitForText(child: ChildProcess, seen: { text: string }, re: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
     const check = () => {
@@ -359,6 +369,8 @@ describe('audit trail: no elevation escapes the record (issue 12 finding 4; root
     it('refuses an elevation it cannot record, with one clear line, before anything runs', async () => {
       let refused: { outcome: Outcome; file: string } | undefined;
       for (let i = 0; i < 6 && !refused; i++) {
+        // Earlier elevations' accounts are removed after their results: gone before this one.
+        expect(await accountsGone(bench.prefix)).to.deep.equal([]);
         const file = marker();
         // The long name cannot be made (ENAMETOOLONG); the marker is, when touch runs.
         const outcome = await bench.asUser(USER_A, ['elevate', '--', '/usr/bin/touch', file, 'g'.repeat(30000)]);

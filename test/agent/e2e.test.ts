@@ -48,6 +48,16 @@ function accountsWithPrefix(prefix: string): string[] {
     .filter((n) => n.startsWith(prefix));
 }
 
+/**
+ * The accounts with `prefix` once none is left, or those left at a generous deadline: an
+ * account is removed after the elevation's result goes out (agent/executor/linux.ts finish).
+ */
+async function accountsGone(prefix: string, deadlineMs = 60_000): Promise<string[]> {
+  const deadline = Date.now() + deadlineMs;
+  while (accountsWithPrefix(prefix).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+  return accountsWithPrefix(prefix);
+}
+
 describe('agent end to end: GPO with TSE, enrolled agent, redeem, elevate, expiry, TSE Usage Report (root)', function () {
   this.timeout(300_000);
   const tag = randomBytes(3).toString('hex');
@@ -207,7 +217,7 @@ describe('agent end to end: GPO with TSE, enrolled agent, redeem, elevate, expir
     expect(account).to.match(new RegExp(`^${prefix}`));
     expect(groups?.split(' ')).to.include('sudo');
     expect(secret).to.equal('secret=none');
-    expect(accountsWithPrefix(prefix), 'the account is removed after the program ends').to.deep.equal([]);
+    expect(await accountsGone(prefix), 'the account is removed after the program ends').to.deep.equal([]);
 
     // 6. A long sleep inside the session ends when the session expires: SIGTERM from the agent
     //    (had nothing ended it, this test's own limit would SIGKILL the client: no status), and
@@ -215,7 +225,7 @@ describe('agent end to end: GPO with TSE, enrolled agent, redeem, elevate, expir
     const sleep = await asUser(['elevate', '--', 'sleep', '300'], 120_000);
     expect(sleep.status, sleep.stderr).to.equal(128 + 15);
     expect(Date.now(), `ended at the session's end (${session.endsAt}), not before`).to.be.at.least(Date.parse(session.endsAt) - 1000);
-    expect(accountsWithPrefix(prefix)).to.deep.equal([]);
+    expect(await accountsGone(prefix)).to.deep.equal([]);
     const after = await asUser(['tse', 'status', '--json']);
     expect(JSON.parse(after.stdout).active).to.deep.equal([]);
 

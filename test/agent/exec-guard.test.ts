@@ -228,6 +228,8 @@ describe('exec guard: deny rules on every exec of an elevated tree (root, real a
     await until(() => events().some((e) => e.reason === 'denied-in-elevated-tree' && e.processPath === link), 'the event of the linked crontab');
     expect(events().some((e) => e.reason === 'scheduler-outside-elevation' && e.processPath === '/usr/bin/crontab')).to.equal(true);
     // A crontab an account had anyway (written here by root while the elevation runs) goes with the account.
+    // The earlier elevations' accounts are removed after their results: gone before this one is looked for.
+    await until(() => !readFileSync('/etc/passwd', 'utf8').split('\n').some((l) => l.startsWith(PREFIX)), 'the earlier accounts to be removed', 60_000);
     const running = asUser(['elevate', '--', 'sh', '-c', 'sleep 4']);
     let account = '';
     await until(() => {

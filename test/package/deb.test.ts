@@ -282,7 +282,8 @@ describe('Debian package (npm run package) installed into a clean Debian 12 root
     const r = inRoot(['ascend', 'elevate', '--', 'id', '-un'], { user: USER });
     expect(r.status, `${r.stdout}\n${r.stderr}\n${logOf(agent)}`).to.equal(0);
     expect(r.stdout.trim()).to.match(/^ascend_[0-9a-f]+$/);
-    expect(readFileSync(path.join(root, 'etc/passwd'), 'utf8')).to.not.include(`${r.stdout.trim()}:`);
+    // Removed after the result went out (agent/executor/linux.ts finish).
+    await until('the ephemeral account to be removed', () => !readFileSync(path.join(root, 'etc/passwd'), 'utf8').includes(`\n${r.stdout.trim()}:`));
     const spool = path.join(root, 'var/lib/ascend/spool');
     expect(readdirSync(spool).some((f) => /^seg-\d+\.log$/.test(f)), 'events in the spool').to.equal(true);
     // /usr/bin/ascend sends elevate to the native client, which hands what it does not answer (help) to the bundled Node.
@@ -324,6 +325,8 @@ describe('Debian package (npm run package) installed into a clean Debian 12 root
     await until('the agent socket', () => running(agent, 'the agent') && existsSync(path.join(root, 'run/ascend/agent.sock')));
     const r = inRoot(['ascend', 'elevate', '--', 'id', '-un'], { user: USER });
     expect(r.status, `${r.stderr}\n${logOf(agent)}`).to.equal(0);
+    // Its account is removed after the result: gone before the next test looks for a leftover one.
+    await until('the ephemeral account to be removed', () => !readFileSync(path.join(root, 'etc/passwd'), 'utf8').includes(`\n${r.stdout.trim()}:`));
   });
 
   it('purge removes every file, the system user and the ephemeral accounts a killed agent left', async function () {
