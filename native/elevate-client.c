@@ -173,11 +173,46 @@ static int utf8_valid(const unsigned char *s, size_t n) {
 
 static int g_stdout_gone;
 
+/*
+ * While the exchange lasts, SIGINT, SIGTERM and SIGHUP are blocked and read from a signalfd in
+ * the poll loop. A write of the program's output to a reader that does not drain (a pager, a
+ * terminal stopped with Ctrl-S) would then park the client in the kernel with the signals
+ * pending: Ctrl-C would neither reach the agent nor, the second time, end the client. So output
+ * is written with those signals unblocked, caught by a handler without SA_RESTART that only
+ * counts them: the write returns EINTR (or short), the signals are taken as in the poll loop
+ * (forwarded to the agent at once, the second of a kind ends the client) and the write goes on.
+ */
+static volatile sig_atomic_t g_sig_count[32];
+static int g_in_exchange;
+static sigset_t g_forwarded;
+static void take_counted_signals(void);
+
+static void count_signal(int sig) {
+  if (sig > 0 && sig < 32) g_sig_count[sig]++;
+}
+
+/* One write with the forwarded signals unblocked when the exchange runs (see above). */
+static ssize_t output_write(int fd, const void *p, size_t n) {
+  if (!g_in_exchange || (fd != 1 && fd != 2)) return write(fd, p, n);
+  sigprocmask(SIG_UNBLOCK, &g_forwarded, NULL);
+  ssize_t w = -1;
+  int e = EINTR;
+  /* A signal taken between the unblock and the write is seen here, not lost (a counter). */
+  if (!g_sig_count[SIGINT] && !g_sig_count[SIGTERM] && !g_sig_count[SIGHUP]) {
+    w = write(fd, p, n);
+    e = errno;
+  }
+  sigprocmask(SIG_BLOCK, &g_forwarded, NULL);
+  take_counted_signals();
+  errno = e;
+  return w;
+}
+
 /* Writes everything (waiting out a non-blocking descriptor); 0, or -1 with errno. */
 static int write_all(int fd, const void *data, size_t n) {
   const char *p = data;
   while (n > 0) {
-    ssize_t w = write(fd, p, n);
+    ssize_t w = output_write(fd, p, n);
     if (w < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -224,6 +259,8 @@ static void protocol_fail(const char *message) { fail_line(message, NULL, 1); }
 
 static char g_root[PATH_MAX];
 static char g_node[PATH_MAX];
+/* The node a checkout hands over to, kept whole in the binary (a package test reads it there). */
+__attribute__((used)) static const char g_built_node[] = ASCEND_NODE;
 
 /* The checkout or package root: three levels above this binary's real path (build/native/x). Only
  * looked up when Node is needed: an elevation itself does not depend on /proc. */
@@ -231,7 +268,8 @@ static void find_root(void) {
   if (g_node[0]) return;
   char self[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0) {
+  /* A result that fills the buffer may have been cut: never derive the installation from it. */
+  if (n <= 0 || (size_t)n >= sizeof self - 1) {
     err_str("ascend: cannot find the ascend installation (/proc/self/exe)\n");
     exit(1);
   }
@@ -256,7 +294,7 @@ static void find_root(void) {
   if (lstat(bundled, &st) == 0) {
     if (snprintf(g_node, sizeof g_node, "%s/bin/node", bundled) >= (int)sizeof g_node) exit(1);
   } else {
-    snprintf(g_node, sizeof g_node, "%s", ASCEND_NODE);
+    snprintf(g_node, sizeof g_node, "%s", g_built_node);
   }
 }
 
@@ -1135,33 +1173,80 @@ static void append_stdin(buf_t *out, const unsigned char *data, size_t n) {
   buf_str(out, "\"}\n");
 }
 
+/* The exchange's state the output path needs too: what is queued for the agent, and which signals were seen. */
+static buf_t g_out;
+static size_t g_sent;
+static int g_sock = -1, g_write_error, g_seen[32];
+
+/* A forwarded signal: a signal frame to the agent, sent now if the socket takes it; the second of a kind ends the client by it. */
+static void take_signal(int sig) {
+  if (sig <= 0 || sig >= 32) return;
+  if (g_seen[sig]) {
+    /* Asked twice: stop waiting for the agent and die of the signal. */
+    signal(sig, SIG_DFL);
+    restore_signals();
+    raise(sig);
+    _exit(128 + sig);
+  }
+  g_seen[sig] = 1;
+  if (g_write_error) return;
+  append_frame(&g_out, sig == SIGINT ? "{\"op\":\"signal\",\"signal\":\"SIGINT\"}" : sig == SIGTERM ? "{\"op\":\"signal\",\"signal\":\"SIGTERM\"}" : "{\"op\":\"signal\",\"signal\":\"SIGHUP\"}");
+  /* While the output is stalled the poll loop does not run: the frame goes out from here. */
+  while (g_sent < g_out.n) {
+    ssize_t w = send(g_sock, g_out.p + g_sent, g_out.n - g_sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w > 0) {
+      g_sent += (size_t)w;
+    } else {
+      if (w < 0 && errno != EAGAIN && errno != EINTR) g_write_error = errno;
+      break;
+    }
+  }
+  if (g_sent == g_out.n) g_sent = g_out.n = 0;
+}
+
+static void take_counted_signals(void) {
+  static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+    while (g_sig_count[sigs[i]] > 0) {
+      g_sig_count[sigs[i]]--;
+      take_signal(sigs[i]);
+    }
+  }
+}
+
 static int exchange(int sock, char *request) {
-  buf_t out = {0};
-  size_t sent = 0;
-  buf_str(&out, request);
+  g_sock = sock;
+  buf_str(&g_out, request);
 
   /* SIGINT, SIGTERM and SIGHUP go to the agent as signal frames while the call lasts. */
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  sigprocmask(SIG_BLOCK, &set, NULL);
-  int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  sigemptyset(&g_forwarded);
+  sigaddset(&g_forwarded, SIGINT);
+  sigaddset(&g_forwarded, SIGTERM);
+  sigaddset(&g_forwarded, SIGHUP);
+  sigprocmask(SIG_BLOCK, &g_forwarded, NULL);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = count_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0; /* no SA_RESTART: a blocked output write returns EINTR */
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
+  int sfd = signalfd(-1, &g_forwarded, SFD_CLOEXEC | SFD_NONBLOCK);
   if (sfd < 0) {
     restore_signals();
     protocol_fail("cannot watch signals");
   }
-  int seen[32] = {0};
+  g_in_exchange = 1;
 
-  int stdin_open = 1, write_error = 0;
+  int stdin_open = 1;
   static char chunk[64 * 1024];
   static unsigned char inbuf[STDIN_CHUNK];
   for (;;) {
     struct pollfd p[3] = {
-        {.fd = sock, .events = (short)(POLLIN | (sent < out.n && !write_error ? POLLOUT : 0))},
+        {.fd = sock, .events = (short)(POLLIN | (g_sent < g_out.n && !g_write_error ? POLLOUT : 0))},
         {.fd = sfd, .events = POLLIN},
-        {.fd = stdin_open && out.n - sent < OUT_HIGH_WATER && !write_error ? 0 : -1, .events = POLLIN},
+        {.fd = stdin_open && g_out.n - g_sent < OUT_HIGH_WATER && !g_write_error ? 0 : -1, .events = POLLIN},
     };
     if (poll(p, 3, -1) < 0) {
       if (errno == EINTR) continue;
@@ -1169,36 +1254,24 @@ static int exchange(int sock, char *request) {
     }
     if (p[1].revents & POLLIN) {
       struct signalfd_siginfo si;
-      while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
-        int sig = (int)si.ssi_signo;
-        if (sig <= 0 || sig >= 32) continue;
-        if (seen[sig]) {
-          /* Asked twice: stop waiting for the agent and die of the signal. */
-          signal(sig, SIG_DFL);
-          restore_signals();
-          raise(sig);
-          _exit(128 + sig);
-        }
-        seen[sig] = 1;
-        if (!write_error) append_frame(&out, sig == SIGINT ? "{\"op\":\"signal\",\"signal\":\"SIGINT\"}" : sig == SIGTERM ? "{\"op\":\"signal\",\"signal\":\"SIGTERM\"}" : "{\"op\":\"signal\",\"signal\":\"SIGHUP\"}");
-      }
+      while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) take_signal((int)si.ssi_signo);
     }
     if (p[2].revents) {
       ssize_t r = read(0, inbuf, sizeof inbuf);
       if (r > 0) {
-        append_stdin(&out, inbuf, (size_t)r);
+        append_stdin(&g_out, inbuf, (size_t)r);
       } else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
-        append_frame(&out, "{\"op\":\"stdin-end\"}");
+        append_frame(&g_out, "{\"op\":\"stdin-end\"}");
         stdin_open = 0;
       }
     }
-    if ((p[0].revents & POLLOUT) && sent < out.n && !write_error) {
-      ssize_t w = send(sock, out.p + sent, out.n - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if ((p[0].revents & POLLOUT) && g_sent < g_out.n && !g_write_error) {
+      ssize_t w = send(sock, g_out.p + g_sent, g_out.n - g_sent, MSG_NOSIGNAL | MSG_DONTWAIT);
       if (w > 0) {
-        sent += (size_t)w;
-        if (sent == out.n) sent = out.n = 0;
+        g_sent += (size_t)w;
+        if (g_sent == g_out.n) g_sent = g_out.n = 0;
       } else if (w < 0 && errno != EAGAIN && errno != EINTR) {
-        write_error = errno;
+        g_write_error = errno;
       }
     }
     if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
@@ -1206,7 +1279,7 @@ static int exchange(int sock, char *request) {
       if (r > 0) {
         feed(chunk, (size_t)r);
       } else if (r == 0) {
-        if (write_error) connection_failed("write", write_error);
+        if (g_write_error) connection_failed("write", g_write_error);
         buf_t b = {0};
         buf_str(&b, "the agent on ");
         buf_str(&b, g_socket);
@@ -1217,6 +1290,7 @@ static int exchange(int sock, char *request) {
       }
     }
   }
+  return 70; /* not reached: the loop ends only through exit() */
 }
 
 int main(int argc, char **argv) {

@@ -12,7 +12,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { requireComponent } from '../support/components.js';
@@ -367,6 +367,39 @@ describe('native elevate client: answers as the lean client does', function () {
         const r = await done;
         expect(r, client === lean ? 'lean' : 'native').to.deep.include({ status: null, signal: 'SIGINT', stdout: '' });
       }
+    });
+
+    it('SIGINT still reaches the agent, and twice ends the client, while its stdout is a reader that never drains', async () => {
+      // 40 stdout frames of 192 KiB: far more than a pipe holds, so the client blocks writing to fd 1.
+      const frame = `${JSON.stringify({ kind: 'stdout', data: Buffer.alloc(192 * 1024, 0x61).toString('base64') })}\n`;
+      fake.answer(Buffer.from(frame.repeat(40)), { close: false });
+      const from = fake.received.length;
+      const child = spawn(NATIVE, ['elevate', '--socket', fakeSocket, '--', '/usr/bin/true'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      // stdout is never read: the pipe fills and stays full.
+      child.stderr.resume();
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+      const poll = async (what: string, ok: () => boolean): Promise<void> => {
+        const deadline = Date.now() + 60_000;
+        while (!ok()) {
+          if (Date.now() > deadline) throw new Error(`no ${what}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      };
+      // Blocked in write(2) on fd 1: /proc/PID/syscall starts with "1 0x1 " (x86-64) or "64 0x1 " (arm64).
+      const inWrite = (): boolean => {
+        try {
+          return /^(1|64) 0x1 /.test(readFileSync(`/proc/${String(child.pid)}/syscall`, 'utf8'));
+        } catch {
+          return false;
+        }
+      };
+      await poll('write to a full stdout', inWrite);
+      process.kill(child.pid as number, 'SIGINT');
+      await poll('signal frame at the agent', () => Boolean(fake.received[from]?.toString().includes('{"op":"signal","signal":"SIGINT"}')));
+      process.kill(child.pid as number, 'SIGINT');
+      const r = await Promise.race([exited, new Promise<'alive'>((resolve) => setTimeout(() => resolve('alive'), 60_000))]);
+      if (r === 'alive') child.kill('SIGKILL');
+      expect(r).to.deep.equal({ code: null, signal: 'SIGINT' });
     });
   });
 
