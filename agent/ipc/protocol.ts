@@ -157,5 +157,7 @@ export function toClientFrame(frame: Frame): ClientFrame {
 
 /** The error part of a result frame for an AscendError. */
 export function errorBody(e: AscendError): IpcErrorBody {
-  return { code: e.code, message: e.message, ...(e.hint !== undefined ? { hint: e.hint } : {}) };
+  // The client prints these on the user's terminal: text that came from elsewhere (a collector's
+  // approver name or refusal reason, a program's path) must not carry terminal controls or bidi overrides.
+  return { code: e.code, message: escapeControlChars(e.message), ...(e.hint !== undefined ? { hint: escapeControlChars(e.hint) } : {}) };
 }

@@ -9,6 +9,7 @@ import net from 'node:net';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { AscendError, isAscendError } from '../../src/errors.js';
+import { escapeControlChars } from '../../src/log-line.js';
 import { checkRootOnlyFolder } from '../policy/root-only.js';
 import { peerCredentials, type PeerCredentials, type PeerParent, readPeerParent } from './peer.js';
 import {
@@ -595,7 +596,8 @@ class Connection {
 
   private write(frame: Frame): boolean {
     if (this.finished || this.isClosed || !this.socket.writable) return false;
-    const bytes = encodeFrame(frame);
+    // An event's message is printed on the user's terminal as it is (see errorBody).
+    const bytes = encodeFrame(frame.kind === 'event' && typeof frame.message === 'string' ? { ...frame, message: escapeControlChars(frame.message) } : frame);
     const ok = this.socket.write(bytes);
     if (this.socket.writableLength > MAX_BUFFERED_OUT) {
       this.opts.log('warn', `agent socket: the client does not read (${this.socket.writableLength} bytes waiting); disconnecting it`, this.fields());
