@@ -123,8 +123,10 @@ build_deb() {
   install -m 0644 build/native/peercred.node "$lib/build/native/peercred.node"
   install -m 0755 build/native/ascend-launch "$lib/build/native/ascend-launch"
   # The native `ascend elevate` (/usr/bin/ascend sends elevate to it); it finds node/bin/node and
-  # bin/run.js from its own path, three folders up.
-  install -m 0755 build/native/ascend-elevate "$lib/build/native/ascend-elevate"
+  # bin/run.js from its own path, three folders up. Built here, from the current source, for the
+  # package's own Node: no path of this machine is compiled into it.
+  ASCEND_ELEVATE_NODE=/usr/lib/ascend/node/bin/node ASCEND_ELEVATE_OUT="$lib/build/native/ascend-elevate" "$NODE" scripts/build-native.js >&2
+  chmod 0755 "$lib/build/native/ascend-elevate"
   install -m 0755 "$NODE" "$lib/node/bin/node"
   # /usr/bin/ascend runs it with the bundled Node; it is not a program of its own.
   chmod 0644 "$lib/bin/run.js"

@@ -13,7 +13,7 @@
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -290,6 +290,11 @@ describe('Debian package (npm run package) installed into a clean Debian 12 root
     const traced = inRoot(['sh', '-x', '/usr/bin/ascend', 'elevate', '--help'], { user: USER });
     expect(traced.stderr).to.include('exec /usr/lib/ascend/build/native/ascend-elevate elevate --help');
     expect(ok(traced, 'ascend elevate --help')).to.match(/^USAGE/m);
+    // Built for the package: it names the bundled Node, never a path of the machine that built it.
+    const native = readFileSync(path.join(root, 'usr/lib/ascend/build/native/ascend-elevate')).toString('latin1');
+    expect(native).to.include('/usr/lib/ascend/node/bin/node');
+    expect(native).to.not.include(process.execPath);
+    expect(native).to.not.include(realpathSync(process.execPath));
   });
 
   it("runs the collector with its unit's ExecStart, as the system user ascend, answering health on 8003", async function () {
