@@ -18,6 +18,17 @@
  *   copySecurityXattrs(from, to): copies security.selinux and system.posix_acl_access between
  *     two open files (see below).
  *
+ * And the name service, asked in the agent's own process instead of forking getent and id for
+ * every request (agent/daemon/identity.ts):
+ *   lookupAccount(uid, callback): on a thread of libuv's pool, getpwuid_r, getgrouplist and
+ *     getgrgid_r, as `getent passwd UID` and `id -G NAME` / `id -Gn NAME` would answer; the
+ *     callback gets (null, { name, home, gid, groups: [{ gid, name }] }) with the primary group
+ *     first, (null, null) when the uid is unknown, or (Error) when the name service failed.
+ *     A group without a name has name null.
+ *   nssKnown(db, key, callback): whether `getent passwd|group KEY` would find KEY (a key of
+ *     digits only is an id, anything else a name, as getent reads it): (null, true|false), or
+ *     (Error) when the name service failed.
+ *
  * And one the daemon asks once a policy is applied, as Node has no API for it either:
  *   releaseMemory() -> number: the free memory of malloc's arenas given back to the system
  *     (malloc_trim; see below).
@@ -32,7 +43,9 @@
 #define NAPI_VERSION 8
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <malloc.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
@@ -241,6 +254,314 @@ static napi_value release_memory(napi_env env, napi_callback_info info) {
   return napi_create_int32(env, released, &result) == napi_ok ? result : NULL;
 }
 
+/* ---------------------------------------------------------------- lookupAccount */
+
+/* At most this many groups of one account (NGROUPS_MAX is 65536 on Linux). */
+#define MAX_ACCOUNT_GROUPS 65536
+
+typedef struct {
+  char *name;
+} group_name_t;
+
+typedef struct {
+  uid_t uid;
+  napi_async_work work;
+  napi_ref callback;
+  int err;          /* an errno of the name service, 0 when it answered */
+  int found;        /* the uid is known */
+  char *name, *home;
+  gid_t gid;
+  int ngroups;
+  gid_t *gids;
+  char **gnames;    /* NULL where the group has no name */
+} lookup_t;
+
+/* getpw*_r and getgr*_r want a buffer: grown while they say ERANGE, up to 1 MiB. */
+static int with_buffer(char **buf, size_t *size) {
+  size_t next = *size ? *size * 2 : 4096;
+  if (next > (1u << 20)) return ERANGE;
+  char *p = realloc(*buf, next);
+  if (!p) return ENOMEM;
+  *buf = p;
+  *size = next;
+  return 0;
+}
+
+static void lookup_execute(napi_env env, void *data) {
+  (void)env;
+  lookup_t *l = data;
+  char *buf = NULL;
+  size_t size = 0;
+  struct passwd pw, *pwp = NULL;
+  int rc;
+  for (;;) {
+    if ((rc = with_buffer(&buf, &size)) != 0) { l->err = rc; goto done; }
+    rc = getpwuid_r(l->uid, &pw, buf, size, &pwp);
+    if (rc != ERANGE) break;
+  }
+  /* Unknown: 0 (or ENOENT/ESRCH from some modules) with no entry. */
+  if (!pwp) {
+    if (rc != 0 && rc != ENOENT && rc != ESRCH) l->err = rc;
+    goto done;
+  }
+  l->found = 1;
+  l->gid = pw.pw_gid;
+  l->name = strdup(pw.pw_name ? pw.pw_name : "");
+  l->home = strdup(pw.pw_dir ? pw.pw_dir : "");
+  if (!l->name || !l->home) { l->err = ENOMEM; goto done; }
+  int n = 64;
+  for (;;) {
+    gid_t *g = realloc(l->gids, sizeof(gid_t) * (size_t)n);
+    if (!g) { l->err = ENOMEM; goto done; }
+    l->gids = g;
+    int got = n;
+    if (getgrouplist(l->name, l->gid, l->gids, &got) >= 0) { n = got; break; }
+    if (got <= n) {
+      if (n >= MAX_ACCOUNT_GROUPS) { l->err = E2BIG; goto done; }
+      got = n * 2;
+    }
+    if (got > MAX_ACCOUNT_GROUPS) { l->err = E2BIG; goto done; }
+    n = got;
+  }
+  /* The primary group first, then the others in the name service's order, each once. */
+  gid_t *ordered = malloc(sizeof(gid_t) * (size_t)(n + 1));
+  if (!ordered) { l->err = ENOMEM; goto done; }
+  int k = 0;
+  ordered[k++] = l->gid;
+  for (int i = 0; i < n; i++) {
+    int seen = 0;
+    for (int j = 0; j < k && !seen; j++) seen = ordered[j] == l->gids[i];
+    if (!seen) ordered[k++] = l->gids[i];
+  }
+  free(l->gids);
+  l->gids = ordered;
+  l->ngroups = k;
+  l->gnames = calloc((size_t)k, sizeof(char *));
+  if (!l->gnames) { l->err = ENOMEM; goto done; }
+  for (int i = 0; i < k; i++) {
+    struct group gr, *grp = NULL;
+    for (;;) {
+      rc = getgrgid_r(l->gids[i], &gr, buf, size, &grp);
+      if (rc != ERANGE) break;
+      if ((rc = with_buffer(&buf, &size)) != 0) { l->err = rc; goto done; }
+    }
+    if (grp && grp->gr_name) {
+      l->gnames[i] = strdup(grp->gr_name);
+      if (!l->gnames[i]) { l->err = ENOMEM; goto done; }
+    } else if (rc != 0 && rc != ENOENT && rc != ESRCH) {
+      l->err = rc;
+      goto done;
+    }
+  }
+done:
+  free(buf);
+}
+
+static void lookup_free(lookup_t *l) {
+  if (l->gnames) for (int i = 0; i < l->ngroups; i++) free(l->gnames[i]);
+  free(l->gnames);
+  free(l->gids);
+  free(l->name);
+  free(l->home);
+  free(l);
+}
+
+static napi_value lookup_result(napi_env env, lookup_t *l) {
+  napi_value result, v, groups;
+  if (!l->found) {
+    napi_get_null(env, &result);
+    return result;
+  }
+  if (napi_create_object(env, &result) != napi_ok) return NULL;
+  if (napi_create_string_utf8(env, l->name, NAPI_AUTO_LENGTH, &v) != napi_ok || napi_set_named_property(env, result, "name", v) != napi_ok) return NULL;
+  if (napi_create_string_utf8(env, l->home, NAPI_AUTO_LENGTH, &v) != napi_ok || napi_set_named_property(env, result, "home", v) != napi_ok) return NULL;
+  if (napi_create_uint32(env, (uint32_t)l->gid, &v) != napi_ok || napi_set_named_property(env, result, "gid", v) != napi_ok) return NULL;
+  if (napi_create_array_with_length(env, (size_t)l->ngroups, &groups) != napi_ok) return NULL;
+  for (int i = 0; i < l->ngroups; i++) {
+    napi_value g, id, name;
+    if (napi_create_object(env, &g) != napi_ok || napi_create_uint32(env, (uint32_t)l->gids[i], &id) != napi_ok || napi_set_named_property(env, g, "gid", id) != napi_ok) return NULL;
+    if (l->gnames[i]) {
+      if (napi_create_string_utf8(env, l->gnames[i], NAPI_AUTO_LENGTH, &name) != napi_ok) return NULL;
+    } else if (napi_get_null(env, &name) != napi_ok) {
+      return NULL;
+    }
+    if (napi_set_named_property(env, g, "name", name) != napi_ok || napi_set_element(env, groups, (uint32_t)i, g) != napi_ok) return NULL;
+  }
+  if (napi_set_named_property(env, result, "groups", groups) != napi_ok) return NULL;
+  return result;
+}
+
+static void lookup_complete(napi_env env, napi_status status, void *data) {
+  lookup_t *l = data;
+  napi_value cb, global, args[2];
+  if (napi_get_reference_value(env, l->callback, &cb) == napi_ok && napi_get_global(env, &global) == napi_ok) {
+    napi_get_null(env, &args[0]);
+    napi_get_null(env, &args[1]);
+    if (status != napi_ok || l->err != 0) {
+      char text[160];
+      snprintf(text, sizeof text, "the name service failed for uid %u: %s", (unsigned)l->uid, status != napi_ok ? "cancelled" : strerror(l->err));
+      napi_value msg;
+      if (napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &msg) == napi_ok) napi_create_error(env, NULL, msg, &args[0]);
+    } else {
+      napi_value r = lookup_result(env, l);
+      if (r) args[1] = r;
+      else {
+        napi_value msg;
+        if (napi_create_string_utf8(env, "lookupAccount: out of memory", NAPI_AUTO_LENGTH, &msg) == napi_ok) napi_create_error(env, NULL, msg, &args[0]);
+      }
+    }
+    napi_value ignored;
+    napi_call_function(env, global, cb, 2, args, &ignored);
+  }
+  napi_delete_reference(env, l->callback);
+  napi_delete_async_work(env, l->work);
+  lookup_free(l);
+}
+
+static napi_value lookup_account(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  napi_valuetype t0, t1;
+  if (argc < 2 || napi_typeof(env, argv[0], &t0) != napi_ok || napi_typeof(env, argv[1], &t1) != napi_ok || t0 != napi_number || t1 != napi_function) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "lookupAccount(uid, callback)");
+    return NULL;
+  }
+  double value;
+  if (napi_get_value_double(env, argv[0], &value) != napi_ok) return NULL;
+  if (!(value >= 0 && value <= 4294967294.0) || value != (double)(uint32_t)value) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "lookupAccount: uid must be an integer from 0 to 4294967294");
+    return NULL;
+  }
+  lookup_t *l = calloc(1, sizeof *l);
+  if (!l) return throw_errno(env, "lookupAccount", ENOMEM);
+  l->uid = (uid_t)value;
+  napi_value name;
+  if (napi_create_reference(env, argv[1], 1, &l->callback) != napi_ok ||
+      napi_create_string_utf8(env, "ascend:lookupAccount", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, lookup_execute, lookup_complete, l, &l->work) != napi_ok ||
+      napi_queue_async_work(env, l->work) != napi_ok) {
+    free(l);
+    return throw_errno(env, "lookupAccount", EAGAIN);
+  }
+  napi_value undef;
+  napi_get_undefined(env, &undef);
+  return undef;
+}
+
+/* ---------------------------------------------------------------- nssKnown */
+
+typedef struct {
+  int group;        /* 0: passwd, 1: group */
+  char *key;
+  napi_async_work work;
+  napi_ref callback;
+  int err, found;
+} known_t;
+
+static void known_execute(napi_env env, void *data) {
+  (void)env;
+  known_t *k = data;
+  char *buf = NULL, *end = NULL;
+  size_t size = 0;
+  int rc;
+  /* As getent: digits only (and not empty) is an id, anything else a name. */
+  errno = 0;
+  unsigned long id = strtoul(k->key, &end, 10);
+  int by_id = k->key[0] >= '0' && k->key[0] <= '9' && *end == '\0' && errno == 0 && id <= 0xfffffffeUL;
+  int numeric_overflow = k->key[0] >= '0' && k->key[0] <= '9' && *end == '\0' && !by_id;
+  if (numeric_overflow) { k->err = ERANGE; return; }
+  for (;;) {
+    if ((rc = with_buffer(&buf, &size)) != 0) { k->err = rc; break; }
+    if (k->group) {
+      struct group gr, *grp = NULL;
+      rc = by_id ? getgrgid_r((gid_t)id, &gr, buf, size, &grp) : getgrnam_r(k->key, &gr, buf, size, &grp);
+      if (rc == ERANGE) continue;
+      k->found = grp != NULL;
+    } else {
+      struct passwd pw, *pwp = NULL;
+      rc = by_id ? getpwuid_r((uid_t)id, &pw, buf, size, &pwp) : getpwnam_r(k->key, &pw, buf, size, &pwp);
+      if (rc == ERANGE) continue;
+      k->found = pwp != NULL;
+    }
+    if (!k->found && rc != 0 && rc != ENOENT && rc != ESRCH) k->err = rc;
+    break;
+  }
+  free(buf);
+}
+
+static void known_complete(napi_env env, napi_status status, void *data) {
+  known_t *k = data;
+  napi_value cb, global, args[2];
+  if (napi_get_reference_value(env, k->callback, &cb) == napi_ok && napi_get_global(env, &global) == napi_ok) {
+    napi_get_null(env, &args[0]);
+    napi_get_boolean(env, k->found != 0, &args[1]);
+    if (status != napi_ok || k->err != 0) {
+      napi_value msg;
+      if (napi_create_string_utf8(env, status != napi_ok ? "cancelled" : strerror(k->err), NAPI_AUTO_LENGTH, &msg) == napi_ok) napi_create_error(env, NULL, msg, &args[0]);
+    }
+    napi_value ignored;
+    napi_call_function(env, global, cb, 2, args, &ignored);
+  }
+  napi_delete_reference(env, k->callback);
+  napi_delete_async_work(env, k->work);
+  free(k->key);
+  free(k);
+}
+
+static napi_value nss_known(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  napi_valuetype t0, t1, t2;
+  if (argc < 3 || napi_typeof(env, argv[0], &t0) != napi_ok || napi_typeof(env, argv[1], &t1) != napi_ok || napi_typeof(env, argv[2], &t2) != napi_ok ||
+      t0 != napi_string || t1 != napi_string || t2 != napi_function) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "nssKnown(db, key, callback)");
+    return NULL;
+  }
+  char db[8];
+  size_t dblen;
+  if (napi_get_value_string_utf8(env, argv[0], db, sizeof db, &dblen) != napi_ok) return NULL;
+  int group = strcmp(db, "group") == 0;
+  if (!group && strcmp(db, "passwd") != 0) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "nssKnown: db must be passwd or group");
+    return NULL;
+  }
+  size_t keylen;
+  if (napi_get_value_string_utf8(env, argv[1], NULL, 0, &keylen) != napi_ok) return NULL;
+  if (keylen == 0 || keylen > 1024) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "nssKnown: key must be 1 to 1024 bytes");
+    return NULL;
+  }
+  known_t *k = calloc(1, sizeof *k);
+  char *key = malloc(keylen + 1);
+  if (!k || !key) {
+    free(k);
+    free(key);
+    return throw_errno(env, "nssKnown", ENOMEM);
+  }
+  if (napi_get_value_string_utf8(env, argv[1], key, keylen + 1, &keylen) != napi_ok || strlen(key) != keylen) {
+    free(k);
+    free(key);
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "nssKnown: key must not contain NUL");
+    return NULL;
+  }
+  k->group = group;
+  k->key = key;
+  napi_value name;
+  if (napi_create_reference(env, argv[2], 1, &k->callback) != napi_ok ||
+      napi_create_string_utf8(env, "ascend:nssKnown", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, known_execute, known_complete, k, &k->work) != napi_ok ||
+      napi_queue_async_work(env, k->work) != napi_ok) {
+    free(k->key);
+    free(k);
+    return throw_errno(env, "nssKnown", EAGAIN);
+  }
+  napi_value undef;
+  napi_get_undefined(env, &undef);
+  return undef;
+}
+
 NAPI_MODULE_INIT() {
   static const struct {
     const char *name;
@@ -252,6 +573,8 @@ NAPI_MODULE_INIT() {
     { "tryWriteLock", try_write_lock },
     { "copySecurityXattrs", copy_security_xattrs },
     { "releaseMemory", release_memory },
+    { "lookupAccount", lookup_account },
+    { "nssKnown", nss_known },
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value fn;

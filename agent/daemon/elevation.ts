@@ -165,7 +165,7 @@ export class Elevations {
     phases.mark('event-reserve');
     const running = await this.executor.start({
       elevationId,
-      requester: { uid: requester.uid, gid: requester.gid, name: requester.name },
+      requester: { uid: requester.uid, gid: requester.gid, name: requester.name, gids: requester.gids },
       command: [program.path, ...args],
       cwd,
       env,

@@ -4,7 +4,9 @@
  * accounts). Never from what the client says.
  */
 import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
+import { addonPath } from '../ipc/peer.js';
 
 const run = promisify(execFile);
 
@@ -20,8 +22,83 @@ export interface Requester {
   gids: number[];
 }
 
-/** Reads the account of a uid through getent (so NSS modules answer too). */
+/** What the native addon's lookupAccount answers (native/peercred.c). */
+interface NativeAccount {
+  name: string;
+  home: string;
+  gid: number;
+  groups: { gid: number; name: string | null }[];
+}
+type LookupAccount = (uid: number, cb: (err: Error | null, account: NativeAccount | null) => void) => void;
+
+let native: LookupAccount | null | undefined;
+function nativeLookup(): LookupAccount | null {
+  if (native !== undefined) return native;
+  native = null;
+  if (process.platform === 'linux') {
+    try {
+      const mod = createRequire(import.meta.url)(addonPath()) as { lookupAccount?: unknown };
+      if (typeof mod.lookupAccount === 'function') native = mod.lookupAccount as LookupAccount;
+    } catch {
+      // No addon (another platform, a tree built without it): getent and id answer.
+    }
+  }
+  return native;
+}
+
+/** Lookups in the agent's own process that have not answered yet (each holds a thread of libuv's pool). */
+let inFlight = 0;
+/** More than this many unanswered (a name service that hangs): the forks answer, so the pool is never used up. */
+const MAX_IN_FLIGHT = 2;
+const LOOKUP_TIMEOUT_MS = 5000;
+
+/**
+ * The account through the name service in this process (getpwuid_r, getgrouplist, getgrgid_r on
+ * a pool thread; what `getent passwd UID` and `id -G`/`id -Gn` answer, without three forks per
+ * request); undefined when it cannot be asked here, so the forks answer.
+ */
+export function lookupInProcess(uid: number, gid: number): Promise<Requester> | undefined {
+  const lookup = nativeLookup();
+  if (!lookup || inFlight >= MAX_IN_FLIGHT) return undefined;
+  inFlight++;
+  return new Promise<Requester>((resolve) => {
+    let settled = false;
+    // As a fork that does not answer in time: the uid stands for itself.
+    const timer = setTimeout(() => finish(null), LOOKUP_TIMEOUT_MS);
+    timer.unref();
+    function finish(account: NativeAccount | null): void {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (!account || !account.name) {
+        resolve({ uid, gid, name: `uid:${uid}`, home: null, groups: [], gids: [gid] });
+        return;
+      }
+      // As `id -Gn` failing on a group without a name: no group names, only the peer's gid.
+      const named = account.groups.every((g) => typeof g.name === 'string' && g.name !== '');
+      const gids = new Set<number>([gid]);
+      if (named) for (const g of account.groups) gids.add(g.gid);
+      resolve({ uid, gid, name: account.name, home: account.home || null, groups: named ? account.groups.map((g) => g.name as string) : [], gids: [...gids] });
+    }
+    try {
+      lookup(uid, (err, account) => {
+        inFlight--;
+        finish(err ? null : account);
+      });
+    } catch {
+      inFlight--;
+      finish(null);
+    }
+  });
+}
+
+/** Reads the account of a uid through the name service (so NSS modules answer too). */
 export async function requesterOf(uid: number, gid: number): Promise<Requester> {
+  return (await lookupInProcess(uid, gid)) ?? requesterByForks(uid, gid);
+}
+
+/** The same through getent and id (where the addon is not there, or lookups hang). */
+export async function requesterByForks(uid: number, gid: number): Promise<Requester> {
   let name = `uid:${uid}`;
   let home: string | null = null;
   try {

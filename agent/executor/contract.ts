@@ -6,7 +6,8 @@ export interface ElevationSpec {
   /** Unique id of this elevation (used in the account name / cgroup name; [A-Za-z0-9-], ≤ 36). */
   elevationId: string;
   /** The requesting user (from the kernel), for the working folder check and the log. */
-  requester: { uid: number; gid: number; name: string };
+  /** `gids`: every gid of the requester as the agent already read them (agent/daemon/identity.ts); asked again when absent. */
+  requester: { uid: number; gid: number; name: string; gids?: readonly number[] };
   /** argv: the program (absolute path, or a name resolved on a fixed safe PATH) and its arguments. */
   command: string[];
   /** The user's working directory; used only if the requester can access it, else '/'. */

@@ -18,7 +18,7 @@ import { removeScheduledWork } from './schedulers.js';
 import { SetidSweeper } from './setid-sweep.js';
 import { PhaseClock } from './phases.js';
 import { PasswdDb, addAccount, dayNumber, removeAccount } from './pwdb.js';
-import { firstFreeId, getentLookup, nameTaken, type NssLookup } from './nss.js';
+import { firstFreeId, nameTaken, nssLookup, type NssLookup } from './nss.js';
 
 /** Edits of the account files tried per removal (a lock held by another program), and the first wait between them. */
 const REMOVE_TRIES = 5;
@@ -63,7 +63,7 @@ export class LinuxAccounts {
 
   constructor(private readonly options: LinuxAccountsOptions) {
     this.db = options.accountFiles ?? new PasswdDb();
-    this.nss = options.nss ?? getentLookup;
+    this.nss = options.nss ?? nssLookup;
   }
 
   /** The folder of this instance's ephemeral homes: <homeRoot>/<instance id>. */

@@ -180,8 +180,9 @@ export class LinuxExecutor implements Executor {
     // Without a trustworthy launcher nothing is elevated (fail closed).
     const launcher = await checkLauncher();
     const system = spec.integrity === 'System';
-    // Asked (a fork of id(1), through NSS) while the account is made; it never rejects.
-    const requesterGids = requesterGroups(spec.requester);
+    // As the agent read them for this request; else asked (a fork of id(1), through NSS) while the account is made; it never rejects.
+    const knownGids = spec.requester.gids;
+    const requesterGids = knownGids && knownGids.length > 0 && knownGids.every((g) => Number.isInteger(g) && g >= 0) ? Promise.resolve([...new Set([spec.requester.gid, ...knownGids])]) : requesterGroups(spec.requester);
     const clientEnv = filterClientEnv(spec.env);
 
     // Groups: root (System) has every right already; an account gets the mapped groups that exist here.

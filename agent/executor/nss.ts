@@ -7,6 +7,8 @@
  * found nor "not found") counts as taken: fail closed.
  */
 import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { addonPath } from '../ipc/peer.js';
 
 export type NssDb = 'passwd' | 'group';
 /** True when `key` (a name or a numeric id) is known in `db`. */
@@ -22,6 +24,57 @@ export const getentLookup: NssLookup = (db, key) =>
       else resolve((err as { code?: unknown }).code !== 2);
     });
   });
+
+type NssKnown = (db: NssDb, key: string, cb: (err: Error | null, found: boolean) => void) => void;
+let nativeKnown: NssKnown | null | undefined;
+function addonKnown(): NssKnown | null {
+  if (nativeKnown !== undefined) return nativeKnown;
+  nativeKnown = null;
+  if (process.platform === 'linux') {
+    try {
+      const mod = createRequire(import.meta.url)(addonPath()) as { nssKnown?: unknown };
+      if (typeof mod.nssKnown === 'function') nativeKnown = mod.nssKnown as NssKnown;
+    } catch {
+      // No addon here: getent answers.
+    }
+  }
+  return nativeKnown;
+}
+let inFlight = 0;
+/** More than this many unanswered in-process lookups (a name service that hangs holds a pool thread each): getent answers. */
+const MAX_IN_FLIGHT = 2;
+
+/**
+ * The same question asked in the agent's own process (native/peercred.c nssKnown: getpwnam_r,
+ * getpwuid_r, getgrnam_r, getgrgid_r on a thread of libuv's pool), without a fork; getent
+ * answers where the addon is not there or lookups hang. A failed or timed-out lookup counts as
+ * taken, as with getent.
+ */
+export const nssLookup: NssLookup = (db, key) => {
+  const known = addonKnown();
+  if (!known || inFlight >= MAX_IN_FLIGHT || key.length === 0 || key.length > 1024 || key.includes('\0')) return getentLookup(db, key);
+  inFlight++;
+  return new Promise((resolve) => {
+    let settled = false;
+    const finish = (taken: boolean): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(taken);
+    };
+    const timer = setTimeout(() => finish(true), 15_000);
+    timer.unref();
+    try {
+      known(db, key, (err, found) => {
+        inFlight--;
+        finish(err !== null || found);
+      });
+    } catch {
+      inFlight--;
+      finish(true);
+    }
+  });
+};
 
 /** Whether `key` is taken by a user or a group: both asked at once (two getent processes run side by side). */
 async function eitherTaken(lookup: NssLookup, key: string): Promise<boolean> {

@@ -1,0 +1,99 @@
+/**
+ * Who asks (agent/daemon/identity.ts): the name service read in the agent's own process
+ * (native/peercred.c lookupAccount) answers exactly what getent and id answer, for real local
+ * accounts with supplementary groups, root, nobody and a uid nobody has.
+ */
+import { spawnSync } from 'node:child_process';
+import { expect } from 'chai';
+import { lookupInProcess, requesterByForks, requesterOf } from '../../agent/daemon/identity.js';
+import { getentLookup, nssLookup } from '../../agent/executor/nss.js';
+import { requireComponent } from '../support/components.js';
+
+const PREFIX = 'ascidn';
+
+function sh(cmd: string, args: string[]): void {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+}
+
+function removeAll(): void {
+  spawnSync('userdel', ['-r', `${PREFIX}u`], { stdio: 'ignore' });
+  for (const g of ['g1', 'g2', 'u']) spawnSync('groupdel', [`${PREFIX}${g}`], { stdio: 'ignore' });
+}
+
+describe('agent identity: the name service in the agent process, as getent and id answer', function () {
+  this.timeout(60_000);
+  let uid = 0;
+  let gid = 0;
+
+  before(function () {
+    requireComponent(this, process.platform === 'linux' && process.getuid?.() === 0, 'root on Linux (useradd, groupadd)', 'run the tests as root');
+    removeAll();
+    sh('groupadd', [`${PREFIX}g1`]);
+    sh('groupadd', [`${PREFIX}g2`]);
+    sh('useradd', ['-M', '-d', '/nonexistent-ascidn', '-G', `${PREFIX}g2,${PREFIX}g1`, `${PREFIX}u`]);
+    const id = spawnSync('id', ['-u', `${PREFIX}u`], { encoding: 'utf8' });
+    const g = spawnSync('id', ['-g', `${PREFIX}u`], { encoding: 'utf8' });
+    uid = Number(id.stdout.trim());
+    gid = Number(g.stdout.trim());
+  });
+  after(removeAll);
+
+  it('answers in process where the addon is built (no fork per request)', async () => {
+    const p = lookupInProcess(0, 0);
+    expect(p, 'lookupAccount of build/native/peercred.node').to.not.equal(undefined);
+    await p;
+  });
+
+  it('the same name, home, groups (primary first) and gids as getent and id, for a user with supplementary groups, root and nobody', async () => {
+    for (const [u, g] of [
+      [uid, gid],
+      [0, 0],
+      [65534, 65534],
+      [uid, 0], // a peer whose gid is not its account's primary group
+    ] as const) {
+      const inProcess = await lookupInProcess(u, g);
+      const forks = await requesterByForks(u, g);
+      expect(inProcess, `uid ${u} gid ${g}`).to.deep.equal(forks);
+    }
+    const r = await requesterOf(uid, gid);
+    expect(r.name).to.equal(`${PREFIX}u`);
+    expect(r.home).to.equal('/nonexistent-ascidn');
+    expect(r.groups[0]).to.equal(`${PREFIX}u`);
+    expect([...r.groups].sort()).to.deep.equal([`${PREFIX}g1`, `${PREFIX}g2`, `${PREFIX}u`]);
+  });
+
+  it('a uid the name service does not know stands for itself, with only the peer gid', async () => {
+    const unknown = 3_999_999_999;
+    const r = await lookupInProcess(unknown, 4242);
+    expect(r).to.deep.equal(await requesterByForks(unknown, 4242));
+    expect(r).to.deep.equal({ uid: unknown, gid: 4242, name: `uid:${unknown}`, home: null, groups: [], gids: [4242] });
+  });
+
+  it('a group removed after the fact is no longer among the groups of the next request', async () => {
+    sh('gpasswd', ['-d', `${PREFIX}u`, `${PREFIX}g2`]);
+    const r = await requesterOf(uid, gid);
+    expect(r.groups).to.not.include(`${PREFIX}g2`);
+    expect(r).to.deep.equal(await requesterByForks(uid, gid));
+  });
+
+  it('whether a name or id is taken (ephemeral accounts): in process, the same answers as getent', async () => {
+    for (const [db, key] of [
+      ['passwd', 'root'],
+      ['passwd', '0'],
+      ['group', '0'],
+      ['group', 'nogroup'],
+      ['passwd', `${PREFIX}u`],
+      ['passwd', String(uid)],
+      ['group', String(gid)],
+      ['group', `${PREFIX}g1`],
+      ['passwd', `${PREFIX}-nobody-has-this`],
+      ['group', `${PREFIX}-nobody-has-this`],
+      ['passwd', '2013277999'],
+      ['group', '2013277999'],
+      ['passwd', '01'],
+    ] as const) {
+      expect(await nssLookup(db, key), `${db} ${key}`).to.equal(await getentLookup(db, key));
+    }
+  });
+});
