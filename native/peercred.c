@@ -24,7 +24,8 @@
  *     getgrgid_r, as `getent passwd UID` and `id -G NAME` / `id -Gn NAME` would answer; the
  *     callback gets (null, { name, home, gid, groups: [{ gid, name }] }) with the primary group
  *     first, (null, null) when the uid is unknown, or (Error) when the name service failed.
- *     A group without a name has name null.
+ *     A group without a name has name null; groups is null when the account is known but its
+ *     groups could not be read (as `id -Gn` failing).
  *   nssKnown(db, key, callback): whether `getent passwd|group KEY` would find KEY (a key of
  *     digits only is an id, anything else a name, as getent reads it): (null, true|false), or
  *     (Error) when the name service failed.
@@ -268,6 +269,7 @@ typedef struct {
   napi_async_work work;
   napi_ref callback;
   int err;          /* an errno of the name service, 0 when it answered */
+  int groups_failed; /* the account is known, its groups could not be read */
   int found;        /* the uid is known */
   char *name, *home;
   gid_t gid;
@@ -276,16 +278,19 @@ typedef struct {
   char **gnames;    /* NULL where the group has no name */
 } lookup_t;
 
-/* getpw*_r and getgr*_r want a buffer: grown while they say ERANGE, up to 1 MiB. */
-static int with_buffer(char **buf, size_t *size) {
+/* getpw*_r and getgr*_r want a buffer: grown while they say ERANGE, up to `cap` (a group of a
+ * directory can list many thousands of members). */
+static int with_buffer_up_to(char **buf, size_t *size, size_t cap) {
   size_t next = *size ? *size * 2 : 4096;
-  if (next > (1u << 20)) return ERANGE;
+  if (next > cap) return ERANGE;
   char *p = realloc(*buf, next);
   if (!p) return ENOMEM;
   *buf = p;
   *size = next;
   return 0;
 }
+
+static int with_buffer(char **buf, size_t *size) { return with_buffer_up_to(buf, size, 1u << 20); }
 
 static void lookup_execute(napi_env env, void *data) {
   (void)env;
@@ -343,13 +348,14 @@ static void lookup_execute(napi_env env, void *data) {
     for (;;) {
       rc = getgrgid_r(l->gids[i], &gr, buf, size, &grp);
       if (rc != ERANGE) break;
-      if ((rc = with_buffer(&buf, &size)) != 0) { l->err = rc; goto done; }
+      if ((rc = with_buffer_up_to(&buf, &size, 64u << 20)) != 0) { l->groups_failed = 1; goto done; }
     }
     if (grp && grp->gr_name) {
       l->gnames[i] = strdup(grp->gr_name);
       if (!l->gnames[i]) { l->err = ENOMEM; goto done; }
     } else if (rc != 0 && rc != ENOENT && rc != ESRCH) {
-      l->err = rc;
+      /* The account is known; only its groups could not be read (as `id -Gn` failing): no groups. */
+      l->groups_failed = 1;
       goto done;
     }
   }
@@ -376,6 +382,10 @@ static napi_value lookup_result(napi_env env, lookup_t *l) {
   if (napi_create_string_utf8(env, l->name, NAPI_AUTO_LENGTH, &v) != napi_ok || napi_set_named_property(env, result, "name", v) != napi_ok) return NULL;
   if (napi_create_string_utf8(env, l->home, NAPI_AUTO_LENGTH, &v) != napi_ok || napi_set_named_property(env, result, "home", v) != napi_ok) return NULL;
   if (napi_create_uint32(env, (uint32_t)l->gid, &v) != napi_ok || napi_set_named_property(env, result, "gid", v) != napi_ok) return NULL;
+  if (l->groups_failed) {
+    if (napi_get_null(env, &groups) != napi_ok || napi_set_named_property(env, result, "groups", groups) != napi_ok) return NULL;
+    return result;
+  }
   if (napi_create_array_with_length(env, (size_t)l->ngroups, &groups) != napi_ok) return NULL;
   for (int i = 0; i < l->ngroups; i++) {
     napi_value g, id, name;
@@ -441,6 +451,8 @@ static napi_value lookup_account(napi_env env, napi_callback_info info) {
       napi_create_string_utf8(env, "ascend:lookupAccount", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_create_async_work(env, NULL, name, lookup_execute, lookup_complete, l, &l->work) != napi_ok ||
       napi_queue_async_work(env, l->work) != napi_ok) {
+    if (l->work) napi_delete_async_work(env, l->work);
+    if (l->callback) napi_delete_reference(env, l->callback);
     free(l);
     return throw_errno(env, "lookupAccount", EAGAIN);
   }
@@ -553,6 +565,8 @@ static napi_value nss_known(napi_env env, napi_callback_info info) {
       napi_create_string_utf8(env, "ascend:nssKnown", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_create_async_work(env, NULL, name, known_execute, known_complete, k, &k->work) != napi_ok ||
       napi_queue_async_work(env, k->work) != napi_ok) {
+    if (k->work) napi_delete_async_work(env, k->work);
+    if (k->callback) napi_delete_reference(env, k->callback);
     free(k->key);
     free(k);
     return throw_errno(env, "nssKnown", EAGAIN);

@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
+import { releaseNssSlot, takeNssSlot } from '../executor/nss.js';
 import { addonPath } from '../ipc/peer.js';
 
 const run = promisify(execFile);
@@ -27,7 +28,8 @@ interface NativeAccount {
   name: string;
   home: string;
   gid: number;
-  groups: { gid: number; name: string | null }[];
+  /** null: the account is known, its groups could not be read. */
+  groups: { gid: number; name: string | null }[] | null;
 }
 type LookupAccount = (uid: number, cb: (err: Error | null, account: NativeAccount | null) => void) => void;
 
@@ -46,10 +48,7 @@ function nativeLookup(): LookupAccount | null {
   return native;
 }
 
-/** Lookups in the agent's own process that have not answered yet (each holds a thread of libuv's pool). */
-let inFlight = 0;
-/** More than this many unanswered (a name service that hangs): the forks answer, so the pool is never used up. */
-const MAX_IN_FLIGHT = 2;
+/** Unanswered in-process lookups share one limit with the executor's (../executor/nss.ts): beyond it the forks answer. */
 const LOOKUP_TIMEOUT_MS = 5000;
 
 /**
@@ -59,8 +58,7 @@ const LOOKUP_TIMEOUT_MS = 5000;
  */
 export function lookupInProcess(uid: number, gid: number): Promise<Requester> | undefined {
   const lookup = nativeLookup();
-  if (!lookup || inFlight >= MAX_IN_FLIGHT) return undefined;
-  inFlight++;
+  if (!lookup || !takeNssSlot()) return undefined;
   return new Promise<Requester>((resolve) => {
     let settled = false;
     // As a fork that does not answer in time: the uid stands for itself.
@@ -74,19 +72,19 @@ export function lookupInProcess(uid: number, gid: number): Promise<Requester> | 
         resolve({ uid, gid, name: `uid:${uid}`, home: null, groups: [], gids: [gid] });
         return;
       }
-      // As `id -Gn` failing on a group without a name: no group names, only the peer's gid.
-      const named = account.groups.every((g) => typeof g.name === 'string' && g.name !== '');
+      // As `id -Gn` failing (a group without a name, or groups that could not be read, null): no group names, only the peer's gid.
+      const named = Array.isArray(account.groups) && account.groups.every((g) => typeof g.name === 'string' && g.name !== '');
       const gids = new Set<number>([gid]);
-      if (named) for (const g of account.groups) gids.add(g.gid);
-      resolve({ uid, gid, name: account.name, home: account.home || null, groups: named ? account.groups.map((g) => g.name as string) : [], gids: [...gids] });
+      if (named && account.groups) for (const g of account.groups) gids.add(g.gid);
+      resolve({ uid, gid, name: account.name, home: account.home || null, groups: named && account.groups ? account.groups.map((g) => g.name as string) : [], gids: [...gids] });
     }
     try {
       lookup(uid, (err, account) => {
-        inFlight--;
+        releaseNssSlot();
         finish(err ? null : account);
       });
     } catch {
-      inFlight--;
+      releaseNssSlot();
       finish(null);
     }
   });

@@ -40,9 +40,24 @@ function addonKnown(): NssKnown | null {
   }
   return nativeKnown;
 }
+/**
+ * In-process lookups not answered yet, of this module and agent/daemon/identity.ts together:
+ * each holds one of the four threads of libuv's pool (shared with the agent's file I/O) until
+ * the name service answers. While two are out (a name service that hangs), lookups fork
+ * getent/id instead, so the pool always keeps two threads for everything else.
+ */
 let inFlight = 0;
-/** More than this many unanswered in-process lookups (a name service that hangs holds a pool thread each): getent answers. */
 const MAX_IN_FLIGHT = 2;
+/** Takes a slot for one in-process lookup; false when none is free (fork instead). */
+export function takeNssSlot(): boolean {
+  if (inFlight >= MAX_IN_FLIGHT) return false;
+  inFlight++;
+  return true;
+}
+/** Gives back a slot taken with takeNssSlot, once the native call has answered. */
+export function releaseNssSlot(): void {
+  inFlight = Math.max(0, inFlight - 1);
+}
 
 /**
  * The same question asked in the agent's own process (native/peercred.c nssKnown: getpwnam_r,
@@ -52,8 +67,7 @@ const MAX_IN_FLIGHT = 2;
  */
 export const nssLookup: NssLookup = (db, key) => {
   const known = addonKnown();
-  if (!known || inFlight >= MAX_IN_FLIGHT || key.length === 0 || key.length > 1024 || key.includes('\0')) return getentLookup(db, key);
-  inFlight++;
+  if (!known || key.length === 0 || key.length > 1024 || key.includes('\0') || !takeNssSlot()) return getentLookup(db, key);
   return new Promise((resolve) => {
     let settled = false;
     const finish = (taken: boolean): void => {
@@ -66,11 +80,11 @@ export const nssLookup: NssLookup = (db, key) => {
     timer.unref();
     try {
       known(db, key, (err, found) => {
-        inFlight--;
+        releaseNssSlot();
         finish(err !== null || found);
       });
     } catch {
-      inFlight--;
+      releaseNssSlot();
       finish(true);
     }
   });

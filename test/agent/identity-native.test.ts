@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { expect } from 'chai';
 import { lookupInProcess, requesterByForks, requesterOf } from '../../agent/daemon/identity.js';
-import { getentLookup, nssLookup } from '../../agent/executor/nss.js';
+import { getentLookup, nssLookup, releaseNssSlot, takeNssSlot } from '../../agent/executor/nss.js';
 import { requireComponent } from '../support/components.js';
 
 const PREFIX = 'ascidn';
@@ -95,5 +95,19 @@ describe('agent identity: the name service in the agent process, as getent and i
     ] as const) {
       expect(await nssLookup(db, key), `${db} ${key}`).to.equal(await getentLookup(db, key));
     }
+  });
+
+  it('two unanswered lookups (a hung name service) of either kind use up the shared limit: the next ones fork, and still answer the same', async () => {
+    expect(takeNssSlot()).to.equal(true);
+    expect(takeNssSlot()).to.equal(true);
+    try {
+      expect(lookupInProcess(uid, gid), 'no third pool thread').to.equal(undefined);
+      expect(await requesterOf(uid, gid)).to.deep.equal(await requesterByForks(uid, gid));
+      expect(await nssLookup('passwd', 'root')).to.equal(true);
+    } finally {
+      releaseNssSlot();
+      releaseNssSlot();
+    }
+    expect(lookupInProcess(0, 0)).to.not.equal(undefined);
   });
 });
