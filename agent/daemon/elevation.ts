@@ -64,6 +64,14 @@ export class Elevations {
     if (req.env && typeof req.env === 'object') for (const [k, v] of Object.entries(req.env as Record<string, unknown>)) if (PASSED_ENV.test(k) && typeof v === 'string' && PASSED_VALUE.test(v) && !v.includes('..')) env[k] = v;
     const justification = typeof req.justification === 'string' ? req.justification.trim() : undefined;
     const otp = typeof req.otp === 'string' ? req.otp.trim() : undefined;
+    // Fail closed: rules name users and groups, so an identity the name service could not give
+    // in full (a deny rule on one of its groups could not be checked) is refused before anything
+    // is redeemed, opened or decided.
+    if (requester.unresolved !== undefined) {
+      const message = `${String(argv[0])} is not elevated: ${requester.unresolved}, so the rules that name users and groups cannot be checked`;
+      await this.audit.emit('elevation-denied', { user: requester.name, processPath: String(argv[0]), args: commandLineOf(argv.slice(1) as string[]), reason: 'identity-unresolved', message });
+      throw new AscendError('ASC_ELEVATION_DENIED', message, { hint: 'try again; if it persists, an administrator should check the name service: sssd, winbind, /etc/group' });
+    }
 
     let redeemed: unknown;
     if (typeof req.passcode === 'string') redeemed = await this.redemption.redeem(requester, req.passcode);

@@ -4,12 +4,12 @@
  * accounts). Never from what the client says.
  */
 import { execFile } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { promisify } from 'node:util';
-import { releaseNssSlot, takeNssSlot } from '../executor/nss.js';
-import { addonPath } from '../ipc/peer.js';
+import { existsSync } from 'node:fs';
+import { addonFunction, releaseNssSlot, takeNssSlot } from '../executor/nss.js';
 
-const run = promisify(execFile);
+// node:util through getBuiltinModule, not `import`: an ES import reads every export, and its lazy
+// ones load modules the agent never uses (parseArgs, diff, worker_threads): 2 MB of resident memory.
+const run = process.getBuiltinModule('node:util').promisify(execFile);
 
 export interface Requester {
   uid: number;
@@ -21,7 +21,21 @@ export interface Requester {
   groups: string[];
   /** Every gid of the account (primary and supplementary), for permission checks. */
   gids: number[];
+  /**
+   * Set when the name service could not say in full who this is: the uid is unknown to it, it
+   * failed or did not answer, or a group of the account has no name or could not be read. Rules
+   * name users and groups, so a deny rule could not be checked: elevations and passcode
+   * redemptions are refused (fail closed); status requests are still answered.
+   */
+  unresolved?: string;
 }
+
+/** Why a known account's groups are not all named: the first group id without a name, or none known. */
+const groupUnnamed = (name: string, gid: number): string => `group id ${gid} of ${name} has no name in the name service`;
+const groupsUnread = (name: string): string => `the groups of ${name} could not be read from the name service`;
+const uidUnknown = (uid: number): string => `uid ${uid} is not known to the name service`;
+const noAnswer = (uid: number): string => `the name service did not answer for uid ${uid} within ${LOOKUP_TIMEOUT_MS / 1000} s`;
+const failedFor = (uid: number, why: string): string => `the name service failed for uid ${uid}: ${why}`;
 
 /** What the native addon's lookupAccount answers (native/peercred.c). */
 interface NativeAccount {
@@ -33,21 +47,6 @@ interface NativeAccount {
 }
 type LookupAccount = (uid: number, cb: (err: Error | null, account: NativeAccount | null) => void) => void;
 
-let native: LookupAccount | null | undefined;
-function nativeLookup(): LookupAccount | null {
-  if (native !== undefined) return native;
-  native = null;
-  if (process.platform === 'linux') {
-    try {
-      const mod = createRequire(import.meta.url)(addonPath()) as { lookupAccount?: unknown };
-      if (typeof mod.lookupAccount === 'function') native = mod.lookupAccount as LookupAccount;
-    } catch {
-      // No addon (another platform, a tree built without it): getent and id answer.
-    }
-  }
-  return native;
-}
-
 /** Unanswered in-process lookups share one limit with the executor's (../executor/nss.ts): beyond it the forks answer. */
 const LOOKUP_TIMEOUT_MS = 5000;
 
@@ -57,35 +56,39 @@ const LOOKUP_TIMEOUT_MS = 5000;
  * request); undefined when it cannot be asked here, so the forks answer.
  */
 export function lookupInProcess(uid: number, gid: number): Promise<Requester> | undefined {
-  const lookup = nativeLookup();
+  const lookup = addonFunction<LookupAccount>('lookupAccount');
   if (!lookup || !takeNssSlot()) return undefined;
   return new Promise<Requester>((resolve) => {
     let settled = false;
-    // As a fork that does not answer in time: the uid stands for itself.
-    const timer = setTimeout(() => finish(null), LOOKUP_TIMEOUT_MS);
+    // As a fork that does not answer in time: the uid stands for itself, unresolved.
+    const timer = setTimeout(() => finish(null, noAnswer(uid)), LOOKUP_TIMEOUT_MS);
     timer.unref();
-    function finish(account: NativeAccount | null): void {
+    function finish(account: NativeAccount | null, failed?: string): void {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      if (!account || !account.name) {
-        resolve({ uid, gid, name: `uid:${uid}`, home: null, groups: [], gids: [gid] });
+      if (failed !== undefined || !account || !account.name) {
+        resolve({ uid, gid, name: `uid:${uid}`, home: null, groups: [], gids: [gid], unresolved: failed ?? uidUnknown(uid) });
         return;
       }
       // As `id -Gn` failing (a group without a name, or groups that could not be read, null): no group names, only the peer's gid.
-      const named = Array.isArray(account.groups) && account.groups.every((g) => typeof g.name === 'string' && g.name !== '');
+      const unnamed = account.groups?.find((g) => typeof g.name !== 'string' || g.name === '');
+      const named = Array.isArray(account.groups) && !unnamed;
       const gids = new Set<number>([gid]);
       if (named && account.groups) for (const g of account.groups) gids.add(g.gid);
-      resolve({ uid, gid, name: account.name, home: account.home || null, groups: named && account.groups ? account.groups.map((g) => g.name as string) : [], gids: [...gids] });
+      const requester: Requester = { uid, gid, name: account.name, home: account.home || null, groups: named && account.groups ? account.groups.map((g) => g.name as string) : [], gids: [...gids] };
+      if (!named) requester.unresolved = unnamed ? groupUnnamed(account.name, unnamed.gid) : groupsUnread(account.name);
+      resolve(requester);
     }
     try {
       lookup(uid, (err, account) => {
         releaseNssSlot();
-        finish(err ? null : account);
+        // The addon's error says "the name service failed for uid N: WHY".
+        finish(err ? null : account, err ? firstLineOf(err.message) || failedFor(uid, 'unknown error') : undefined);
       });
-    } catch {
+    } catch (e) {
       releaseNssSlot();
-      finish(null);
+      finish(null, failedFor(uid, firstLineOf(e instanceof Error ? e.message : String(e))));
     }
   });
 }
@@ -99,29 +102,45 @@ export async function requesterOf(uid: number, gid: number): Promise<Requester> 
 export async function requesterByForks(uid: number, gid: number): Promise<Requester> {
   let name = `uid:${uid}`;
   let home: string | null = null;
+  let unresolved: string | undefined;
   try {
-    const { stdout } = await run('getent', ['passwd', String(uid)], { timeout: 5000 });
+    const { stdout } = await run(GETENT, ['passwd', String(uid)], { timeout: LOOKUP_TIMEOUT_MS, env: FORK_ENV });
     const fields = stdout.trim().split(':');
     if (fields.length >= 7 && fields[0]) {
       name = fields[0];
       home = fields[5] || null;
+    } else {
+      unresolved = failedFor(uid, 'getent answered no account');
     }
-  } catch {
-    // Unknown to the name service: the uid stands for itself.
+  } catch (e) {
+    // getent's status 2: the name service answered, and does not know the uid. Anything else (a
+    // failure, no answer in time) leaves it unknown whether it would have named someone.
+    const err = e as { code?: unknown; killed?: boolean; signal?: unknown };
+    unresolved = err.code === 2 && !err.killed ? uidUnknown(uid) : err.killed || err.signal ? noAnswer(uid) : failedFor(uid, `getent ${typeof err.code === 'number' ? `exited with status ${err.code}` : 'could not run'}`);
   }
   let groups: string[] = [];
   const gids = new Set<number>([gid]);
-  if (!name.startsWith('uid:')) {
+  if (unresolved === undefined) {
     try {
-      const [names, numbers] = await Promise.all([run('id', ['-Gn', '--', name], { timeout: 5000 }), run('id', ['-G', '--', name], { timeout: 5000 })]);
+      const [names, numbers] = await Promise.all([run(ID, ['-Gn', '--', name], { timeout: LOOKUP_TIMEOUT_MS, env: FORK_ENV }), run(ID, ['-G', '--', name], { timeout: LOOKUP_TIMEOUT_MS, env: FORK_ENV })]);
       groups = names.stdout.trim().split(/\s+/).filter(Boolean);
       for (const g of numbers.stdout.trim().split(/\s+/)) if (/^\d+$/.test(g)) gids.add(Number(g));
-    } catch {
+    } catch (e) {
+      // id names each group it cannot name on stderr ("cannot find name for group ID N").
       groups = [];
+      const unnamed = /cannot find name for group ID (\d+)/.exec(String((e as { stderr?: unknown }).stderr ?? ''));
+      unresolved = unnamed ? groupUnnamed(name, Number(unnamed[1])) : groupsUnread(name);
     }
   }
-  return { uid, gid, name, home, groups, gids: [...gids] };
+  return { uid, gid, name, home, groups, gids: [...gids], ...(unresolved !== undefined ? { unresolved } : {}) };
 }
+
+/** getent and id by their absolute paths, in the C locale (id's messages are read), never from the agent's own PATH. */
+const GETENT = ['/usr/bin/getent', '/bin/getent'].find((p) => existsSync(p)) ?? '/usr/bin/getent';
+const ID = ['/usr/bin/id', '/bin/id'].find((p) => existsSync(p)) ?? '/usr/bin/id';
+const FORK_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' };
+
+const firstLineOf = (text: string): string => (text.split('\n')[0] ?? '').slice(0, 200);
 
 // The executable of the requester's parent (for rules that name a parent process) is read
 // when the connection is accepted, before the slow lookups above: readPeerParent in

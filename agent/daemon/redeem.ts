@@ -36,6 +36,10 @@ export class Redemption {
       throw new AscendError('ASC_TSE_REFUSED', message, hint ? { hint } : undefined);
     };
     const reconnect = 'connect to the network so the collector can confirm the passcode';
+    // Fail closed, as an elevation (./elevation.ts): a passcode may be bound to users and groups.
+    if (requester.unresolved !== undefined) {
+      return refuse('identity-unresolved', `the passcode is not redeemed: ${requester.unresolved}, so who may use it cannot be checked`, undefined, 'try again; if it persists, an administrator should check the name service: sssd, winbind, /etc/group');
+    }
     for (let attempt = 0; attempt < 5; attempt++) {
       const probe = this.policy.verifier.check(token, this.checkContext(requester, 0));
       if (!probe.ok && probe.reason !== 'uses-exhausted') return refuse(probe.reason, probe.message, probe.terms);

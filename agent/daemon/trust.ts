@@ -19,13 +19,14 @@ import { constants as fsc, promises as fs, readFileSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { AscendError } from '../../src/errors.js';
 import { escapeControlChars } from '../../src/log-line.js';
 import { addonPath } from '../ipc/peer.js';
 import { aclWriteGrants, parsePosixAcl, type AclEntry } from './posix-acl.js';
 
-const run = promisify(execFile);
+// node:util through getBuiltinModule, not `import`: an ES import reads every export, and its lazy
+// ones load modules the agent never uses (parseArgs, diff, worker_threads): 2 MB of resident memory.
+const run = process.getBuiltinModule('node:util').promisify(execFile);
 
 export type TrustVerdict = { trusted: true } | { trusted: false; reason: string };
 

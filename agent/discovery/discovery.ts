@@ -64,7 +64,7 @@ export class Discovery {
   private follower: Follower | undefined;
   private current = '';
   private position: DiscoveryPosition = {};
-  private readonly accounts = new Map<string, { at: number; groups: string[] } | null>();
+  private readonly accounts = new Map<string, { at: number; groups: string[]; unresolved: boolean } | null>();
   private chain: Promise<void> = Promise.resolve();
   private stopped = false;
   /** Records reported, and those skipped by reason. */
@@ -153,8 +153,8 @@ export class Discovery {
   async eventOf(record: SudoRecord, source: Found['source']): Promise<{ fields: EventFields; time: string | undefined }> {
     const program = await resolveProgram(record.command, this.deps.publisherOf === null ? undefined : (this.deps.publisherOf ?? debPublisherOf));
     const args = argsOf(record, commandLineOf);
-    const groups = await this.groupsOf(record.user);
-    const decision = decide(this.deps.rules(), {
+    const { groups, unresolved } = await this.groupsOf(record.user);
+    const decided = decide(this.deps.rules(), {
       user: record.user,
       groups,
       computer: this.deps.computer,
@@ -165,6 +165,8 @@ export class Discovery {
       ...(program.publisher ? { debPublisher: program.publisher } : {}),
       tseActive: false,
     });
+    // As an elevation (agent/daemon/elevation.ts): an identity the name service cannot give in full is refused, whatever the rules.
+    const decision = unresolved ? { ...decided, decision: 'deny' as const, matchedRules: [] } : decided;
     const result: DiscoveryResult = decision.decision === 'allow' ? 'would-allow' : decision.decision === 'deny' ? 'would-deny' : 'no-rule';
     const data: DiscoveredData = { source, runAs: record.runAs };
     if (record.cwd !== undefined) data.cwd = record.cwd;
@@ -176,6 +178,7 @@ export class Discovery {
       processPath: program.path,
       args,
       result,
+      ...(unresolved ? { reason: 'identity-unresolved' } : {}),
       ...(decision.matchedRules.length ? { rule: decision.matchedRules.join(', ') } : {}),
       ...(decision.decision === 'allow' ? { controls: decision.controls } : {}),
       data: data as Record<string, unknown>,
@@ -183,17 +186,20 @@ export class Discovery {
     return { fields, time: record.time };
   }
 
-  /** The sudo user's groups (as an elevation's requester has them), for a minute. */
-  private async groupsOf(user: string): Promise<string[]> {
+  /** The sudo user's groups (as an elevation's requester has them), and whether the name service gave them in full, for a minute. */
+  private async groupsOf(user: string): Promise<{ groups: string[]; unresolved: boolean }> {
     const now = Date.now();
     const seen = this.accounts.get(user);
-    if (seen && now - seen.at < ACCOUNT_TTL_MS) return seen.groups;
-    let groups: string[] = [];
+    if (seen && now - seen.at < ACCOUNT_TTL_MS) return seen;
+    let found: { groups: string[]; unresolved: boolean } = { groups: [], unresolved: true };
     const ids = await accountIds(user);
-    if (ids) groups = (await requesterOf(ids.uid, ids.gid)).groups;
+    if (ids) {
+      const requester = await requesterOf(ids.uid, ids.gid);
+      found = { groups: requester.groups, unresolved: requester.unresolved !== undefined };
+    }
     if (this.accounts.size > 1024) this.accounts.clear();
-    this.accounts.set(user, { at: now, groups });
-    return groups;
+    this.accounts.set(user, { at: now, ...found });
+    return found;
   }
 
   async stop(): Promise<void> {

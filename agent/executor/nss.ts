@@ -26,19 +26,26 @@ export const getentLookup: NssLookup = (db, key) =>
   });
 
 type NssKnown = (db: NssDb, key: string, cb: (err: Error | null, found: boolean) => void) => void;
-let nativeKnown: NssKnown | null | undefined;
-function addonKnown(): NssKnown | null {
-  if (nativeKnown !== undefined) return nativeKnown;
-  nativeKnown = null;
-  if (process.platform === 'linux') {
-    try {
-      const mod = createRequire(import.meta.url)(addonPath()) as { nssKnown?: unknown };
-      if (typeof mod.nssKnown === 'function') nativeKnown = mod.nssKnown as NssKnown;
-    } catch {
-      // No addon here: getent answers.
+
+let addonModule: Record<string, unknown> | null | undefined;
+/**
+ * A function of the native addon (native/peercred.c) by its name, for this module and
+ * agent/daemon/identity.ts; null where the addon is not built or the platform is not Linux
+ * (then getent and id answer). Loaded once.
+ */
+export function addonFunction<F>(name: 'nssKnown' | 'lookupAccount'): F | null {
+  if (addonModule === undefined) {
+    addonModule = null;
+    if (process.platform === 'linux') {
+      try {
+        addonModule = createRequire(import.meta.url)(addonPath()) as Record<string, unknown>;
+      } catch {
+        // No addon here: the forks answer.
+      }
     }
   }
-  return nativeKnown;
+  const fn = addonModule?.[name];
+  return typeof fn === 'function' ? (fn as F) : null;
 }
 /**
  * In-process lookups not answered yet, of this module and agent/daemon/identity.ts together:
@@ -66,7 +73,7 @@ export function releaseNssSlot(): void {
  * taken, as with getent.
  */
 export const nssLookup: NssLookup = (db, key) => {
-  const known = addonKnown();
+  const known = addonFunction<NssKnown>('nssKnown');
   if (!known || key.length === 0 || key.length > 1024 || key.includes('\0') || !takeNssSlot()) return getentLookup(db, key);
   return new Promise((resolve) => {
     let settled = false;

@@ -8,6 +8,7 @@ import { expect } from 'chai';
 import { lookupInProcess, requesterByForks, requesterOf } from '../../agent/daemon/identity.js';
 import { getentLookup, nssLookup, releaseNssSlot, takeNssSlot } from '../../agent/executor/nss.js';
 import { requireComponent } from '../support/components.js';
+import { setPrimaryGid } from '../support/passwd-edit.js';
 
 const PREFIX = 'ascidn';
 
@@ -16,8 +17,12 @@ function sh(cmd: string, args: string[]): void {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
 }
 
+const UNNAMED_GID = 3_999_998;
+
 function removeAll(): void {
   spawnSync('userdel', ['-r', `${PREFIX}u`], { stdio: 'ignore' });
+  spawnSync('userdel', [`${PREFIX}x`], { stdio: 'ignore' });
+  spawnSync('groupdel', [`${PREFIX}x`], { stdio: 'ignore' });
   for (const g of ['g1', 'g2', 'u']) spawnSync('groupdel', [`${PREFIX}${g}`], { stdio: 'ignore' });
 }
 
@@ -67,7 +72,26 @@ describe('agent identity: the name service in the agent process, as getent and i
     const unknown = 3_999_999_999;
     const r = await lookupInProcess(unknown, 4242);
     expect(r).to.deep.equal(await requesterByForks(unknown, 4242));
-    expect(r).to.deep.equal({ uid: unknown, gid: 4242, name: `uid:${unknown}`, home: null, groups: [], gids: [4242] });
+    expect(r).to.deep.equal({ uid: unknown, gid: 4242, name: `uid:${unknown}`, home: null, groups: [], gids: [4242], unresolved: `uid ${unknown} is not known to the name service` });
+  });
+
+  it('an account with a group the name service cannot name is unresolved, naming that group id, both ways', async () => {
+    // The primary group of a second account set to an id no group has (useradd would refuse it: written directly).
+    sh('useradd', ['-M', '-d', '/nonexistent-ascidn', '-G', `${PREFIX}g1`, `${PREFIX}x`]);
+    try {
+      const xuid = Number(spawnSync('id', ['-u', `${PREFIX}x`], { encoding: 'utf8' }).stdout.trim());
+      setPrimaryGid(`${PREFIX}x`, UNNAMED_GID);
+      const inProcess = await lookupInProcess(xuid, UNNAMED_GID);
+      expect(inProcess).to.deep.equal(await requesterByForks(xuid, UNNAMED_GID));
+      expect(inProcess?.name).to.equal(`${PREFIX}x`);
+      expect(inProcess?.unresolved).to.equal(`group id ${UNNAMED_GID} of ${PREFIX}x has no name in the name service`);
+      // A complete identity has none.
+      expect(await requesterOf(uid, gid)).to.not.have.property('unresolved');
+    } finally {
+      // userdel leaves the account's own group once its primary gid was changed: removed too.
+      spawnSync('userdel', [`${PREFIX}x`], { stdio: 'ignore' });
+      spawnSync('groupdel', [`${PREFIX}x`], { stdio: 'ignore' });
+    }
   });
 
   it('a group removed after the fact is no longer among the groups of the next request', async () => {

@@ -28,7 +28,8 @@ export interface ClientAgent {
   log: { text: string };
   /** Runs argv as the user in tmp, stdin from `input` (or /dev/null). */
   asUser(argv: readonly string[], opts?: { env?: NodeJS.ProcessEnv; input?: Buffer }): Promise<Outcome>;
-  stop(): Promise<void>;
+  /** Stops the agent and removes the user, its accounts and folders (`keepState`: the state folder is left for the caller to read, then removed by it). */
+  stop(opts?: { keepState?: boolean }): Promise<void>;
 }
 
 const rule = (name: string, json: object) => ({ name, value: JSON.stringify(json) });
@@ -132,7 +133,7 @@ export async function startClientAgent(opts: { user: string; prefix: string; com
     user: opts.user,
     log,
     asUser,
-    async stop() {
+    async stop(stopOpts: { keepState?: boolean } = {}) {
       if (agent.exitCode === null) {
         agent.kill('SIGTERM');
         await new Promise((r) => agent.once('exit', r));
@@ -142,7 +143,7 @@ export async function startClientAgent(opts: { user: string; prefix: string; com
         const name = line.split(':')[0];
         if (name?.startsWith(`${opts.prefix}_`)) spawnSync('userdel', ['-r', name], { stdio: 'ignore' });
       }
-      rmSync(tmp, { recursive: true, force: true });
+      if (!stopOpts.keepState) rmSync(tmp, { recursive: true, force: true });
       rmSync(rootOwned, { recursive: true, force: true });
     },
   };
