@@ -29,6 +29,9 @@
  *   nssKnown(db, key, callback): whether `getent passwd|group KEY` would find KEY (a key of
  *     digits only is an id, anything else a name, as getent reads it): (null, true|false), or
  *     (Error) when the name service failed.
+ *   groupMembership(group, member, callback): the group named `group` (getgrnam_r) and whether
+ *     `member` is among the members it lists: (null, { name, gid, member }), (null, null) when
+ *     no group has that name, or (Error) when the name service failed.
  *
  * And one the daemon asks once a policy is applied, as Node has no API for it either:
  *   releaseMemory() -> number: the free memory of malloc's arenas given back to the system
@@ -255,6 +258,30 @@ static napi_value release_memory(napi_env env, napi_callback_info info) {
   return napi_create_int32(env, released, &result) == napi_ok ? result : NULL;
 }
 
+/* Queues `execute` on libuv's pool, `complete` after it on the main thread, with a reference
+ * to the JS callback held until then: 0, or -1 with nothing queued and nothing held. */
+static int queue_lookup(napi_env env, const char *label, napi_value callback, napi_async_execute_callback execute, napi_async_complete_callback complete,
+                        void *data, napi_async_work *work, napi_ref *ref) {
+  napi_value name;
+  if (napi_create_reference(env, callback, 1, ref) != napi_ok ||
+      napi_create_string_utf8(env, label, NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, execute, complete, data, work) != napi_ok ||
+      napi_queue_async_work(env, *work) != napi_ok) {
+    if (*work) napi_delete_async_work(env, *work);
+    if (*ref) napi_delete_reference(env, *ref);
+    *work = NULL;
+    *ref = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+static napi_value undefined_value(napi_env env) {
+  napi_value undef;
+  napi_get_undefined(env, &undef);
+  return undef;
+}
+
 /* ---------------------------------------------------------------- lookupAccount */
 
 /* At most this many groups of one account (NGROUPS_MAX is 65536 on Linux). */
@@ -446,19 +473,11 @@ static napi_value lookup_account(napi_env env, napi_callback_info info) {
   lookup_t *l = calloc(1, sizeof *l);
   if (!l) return throw_errno(env, "lookupAccount", ENOMEM);
   l->uid = (uid_t)value;
-  napi_value name;
-  if (napi_create_reference(env, argv[1], 1, &l->callback) != napi_ok ||
-      napi_create_string_utf8(env, "ascend:lookupAccount", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, lookup_execute, lookup_complete, l, &l->work) != napi_ok ||
-      napi_queue_async_work(env, l->work) != napi_ok) {
-    if (l->work) napi_delete_async_work(env, l->work);
-    if (l->callback) napi_delete_reference(env, l->callback);
+  if (queue_lookup(env, "ascend:lookupAccount", argv[1], lookup_execute, lookup_complete, l, &l->work, &l->callback) != 0) {
     free(l);
     return throw_errno(env, "lookupAccount", EAGAIN);
   }
-  napi_value undef;
-  napi_get_undefined(env, &undef);
-  return undef;
+  return undefined_value(env);
 }
 
 /* ---------------------------------------------------------------- nssKnown */
@@ -560,20 +579,137 @@ static napi_value nss_known(napi_env env, napi_callback_info info) {
   }
   k->group = group;
   k->key = key;
-  napi_value name;
-  if (napi_create_reference(env, argv[2], 1, &k->callback) != napi_ok ||
-      napi_create_string_utf8(env, "ascend:nssKnown", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, known_execute, known_complete, k, &k->work) != napi_ok ||
-      napi_queue_async_work(env, k->work) != napi_ok) {
-    if (k->work) napi_delete_async_work(env, k->work);
-    if (k->callback) napi_delete_reference(env, k->callback);
+  if (queue_lookup(env, "ascend:nssKnown", argv[2], known_execute, known_complete, k, &k->work, &k->callback) != 0) {
     free(k->key);
     free(k);
     return throw_errno(env, "nssKnown", EAGAIN);
   }
-  napi_value undef;
-  napi_get_undefined(env, &undef);
-  return undef;
+  return undefined_value(env);
+}
+
+/* ---------------------------------------------------------------- groupMembership */
+
+/* A group by its name (getgrnam_r), and whether `member` is listed among its members: what a
+ * deny rule's group is, asked directly, since getgrouplist drops a failing source's groups
+ * without a word. */
+typedef struct {
+  char *key, *member;
+  napi_async_work work;
+  napi_ref callback;
+  int err, found, is_member;
+  gid_t gid;
+  char *name;
+} membership_t;
+
+static void membership_execute(napi_env env, void *data) {
+  (void)env;
+  membership_t *m = data;
+  char *buf = NULL;
+  size_t size = 0;
+  struct group gr, *grp = NULL;
+  int rc;
+  for (;;) {
+    /* A directory group can list many thousands of members. */
+    if ((rc = with_buffer_up_to(&buf, &size, 64u << 20)) != 0) { m->err = rc; goto done; }
+    rc = getgrnam_r(m->key, &gr, buf, size, &grp);
+    if (rc != ERANGE) break;
+  }
+  if (!grp) {
+    if (rc != 0 && rc != ENOENT && rc != ESRCH) m->err = rc;
+    goto done;
+  }
+  m->found = 1;
+  m->gid = gr.gr_gid;
+  m->name = strdup(gr.gr_name ? gr.gr_name : "");
+  if (!m->name) { m->err = ENOMEM; goto done; }
+  for (size_t i = 0; gr.gr_mem && gr.gr_mem[i] && !m->is_member; i++) m->is_member = strcmp(gr.gr_mem[i], m->member) == 0;
+done:
+  free(buf);
+}
+
+static void membership_complete(napi_env env, napi_status status, void *data) {
+  membership_t *m = data;
+  napi_value cb, global, args[2], v;
+  if (napi_get_reference_value(env, m->callback, &cb) == napi_ok && napi_get_global(env, &global) == napi_ok) {
+    napi_get_null(env, &args[0]);
+    napi_get_null(env, &args[1]);
+    if (status != napi_ok || m->err != 0) {
+      napi_value msg;
+      if (napi_create_string_utf8(env, status != napi_ok ? "cancelled" : strerror(m->err), NAPI_AUTO_LENGTH, &msg) == napi_ok) napi_create_error(env, NULL, msg, &args[0]);
+    } else if (m->found) {
+      if (napi_create_object(env, &args[1]) != napi_ok ||
+          napi_create_string_utf8(env, m->name, NAPI_AUTO_LENGTH, &v) != napi_ok || napi_set_named_property(env, args[1], "name", v) != napi_ok ||
+          napi_create_uint32(env, (uint32_t)m->gid, &v) != napi_ok || napi_set_named_property(env, args[1], "gid", v) != napi_ok ||
+          napi_get_boolean(env, m->is_member != 0, &v) != napi_ok || napi_set_named_property(env, args[1], "member", v) != napi_ok) {
+        napi_value msg;
+        napi_get_null(env, &args[1]);
+        if (napi_create_string_utf8(env, "groupMembership: out of memory", NAPI_AUTO_LENGTH, &msg) == napi_ok) napi_create_error(env, NULL, msg, &args[0]);
+      }
+    }
+    napi_value ignored;
+    napi_call_function(env, global, cb, 2, args, &ignored);
+  }
+  napi_delete_reference(env, m->callback);
+  napi_delete_async_work(env, m->work);
+  free(m->key);
+  free(m->member);
+  free(m->name);
+  free(m);
+}
+
+/* A JS string as a new C string of 1 to 1024 bytes without NUL; NULL (a RangeError thrown) otherwise. */
+static char *bounded_string(napi_env env, napi_value value, const char *what) {
+  size_t len;
+  if (napi_get_value_string_utf8(env, value, NULL, 0, &len) != napi_ok) return NULL;
+  if (len == 0 || len > 1024) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", what);
+    return NULL;
+  }
+  char *s = malloc(len + 1);
+  if (!s) {
+    throw_errno(env, "groupMembership", ENOMEM);
+    return NULL;
+  }
+  if (napi_get_value_string_utf8(env, value, s, len + 1, &len) != napi_ok || strlen(s) != len) {
+    free(s);
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", what);
+    return NULL;
+  }
+  return s;
+}
+
+static napi_value group_membership(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  napi_valuetype t0, t1, t2;
+  if (argc < 3 || napi_typeof(env, argv[0], &t0) != napi_ok || napi_typeof(env, argv[1], &t1) != napi_ok || napi_typeof(env, argv[2], &t2) != napi_ok ||
+      t0 != napi_string || t1 != napi_string || t2 != napi_function) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "groupMembership(group, member, callback)");
+    return NULL;
+  }
+  char *key = bounded_string(env, argv[0], "groupMembership: the group must be 1 to 1024 bytes without NUL");
+  if (!key) return NULL;
+  char *member = bounded_string(env, argv[1], "groupMembership: the member must be 1 to 1024 bytes without NUL");
+  if (!member) {
+    free(key);
+    return NULL;
+  }
+  membership_t *m = calloc(1, sizeof *m);
+  if (!m) {
+    free(key);
+    free(member);
+    return throw_errno(env, "groupMembership", ENOMEM);
+  }
+  m->key = key;
+  m->member = member;
+  if (queue_lookup(env, "ascend:groupMembership", argv[2], membership_execute, membership_complete, m, &m->work, &m->callback) != 0) {
+    free(m->key);
+    free(m->member);
+    free(m);
+    return throw_errno(env, "groupMembership", EAGAIN);
+  }
+  return undefined_value(env);
 }
 
 NAPI_MODULE_INIT() {
@@ -589,6 +725,7 @@ NAPI_MODULE_INIT() {
     { "releaseMemory", release_memory },
     { "lookupAccount", lookup_account },
     { "nssKnown", nss_known },
+    { "groupMembership", group_membership },
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value fn;

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AscendError } from '../../src/errors.js';
-import { decide, type Decision } from '../../src/rules/index.js';
+import { decide, type Decision, type DecisionRequest } from '../../src/rules/index.js';
 import type { TseStore } from '../tse/store.js';
 import { type IpcContext, type IpcRequest, writePaced } from '../ipc/index.js';
 import type { Executor, RunningElevation } from '../executor/index.js';
@@ -17,6 +17,8 @@ import type { AuditTrail } from './audit.js';
 import type { EventFields } from '../../src/collector-api/events.js';
 import type { Requester } from './identity.js';
 import { commandLineOf, inspectProgram, type ProgramInfo } from './program.js';
+import { shownPath } from './trust.js';
+import { confirmDenyGroups } from './deny-groups.js';
 import { debPublisherOf } from '../../src/deb/dpkg-db.js';
 import { judgeExec, type ExecQuestion } from './exec-guard.js';
 import type { PolicyState } from './policy-state.js';
@@ -43,7 +45,7 @@ const PASSED_VALUE = /^[A-Za-z0-9_.@+:-]{0,64}$/;
 export class Elevations {
   constructor(
     private readonly opts: Pick<AgentOptions, 'computer' | 'collections' | 'trustedOwners'>,
-    private readonly policy: Pick<PolicyState, 'index' | 'hashRules' | 'debRules'>,
+    private readonly policy: Pick<PolicyState, 'index' | 'hashRules' | 'debRules' | 'denyGroups'>,
     private readonly tse: TseStore,
     private readonly audit: Pick<AuditTrail, 'emit' | 'reserve'>,
     private readonly executor: Executor,
@@ -67,11 +69,8 @@ export class Elevations {
     // Fail closed: rules name users and groups, so an identity the name service could not give
     // in full (a deny rule on one of its groups could not be checked) is refused before anything
     // is redeemed, opened or decided.
-    if (requester.unresolved !== undefined) {
-      const message = `${String(argv[0])} is not elevated: ${requester.unresolved}, so the rules that name users and groups cannot be checked`;
-      await this.audit.emit('elevation-denied', { user: requester.name, processPath: String(argv[0]), args: commandLineOf(argv.slice(1) as string[]), reason: 'identity-unresolved', message });
-      throw new AscendError('ASC_ELEVATION_DENIED', message, { hint: 'try again; if it persists, an administrator should check the name service: sssd, winbind, /etc/group' });
-    }
+    // The program is not opened yet: the name it was asked by, escaped, stands for it.
+    if (requester.unresolved !== undefined) await this.refuseUnresolved(requester, shownPath(String(argv[0])), commandLineOf(argv.slice(1) as string[]));
 
     let redeemed: unknown;
     if (typeof req.passcode === 'string') redeemed = await this.redemption.redeem(requester, req.passcode);
@@ -90,6 +89,13 @@ export class Elevations {
     }
   }
 
+  /** Refuses the request of a requester the name service could not give in full (Requester.unresolved), with its event. */
+  private async refuseUnresolved(requester: Requester, shownProgram: string, commandLine: string): Promise<never> {
+    const message = `${shownProgram} is not elevated: ${requester.unresolved ?? 'the requester is unknown'}, so the rules that name users and groups cannot be checked`;
+    await this.audit.emit('elevation-denied', { user: requester.name, processPath: shownProgram, args: commandLine, reason: 'identity-unresolved', message });
+    throw new AscendError('ASC_ELEVATION_DENIED', message, { hint: 'try again; if it persists, an administrator should check the name service: sssd, winbind, /etc/group' });
+  }
+
   /** elevate(), once the program is open and judged: decide, check controls, start it from its descriptor. */
   private async elevateJudged(
     requester: Requester,
@@ -104,7 +110,7 @@ export class Elevations {
     const session = this.tse.activeSessions(requester.uid).sort((a, b) => b.endsAt - a.endsAt)[0];
     // Read at accept (a client that exits at once is still known); absent when unknown, which deny rules naming a parent treat as a match.
     const parent = ctx.parent.known ? ctx.parent.path : undefined;
-    const decision: Decision = decide(this.policy.index, {
+    const request: DecisionRequest = {
       user: requester.name,
       groups: requester.groups,
       computer: this.opts.computer,
@@ -115,7 +121,12 @@ export class Elevations {
       ...(debPublisher !== undefined ? { debPublisher } : {}),
       ...(parent ? { parentPath: parent } : {}),
       tseActive: session !== undefined,
-    });
+    };
+    // A deny rule's group that would deny this request is asked of the name service by name
+    // (./deny-groups.ts): the account's group list may lack a directory group without saying so.
+    requester = await confirmDenyGroups(this.policy.index, request, requester, this.policy.denyGroups);
+    if (requester.unresolved !== undefined) await this.refuseUnresolved(requester, shownPath(program.path), commandLine);
+    const decision: Decision = decide(this.policy.index, { ...request, groups: requester.groups });
     const base = { user: requester.name, processPath: program.path, args: commandLine };
     if (decision.decision !== 'allow') {
       const reason = decision.decision === 'deny' ? `denied by ${decision.matchedRules.join(', ')}` : 'no elevation rule matches and no TSE session is active';

@@ -122,9 +122,21 @@ export async function requesterByForks(uid: number, gid: number): Promise<Reques
   const gids = new Set<number>([gid]);
   if (unresolved === undefined) {
     try {
-      const [names, numbers] = await Promise.all([run(ID, ['-Gn', '--', name], { timeout: LOOKUP_TIMEOUT_MS, env: FORK_ENV }), run(ID, ['-G', '--', name], { timeout: LOOKUP_TIMEOUT_MS, env: FORK_ENV })]);
-      groups = names.stdout.trim().split(/\s+/).filter(Boolean);
-      for (const g of numbers.stdout.trim().split(/\s+/)) if (/^\d+$/.test(g)) gids.add(Number(g));
+      // id looks the account up by its name: the uid it finds must be the requester's (a local
+      // and a directory account may share a name). Lists separated by NUL (-z): a directory
+      // group's name may hold blanks ("contractors eu@corp.example"), one group, not two.
+      const opts = { timeout: LOOKUP_TIMEOUT_MS, env: FORK_ENV };
+      const [idUid, names, numbers] = await Promise.all([run(ID, ['-u', '--', name], opts), run(ID, ['-Gnz', '--', name], opts), run(ID, ['-Gz', '--', name], opts)]);
+      const nameList = names.stdout.split('\0').filter(Boolean);
+      const gidList = numbers.stdout.split('\0').filter(Boolean);
+      if (idUid.stdout.trim() !== String(uid)) {
+        unresolved = `the name service gave the name ${name} for uid ${uid}, and another uid for that name`;
+      } else if (nameList.length !== gidList.length || !gidList.every((g) => /^\d+$/.test(g))) {
+        unresolved = groupsUnread(name);
+      } else {
+        groups = nameList;
+        for (const g of gidList) gids.add(Number(g));
+      }
     } catch (e) {
       // id names each group it cannot name on stderr ("cannot find name for group ID N").
       groups = [];
@@ -136,9 +148,9 @@ export async function requesterByForks(uid: number, gid: number): Promise<Reques
 }
 
 /** getent and id by their absolute paths, in the C locale (id's messages are read), never from the agent's own PATH. */
-const GETENT = ['/usr/bin/getent', '/bin/getent'].find((p) => existsSync(p)) ?? '/usr/bin/getent';
+export const GETENT = ['/usr/bin/getent', '/bin/getent'].find((p) => existsSync(p)) ?? '/usr/bin/getent';
 const ID = ['/usr/bin/id', '/bin/id'].find((p) => existsSync(p)) ?? '/usr/bin/id';
-const FORK_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' };
+export const FORK_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' };
 
 const firstLineOf = (text: string): string => (text.split('\n')[0] ?? '').slice(0, 200);
 

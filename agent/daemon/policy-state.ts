@@ -10,6 +10,7 @@ import type { RuleProblem } from '../../src/rules/policy.js';
 import { PasscodeVerifier, passcodePolicyFromEffective, type PasscodePolicy } from '../../src/passcode/index.js';
 import { foldSnapshot, type PolicySnapshot } from '../policy/snapshot.js';
 import { agentSettingsOf, type AgentSettings } from './settings.js';
+import { denyRuleGroups } from './deny-groups.js';
 import type { LogFn } from './options.js';
 import type { EventFields, EventType } from '../../src/collector-api/events.js';
 
@@ -35,6 +36,8 @@ export class PolicyState {
   hashRules = false;
   /** Whether a rule names a Debian package publisher (deb:): then programs' packages are resolved (src/deb/dpkg-db.ts). */
   debRules = false;
+  /** The groups deny rules name: asked of the name service by name when one would deny a request (./deny-groups.ts). */
+  denyGroups: string[] = [];
   /** Unset until the first policy is applied. */
   settings!: AgentSettings;
   passcodePolicy!: PasscodePolicy;
@@ -51,6 +54,7 @@ export class PolicyState {
     this.index = compileRules(labelled);
     this.hashRules = labelled.some((r) => r.match.sha256 !== undefined);
     this.debRules = labelled.some((r) => r.match.publisher !== undefined && isDebPublisher(r.match.publisher));
+    this.denyGroups = denyRuleGroups(labelled);
     // dpkg's database is read now, not during the first elevation that needs it.
     if (this.debRules) void systemDpkg.warm();
     this.settings = agentSettingsOf(effective);

@@ -18,7 +18,7 @@ import { decide, type RuleIndex } from '../../src/rules/index.js';
 import type { EventFields } from '../../src/collector-api/events.js';
 import type { DiscoveredData, DiscoveryResult } from '../../src/collector-api/discovery.js';
 import { commandLineOf, sha256Of } from '../daemon/program.js';
-import { requesterOf } from '../daemon/identity.js';
+import { FORK_ENV, GETENT, requesterOf } from '../daemon/identity.js';
 import { debPublisherOf } from '../../src/deb/dpkg-db.js';
 import type { LogFn } from '../daemon/options.js';
 import type { DiscoverySettings } from '../daemon/settings.js';
@@ -213,7 +213,7 @@ export class Discovery {
 async function accountIds(user: string): Promise<{ uid: number; gid: number } | undefined> {
   const { execFile } = await import('node:child_process');
   return new Promise((resolve) => {
-    execFile('getent', ['passwd', '--', user], { timeout: 5000 }, (err, stdout) => {
+    execFile(GETENT, ['passwd', '--', user], { timeout: 5000, env: FORK_ENV }, (err, stdout) => {
       const f = err ? [] : stdout.trim().split(':');
       resolve(f.length >= 7 && f[0] === user && /^\d+$/.test(f[2] ?? '') && /^\d+$/.test(f[3] ?? '') ? { uid: Number(f[2]), gid: Number(f[3]) } : undefined);
     });

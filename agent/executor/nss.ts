@@ -29,11 +29,11 @@ type NssKnown = (db: NssDb, key: string, cb: (err: Error | null, found: boolean)
 
 let addonModule: Record<string, unknown> | null | undefined;
 /**
- * A function of the native addon (native/peercred.c) by its name, for this module and
- * agent/daemon/identity.ts; null where the addon is not built or the platform is not Linux
+ * A function of the native addon (native/peercred.c) by its name, for this module,
+ * agent/daemon/identity.ts and deny-groups.ts; null where the addon is not built or the platform is not Linux
  * (then getent and id answer). Loaded once.
  */
-export function addonFunction<F>(name: 'nssKnown' | 'lookupAccount'): F | null {
+export function addonFunction<F>(name: 'nssKnown' | 'lookupAccount' | 'groupMembership'): F | null {
   if (addonModule === undefined) {
     addonModule = null;
     if (process.platform === 'linux') {

@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { lookupInProcess, requesterByForks, requesterOf } from '../../agent/daemon/identity.js';
 import { getentLookup, nssLookup, releaseNssSlot, takeNssSlot } from '../../agent/executor/nss.js';
 import { requireComponent } from '../support/components.js';
-import { setPrimaryGid } from '../support/passwd-edit.js';
+import { editEtc, setPrimaryGid } from '../support/passwd-edit.js';
 
 const PREFIX = 'ascidn';
 
@@ -19,7 +19,17 @@ function sh(cmd: string, args: string[]): void {
 
 const UNNAMED_GID = 3_999_998;
 
-function removeAll(): void {
+const SPACED = `${PREFIX} spaced group`;
+const SPACED_GID = 3_999_990;
+const DUPLICATE_UID = 3_999_991;
+/** Removes the lines the tests wrote directly: a group whose name has blanks, a second account of the same name. */
+async function removeWritten(): Promise<void> {
+  await editEtc('group', (lines) => lines.filter((l) => !l.startsWith(`${SPACED}:`)));
+  await editEtc('passwd', (lines) => lines.filter((l) => l.split(':')[2] !== String(DUPLICATE_UID)));
+}
+
+async function removeAll(): Promise<void> {
+  await removeWritten();
   spawnSync('userdel', ['-r', `${PREFIX}u`], { stdio: 'ignore' });
   spawnSync('userdel', [`${PREFIX}x`], { stdio: 'ignore' });
   spawnSync('groupdel', [`${PREFIX}x`], { stdio: 'ignore' });
@@ -31,9 +41,9 @@ describe('agent identity: the name service in the agent process, as getent and i
   let uid = 0;
   let gid = 0;
 
-  before(function () {
+  before(async function () {
     requireComponent(this, process.platform === 'linux' && process.getuid?.() === 0, 'root on Linux (useradd, groupadd)', 'run the tests as root');
-    removeAll();
+    await removeAll();
     sh('groupadd', [`${PREFIX}g1`]);
     sh('groupadd', [`${PREFIX}g2`]);
     sh('useradd', ['-M', '-d', '/nonexistent-ascidn', '-G', `${PREFIX}g2,${PREFIX}g1`, `${PREFIX}u`]);
@@ -80,7 +90,7 @@ describe('agent identity: the name service in the agent process, as getent and i
     sh('useradd', ['-M', '-d', '/nonexistent-ascidn', '-G', `${PREFIX}g1`, `${PREFIX}x`]);
     try {
       const xuid = Number(spawnSync('id', ['-u', `${PREFIX}x`], { encoding: 'utf8' }).stdout.trim());
-      setPrimaryGid(`${PREFIX}x`, UNNAMED_GID);
+      await setPrimaryGid(`${PREFIX}x`, UNNAMED_GID);
       const inProcess = await lookupInProcess(xuid, UNNAMED_GID);
       expect(inProcess).to.deep.equal(await requesterByForks(xuid, UNNAMED_GID));
       expect(inProcess?.name).to.equal(`${PREFIX}x`);
@@ -91,6 +101,32 @@ describe('agent identity: the name service in the agent process, as getent and i
       // userdel leaves the account's own group once its primary gid was changed: removed too.
       spawnSync('userdel', [`${PREFIX}x`], { stdio: 'ignore' });
       spawnSync('groupdel', [`${PREFIX}x`], { stdio: 'ignore' });
+    }
+  });
+
+  it('a group whose name has blanks (as directory groups do) is one group, both ways', async () => {
+    // groupadd refuses such a name; the files module reads it, as sssd or winbind would give it.
+    await editEtc('group', (lines) => [...lines.filter((l) => l !== ''), `${SPACED}:x:${SPACED_GID}:${PREFIX}u`, '']);
+    try {
+      const inProcess = await lookupInProcess(uid, gid);
+      expect(inProcess?.groups).to.include(SPACED);
+      expect(inProcess?.gids).to.include(SPACED_GID);
+      expect(inProcess).to.not.have.property('unresolved');
+      expect(await requesterByForks(uid, gid)).to.deep.equal(inProcess);
+    } finally {
+      await removeWritten();
+    }
+  });
+
+  it('the forks refuse a name that the name service gives another uid for (id looks the name up)', async () => {
+    // A second passwd line with the same name and another uid: getent passwd UID names it, id NAME finds the first.
+    await editEtc('passwd', (lines) => [...lines.filter((l) => l !== ''), `${PREFIX}u:x:${DUPLICATE_UID}:${gid}::/nonexistent-ascidn:/usr/sbin/nologin`, '']);
+    try {
+      const forks = await requesterByForks(DUPLICATE_UID, gid);
+      expect(forks.name).to.equal(`${PREFIX}u`);
+      expect(forks.unresolved).to.equal(`the name service gave the name ${PREFIX}u for uid ${DUPLICATE_UID}, and another uid for that name`);
+    } finally {
+      await removeWritten();
     }
   });
 

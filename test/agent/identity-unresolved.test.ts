@@ -76,7 +76,7 @@ describe('agent: an identity the name service cannot give in full is refused (fa
   });
 
   it('a member of that group whose primary group has no name is refused, naming the group id, not judged without groups', async () => {
-    setPrimaryGid(USER, UNNAMED_GID);
+    await setPrimaryGid(USER, UNNAMED_GID);
     try {
       const r = await (agent as ClientAgent).asUser([process.execPath, bin, 'elevate', '--', '/usr/bin/true']);
       expect(r.status, r.stderr).to.equal(1);
@@ -91,7 +91,7 @@ describe('agent: an identity the name service cannot give in full is refused (fa
         expect(n.stderr).to.include(`group id ${UNNAMED_GID} of ${USER} has no name in the name service`);
       }
     } finally {
-      setPrimaryGid(USER, userGid);
+      await setPrimaryGid(USER, userGid);
     }
   });
 
@@ -106,6 +106,11 @@ describe('agent: an identity the name service cannot give in full is refused (fa
     const redeem = await asIds(UNKNOWN_UID, groupGid, ['tse', 'redeem', file]);
     expect(redeem.status, redeem.stderr).to.not.equal(0);
     expect(redeem.stderr).to.include(`the passcode is not redeemed: uid ${UNKNOWN_UID} is not known to the name service`);
+    // The program is not opened before the refusal: the name it was asked by is shown escaped.
+    const odd = await asIds(UNKNOWN_UID, groupGid, ['elevate', '--', '/nonexistent/h22u\u001b[2J\u202eodd']);
+    expect(odd.status, odd.stderr).to.equal(1);
+    expect(odd.stderr).to.include(`uid ${UNKNOWN_UID} is not known to the name service`);
+    expect(odd.stderr).to.not.match(/[\u0000-\u0009\u000b-\u001f\u202e]/);
     const status = await asIds(UNKNOWN_UID, groupGid, ['agent', 'status']);
     expect(status.status, status.stderr).to.equal(0);
   });
@@ -126,13 +131,13 @@ describe('agent: an identity the name service cannot give in full is refused (fa
         }).eventOf({ kind: 'accept', user: USER, runAs: 'root', command: '/usr/bin/true', argv: [] }, 'journal')
       ).fields;
     expect(await judge()).to.include({ result: 'would-allow', rule: 'true for everyone' });
-    setPrimaryGid(USER, UNNAMED_GID);
+    await setPrimaryGid(USER, UNNAMED_GID);
     try {
       const fields = await judge();
       expect(fields).to.include({ result: 'would-deny', reason: 'identity-unresolved' });
       expect(fields).to.not.have.property('rule');
     } finally {
-      setPrimaryGid(USER, userGid);
+      await setPrimaryGid(USER, userGid);
     }
   });
 
@@ -146,7 +151,7 @@ describe('agent: an identity the name service cannot give in full is refused (fa
       await spool.close();
       const refused = events.filter((e) => (e as { reason?: string }).reason === 'identity-unresolved');
       const kinds = refused.map((e) => `${e.type} ${String((e as { user?: string }).user)}`).sort();
-      expect(kinds).to.deep.equal([`elevation-denied ${USER}`, `elevation-denied ${USER}`, `elevation-denied uid:${UNKNOWN_UID}`, `passcode-refused uid:${UNKNOWN_UID}`]);
+      expect(kinds).to.deep.equal([`elevation-denied ${USER}`, `elevation-denied ${USER}`, `elevation-denied uid:${UNKNOWN_UID}`, `elevation-denied uid:${UNKNOWN_UID}`, `passcode-refused uid:${UNKNOWN_UID}`]);
     } finally {
       rmSync(a.tmp, { recursive: true, force: true });
     }

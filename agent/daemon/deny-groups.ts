@@ -1,0 +1,122 @@
+/**
+ * The groups that deny rules name, asked of the name service by name before a decision.
+ *
+ * The account's groups (./identity.ts, getgrouplist) are what the sources that answered gave:
+ * glibc drops a failing source's groups without a word (sssd or winbind restarting, offline
+ * with part of a cache), so a member of a directory group that a deny rule names could be
+ * judged as a non-member. As sudo does for its %group entries, each deny rule's group that
+ * would turn this request into a denial is looked up by its name (getgrnam_r): the requester
+ * is in it when one of its gids is the group's or the group lists its name; a lookup that
+ * fails or does not answer leaves the identity unresolved, and the request is refused (fail
+ * closed). A group no source knows is no group to be in.
+ */
+import { execFile } from 'node:child_process';
+import { decide, type DecisionRequest, type Rule, type RuleIndex } from '../../src/rules/index.js';
+import { entryIsQualified, isSidLike, principalForms } from '../../src/rules/normalize.js';
+import { addonFunction, releaseNssSlot, takeNssSlot } from '../executor/nss.js';
+import { FORK_ENV, GETENT, type Requester } from './identity.js';
+
+interface GroupAnswer {
+  name: string;
+  gid: number;
+  /** The group lists the asked member by name. */
+  member: boolean;
+}
+type GroupMembership = (group: string, member: string, cb: (err: Error | null, answer: GroupAnswer | null) => void) => void;
+
+const LOOKUP_TIMEOUT_MS = 5000;
+
+/** The distinct groups that deny rules name, SIDs left out (the name service knows no SIDs). */
+export function denyRuleGroups(rules: readonly Pick<Rule, 'action' | 'target'>[]): string[] {
+  const seen = new Map<string, string>();
+  for (const r of rules) {
+    if (r.action !== 'deny') continue;
+    for (const g of r.target.groups ?? []) {
+      const key = g.trim().toLowerCase();
+      if (key !== '' && !isSidLike(key) && !seen.has(key)) seen.set(key, g.trim());
+    }
+  }
+  return [...seen.values()];
+}
+
+/** Whether one of `groups` is the rule's group `entry`, as the engine compares them. */
+function alreadyIn(groups: readonly string[], entry: string): boolean {
+  const e = entry.toLowerCase();
+  const qualified = entryIsQualified(e);
+  return groups.some((g) => {
+    const f = principalForms(g);
+    return qualified ? f.full === e : f.short === e;
+  });
+}
+
+/**
+ * The requester, with each deny rule's group that would deny this request confirmed through
+ * the name service: added to its groups when it is a member, `unresolved` set when the name
+ * service could not say. Unchanged when the request is denied already or no such group exists.
+ */
+export async function confirmDenyGroups(index: RuleIndex, request: DecisionRequest, requester: Requester, denyGroups: readonly string[]): Promise<Requester> {
+  if (requester.unresolved !== undefined || denyGroups.length === 0) return requester;
+  if (decide(index, request).decision === 'deny') return requester;
+  const inPlay = denyGroups.filter((g) => !alreadyIn(requester.groups, g) && decide(index, { ...request, groups: [...requester.groups, g] }).decision === 'deny');
+  let confirmed = requester;
+  for (const group of inPlay) {
+    let answer: GroupAnswer | null;
+    try {
+      answer = await groupMembership(group, requester.name);
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      return { ...confirmed, unresolved: `the group ${group} that a deny rule names could not be read from the name service (${why})` };
+    }
+    if (answer && (answer.member || confirmed.gids.includes(answer.gid))) {
+      confirmed = { ...confirmed, groups: [...confirmed.groups, group], gids: confirmed.gids.includes(answer.gid) ? confirmed.gids : [...confirmed.gids, answer.gid] };
+    }
+  }
+  return confirmed;
+}
+
+/** The group by its name and whether `member` is listed in it: in process where it can be (one pool thread), else through getent. */
+export function groupMembership(group: string, member: string): Promise<GroupAnswer | null> {
+  const native = addonFunction<GroupMembership>('groupMembership');
+  if (!native || Buffer.byteLength(group) > 1024 || Buffer.byteLength(member) > 1024 || group.includes('\0') || member.includes('\0') || !takeNssSlot()) return getentGroup(group, member);
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const timer = setTimeout(() => finish(new Error(`no answer within ${LOOKUP_TIMEOUT_MS / 1000} s`)), LOOKUP_TIMEOUT_MS);
+    timer.unref();
+    function finish(err: Error | null, answer: GroupAnswer | null = null): void {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (err) reject(err);
+      else resolve(answer);
+    }
+    try {
+      native(group, member, (err, answer) => {
+        releaseNssSlot();
+        finish(err, answer);
+      });
+    } catch (e) {
+      releaseNssSlot();
+      finish(e instanceof Error ? e : new Error(String(e)));
+    }
+  });
+}
+
+/** The same through `getent group NAME` (status 2: no such group; its line is name:password:gid:members). */
+function getentGroup(group: string, member: string): Promise<GroupAnswer | null> {
+  return new Promise((resolve, reject) => {
+    execFile(GETENT, ['group', '--', group], { env: FORK_ENV, timeout: LOOKUP_TIMEOUT_MS, maxBuffer: 64 << 20 }, (err, stdout) => {
+      if (err) {
+        const e = err as { code?: unknown; killed?: boolean };
+        if (e.code === 2 && !e.killed) resolve(null);
+        else reject(new Error(e.killed ? `no answer within ${LOOKUP_TIMEOUT_MS / 1000} s` : `getent ${typeof e.code === 'number' ? `exited with status ${e.code}` : 'could not run'}`));
+        return;
+      }
+      const f = stdout.split('\n')[0]?.split(':') ?? [];
+      if (f.length < 4 || !/^\d+$/.test(f[2] ?? '')) {
+        reject(new Error('getent answered no group line'));
+        return;
+      }
+      resolve({ name: f[0] as string, gid: Number(f[2]), member: (f[3] ?? '').split(',').includes(member) });
+    });
+  });
+}
