@@ -30,7 +30,7 @@
  *     digits only is an id, anything else a name, as getent reads it): (null, true|false), or
  *     (Error) when the name service failed.
  *   groupMembership(group, member, callback): the group named `group` (getgrnam_r) and whether
- *     `member` is among the members it lists: (null, { name, gid, member }), (null, null) when
+ *     `member` is among the members it lists (case ignored): (null, { name, gid, member }), (null, null) when
  *     no group has that name, or (Error) when the name service failed.
  *
  * And one the daemon asks once a policy is applied, as Node has no API for it either:
@@ -52,6 +52,7 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/statvfs.h>
@@ -622,7 +623,9 @@ static void membership_execute(napi_env env, void *data) {
   m->gid = gr.gr_gid;
   m->name = strdup(gr.gr_name ? gr.gr_name : "");
   if (!m->name) { m->err = ENOMEM; goto done; }
-  for (size_t i = 0; gr.gr_mem && gr.gr_mem[i] && !m->is_member; i++) m->is_member = strcmp(gr.gr_mem[i], m->member) == 0;
+  /* Without regard to case: a directory may list a member as Alice and name the account alice
+   * (for a deny rule, a looser match is the safe side). */
+  for (size_t i = 0; gr.gr_mem && gr.gr_mem[i] && !m->is_member; i++) m->is_member = strcasecmp(gr.gr_mem[i], m->member) == 0;
 done:
   free(buf);
 }

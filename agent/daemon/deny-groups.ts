@@ -6,17 +6,19 @@
  * with part of a cache), so a member of a directory group that a deny rule names could be
  * judged as a non-member. As sudo does for its %group entries, each deny rule's group that
  * would turn this request into a denial is looked up by its name (getgrnam_r): the requester
- * is in it when one of its gids is the group's or the group lists its name; a lookup that
- * fails or does not answer leaves the identity unresolved, and the request is refused (fail
- * closed). A group no source knows is no group to be in.
+ * is in it when one of its gids is the group's or the group lists its name (case ignored); a
+ * lookup that fails, does not answer, or finds no such group leaves the identity unresolved,
+ * and the request is refused (fail closed). The exec guard asks the same for every later exec
+ * of an elevated tree (./exec-guard.ts), with the answers of that elevation kept.
  */
 import { execFile } from 'node:child_process';
 import { decide, type DecisionRequest, type Rule, type RuleIndex } from '../../src/rules/index.js';
 import { entryIsQualified, isSidLike, principalForms } from '../../src/rules/normalize.js';
 import { addonFunction, releaseNssSlot, takeNssSlot } from '../executor/nss.js';
 import { FORK_ENV, GETENT, type Requester } from './identity.js';
+import { escapeControlChars } from '../../src/log-line.js';
 
-interface GroupAnswer {
+export interface GroupAnswer {
   name: string;
   gid: number;
   /** The group lists the asked member by name. */
@@ -49,25 +51,47 @@ function alreadyIn(groups: readonly string[], entry: string): boolean {
   });
 }
 
+/** Answers already had in one elevation (the exec guard asks again for every later exec): a group's name, its answer. */
+export type GroupAnswers = Map<string, GroupAnswer | null>;
+
 /**
  * The requester, with each deny rule's group that would deny this request confirmed through
  * the name service: added to its groups when it is a member, `unresolved` set when the name
- * service could not say. Unchanged when the request is denied already or no such group exists.
+ * service could not say, or knows no such group (the rule names one an admin meant to exist: a
+ * source that is down may answer "not found" too). Unchanged when the request is denied
+ * already or no deny rule's group matters to it. Every lookup of one call ends within 5 s in
+ * all, and none starts once `signal` is aborted.
  */
-export async function confirmDenyGroups(index: RuleIndex, request: DecisionRequest, requester: Requester, denyGroups: readonly string[]): Promise<Requester> {
-  if (requester.unresolved !== undefined || denyGroups.length === 0) return requester;
+export async function confirmDenyGroups(
+  index: RuleIndex,
+  request: DecisionRequest,
+  requester: Requester,
+  denyGroups: readonly string[],
+  opts: { answers?: GroupAnswers; signal?: AbortSignal } = {},
+): Promise<Requester> {
+  // The name service of glibc (Linux) is what drops groups; elsewhere the token carries every group.
+  if (process.platform !== 'linux' || requester.unresolved !== undefined || denyGroups.length === 0) return requester;
   if (decide(index, request).decision === 'deny') return requester;
   const inPlay = denyGroups.filter((g) => !alreadyIn(requester.groups, g) && decide(index, { ...request, groups: [...requester.groups, g] }).decision === 'deny');
+  const deadline = Date.now() + LOOKUP_TIMEOUT_MS;
   let confirmed = requester;
   for (const group of inPlay) {
-    let answer: GroupAnswer | null;
-    try {
-      answer = await groupMembership(group, requester.name);
-    } catch (e) {
-      const why = e instanceof Error ? e.message : String(e);
-      return { ...confirmed, unresolved: `the group ${group} that a deny rule names could not be read from the name service (${why})` };
+    const shown = escapeControlChars(group);
+    let answer = opts.answers?.get(group);
+    if (answer === undefined) {
+      const left = deadline - Date.now();
+      if (opts.signal?.aborted) return { ...confirmed, unresolved: `the request was abandoned before the group ${shown} that a deny rule names was read` };
+      if (left <= 0) return { ...confirmed, unresolved: `the groups that deny rules name were not all read from the name service within ${LOOKUP_TIMEOUT_MS / 1000} s` };
+      try {
+        answer = await groupMembership(group, requester.name, left);
+      } catch (e) {
+        const why = escapeControlChars(e instanceof Error ? e.message : String(e));
+        return { ...confirmed, unresolved: `the group ${shown} that a deny rule names could not be read from the name service (${why})` };
+      }
+      opts.answers?.set(group, answer);
     }
-    if (answer && (answer.member || confirmed.gids.includes(answer.gid))) {
+    if (answer === null) return { ...confirmed, unresolved: `the group ${shown} that a deny rule names is not known to the name service` };
+    if (answer.member || confirmed.gids.includes(answer.gid)) {
       confirmed = { ...confirmed, groups: [...confirmed.groups, group], gids: confirmed.gids.includes(answer.gid) ? confirmed.gids : [...confirmed.gids, answer.gid] };
     }
   }
@@ -75,12 +99,12 @@ export async function confirmDenyGroups(index: RuleIndex, request: DecisionReque
 }
 
 /** The group by its name and whether `member` is listed in it: in process where it can be (one pool thread), else through getent. */
-export function groupMembership(group: string, member: string): Promise<GroupAnswer | null> {
+export function groupMembership(group: string, member: string, timeoutMs = LOOKUP_TIMEOUT_MS): Promise<GroupAnswer | null> {
   const native = addonFunction<GroupMembership>('groupMembership');
-  if (!native || Buffer.byteLength(group) > 1024 || Buffer.byteLength(member) > 1024 || group.includes('\0') || member.includes('\0') || !takeNssSlot()) return getentGroup(group, member);
+  if (!native || Buffer.byteLength(group) > 1024 || Buffer.byteLength(member) > 1024 || group.includes('\0') || member.includes('\0') || !takeNssSlot()) return getentGroup(group, member, timeoutMs);
   return new Promise((resolve, reject) => {
     let settled = false;
-    const timer = setTimeout(() => finish(new Error(`no answer within ${LOOKUP_TIMEOUT_MS / 1000} s`)), LOOKUP_TIMEOUT_MS);
+    const timer = setTimeout(() => finish(new Error(`no answer within ${Math.ceil(timeoutMs / 1000)} s`)), timeoutMs);
     timer.unref();
     function finish(err: Error | null, answer: GroupAnswer | null = null): void {
       if (settled) return;
@@ -101,14 +125,20 @@ export function groupMembership(group: string, member: string): Promise<GroupAns
   });
 }
 
-/** The same through `getent group NAME` (status 2: no such group; its line is name:password:gid:members). */
-function getentGroup(group: string, member: string): Promise<GroupAnswer | null> {
+/**
+ * The same through `getent group NAME` (its line is name:password:gid:members). getent's status
+ * 2 says "not found" also when a source failed, and is taken as not found: the caller refuses
+ * what a rule on an unknown group would deny, so both end the same way. A name of digits only
+ * would be read by getent as a gid: not asked, not found.
+ */
+function getentGroup(group: string, member: string, timeoutMs: number): Promise<GroupAnswer | null> {
+  if (/^\d+$/.test(group)) return Promise.resolve(null);
   return new Promise((resolve, reject) => {
-    execFile(GETENT, ['group', '--', group], { env: FORK_ENV, timeout: LOOKUP_TIMEOUT_MS, maxBuffer: 64 << 20 }, (err, stdout) => {
+    execFile(GETENT, ['group', '--', group], { env: FORK_ENV, timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout) => {
       if (err) {
         const e = err as { code?: unknown; killed?: boolean };
         if (e.code === 2 && !e.killed) resolve(null);
-        else reject(new Error(e.killed ? `no answer within ${LOOKUP_TIMEOUT_MS / 1000} s` : `getent ${typeof e.code === 'number' ? `exited with status ${e.code}` : 'could not run'}`));
+        else reject(new Error(e.killed ? `no answer within ${Math.ceil(timeoutMs / 1000)} s` : `getent ${typeof e.code === 'number' ? `exited with status ${e.code}` : 'could not run'}`));
         return;
       }
       const f = stdout.split('\n')[0]?.split(':') ?? [];
@@ -116,7 +146,8 @@ function getentGroup(group: string, member: string): Promise<GroupAnswer | null>
         reject(new Error('getent answered no group line'));
         return;
       }
-      resolve({ name: f[0] as string, gid: Number(f[2]), member: (f[3] ?? '').split(',').includes(member) });
+      const wanted = member.toLowerCase();
+      resolve({ name: f[0] as string, gid: Number(f[2]), member: (f[3] ?? '').split(',').some((m) => m.toLowerCase() === wanted) });
     });
   });
 }

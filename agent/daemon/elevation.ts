@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AscendError } from '../../src/errors.js';
-import { decide, type Decision, type DecisionRequest } from '../../src/rules/index.js';
+import { decide, type Decision, type DecisionRequest, type RuleIndex } from '../../src/rules/index.js';
 import type { TseStore } from '../tse/store.js';
 import { type IpcContext, type IpcRequest, writePaced } from '../ipc/index.js';
 import type { Executor, RunningElevation } from '../executor/index.js';
@@ -18,7 +18,7 @@ import type { EventFields } from '../../src/collector-api/events.js';
 import type { Requester } from './identity.js';
 import { commandLineOf, inspectProgram, type ProgramInfo } from './program.js';
 import { shownPath } from './trust.js';
-import { confirmDenyGroups } from './deny-groups.js';
+import { confirmDenyGroups, type GroupAnswers } from './deny-groups.js';
 import { debPublisherOf } from '../../src/deb/dpkg-db.js';
 import { judgeExec, type ExecQuestion } from './exec-guard.js';
 import type { PolicyState } from './policy-state.js';
@@ -89,10 +89,10 @@ export class Elevations {
     }
   }
 
-  /** Refuses the request of a requester the name service could not give in full (Requester.unresolved), with its event. */
-  private async refuseUnresolved(requester: Requester, shownProgram: string, commandLine: string): Promise<never> {
-    const message = `${shownProgram} is not elevated: ${requester.unresolved ?? 'the requester is unknown'}, so the rules that name users and groups cannot be checked`;
-    await this.audit.emit('elevation-denied', { user: requester.name, processPath: shownProgram, args: commandLine, reason: 'identity-unresolved', message });
+  /** Refuses the request of a requester the name service could not give in full (Requester.unresolved), with its event; `program` as the event records it, shown escaped. */
+  private async refuseUnresolved(requester: Requester, program: string, commandLine: string): Promise<never> {
+    const message = `${shownPath(program)} is not elevated: ${requester.unresolved ?? 'the requester is unknown'}, so the rules that name users and groups cannot be checked`;
+    await this.audit.emit('elevation-denied', { user: requester.name, processPath: program, args: commandLine, reason: 'identity-unresolved', message });
     throw new AscendError('ASC_ELEVATION_DENIED', message, { hint: 'try again; if it persists, an administrator should check the name service: sssd, winbind, /etc/group' });
   }
 
@@ -110,6 +110,9 @@ export class Elevations {
     const session = this.tse.activeSessions(requester.uid).sort((a, b) => b.endsAt - a.endsAt)[0];
     // Read at accept (a client that exits at once is still known); absent when unknown, which deny rules naming a parent treat as a match.
     const parent = ctx.parent.known ? ctx.parent.path : undefined;
+    // The policy of this decision, read once: a refresh during the lookups below does not mix two.
+    const { index, denyGroups } = this.policy;
+    const answers: GroupAnswers = new Map();
     const request: DecisionRequest = {
       user: requester.name,
       groups: requester.groups,
@@ -124,9 +127,9 @@ export class Elevations {
     };
     // A deny rule's group that would deny this request is asked of the name service by name
     // (./deny-groups.ts): the account's group list may lack a directory group without saying so.
-    requester = await confirmDenyGroups(this.policy.index, request, requester, this.policy.denyGroups);
-    if (requester.unresolved !== undefined) await this.refuseUnresolved(requester, shownPath(program.path), commandLine);
-    const decision: Decision = decide(this.policy.index, { ...request, groups: requester.groups });
+    requester = await confirmDenyGroups(index, request, requester, denyGroups, { answers, signal: ctx.signal });
+    if (requester.unresolved !== undefined) await this.refuseUnresolved(requester, program.path, commandLine);
+    const decision: Decision = decide(index, { ...request, groups: requester.groups });
     const base = { user: requester.name, processPath: program.path, args: commandLine };
     if (decision.decision !== 'allow') {
       const reason = decision.decision === 'deny' ? `denied by ${decision.matchedRules.join(', ')}` : 'no elevation rule matches and no TSE session is active';
@@ -151,10 +154,18 @@ export class Elevations {
     }
     // What the kernel runs for it (a #! interpreter chain, the program a loader is given) is
     // judged by the deny rules too: the launcher lets the judged program's own exec through.
+    const confirmed = requester;
     const chain = await judgeExec(
-      this.policy.index,
+      index,
       { pid: process.pid, path: program.path, argv: [program.path, ...args], exe: parent ?? '' },
-      { user: requester.name, groups: requester.groups, computer: this.opts.computer, collections: this.opts.collections ?? [], tseActive: session !== undefined },
+      {
+        user: requester.name,
+        groups: requester.groups,
+        computer: this.opts.computer,
+        collections: this.opts.collections ?? [],
+        tseActive: session !== undefined,
+        confirmGroups: (r) => confirmedGroups(index, r, confirmed, denyGroups, answers),
+      },
       this.policy.hashRules,
       this.policy.debRules,
     );
@@ -192,7 +203,7 @@ export class Elevations {
       integrity,
       stdio: 'pipe',
       programFd: program.handle.fd,
-      onExec: (q) => this.judgeExec(q, requester, elevationId, session !== undefined),
+      onExec: (q) => this.judgeExec(q, confirmed, elevationId, session !== undefined, answers),
       holdUntilReleased: true,
       phases,
     }).finally(() => program.handle.close()).catch(record.abandon);
@@ -250,13 +261,28 @@ export class Elevations {
   }
 
   /** The exec guard (Linux): a deny rule refuses every program the elevated tree starts, not only the first (./exec-guard.ts). */
-  private async judgeExec(q: ExecQuestion, requester: Requester, elevationId: string, tseActive: boolean): Promise<'allow' | 'deny'> {
-    const ctx = { user: requester.name, groups: requester.groups, computer: this.opts.computer, collections: this.opts.collections ?? [], tseActive };
-    const judged = await judgeExec(this.policy.index, q, ctx, this.policy.hashRules, this.policy.debRules);
+  private async judgeExec(q: ExecQuestion, requester: Requester, elevationId: string, tseActive: boolean, answers: GroupAnswers): Promise<'allow' | 'deny'> {
+    // Each exec is decided by the policy in force now; the groups its deny rules name are asked as for the first program (answers kept for the elevation).
+    const { index, denyGroups } = this.policy;
+    const ctx = {
+      user: requester.name,
+      groups: requester.groups,
+      computer: this.opts.computer,
+      collections: this.opts.collections ?? [],
+      tseActive,
+      confirmGroups: (r: DecisionRequest) => confirmedGroups(index, r, requester, denyGroups, answers),
+    };
+    const judged = await judgeExec(index, q, ctx, this.policy.hashRules, this.policy.debRules);
     if (judged.verdict === 'deny') {
       const message = `${judged.path} was refused inside an elevation: ${judged.reason ?? 'denied'}`;
       await this.audit.emit('elevation-denied', { user: requester.name, processPath: judged.path, args: judged.commandLine, reason: 'denied-in-elevated-tree', ...(judged.rules?.length ? { rule: judged.rules.join(', ') } : {}), message, data: { elevationId, pid: q.pid } });
     }
     return judged.verdict;
   }
+}
+
+/** The groups to decide one program with (ExecContext.confirmGroups): the requester's, with the deny rules' groups asked for it. */
+async function confirmedGroups(index: RuleIndex, request: DecisionRequest, requester: Requester, denyGroups: readonly string[], answers: GroupAnswers): Promise<readonly string[] | { unresolved: string }> {
+  const r = await confirmDenyGroups(index, request, requester, denyGroups, { answers });
+  return r.unresolved !== undefined ? { unresolved: r.unresolved } : r.groups;
 }

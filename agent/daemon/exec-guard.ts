@@ -12,7 +12,7 @@
  * find -exec bash, xargs bash); allow rules are the strong control.
  */
 import { constants as fsc, promises as fs } from 'node:fs';
-import { decide, type Decision, type RuleIndex } from '../../src/rules/index.js';
+import { decide, type Decision, type DecisionRequest, type RuleIndex } from '../../src/rules/index.js';
 import { debPublisherOf } from '../../src/deb/dpkg-db.js';
 import path from 'node:path';
 import { commandLineOf, sha256Of, shebangInterpreter } from './program.js';
@@ -37,6 +37,11 @@ export interface ExecContext {
   computer: string;
   collections: readonly string[];
   tseActive: boolean;
+  /**
+   * The groups to decide this program with, the groups deny rules name confirmed through the
+   * name service for it (./deny-groups.ts), or why they could not be (then the exec is refused).
+   */
+  confirmGroups?: (request: DecisionRequest) => Promise<readonly string[] | { unresolved: string }>;
 }
 
 export interface ExecJudgement {
@@ -218,7 +223,7 @@ async function judgeOne(index: RuleIndex, real: string, commandLine: string, exe
   }
   // A deny rule may name a package (deb:): the package whose unmodified file this is.
   const debPublisher = debRules ? await debPublisherOf(real) : undefined;
-  const decision: Decision = decide(index, {
+  const request: DecisionRequest = {
     user: ctx.user,
     groups: [...ctx.groups],
     computer: ctx.computer,
@@ -229,7 +234,14 @@ async function judgeOne(index: RuleIndex, real: string, commandLine: string, exe
     ...(debPublisher !== undefined ? { debPublisher } : {}),
     ...(exe ? { parentPath: exe } : {}),
     tseActive: ctx.tseActive,
-  });
+  };
+  let groups = request.groups;
+  if (ctx.confirmGroups) {
+    const confirmed = await ctx.confirmGroups(request);
+    if (!Array.isArray(confirmed)) return { verdict: 'deny', path: real, commandLine, reason: (confirmed as { unresolved: string }).unresolved };
+    groups = confirmed;
+  }
+  const decision: Decision = decide(index, { ...request, groups });
   if (decision.decision !== 'deny') return { verdict: 'allow', path: real, commandLine };
   return { verdict: 'deny', path: real, commandLine, reason: `denied by ${decision.matchedRules.join(', ')}`, rules: decision.matchedRules };
 }

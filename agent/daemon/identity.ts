@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { addonFunction, releaseNssSlot, takeNssSlot } from '../executor/nss.js';
+import { escapeControlChars } from '../../src/log-line.js';
 
 // node:util through getBuiltinModule, not `import`: an ES import reads every export, and its lazy
 // ones load modules the agent never uses (parseArgs, diff, worker_threads): 2 MB of resident memory.
@@ -31,8 +32,9 @@ export interface Requester {
 }
 
 /** Why a known account's groups are not all named: the first group id without a name, or none known. */
-const groupUnnamed = (name: string, gid: number): string => `group id ${gid} of ${name} has no name in the name service`;
-const groupsUnread = (name: string): string => `the groups of ${name} could not be read from the name service`;
+// Account names come from the name service (a directory's admins): shown escaped, as every text for the terminal.
+const groupUnnamed = (name: string, gid: number): string => `group id ${gid} of ${escapeControlChars(name)} has no name in the name service`;
+const groupsUnread = (name: string): string => `the groups of ${escapeControlChars(name)} could not be read from the name service`;
 const uidUnknown = (uid: number): string => `uid ${uid} is not known to the name service`;
 const noAnswer = (uid: number): string => `the name service did not answer for uid ${uid} within ${LOOKUP_TIMEOUT_MS / 1000} s`;
 const failedFor = (uid: number, why: string): string => `the name service failed for uid ${uid}: ${why}`;
@@ -130,7 +132,7 @@ export async function requesterByForks(uid: number, gid: number): Promise<Reques
       const nameList = names.stdout.split('\0').filter(Boolean);
       const gidList = numbers.stdout.split('\0').filter(Boolean);
       if (idUid.stdout.trim() !== String(uid)) {
-        unresolved = `the name service gave the name ${name} for uid ${uid}, and another uid for that name`;
+        unresolved = `the name service gave the name ${escapeControlChars(name)} for uid ${uid}, and another uid for that name`;
       } else if (nameList.length !== gidList.length || !gidList.every((g) => /^\d+$/.test(g))) {
         unresolved = groupsUnread(name);
       } else {

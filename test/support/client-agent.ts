@@ -62,7 +62,14 @@ export function elevateCases(tmp: string, socket: string): string[][] {
   ];
 }
 
-export async function startClientAgent(opts: { user: string; prefix: string; computer: string; extraRules?: { name: string; value: string }[] }): Promise<ClientAgent> {
+export async function startClientAgent(opts: {
+  user: string;
+  prefix: string;
+  computer: string;
+  extraRules?: { name: string; value: string }[];
+  /** The agent's command line given a prefix (a private mount namespace, say): the words to run instead. */
+  wrapAgent?: (argv: string[]) => string[];
+}): Promise<ClientAgent> {
   const tmp = mkdtempSync(`/tmp/${opts.prefix}-`);
   chmodSync(tmp, 0o755);
   const socket = path.join(tmp, 'agent.sock');
@@ -92,7 +99,9 @@ export async function startClientAgent(opts: { user: string; prefix: string; com
     ]),
   );
   const log = { text: '' };
-  const agent: ChildProcess = spawn(process.execPath, [bin, 'agent', 'run', '--state-dir', path.join(tmp, 'state'), '--socket', socket, '--policy', policyFile, '--computer', opts.computer], {
+  const agentArgv = [process.execPath, bin, 'agent', 'run', '--state-dir', path.join(tmp, 'state'), '--socket', socket, '--policy', policyFile, '--computer', opts.computer];
+  const [command, ...args] = opts.wrapAgent ? opts.wrapAgent(agentArgv) : agentArgv;
+  const agent: ChildProcess = spawn(command as string, args, {
     cwd: root,
     env: cliEnv(tmp),
     stdio: ['ignore', 'pipe', 'pipe'],
