@@ -277,6 +277,41 @@ static int queue_lookup(napi_env env, const char *label, napi_value callback, na
   return 0;
 }
 
+/* A JS string as a new C string of 1 to 1024 bytes without NUL; NULL (a RangeError saying
+ * `what`, or ENOMEM for `fn`, thrown) otherwise. */
+static char *bounded_string(napi_env env, napi_value value, const char *fn, const char *what) {
+  size_t len;
+  if (napi_get_value_string_utf8(env, value, NULL, 0, &len) != napi_ok) return NULL;
+  if (len == 0 || len > 1024) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", what);
+    return NULL;
+  }
+  char *s = malloc(len + 1);
+  if (!s) {
+    throw_errno(env, fn, ENOMEM);
+    return NULL;
+  }
+  if (napi_get_value_string_utf8(env, value, s, len + 1, &len) != napi_ok || strlen(s) != len) {
+    free(s);
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", what);
+    return NULL;
+  }
+  return s;
+}
+
+/* The arguments (string, string, function) into argv; -1 with a TypeError saying `usage` thrown otherwise. */
+static int two_strings_and_callback(napi_env env, napi_callback_info info, napi_value argv[3], const char *usage) {
+  size_t argc = 3;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return -1;
+  napi_valuetype t0, t1, t2;
+  if (argc < 3 || napi_typeof(env, argv[0], &t0) != napi_ok || napi_typeof(env, argv[1], &t1) != napi_ok || napi_typeof(env, argv[2], &t2) != napi_ok ||
+      t0 != napi_string || t1 != napi_string || t2 != napi_function) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", usage);
+    return -1;
+  }
+  return 0;
+}
+
 static napi_value undefined_value(napi_env env) {
   napi_value undef;
   napi_get_undefined(env, &undef);
@@ -542,15 +577,8 @@ static void known_complete(napi_env env, napi_status status, void *data) {
 }
 
 static napi_value nss_known(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  napi_valuetype t0, t1, t2;
-  if (argc < 3 || napi_typeof(env, argv[0], &t0) != napi_ok || napi_typeof(env, argv[1], &t1) != napi_ok || napi_typeof(env, argv[2], &t2) != napi_ok ||
-      t0 != napi_string || t1 != napi_string || t2 != napi_function) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "nssKnown(db, key, callback)");
-    return NULL;
-  }
+  if (two_strings_and_callback(env, info, argv, "nssKnown(db, key, callback)") != 0) return NULL;
   char db[8];
   size_t dblen;
   if (napi_get_value_string_utf8(env, argv[0], db, sizeof db, &dblen) != napi_ok) return NULL;
@@ -559,24 +587,12 @@ static napi_value nss_known(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "nssKnown: db must be passwd or group");
     return NULL;
   }
-  size_t keylen;
-  if (napi_get_value_string_utf8(env, argv[1], NULL, 0, &keylen) != napi_ok) return NULL;
-  if (keylen == 0 || keylen > 1024) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "nssKnown: key must be 1 to 1024 bytes");
-    return NULL;
-  }
+  char *key = bounded_string(env, argv[1], "nssKnown", "nssKnown: key must be 1 to 1024 bytes without NUL");
+  if (!key) return NULL;
   known_t *k = calloc(1, sizeof *k);
-  char *key = malloc(keylen + 1);
-  if (!k || !key) {
-    free(k);
+  if (!k) {
     free(key);
     return throw_errno(env, "nssKnown", ENOMEM);
-  }
-  if (napi_get_value_string_utf8(env, argv[1], key, keylen + 1, &keylen) != napi_ok || strlen(key) != keylen) {
-    free(k);
-    free(key);
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "nssKnown: key must not contain NUL");
-    return NULL;
   }
   k->group = group;
   k->key = key;
@@ -660,40 +676,12 @@ static void membership_complete(napi_env env, napi_status status, void *data) {
   free(m);
 }
 
-/* A JS string as a new C string of 1 to 1024 bytes without NUL; NULL (a RangeError thrown) otherwise. */
-static char *bounded_string(napi_env env, napi_value value, const char *what) {
-  size_t len;
-  if (napi_get_value_string_utf8(env, value, NULL, 0, &len) != napi_ok) return NULL;
-  if (len == 0 || len > 1024) {
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", what);
-    return NULL;
-  }
-  char *s = malloc(len + 1);
-  if (!s) {
-    throw_errno(env, "groupMembership", ENOMEM);
-    return NULL;
-  }
-  if (napi_get_value_string_utf8(env, value, s, len + 1, &len) != napi_ok || strlen(s) != len) {
-    free(s);
-    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", what);
-    return NULL;
-  }
-  return s;
-}
-
 static napi_value group_membership(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  napi_valuetype t0, t1, t2;
-  if (argc < 3 || napi_typeof(env, argv[0], &t0) != napi_ok || napi_typeof(env, argv[1], &t1) != napi_ok || napi_typeof(env, argv[2], &t2) != napi_ok ||
-      t0 != napi_string || t1 != napi_string || t2 != napi_function) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "groupMembership(group, member, callback)");
-    return NULL;
-  }
-  char *key = bounded_string(env, argv[0], "groupMembership: the group must be 1 to 1024 bytes without NUL");
+  if (two_strings_and_callback(env, info, argv, "groupMembership(group, member, callback)") != 0) return NULL;
+  char *key = bounded_string(env, argv[0], "groupMembership", "groupMembership: the group must be 1 to 1024 bytes without NUL");
   if (!key) return NULL;
-  char *member = bounded_string(env, argv[1], "groupMembership: the member must be 1 to 1024 bytes without NUL");
+  char *member = bounded_string(env, argv[1], "groupMembership", "groupMembership: the member must be 1 to 1024 bytes without NUL");
   if (!member) {
     free(key);
     return NULL;

@@ -14,8 +14,8 @@
 import { execFile } from 'node:child_process';
 import { decide, type DecisionRequest, type Rule, type RuleIndex } from '../../src/rules/index.js';
 import { entryIsQualified, isSidLike, principalForms } from '../../src/rules/normalize.js';
-import { addonFunction, releaseNssSlot, takeNssSlot } from '../executor/nss.js';
-import { FORK_ENV, GETENT, type Requester } from './identity.js';
+import { addonFunction, askInProcess, FORK_ENV, GETENT } from '../executor/nss.js';
+import type { Requester } from './identity.js';
 import { escapeControlChars } from '../../src/log-line.js';
 
 export interface GroupAnswer {
@@ -51,16 +51,20 @@ function alreadyIn(groups: readonly string[], entry: string): boolean {
   });
 }
 
-/** Answers already had in one elevation (the exec guard asks again for every later exec): a group's name, its answer. */
-export type GroupAnswers = Map<string, GroupAnswer | null>;
+/**
+ * Lookups of one elevation (the exec guard asks again for every later exec), by the group's
+ * name: each kept as it was started, a failure too, so execs side by side share one lookup and
+ * a failing source is not asked again for every exec.
+ */
+export type GroupAnswers = Map<string, Promise<GroupAnswer | null>>;
 
 /**
  * The requester, with each deny rule's group that would deny this request confirmed through
- * the name service: added to its groups when it is a member, `unresolved` set when the name
- * service could not say, or knows no such group (the rule names one an admin meant to exist: a
- * source that is down may answer "not found" too). Unchanged when the request is denied
- * already or no deny rule's group matters to it. Every lookup of one call ends within 5 s in
- * all, and none starts once `signal` is aborted.
+ * the name service: added to its groups when it is a member (then the request is denied, and no
+ * further group is asked), `unresolved` set when the name service could not say, or knows no
+ * such group (the rule names one an admin meant to exist: a source that is down may answer "not
+ * found" too). Unchanged when the request is denied already or no deny rule's group matters to
+ * it. Every lookup of one call ends within 5 s in all, and none starts once `signal` is aborted.
  */
 export async function confirmDenyGroups(
   index: RuleIndex,
@@ -72,57 +76,45 @@ export async function confirmDenyGroups(
   // The name service of glibc (Linux) is what drops groups; elsewhere the token carries every group.
   if (process.platform !== 'linux' || requester.unresolved !== undefined || denyGroups.length === 0) return requester;
   if (decide(index, request).decision === 'deny') return requester;
-  const inPlay = denyGroups.filter((g) => !alreadyIn(requester.groups, g) && decide(index, { ...request, groups: [...requester.groups, g] }).decision === 'deny');
+  const missing = denyGroups.filter((g) => !alreadyIn(requester.groups, g));
+  // The common case, one decision: with every such group added, still no denial.
+  if (missing.length === 0 || decide(index, { ...request, groups: [...requester.groups, ...missing] }).decision !== 'deny') return requester;
+  const inPlay = missing.filter((g) => decide(index, { ...request, groups: [...requester.groups, g] }).decision === 'deny');
   const deadline = Date.now() + LOOKUP_TIMEOUT_MS;
-  let confirmed = requester;
   for (const group of inPlay) {
     const shown = escapeControlChars(group);
-    let answer = opts.answers?.get(group);
-    if (answer === undefined) {
+    let lookup = opts.answers?.get(group);
+    if (lookup === undefined) {
       const left = deadline - Date.now();
-      if (opts.signal?.aborted) return { ...confirmed, unresolved: `the request was abandoned before the group ${shown} that a deny rule names was read` };
-      if (left <= 0) return { ...confirmed, unresolved: `the groups that deny rules name were not all read from the name service within ${LOOKUP_TIMEOUT_MS / 1000} s` };
-      try {
-        answer = await groupMembership(group, requester.name, left);
-      } catch (e) {
-        const why = escapeControlChars(e instanceof Error ? e.message : String(e));
-        return { ...confirmed, unresolved: `the group ${shown} that a deny rule names could not be read from the name service (${why})` };
-      }
-      opts.answers?.set(group, answer);
+      if (opts.signal?.aborted) return { ...requester, unresolved: `the request was abandoned before the group ${shown} that a deny rule names was read` };
+      if (left <= 0) return { ...requester, unresolved: `the groups that deny rules name were not all read from the name service within ${LOOKUP_TIMEOUT_MS / 1000} s` };
+      lookup = groupMembership(group, requester.name, left);
+      opts.answers?.set(group, lookup);
     }
-    if (answer === null) return { ...confirmed, unresolved: `the group ${shown} that a deny rule names is not known to the name service` };
-    if (answer.member || confirmed.gids.includes(answer.gid)) {
-      confirmed = { ...confirmed, groups: [...confirmed.groups, group], gids: confirmed.gids.includes(answer.gid) ? confirmed.gids : [...confirmed.gids, answer.gid] };
+    let answer: GroupAnswer | null;
+    try {
+      answer = await lookup;
+    } catch (e) {
+      const why = escapeControlChars(e instanceof Error ? e.message : String(e));
+      return { ...requester, unresolved: `the group ${shown} that a deny rule names could not be read from the name service (${why})` };
+    }
+    if (answer === null) return { ...requester, unresolved: `the group ${shown} that a deny rule names is not known to the name service` };
+    if (answer.member || requester.gids.includes(answer.gid)) {
+      return { ...requester, groups: [...requester.groups, group], gids: requester.gids.includes(answer.gid) ? requester.gids : [...requester.gids, answer.gid] };
     }
   }
-  return confirmed;
+  return requester;
 }
 
 /** The group by its name and whether `member` is listed in it: in process where it can be (one pool thread), else through getent. */
-export function groupMembership(group: string, member: string, timeoutMs = LOOKUP_TIMEOUT_MS): Promise<GroupAnswer | null> {
+export async function groupMembership(group: string, member: string, timeoutMs = LOOKUP_TIMEOUT_MS): Promise<GroupAnswer | null> {
   const native = addonFunction<GroupMembership>('groupMembership');
-  if (!native || Buffer.byteLength(group) > 1024 || Buffer.byteLength(member) > 1024 || group.includes('\0') || member.includes('\0') || !takeNssSlot()) return getentGroup(group, member, timeoutMs);
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const timer = setTimeout(() => finish(new Error(`no answer within ${Math.ceil(timeoutMs / 1000)} s`)), timeoutMs);
-    timer.unref();
-    function finish(err: Error | null, answer: GroupAnswer | null = null): void {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      if (err) reject(err);
-      else resolve(answer);
-    }
-    try {
-      native(group, member, (err, answer) => {
-        releaseNssSlot();
-        finish(err, answer);
-      });
-    } catch (e) {
-      releaseNssSlot();
-      finish(e instanceof Error ? e : new Error(String(e)));
-    }
-  });
+  const fits = (t: string): boolean => Buffer.byteLength(t) <= 1024 && !t.includes('\0');
+  const asked = native && fits(group) && fits(member) ? askInProcess<GroupAnswer | null>((cb) => native(group, member, cb), timeoutMs) : undefined;
+  if (!asked) return getentGroup(group, member, timeoutMs);
+  const outcome = await asked;
+  if (!outcome.ok) throw new Error(outcome.error);
+  return outcome.value;
 }
 
 /**

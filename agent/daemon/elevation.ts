@@ -68,7 +68,8 @@ export class Elevations {
     const otp = typeof req.otp === 'string' ? req.otp.trim() : undefined;
     // Fail closed: rules name users and groups, so an identity the name service could not give
     // in full (a deny rule on one of its groups could not be checked) is refused before anything
-    // is redeemed, opened or decided.
+    // is redeemed, opened or decided. (The groups deny rules name are asked once the program is
+    // open, after a passcode sent along was redeemed: a use can be spent on a request refused then.)
     // The program is not opened yet: the name it was asked by, escaped, stands for it.
     if (requester.unresolved !== undefined) await this.refuseUnresolved(requester, shownPath(String(argv[0])), commandLineOf(argv.slice(1) as string[]));
 

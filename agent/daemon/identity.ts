@@ -5,7 +5,8 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { addonFunction, releaseNssSlot, takeNssSlot } from '../executor/nss.js';
+import { addonFunction, askInProcess, FORK_ENV, GETENT } from '../executor/nss.js';
+import { firstLine } from '../executor/linux-host.js';
 import { escapeControlChars } from '../../src/log-line.js';
 
 // node:util through getBuiltinModule, not `import`: an ES import reads every export, and its lazy
@@ -31,8 +32,8 @@ export interface Requester {
   unresolved?: string;
 }
 
-/** Why a known account's groups are not all named: the first group id without a name, or none known. */
-// Account names come from the name service (a directory's admins): shown escaped, as every text for the terminal.
+// Why the name service could not say who asks. Account names come from it (a directory's
+// admins): shown escaped, as every text for the terminal.
 const groupUnnamed = (name: string, gid: number): string => `group id ${gid} of ${escapeControlChars(name)} has no name in the name service`;
 const groupsUnread = (name: string): string => `the groups of ${escapeControlChars(name)} could not be read from the name service`;
 const uidUnknown = (uid: number): string => `uid ${uid} is not known to the name service`;
@@ -59,39 +60,24 @@ const LOOKUP_TIMEOUT_MS = 5000;
  */
 export function lookupInProcess(uid: number, gid: number): Promise<Requester> | undefined {
   const lookup = addonFunction<LookupAccount>('lookupAccount');
-  if (!lookup || !takeNssSlot()) return undefined;
-  return new Promise<Requester>((resolve) => {
-    let settled = false;
-    // As a fork that does not answer in time: the uid stands for itself, unresolved.
-    const timer = setTimeout(() => finish(null, noAnswer(uid)), LOOKUP_TIMEOUT_MS);
-    timer.unref();
-    function finish(account: NativeAccount | null, failed?: string): void {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      if (failed !== undefined || !account || !account.name) {
-        resolve({ uid, gid, name: `uid:${uid}`, home: null, groups: [], gids: [gid], unresolved: failed ?? uidUnknown(uid) });
-        return;
-      }
-      // As `id -Gn` failing (a group without a name, or groups that could not be read, null): no group names, only the peer's gid.
-      const unnamed = account.groups?.find((g) => typeof g.name !== 'string' || g.name === '');
-      const named = Array.isArray(account.groups) && !unnamed;
-      const gids = new Set<number>([gid]);
-      if (named && account.groups) for (const g of account.groups) gids.add(g.gid);
-      const requester: Requester = { uid, gid, name: account.name, home: account.home || null, groups: named && account.groups ? account.groups.map((g) => g.name as string) : [], gids: [...gids] };
-      if (!named) requester.unresolved = unnamed ? groupUnnamed(account.name, unnamed.gid) : groupsUnread(account.name);
-      resolve(requester);
+  const asked = lookup ? askInProcess<NativeAccount | null>((cb) => lookup(uid, cb), LOOKUP_TIMEOUT_MS) : undefined;
+  if (!asked) return undefined;
+  return asked.then((outcome) => {
+    // As a fork that fails or does not answer in time: the uid stands for itself, unresolved.
+    // The addon's error says "the name service failed for uid N: WHY".
+    const account = outcome.ok ? outcome.value : null;
+    if (!outcome.ok || !account || !account.name) {
+      const unresolved = outcome.ok ? uidUnknown(uid) : outcome.timedOut ? noAnswer(uid) : firstLine(outcome.error) || failedFor(uid, 'unknown error');
+      return { uid, gid, name: `uid:${uid}`, home: null, groups: [], gids: [gid], unresolved };
     }
-    try {
-      lookup(uid, (err, account) => {
-        releaseNssSlot();
-        // The addon's error says "the name service failed for uid N: WHY".
-        finish(err ? null : account, err ? firstLineOf(err.message) || failedFor(uid, 'unknown error') : undefined);
-      });
-    } catch (e) {
-      releaseNssSlot();
-      finish(null, failedFor(uid, firstLineOf(e instanceof Error ? e.message : String(e))));
-    }
+    // As `id -Gn` failing (a group without a name, or groups that could not be read, null): no group names, only the peer's gid.
+    const unnamed = account.groups?.find((g) => typeof g.name !== 'string' || g.name === '');
+    const named = Array.isArray(account.groups) && !unnamed;
+    const gids = new Set<number>([gid]);
+    if (named && account.groups) for (const g of account.groups) gids.add(g.gid);
+    const requester: Requester = { uid, gid, name: account.name, home: account.home || null, groups: named && account.groups ? account.groups.map((g) => g.name as string) : [], gids: [...gids] };
+    if (!named) requester.unresolved = unnamed ? groupUnnamed(account.name, unnamed.gid) : groupsUnread(account.name);
+    return requester;
   });
 }
 
@@ -149,12 +135,9 @@ export async function requesterByForks(uid: number, gid: number): Promise<Reques
   return { uid, gid, name, home, groups, gids: [...gids], ...(unresolved !== undefined ? { unresolved } : {}) };
 }
 
-/** getent and id by their absolute paths, in the C locale (id's messages are read), never from the agent's own PATH. */
-export const GETENT = ['/usr/bin/getent', '/bin/getent'].find((p) => existsSync(p)) ?? '/usr/bin/getent';
+/** id by its absolute path (getent: ../executor/nss.ts), in the C locale of FORK_ENV: its messages are read. */
 const ID = ['/usr/bin/id', '/bin/id'].find((p) => existsSync(p)) ?? '/usr/bin/id';
-export const FORK_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' };
 
-const firstLineOf = (text: string): string => (text.split('\n')[0] ?? '').slice(0, 200);
 
 // The executable of the requester's parent (for rules that name a parent process) is read
 // when the connection is accepted, before the slow lookups above: readPeerParent in

@@ -22,6 +22,7 @@ import path from 'node:path';
 import { AscendError } from '../../src/errors.js';
 import { escapeControlChars } from '../../src/log-line.js';
 import { addonPath } from '../ipc/peer.js';
+import { FORK_ENV, GETENT } from '../executor/nss.js';
 import { aclWriteGrants, parsePosixAcl, type AclEntry } from './posix-acl.js';
 
 // node:util through getBuiltinModule, not `import`: an ES import reads every export, and its lazy
@@ -129,7 +130,7 @@ async function factsOf(a: Addon, handle: FileHandle, at: string): Promise<Compon
 
 async function nameOf(db: 'passwd' | 'group', id: number): Promise<string | undefined> {
   try {
-    const { stdout } = await run('getent', [db, String(id)], { timeout: 5000 });
+    const { stdout } = await run(GETENT, [db, String(id)], { timeout: 5000, env: FORK_ENV });
     const name = stdout.split(':')[0];
     return name && /^[A-Za-z0-9_][A-Za-z0-9_.@$-]*$/.test(name) ? name : undefined;
   } catch {
@@ -198,7 +199,7 @@ export async function resolveTrustedOwner(spec: string): Promise<number> {
   if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/.test(s)) throw new AscendError('ASC_USAGE', `--trusted-owner "${shownPath(spec)}" is not an account name or uid`);
   let fields: string[] = [];
   try {
-    fields = (await run('getent', ['passwd', s], { timeout: 5000 })).stdout.trim().split(':');
+    fields = (await run(GETENT, ['passwd', s], { timeout: 5000, env: FORK_ENV })).stdout.trim().split(':');
   } catch {
     fields = [];
   }

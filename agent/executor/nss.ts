@@ -14,12 +14,14 @@ export type NssDb = 'passwd' | 'group';
 /** True when `key` (a name or a numeric id) is known in `db`. */
 export type NssLookup = (db: NssDb, key: string) => Promise<boolean>;
 
-const GETENT = '/usr/bin/getent';
+/** getent by its absolute path, and the environment of every name-service fork (never the agent's own PATH or locale). */
+export const GETENT = '/usr/bin/getent';
+export const FORK_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' };
 
 export const getentLookup: NssLookup = (db, key) =>
   new Promise((resolve) => {
     // getent exits 0 when found, 2 when the key is not known; anything else (a failed service, a timeout) counts as taken.
-    execFile(GETENT, [db, '--', key], { env: { LC_ALL: 'C' }, timeout: 15_000, maxBuffer: 1 << 20 }, (err) => {
+    execFile(GETENT, [db, '--', key], { env: FORK_ENV, timeout: 15_000, maxBuffer: 1 << 20 }, (err) => {
       if (!err) resolve(true);
       else resolve((err as { code?: unknown }).code !== 2);
     });
@@ -74,28 +76,43 @@ export function releaseNssSlot(): void {
  */
 export const nssLookup: NssLookup = (db, key) => {
   const known = addonFunction<NssKnown>('nssKnown');
-  if (!known || key.length === 0 || key.length > 1024 || key.includes('\0') || !takeNssSlot()) return getentLookup(db, key);
+  const asked = known && key.length > 0 && key.length <= 1024 && !key.includes('\0') ? askInProcess<boolean>((cb) => known(db, key, cb), 15_000) : undefined;
+  if (!asked) return getentLookup(db, key);
+  return asked.then((o) => !o.ok || o.value);
+};
+
+/** What one in-process lookup came to: its answer, or why there is none (it failed, or did not answer in time). */
+export type InProcessOutcome<T> = { ok: true; value: T } | { ok: false; error: string; timedOut: boolean };
+
+/**
+ * Asks the addon (`ask` calls one of its functions with the callback) on libuv's pool, under the
+ * shared limit of unanswered lookups and a time limit: its outcome, or undefined when no slot is
+ * free (the caller forks instead). The slot is given back when the addon answers, not at the time
+ * limit: a lookup that hangs keeps its pool thread, and counts.
+ */
+export function askInProcess<T>(ask: (cb: (err: Error | null, value: T) => void) => void, timeoutMs: number): Promise<InProcessOutcome<T>> | undefined {
+  if (!takeNssSlot()) return undefined;
   return new Promise((resolve) => {
     let settled = false;
-    const finish = (taken: boolean): void => {
+    const finish = (outcome: InProcessOutcome<T>): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      resolve(taken);
+      resolve(outcome);
     };
-    const timer = setTimeout(() => finish(true), 15_000);
+    const timer = setTimeout(() => finish({ ok: false, error: `no answer within ${Math.ceil(timeoutMs / 1000)} s`, timedOut: true }), timeoutMs);
     timer.unref();
     try {
-      known(db, key, (err, found) => {
+      ask((err, value) => {
         releaseNssSlot();
-        finish(err !== null || found);
+        finish(err ? { ok: false, error: err.message, timedOut: false } : { ok: true, value });
       });
-    } catch {
+    } catch (e) {
       releaseNssSlot();
-      finish(true);
+      finish({ ok: false, error: e instanceof Error ? e.message : String(e), timedOut: false });
     }
   });
-};
+}
 
 /** Whether `key` is taken by a user or a group: both asked at once (two getent processes run side by side). */
 async function eitherTaken(lookup: NssLookup, key: string): Promise<boolean> {
