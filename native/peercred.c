@@ -25,7 +25,9 @@
  *     callback gets (null, { name, home, gid, groups: [{ gid, name }] }) with the primary group
  *     first, (null, null) when the uid is unknown, or (Error) when the name service failed.
  *     A group without a name has name null; groups is null when the account is known but its
- *     groups could not be read (as `id -Gn` failing).
+ *     groups could not be read (as `id -Gn` failing). The name must look back up
+ *     (getpwnam_r) to the same uid, else nameElsewhere is "other-uid" (or "unknown": the name
+ *     is not found) and groups null: the groups found by that name would be another account's.
  *   nssKnown(db, key, callback): whether `getent passwd|group KEY` would find KEY (a key of
  *     digits only is an id, anything else a name, as getent reads it): (null, true|false), or
  *     (Error) when the name service failed.
@@ -334,6 +336,7 @@ typedef struct {
   int err;          /* an errno of the name service, 0 when it answered */
   int groups_failed; /* the account is known, its groups could not be read */
   int found;        /* the uid is known */
+  int name_elsewhere; /* its name looks up to no account (2) or another uid (1: a local and a directory account sharing a name) */
   char *name, *home;
   gid_t gid;
   int ngroups;
@@ -377,6 +380,19 @@ static void lookup_execute(napi_env env, void *data) {
   l->name = strdup(pw.pw_name ? pw.pw_name : "");
   l->home = strdup(pw.pw_dir ? pw.pw_dir : "");
   if (!l->name || !l->home) { l->err = ENOMEM; goto done; }
+  /* getgrouplist and a login look the account up by its name: the name must lead back to this
+   * uid, or the groups would be another account's (as `id -u NAME` is checked by the forks). */
+  for (;;) {
+    struct passwd byname, *bnp = NULL;
+    rc = getpwnam_r(l->name, &byname, buf, size, &bnp);
+    if (rc == ERANGE) {
+      if ((rc = with_buffer(&buf, &size)) != 0) { l->err = rc; goto done; }
+      continue;
+    }
+    if (!bnp && rc != 0 && rc != ENOENT && rc != ESRCH) { l->err = rc; goto done; }
+    if (!bnp || bnp->pw_uid != l->uid) { l->name_elsewhere = bnp ? 1 : 2; goto done; }
+    break;
+  }
   int n = 64;
   for (;;) {
     gid_t *g = realloc(l->gids, sizeof(gid_t) * (size_t)n);
@@ -445,7 +461,10 @@ static napi_value lookup_result(napi_env env, lookup_t *l) {
   if (napi_create_string_utf8(env, l->name, NAPI_AUTO_LENGTH, &v) != napi_ok || napi_set_named_property(env, result, "name", v) != napi_ok) return NULL;
   if (napi_create_string_utf8(env, l->home, NAPI_AUTO_LENGTH, &v) != napi_ok || napi_set_named_property(env, result, "home", v) != napi_ok) return NULL;
   if (napi_create_uint32(env, (uint32_t)l->gid, &v) != napi_ok || napi_set_named_property(env, result, "gid", v) != napi_ok) return NULL;
-  if (l->groups_failed) {
+  if (l->name_elsewhere) {
+    if (napi_create_string_utf8(env, l->name_elsewhere == 1 ? "other-uid" : "unknown", NAPI_AUTO_LENGTH, &v) != napi_ok || napi_set_named_property(env, result, "nameElsewhere", v) != napi_ok) return NULL;
+  }
+  if (l->groups_failed || l->name_elsewhere) {
     if (napi_get_null(env, &groups) != napi_ok || napi_set_named_property(env, result, "groups", groups) != napi_ok) return NULL;
     return result;
   }
@@ -723,5 +742,10 @@ NAPI_MODULE_INIT() {
     if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].cb, NULL, &fn) != napi_ok) return NULL;
     if (napi_set_named_property(env, exports, fns[i].name, fn) != napi_ok) return NULL;
   }
+  /* What the functions promise, raised when a promise is added (agent/executor/nss.ts refuses
+   * an older addon's function that lacks one): 2, lookupAccount checks that the name leads back
+   * to the uid. */
+  napi_value level;
+  if (napi_create_uint32(env, 2, &level) != napi_ok || napi_set_named_property(env, exports, "abiLevel", level) != napi_ok) return NULL;
   return exports;
 }

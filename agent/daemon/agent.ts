@@ -136,6 +136,7 @@ export class AscendAgent {
       computer: opts.computer,
       collections: opts.collections ?? [],
       rules: () => policy.index,
+      denyGroups: () => policy.denyGroups,
       record: (fields, id, time) => agent.audit.emitWithId('elevation-discovered', fields, id, time),
       log: agent.log,
     });

@@ -38,6 +38,8 @@ const groupUnnamed = (name: string, gid: number): string => `group id ${gid} of 
 const groupsUnread = (name: string): string => `the groups of ${escapeControlChars(name)} could not be read from the name service`;
 const uidUnknown = (uid: number): string => `uid ${uid} is not known to the name service`;
 const noAnswer = (uid: number): string => `the name service did not answer for uid ${uid} within ${LOOKUP_TIMEOUT_MS / 1000} s`;
+const nameElsewhere = (name: string, uid: number): string => `the name service gave the name ${escapeControlChars(name)} for uid ${uid}, and another uid for that name`;
+const nameUnknown = (name: string, uid: number): string => `the name service gave the name ${escapeControlChars(name)} for uid ${uid}, and does not know that name`;
 const failedFor = (uid: number, why: string): string => `the name service failed for uid ${uid}: ${why}`;
 
 /** What the native addon's lookupAccount answers (native/peercred.c). */
@@ -45,8 +47,10 @@ interface NativeAccount {
   name: string;
   home: string;
   gid: number;
-  /** null: the account is known, its groups could not be read. */
+  /** null: the account is known, its groups could not be read (or, with nameElsewhere, were not). */
   groups: { gid: number; name: string | null }[] | null;
+  /** Its name looks up to another uid (a local and a directory account share the name), or to no account. */
+  nameElsewhere?: 'other-uid' | 'unknown';
 }
 type LookupAccount = (uid: number, cb: (err: Error | null, account: NativeAccount | null) => void) => void;
 
@@ -69,6 +73,12 @@ export function lookupInProcess(uid: number, gid: number): Promise<Requester> | 
     if (!outcome.ok || !account || !account.name) {
       const unresolved = outcome.ok ? uidUnknown(uid) : outcome.timedOut ? noAnswer(uid) : firstLine(outcome.error) || failedFor(uid, 'unknown error');
       return { uid, gid, name: `uid:${uid}`, home: null, groups: [], gids: [gid], unresolved };
+    }
+    // getgrouplist (and a login) find the groups by the name: a name that leads to another
+    // account would give that account's groups (as the forks' `id -u NAME` check).
+    if (account.nameElsewhere !== undefined) {
+      const why = account.nameElsewhere === 'other-uid' ? nameElsewhere(account.name, uid) : nameUnknown(account.name, uid);
+      return { uid, gid, name: account.name, home: account.home || null, groups: [], gids: [gid], unresolved: why };
     }
     // As `id -Gn` failing (a group without a name, or groups that could not be read, null): no group names, only the peer's gid.
     const unnamed = account.groups?.find((g) => typeof g.name !== 'string' || g.name === '');
@@ -118,7 +128,7 @@ export async function requesterByForks(uid: number, gid: number): Promise<Reques
       const nameList = names.stdout.split('\0').filter(Boolean);
       const gidList = numbers.stdout.split('\0').filter(Boolean);
       if (idUid.stdout.trim() !== String(uid)) {
-        unresolved = `the name service gave the name ${escapeControlChars(name)} for uid ${uid}, and another uid for that name`;
+        unresolved = nameElsewhere(name, uid);
       } else if (nameList.length !== gidList.length || !gidList.every((g) => /^\d+$/.test(g))) {
         unresolved = groupsUnread(name);
       } else {

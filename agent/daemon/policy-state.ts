@@ -10,7 +10,7 @@ import type { RuleProblem } from '../../src/rules/policy.js';
 import { PasscodeVerifier, passcodePolicyFromEffective, type PasscodePolicy } from '../../src/passcode/index.js';
 import { foldSnapshot, type PolicySnapshot } from '../policy/snapshot.js';
 import { agentSettingsOf, type AgentSettings } from './settings.js';
-import { denyRuleGroups } from './deny-groups.js';
+import { denyRuleGroups, groupMembership } from './deny-groups.js';
 import type { LogFn } from './options.js';
 import type { EventFields, EventType } from '../../src/collector-api/events.js';
 
@@ -23,6 +23,11 @@ export interface PolicyHooks {
   /** Called once a policy is applied, after its policy-applied event was handed to the spool. */
   applied: () => void;
 }
+
+/** Deny rules' groups looked up at a policy change, at most (each lookup may take up to 5 s). */
+const MAX_CHECKED_DENY_GROUPS = 200;
+/** And for this long in all: the check shares the name service's in-process slots with the requests. */
+const DENY_GROUP_CHECK_BUDGET_MS = 60_000;
 
 /** The current policy; its fields are replaced together by apply() and only read elsewhere. */
 export class PolicyState {
@@ -43,6 +48,9 @@ export class PolicyState {
   passcodePolicy!: PasscodePolicy;
   verifier!: PasscodeVerifier;
 
+  /** The deny rules' groups last checked at a policy change (checkDenyGroups): asked again only when they change. */
+  private checkedDenyGroups = '';
+
   constructor(private readonly hooks: PolicyHooks) {}
 
   apply(snapshot: PolicySnapshot, fromCache: boolean): void {
@@ -62,9 +70,50 @@ export class PolicyState {
     this.rebuildVerifier();
     for (const p of loaded.problems) this.hooks.log('warn', `rule ${p.name} in ${p.list} skipped: ${p.message}`);
     for (const f of lintRules(labelled)) this.hooks.log('warn', `rule risk: ${findingLine(f)}`);
+    this.checkDenyGroups(labelled).catch((e: unknown) => this.hooks.log('error', `deny rule groups not checked: ${e instanceof Error ? e.message : String(e)}`));
     const gpos = snapshot.sources.map((s) => snapshot.labels[s.source] ?? s.source);
     this.hooks.emit('policy-applied', { policy: snapshot.digest.slice(0, 16), message: `${snapshot.origin}${fromCache ? ' (cached)' : ''}: ${gpos.join(', ') || 'no GPO'}; ${labelled.length} rules` });
     this.hooks.applied();
+  }
+
+  /**
+   * Tells the admin, at a policy change, of each deny rule's group the name service does not
+   * know or cannot read: what such a rule would deny is refused to everyone (fail closed, see
+   * ./deny-groups.ts), which a typo or a name form the source does not answer (a bare name where
+   * sssd wants name@domain) would otherwise show only as users' refusals. One lookup at a time,
+   * in the background; the decisions do not wait for it. (The log line escapes what it shows.)
+   */
+  private async checkDenyGroups(rules: readonly Rule[]): Promise<void> {
+    const groups = this.denyGroups;
+    const key = groups.join('\n').toLowerCase();
+    if (process.platform !== 'linux' || key === this.checkedDenyGroups) return;
+    this.checkedDenyGroups = key;
+    const budgetEnds = Date.now() + DENY_GROUP_CHECK_BUDGET_MS;
+    for (const [i, group] of groups.slice(0, MAX_CHECKED_DENY_GROUPS).entries()) {
+      if (this.checkedDenyGroups !== key) return; // a policy with other deny groups came meanwhile: it checks its own
+      if (Date.now() > budgetEnds) {
+        this.hooks.log('info', `deny rule groups: ${i} of ${groups.length} were checked against the name service within ${DENY_GROUP_CHECK_BUDGET_MS / 1000} s; the others were not`);
+        return;
+      }
+      let problem: string | undefined;
+      try {
+        // Only whether the group is there counts (the member asked is any name).
+        if ((await groupMembership(group, 'root')) === null) problem = 'is not known to the name service';
+      } catch (e) {
+        const why = e instanceof Error ? e.message : String(e);
+        problem = `could not be read from the name service (${why})`;
+        // A name service that does not answer is not asked again and again: a hung lookup keeps its slot until it returns.
+        if (why.startsWith('no answer within')) {
+          this.hooks.log('warn', `deny rule group ${group} ${problem}; the other deny rule groups were not checked`);
+          return;
+        }
+      }
+      if (problem === undefined) continue;
+      const lower = group.toLowerCase();
+      const naming = rules.filter((r) => r.action === 'deny' && (r.target.groups ?? []).some((g) => g.trim().toLowerCase() === lower)).map((r) => r.name);
+      this.hooks.log('warn', `deny rule group ${group} ${problem}: what ${naming.join(', ') || 'its rules'} would deny is refused to everyone until it is (check the group's name and its form: CORP\\name, name@corp, or the bare name the name service answers)`);
+    }
+    if (groups.length > MAX_CHECKED_DENY_GROUPS) this.hooks.log('info', `deny rule groups: the first ${MAX_CHECKED_DENY_GROUPS} of ${groups.length} were checked against the name service`);
   }
 
   /** The passcode policy and its verifier, again: after a policy change, or when the collector's revocations change. */

@@ -14,11 +14,12 @@
 import { constants as fsc, promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { decide, type RuleIndex } from '../../src/rules/index.js';
+import { decide, type DecisionRequest, type RuleIndex } from '../../src/rules/index.js';
 import type { EventFields } from '../../src/collector-api/events.js';
 import type { DiscoveredData, DiscoveryResult } from '../../src/collector-api/discovery.js';
 import { commandLineOf, sha256Of } from '../daemon/program.js';
-import { requesterOf } from '../daemon/identity.js';
+import { requesterOf, type Requester } from '../daemon/identity.js';
+import { confirmDenyGroups, type GroupAnswers } from '../daemon/deny-groups.js';
 import { FORK_ENV, GETENT } from '../executor/nss.js';
 import { debPublisherOf } from '../../src/deb/dpkg-db.js';
 import type { LogFn } from '../daemon/options.js';
@@ -34,8 +35,9 @@ export interface DiscoveryDeps {
   spoolDir: string;
   computer: string;
   collections: readonly string[];
-  /** The rules in force now. */
+  /** The rules in force now, and the groups their deny rules name (asked of the name service by name, as for an elevation). */
   rules: () => RuleIndex;
+  denyGroups: () => readonly string[];
   /** Spools the event with this id and time; true once it is on disk (or its type is not collected). */
   record: (fields: EventFields, id: string, time: string | undefined) => Promise<boolean>;
   log: LogFn;
@@ -65,7 +67,8 @@ export class Discovery {
   private follower: Follower | undefined;
   private current = '';
   private position: DiscoveryPosition = {};
-  private readonly accounts = new Map<string, { at: number; groups: string[]; unresolved: boolean } | null>();
+  /** Per sudo user, for a minute: the account as an elevation's requester, and its deny rules' group lookups. */
+  private readonly accounts = new Map<string, { at: number; requester: Requester | undefined; answers: GroupAnswers }>();
   private chain: Promise<void> = Promise.resolve();
   private stopped = false;
   /** Records reported, and those skipped by reason. */
@@ -154,10 +157,11 @@ export class Discovery {
   async eventOf(record: SudoRecord, source: Found['source']): Promise<{ fields: EventFields; time: string | undefined }> {
     const program = await resolveProgram(record.command, this.deps.publisherOf === null ? undefined : (this.deps.publisherOf ?? debPublisherOf));
     const args = argsOf(record, commandLineOf);
-    const { groups, unresolved } = await this.groupsOf(record.user);
-    const decided = decide(this.deps.rules(), {
+    const account = await this.accountOf(record.user);
+    const index = this.deps.rules();
+    const request: DecisionRequest = {
       user: record.user,
-      groups,
+      groups: account.requester?.groups ?? [],
       computer: this.deps.computer,
       collections: this.deps.collections,
       path: program.path,
@@ -165,8 +169,14 @@ export class Discovery {
       ...(program.sha256 ? { sha256: program.sha256 } : {}),
       ...(program.publisher ? { debPublisher: program.publisher } : {}),
       tseActive: false,
-    });
-    // As an elevation (agent/daemon/elevation.ts): an identity the name service cannot give in full is refused, whatever the rules.
+    };
+    // As an elevation (agent/daemon/elevation.ts): a deny rule's group that would deny this is
+    // asked by its name, and an identity the name service cannot give in full is refused, whatever the rules.
+    const requester = account.requester && (await confirmDenyGroups(index, request, account.requester, this.deps.denyGroups(), { answers: account.answers }));
+    const unresolved = requester === undefined || requester.unresolved !== undefined;
+    // A lookup that failed is asked again at the next record (an elevation asks anew each time too).
+    if (requester?.unresolved !== undefined) account.answers.clear();
+    const decided = decide(index, { ...request, groups: requester?.groups ?? [] });
     const decision = unresolved ? { ...decided, decision: 'deny' as const, matchedRules: [] } : decided;
     const result: DiscoveryResult = decision.decision === 'allow' ? 'would-allow' : decision.decision === 'deny' ? 'would-deny' : 'no-rule';
     const data: DiscoveredData = { source, runAs: record.runAs };
@@ -187,19 +197,15 @@ export class Discovery {
     return { fields, time: record.time };
   }
 
-  /** The sudo user's groups (as an elevation's requester has them), and whether the name service gave them in full, for a minute. */
-  private async groupsOf(user: string): Promise<{ groups: string[]; unresolved: boolean }> {
+  /** The sudo user as an elevation's requester (undefined: the name service does not know the name), kept a minute with its group lookups. */
+  private async accountOf(user: string): Promise<{ requester: Requester | undefined; answers: GroupAnswers }> {
     const now = Date.now();
     const seen = this.accounts.get(user);
     if (seen && now - seen.at < ACCOUNT_TTL_MS) return seen;
-    let found: { groups: string[]; unresolved: boolean } = { groups: [], unresolved: true };
     const ids = await accountIds(user);
-    if (ids) {
-      const requester = await requesterOf(ids.uid, ids.gid);
-      found = { groups: requester.groups, unresolved: requester.unresolved !== undefined };
-    }
+    const found = { at: now, requester: ids ? await requesterOf(ids.uid, ids.gid) : undefined, answers: new Map() as GroupAnswers };
     if (this.accounts.size > 1024) this.accounts.clear();
-    this.accounts.set(user, { at: now, ...found });
+    this.accounts.set(user, found);
     return found;
   }
 

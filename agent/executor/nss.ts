@@ -47,8 +47,13 @@ export function addonFunction<F>(name: 'nssKnown' | 'lookupAccount' | 'groupMemb
     }
   }
   const fn = addonModule?.[name];
+  // An addon built from older sources (a checkout not rebuilt) lacks a promise a function makes now: the forks answer instead.
+  const level = addonModule?.abiLevel;
+  if (typeof level !== 'number' || level < (ADDON_LEVEL_NEEDED[name] ?? 0)) return null;
   return typeof fn === 'function' ? (fn as F) : null;
 }
+/** The addon's abiLevel a function needs (native/peercred.c): 2, lookupAccount checks that the account's name leads back to its uid. */
+const ADDON_LEVEL_NEEDED: Partial<Record<string, number>> = { lookupAccount: 2 };
 /**
  * In-process lookups not answered yet, of this module and agent/daemon/identity.ts together:
  * each holds one of the four threads of libuv's pool (shared with the agent's file I/O) until

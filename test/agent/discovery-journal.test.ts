@@ -62,6 +62,7 @@ describe('discovery: the journal follower on a real journald and the real sudo (
       computer: 'J-PC',
       collections: [],
       rules: () => compileRules([parseRule('id', JSON.stringify({ action: 'allow', match: { path: '/usr/bin/id' } }), 'ElevationRules')]),
+      denyGroups: () => [],
       record: async (fields, id) => {
         events.push({ fields, id });
         return true;

@@ -106,6 +106,18 @@ describe('agent: the groups deny rules name are asked of the name service by nam
     expect(r.stderr).to.include('/usr/bin/ls is not elevated: the group h22dghost that a deny rule names is not known to the name service');
   });
 
+  it('the admin is told at the policy change of each deny rule group the name service cannot give, with the rules that name it', async () => {
+    const a = agent as ClientAgent;
+    const warned = () => a.log.text.split('\n').filter((l) => / warn deny rule group /.test(l));
+    for (let i = 0; i < 100 && warned().length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    const lines = warned();
+    expect(lines.some((l) => l.includes('deny rule group h22dghost is not known to the name service: what no ls for ghosts would deny is refused to everyone'))).to.equal(true, lines.join('\n'));
+    expect(lines.some((l) => l.includes('deny rule group h22ddown could not be read from the name service (Input/output error): what no echo for down would deny'))).to.equal(true, lines.join('\n'));
+    // The group that exists is not named.
+    expect(lines.join('\n')).to.not.include('h22dpart');
+    expect(lines).to.have.length(2);
+  });
+
   it('a program no rule on those groups would deny still runs', async () => {
     const a = agent as ClientAgent;
     const r = await a.asUser([process.execPath, bin, 'elevate', '--', path.join(a.rootOwned, 'both.sh')]);

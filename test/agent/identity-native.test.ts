@@ -118,13 +118,20 @@ describe('agent identity: the name service in the agent process, as getent and i
     }
   });
 
-  it('the forks refuse a name that the name service gives another uid for (id looks the name up)', async () => {
+  it('a name that the name service gives another uid for is unresolved, both ways (the groups by that name would be the other account\'s)', async () => {
     // A second passwd line with the same name and another uid: getent passwd UID names it, id NAME finds the first.
     await editEtc('passwd', (lines) => [...lines.filter((l) => l !== ''), `${PREFIX}u:x:${DUPLICATE_UID}:${gid}::/nonexistent-ascidn:/usr/sbin/nologin`, '']);
     try {
       const forks = await requesterByForks(DUPLICATE_UID, gid);
       expect(forks.name).to.equal(`${PREFIX}u`);
       expect(forks.unresolved).to.equal(`the name service gave the name ${PREFIX}u for uid ${DUPLICATE_UID}, and another uid for that name`);
+      // In process too: the other account's supplementary groups are not given to this uid.
+      const inProcess = await lookupInProcess(DUPLICATE_UID, gid);
+      expect(inProcess).to.deep.equal(forks);
+      expect(forks.groups).to.deep.equal([]);
+      expect(forks.gids).to.deep.equal([gid]);
+      // The account that owns the name is still itself.
+      expect((await lookupInProcess(uid, gid))?.unresolved).to.equal(undefined);
     } finally {
       await removeWritten();
     }

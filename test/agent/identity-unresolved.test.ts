@@ -12,6 +12,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { Spool } from '../../agent/spool/spool.js';
 import { Discovery } from '../../agent/discovery/discovery.js';
+import { denyRuleGroups } from '../../agent/daemon/deny-groups.js';
 import { compileRules, parseRule } from '../../src/rules/index.js';
 import type { EventFields } from '../../src/collector-api/events.js';
 import { bin, requireBuiltCli } from '../passcode-cli/support.js';
@@ -115,22 +116,31 @@ describe('agent: an identity the name service cannot give in full is refused (fa
     expect(status.status, status.stderr).to.equal(0);
   });
 
-  it("discovery judges a sudo user as an elevation would: refused (would-deny, identity-unresolved) when a group has no name", async () => {
+  it("discovery judges a sudo user as an elevation would: refused (would-deny, identity-unresolved) when a group has no name, or a deny rule's group is unknown", async () => {
     const tmp = (agent as ClientAgent).tmp;
     // A new Discovery for each look: one keeps a user's groups for a minute.
-    const judge = async (): Promise<EventFields> =>
+    const allowTrue = parseRule('true for everyone', JSON.stringify({ action: 'allow', match: { path: '/usr/bin/true' } }), 'ElevationRules');
+    const judge = async (rules = [allowTrue]): Promise<EventFields> =>
       (
         await new Discovery({
           spoolDir: tmp,
           computer: 'H22U-PC',
           collections: [],
-          rules: () => compileRules([parseRule('true for everyone', JSON.stringify({ action: 'allow', match: { path: '/usr/bin/true' } }), 'ElevationRules')]),
+          rules: () => compileRules(rules),
+          denyGroups: () => denyRuleGroups(rules),
           record: async () => true,
           log: () => undefined,
           publisherOf: null,
         }).eventOf({ kind: 'accept', user: USER, runAs: 'root', command: '/usr/bin/true', argv: [] }, 'journal')
       ).fields;
     expect(await judge()).to.include({ result: 'would-allow', rule: 'true for everyone' });
+    // A deny rule's group is asked by its name, as for an elevation: one the user is not in
+    // changes nothing; one the name service does not know refuses what that rule would deny.
+    const denyTo = (group: string) => parseRule(`no true for ${group}`, JSON.stringify({ action: 'deny', match: { path: '/usr/bin/true' }, target: { groups: [group] } }), 'ElevationRules');
+    expect(await judge([allowTrue, denyTo('root')])).to.include({ result: 'would-allow', rule: 'true for everyone' });
+    const ghost = await judge([allowTrue, denyTo('h22ughostgrp')]);
+    expect(ghost).to.include({ result: 'would-deny', reason: 'identity-unresolved' });
+    expect(ghost).to.not.have.property('rule');
     await setPrimaryGid(USER, UNNAMED_GID);
     try {
       const fields = await judge();
