@@ -26,6 +26,13 @@ import type { ElevationControls } from './controls.js';
 import type { Redemption } from './redeem.js';
 import { type AgentOptions, messageOf } from './options.js';
 
+/** The policy one elevation is decided by, read once, and the deny rules' group lookups it made (kept for the exec guard). */
+interface DecisionPolicy {
+  index: RuleIndex;
+  denyGroups: readonly string[];
+  answers: GroupAnswers;
+}
+
 /** An elevation whose program runs now. */
 export interface RunningEntry {
   elevationId: string;
@@ -68,13 +75,9 @@ export class Elevations {
     const otp = typeof req.otp === 'string' ? req.otp.trim() : undefined;
     // Fail closed: rules name users and groups, so an identity the name service could not give
     // in full (a deny rule on one of its groups could not be checked) is refused before anything
-    // is redeemed, opened or decided. (The groups deny rules name are asked once the program is
-    // open, after a passcode sent along was redeemed: a use can be spent on a request refused then.)
+    // is redeemed, opened or decided.
     // The program is not opened yet: the name it was asked by, escaped, stands for it.
     if (requester.unresolved !== undefined) await this.refuseUnresolved(requester, shownPath(String(argv[0])), commandLineOf(argv.slice(1) as string[]));
-
-    let redeemed: unknown;
-    if (typeof req.passcode === 'string') redeemed = await this.redemption.redeem(requester, req.passcode);
 
     const program = await inspectProgram(argv[0] as string, { hash: this.policy.hashRules, trustedOwners: new Set(this.opts.trustedOwners ?? []) });
     // The judged program stays open until the executor has started it from this descriptor,
@@ -84,10 +87,66 @@ export class Elevations {
       // The package the judged file (read through its descriptor) verifiably came from, when a rule could use it.
       const debPublisher = this.policy.debRules ? await debPublisherOf(program.path, program.handle) : undefined;
       if (this.policy.debRules) phases.mark('publisher');
-      return await this.elevateJudged(requester, ctx, program, { argv, cwd, env, justification, otp, redeemed, debPublisher }, phases);
+      const policy = { index: this.policy.index, denyGroups: this.policy.denyGroups, answers: new Map() as GroupAnswers };
+      // A passcode sent along is redeemed once the program is open and what deny rules refuse
+      // even within a session is refused: no use is spent on a program that is not there, or
+      // that the deny rules (their groups asked) refuse anyway.
+      let redeemed: unknown;
+      if (typeof req.passcode === 'string') {
+        await this.refuseDenied(requester, ctx, program, argv, debPublisher, policy, true);
+        redeemed = await this.redemption.redeem(requester, req.passcode);
+      }
+      return await this.elevateJudged(requester, ctx, program, { argv, cwd, env, justification, otp, redeemed, debPublisher }, policy, phases);
     } finally {
       await program.handle.close();
     }
+  }
+
+  /** The request the rules decide: this requester and program, with or without a TSE session. */
+  private decisionRequest(requester: Requester, ctx: IpcContext, program: ProgramInfo, commandLine: string, debPublisher: string | undefined, tseActive: boolean): DecisionRequest {
+    // Read at accept (a client that exits at once is still known); absent when unknown, which deny rules naming a parent treat as a match.
+    const parent = ctx.parent.known ? ctx.parent.path : undefined;
+    return {
+      user: requester.name,
+      groups: requester.groups,
+      computer: this.opts.computer,
+      collections: this.opts.collections ?? [],
+      path: program.path,
+      args: commandLine,
+      ...(program.sha256 ? { sha256: program.sha256 } : {}),
+      ...(debPublisher !== undefined ? { debPublisher } : {}),
+      ...(parent ? { parentPath: parent } : {}),
+      tseActive,
+    };
+  }
+
+  /**
+   * Decides the request with the deny rules' groups asked (./deny-groups.ts): refuses it, with
+   * its event, when the identity is then unresolved or a deny rule denies it; else answers the
+   * confirmed requester and the decision.
+   */
+  private async refuseDenied(
+    requester: Requester,
+    ctx: IpcContext,
+    program: ProgramInfo,
+    argv: unknown[],
+    debPublisher: string | undefined,
+    policy: DecisionPolicy,
+    tseActive: boolean,
+  ): Promise<{ confirmed: Requester; decision: Decision }> {
+    const commandLine = commandLineOf(argv.slice(1) as string[]);
+    const request = this.decisionRequest(requester, ctx, program, commandLine, debPublisher, tseActive);
+    // A deny rule's group that would deny this request is asked of the name service by name
+    // (./deny-groups.ts): the account's group list may lack a directory group without saying so.
+    const confirmed = await confirmDenyGroups(policy.index, request, requester, policy.denyGroups, { answers: policy.answers, signal: ctx.signal });
+    if (confirmed.unresolved !== undefined) await this.refuseUnresolved(confirmed, program.path, commandLine);
+    const decision: Decision = decide(policy.index, { ...request, groups: confirmed.groups });
+    if (decision.decision === 'deny') {
+      const reason = `denied by ${decision.matchedRules.join(', ')}`;
+      await this.audit.emit('elevation-denied', { user: confirmed.name, processPath: program.path, args: commandLine, reason: decision.reason, ...(decision.matchedRules.length ? { rule: decision.matchedRules.join(', ') } : {}), message: reason });
+      throw new AscendError('ASC_ELEVATION_DENIED', `${program.path} is not elevated: ${reason}`);
+    }
+    return { confirmed, decision };
   }
 
   /** Refuses the request of a requester the name service could not give in full (Requester.unresolved), with its event; `program` as the event records it, shown escaped. */
@@ -99,43 +158,26 @@ export class Elevations {
 
   /** elevate(), once the program is open and judged: decide, check controls, start it from its descriptor. */
   private async elevateJudged(
-    requester: Requester,
+    asker: Requester,
     ctx: IpcContext,
     program: ProgramInfo,
     asked: { argv: unknown[]; cwd: string; env: Record<string, string>; justification: string | undefined; otp: string | undefined; redeemed: unknown; debPublisher?: string | undefined },
+    policy: DecisionPolicy,
     phases = new PhaseClock(),
   ): Promise<unknown> {
     const { argv, cwd, env, justification, otp, redeemed, debPublisher } = asked;
     const args = argv.slice(1) as string[];
     const commandLine = commandLineOf(args);
-    const session = this.tse.activeSessions(requester.uid).sort((a, b) => b.endsAt - a.endsAt)[0];
-    // Read at accept (a client that exits at once is still known); absent when unknown, which deny rules naming a parent treat as a match.
+    const session = this.tse.activeSessions(asker.uid).sort((a, b) => b.endsAt - a.endsAt)[0];
     const parent = ctx.parent.known ? ctx.parent.path : undefined;
-    // The policy of this decision, read once: a refresh during the lookups below does not mix two.
-    const { index, denyGroups } = this.policy;
-    const answers: GroupAnswers = new Map();
-    const request: DecisionRequest = {
-      user: requester.name,
-      groups: requester.groups,
-      computer: this.opts.computer,
-      collections: this.opts.collections ?? [],
-      path: program.path,
-      args: commandLine,
-      ...(program.sha256 ? { sha256: program.sha256 } : {}),
-      ...(debPublisher !== undefined ? { debPublisher } : {}),
-      ...(parent ? { parentPath: parent } : {}),
-      tseActive: session !== undefined,
-    };
-    // A deny rule's group that would deny this request is asked of the name service by name
-    // (./deny-groups.ts): the account's group list may lack a directory group without saying so.
-    requester = await confirmDenyGroups(index, request, requester, denyGroups, { answers, signal: ctx.signal });
-    if (requester.unresolved !== undefined) await this.refuseUnresolved(requester, program.path, commandLine);
-    const decision: Decision = decide(index, { ...request, groups: requester.groups });
+    // The policy of this decision, read once (policy): a refresh during the lookups does not mix two.
+    const { index, denyGroups, answers } = policy;
+    const { confirmed: requester, decision } = await this.refuseDenied(asker, ctx, program, argv, debPublisher, policy, session !== undefined);
     const base = { user: requester.name, processPath: program.path, args: commandLine };
     if (decision.decision !== 'allow') {
-      const reason = decision.decision === 'deny' ? `denied by ${decision.matchedRules.join(', ')}` : 'no elevation rule matches and no TSE session is active';
+      const reason = 'no elevation rule matches and no TSE session is active';
       await this.audit.emit('elevation-denied', { ...base, reason: decision.reason, ...(decision.matchedRules.length ? { rule: decision.matchedRules.join(', ') } : {}), message: reason });
-      throw new AscendError('ASC_ELEVATION_DENIED', `${program.path} is not elevated: ${reason}`, decision.decision === 'deny' ? undefined : { hint: 'redeem a passcode (ascend tse redeem FILE) or ask an admin for a rule' });
+      throw new AscendError('ASC_ELEVATION_DENIED', `${program.path} is not elevated: ${reason}`, { hint: 'redeem a passcode (ascend tse redeem FILE) or ask an admin for a rule' });
     }
     const byTse = decision.reason === 'tse';
     if (!byTse && !program.trust.trusted) {

@@ -426,6 +426,13 @@ describe('agent: rules, controls through the collector, blacklist, crashes (root
     expect(unknown.status).to.equal(1);
     expect(unknown.stderr.trim(), unknown.stderr).to.match(/^Error: passcode "one use" \(\S+\): the collector does not know it/);
     expect(run('server', 'passcode', 'register', 'once.ascpass', '--server', url, '--token-file', adminToken).status).to.equal(0);
+    // Sent along with a program the blacklist denies (or one that is not there), the passcode is not redeemed: its one use is left.
+    const refusedFirst = await asUser(['elevate', '--passcode', 'once.ascpass', '--', 'uname', '-a']);
+    expect(refusedFirst.status).to.equal(1);
+    expect(refusedFirst.stderr.trim()).to.equal('Error: /usr/bin/uname is not elevated: denied by no uname -a');
+    const missing = await asUser(['elevate', '--passcode', 'once.ascpass', '--', '/usr/bin/no-such-program-h23']);
+    expect(missing.status).to.not.equal(0);
+    expect(missing.stderr).to.not.match(/passcode/);
     const redeemed = await asUser(['tse', 'redeem', 'once.ascpass', '--json']);
     expect(redeemed.status, redeemed.stderr).to.equal(0);
     expect(JSON.parse(redeemed.stdout)).to.include({ user: USER, usesLeft: 0 });

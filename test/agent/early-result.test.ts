@@ -391,7 +391,9 @@ describe('early result: the elevation result before the removal of its account (
           const r = await elevate(['sh', '-c', 'id -u']).result;
           expect(r.status, r.stderr).to.equal(0);
         }
-        await until(() => accountsLike(new RegExp(`^${AGENT_PREFIX}`)).length === 0, 'every account of the burst to be removed', 60_000);
+        await until(() => accountsLike(new RegExp(`^${AGENT_PREFIX}`)).length === 0, 'every account of the burst to be removed', 60_000).catch((e: Error) => {
+          throw new Error(`${e.message}; left: ${accountsLike(new RegExp(`^${AGENT_PREFIX}`)).join(', ')}; the agent's log:\n${agent.log.text.slice(-6000)}`);
+        });
         expect(agent.log.text).to.not.match(/cleanup after elevation failed|could not be removed/);
       } finally {
         agent.child.kill('SIGTERM');
