@@ -16,7 +16,7 @@ import { PhaseClock } from '../executor/phases.js';
 import type { AuditTrail } from './audit.js';
 import type { EventFields } from '../../src/collector-api/events.js';
 import type { Requester } from './identity.js';
-import { commandLineOf, inspectProgram, type ProgramInfo } from './program.js';
+import { commandLineOf, inspectProgram, sha256Of, type ProgramInfo } from './program.js';
 import { shownPath } from './trust.js';
 import { confirmDenyGroups, type GroupAnswers } from './deny-groups.js';
 import { debPublisherOf } from '../../src/deb/dpkg-db.js';
@@ -30,6 +30,8 @@ import { type AgentOptions, messageOf } from './options.js';
 interface DecisionPolicy {
   index: RuleIndex;
   denyGroups: readonly string[];
+  hashRules: boolean;
+  debRules: boolean;
   answers: GroupAnswers;
 }
 
@@ -59,7 +61,7 @@ export class Elevations {
     /** The elevations running now: added at start, removed when done. */
     private readonly running: Map<string, RunningEntry>,
     private readonly controls: Pick<ElevationControls, 'satisfy'>,
-    /** A passcode sent with the request is redeemed first. */
+    /** A passcode sent with the request is redeemed once the program is open and the deny rules do not refuse it. */
     private readonly redemption: Pick<Redemption, 'redeem'>,
   ) {}
 
@@ -79,15 +81,16 @@ export class Elevations {
     // The program is not opened yet: the name it was asked by, escaped, stands for it.
     if (requester.unresolved !== undefined) await this.refuseUnresolved(requester, shownPath(String(argv[0])), commandLineOf(argv.slice(1) as string[]));
 
-    const program = await inspectProgram(argv[0] as string, { hash: this.policy.hashRules, trustedOwners: new Set(this.opts.trustedOwners ?? []) });
+    // The policy of this elevation, read once: a refresh during the lookups or a redemption does not mix two.
+    let policy = this.snapshot(new Map());
+    const program = await inspectProgram(argv[0] as string, { hash: policy.hashRules, trustedOwners: new Set(this.opts.trustedOwners ?? []) });
     // The judged program stays open until the executor has started it from this descriptor,
     // and is closed on every way out (refusals included): closing twice is harmless.
     try {
       phases.mark('inspect');
       // The package the judged file (read through its descriptor) verifiably came from, when a rule could use it.
-      const debPublisher = this.policy.debRules ? await debPublisherOf(program.path, program.handle) : undefined;
-      if (this.policy.debRules) phases.mark('publisher');
-      const policy = { index: this.policy.index, denyGroups: this.policy.denyGroups, answers: new Map() as GroupAnswers };
+      let debPublisher = policy.debRules ? await debPublisherOf(program.path, program.handle) : undefined;
+      if (policy.debRules) phases.mark('publisher');
       // A passcode sent along is redeemed once the program is open and what deny rules refuse
       // even within a session is refused: no use is spent on a program that is not there, or
       // that the deny rules (their groups asked) refuse anyway.
@@ -95,11 +98,24 @@ export class Elevations {
       if (typeof req.passcode === 'string') {
         await this.refuseDenied(requester, ctx, program, argv, debPublisher, policy, true);
         redeemed = await this.redemption.redeem(requester, req.passcode);
+        // A policy that came while the collector counted the use decides instead (an admin's
+        // urgent deny rule included); the program is hashed or its package read if it asks for that.
+        if (this.policy.index !== policy.index) {
+          policy = this.snapshot(policy.answers);
+          if (policy.hashRules && program.sha256 === undefined) program.sha256 = await sha256Of(program.handle, (await program.handle.stat()).size, shownPath(program.path));
+          if (policy.debRules && debPublisher === undefined) debPublisher = await debPublisherOf(program.path, program.handle);
+        }
       }
       return await this.elevateJudged(requester, ctx, program, { argv, cwd, env, justification, otp, redeemed, debPublisher }, policy, phases);
     } finally {
       await program.handle.close();
     }
+  }
+
+  /** The policy in force now, read at once; `answers`, the deny rules' group lookups of this elevation (kept across a new policy: membership does not depend on it). */
+  private snapshot(answers: GroupAnswers): DecisionPolicy {
+    const { index, denyGroups, hashRules, debRules } = this.policy;
+    return { index, denyGroups, hashRules, debRules, answers };
   }
 
   /** The request the rules decide: this requester and program, with or without a TSE session. */
@@ -209,8 +225,8 @@ export class Elevations {
         tseActive: session !== undefined,
         confirmGroups: (r) => confirmedGroups(index, r, confirmed, denyGroups, answers),
       },
-      this.policy.hashRules,
-      this.policy.debRules,
+      policy.hashRules,
+      policy.debRules,
     );
     if (chain.verdict === 'deny') {
       const message = `${program.path} is not elevated: ${chain.reason ?? 'denied'}`;
