@@ -12,9 +12,10 @@
  * of an elevated tree (./exec-guard.ts), with the answers of that elevation kept.
  */
 import { execFile } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
 import { decide, type DecisionRequest, type Rule, type RuleIndex } from '../../src/rules/index.js';
 import { entryIsQualified, isSidLike, principalForms } from '../../src/rules/normalize.js';
-import { addonFunction, askInProcess, FORK_ENV, GETENT } from '../executor/nss.js';
+import { addonFunction, askInProcess, FORK_ENV, GETENT, NameServiceTimeout } from '../executor/nss.js';
 import type { Requester } from './identity.js';
 import { escapeControlChars } from '../../src/log-line.js';
 
@@ -24,6 +25,8 @@ export interface GroupAnswer {
   /** The group lists the asked member by name. */
   member: boolean;
 }
+/** A group by its name, and whether `member` is listed in it; null when the name service knows no such group. */
+export type GroupLookup = (group: string, member: string, timeoutMs: number) => Promise<GroupAnswer | null>;
 type GroupMembership = (group: string, member: string, cb: (err: Error | null, answer: GroupAnswer | null) => void) => void;
 
 const LOOKUP_TIMEOUT_MS = 5000;
@@ -64,15 +67,18 @@ export type GroupAnswers = Map<string, Promise<GroupAnswer | null>>;
  * further group is asked), `unresolved` set when the name service could not say, or knows no
  * such group (the rule names one an admin meant to exist: a source that is down may answer "not
  * found" too). Unchanged when the request is denied already or no deny rule's group matters to
- * it. Every lookup of one call ends within 5 s in all, and none starts once `signal` is aborted.
+ * it. One call waits 5 s in all (a lookup it started runs on for its own 5 s, its answer kept in
+ * `answers`), and starts none once `signal` is aborted.
  */
 export async function confirmDenyGroups(
   index: RuleIndex,
   request: DecisionRequest,
   requester: Requester,
   denyGroups: readonly string[],
-  opts: { answers?: GroupAnswers; signal?: AbortSignal } = {},
+  opts: { answers?: GroupAnswers; signal?: AbortSignal; lookup?: GroupLookup; timeoutMs?: number } = {},
 ): Promise<Requester> {
+  const timeoutMs = opts.timeoutMs ?? LOOKUP_TIMEOUT_MS;
+  const lookupOf = opts.lookup ?? groupMembership;
   // The name service of glibc (Linux) is what drops groups; elsewhere the token carries every group.
   if (process.platform !== 'linux' || requester.unresolved !== undefined || denyGroups.length === 0) return requester;
   if (decide(index, request).decision === 'deny') return requester;
@@ -80,20 +86,25 @@ export async function confirmDenyGroups(
   // The common case, one decision: with every such group added, still no denial.
   if (missing.length === 0 || decide(index, { ...request, groups: [...requester.groups, ...missing] }).decision !== 'deny') return requester;
   const inPlay = missing.filter((g) => decide(index, { ...request, groups: [...requester.groups, g] }).decision === 'deny');
-  const deadline = Date.now() + LOOKUP_TIMEOUT_MS;
+  const deadline = performance.now() + timeoutMs;
+  const outOfTime = (): Requester => ({ ...requester, unresolved: `the groups that deny rules name were not all read from the name service within ${timeoutMs / 1000} s` });
   for (const group of inPlay) {
     const shown = escapeControlChars(group);
     let lookup = opts.answers?.get(group);
     if (lookup === undefined) {
-      const left = deadline - Date.now();
       if (opts.signal?.aborted) return { ...requester, unresolved: `the request was abandoned before the group ${shown} that a deny rule names was read` };
-      if (left <= 0) return { ...requester, unresolved: `the groups that deny rules name were not all read from the name service within ${LOOKUP_TIMEOUT_MS / 1000} s` };
-      lookup = groupMembership(group, requester.name, left);
+      if (performance.now() >= deadline) return outOfTime();
+      // Each lookup gets its own full time: it is kept for the elevation's later execs, and must
+      // not carry the failure of a call that ran out of time into them. This call's deadline
+      // bounds only its own wait, below.
+      lookup = lookupOf(group, requester.name, timeoutMs);
       opts.answers?.set(group, lookup);
     }
     let answer: GroupAnswer | null;
     try {
-      answer = await lookup;
+      const waited = await withinDeadline(lookup, deadline);
+      if (waited === OUT_OF_TIME) return outOfTime();
+      answer = waited;
     } catch (e) {
       const why = escapeControlChars(e instanceof Error ? e.message : String(e));
       return { ...requester, unresolved: `the group ${shown} that a deny rule names could not be read from the name service (${why})` };
@@ -106,14 +117,34 @@ export async function confirmDenyGroups(
   return requester;
 }
 
-/** The group by its name and whether `member` is listed in it: in process where it can be (one pool thread), else through getent. */
-export async function groupMembership(group: string, member: string, timeoutMs = LOOKUP_TIMEOUT_MS): Promise<GroupAnswer | null> {
+const OUT_OF_TIME = Symbol('out of time');
+/** `p`'s answer, or OUT_OF_TIME once `deadline` (performance.now() ms, a clock set back or forth does not move it) passes first; `p` runs on either way. */
+async function withinDeadline<T>(p: Promise<T>, deadline: number): Promise<T | typeof OUT_OF_TIME> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<typeof OUT_OF_TIME>((resolve) => {
+    timer = setTimeout(() => resolve(OUT_OF_TIME), Math.max(0, deadline - performance.now()));
+    timer.unref();
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The group by its name and whether `member` is listed in it: in process where it can be (one
+ * pool thread), else through getent; rejects with NameServiceTimeout when no answer came in
+ * time. `background` (a check no request waits for) asks in process only while no other lookup
+ * is out, so it never holds a slot a request could use.
+ */
+export async function groupMembership(group: string, member: string, timeoutMs = LOOKUP_TIMEOUT_MS, background = false): Promise<GroupAnswer | null> {
   const native = addonFunction<GroupMembership>('groupMembership');
   const fits = (t: string): boolean => Buffer.byteLength(t) <= 1024 && !t.includes('\0');
-  const asked = native && fits(group) && fits(member) ? askInProcess<GroupAnswer | null>((cb) => native(group, member, cb), timeoutMs) : undefined;
+  const asked = native && fits(group) && fits(member) ? askInProcess<GroupAnswer | null>((cb) => native(group, member, cb), timeoutMs, background ? 1 : undefined) : undefined;
   if (!asked) return getentGroup(group, member, timeoutMs);
   const outcome = await asked;
-  if (!outcome.ok) throw new Error(outcome.error);
+  if (!outcome.ok) throw outcome.timedOut ? new NameServiceTimeout(timeoutMs) : new Error(outcome.error);
   return outcome.value;
 }
 
@@ -130,7 +161,7 @@ function getentGroup(group: string, member: string, timeoutMs: number): Promise<
       if (err) {
         const e = err as { code?: unknown; killed?: boolean };
         if (e.code === 2 && !e.killed) resolve(null);
-        else reject(new Error(e.killed ? `no answer within ${Math.ceil(timeoutMs / 1000)} s` : `getent ${typeof e.code === 'number' ? `exited with status ${e.code}` : 'could not run'}`));
+        else reject(e.killed ? new NameServiceTimeout(timeoutMs) : new Error(`getent ${typeof e.code === 'number' ? `exited with status ${e.code}` : 'could not run'}`));
         return;
       }
       const f = stdout.split('\n')[0]?.split(':') ?? [];

@@ -96,7 +96,10 @@ export class Elevations {
       // that the deny rules (their groups asked) refuse anyway.
       let redeemed: unknown;
       if (typeof req.passcode === 'string') {
-        await this.refuseDenied(requester, ctx, program, argv, debPublisher, policy, true);
+        const { confirmed } = await this.refuseDenied(requester, ctx, program, argv, debPublisher, policy, true);
+        // What an allowed elevation is refused for whatever the session (a scheduler, a denied
+        // #! interpreter) is refused before the use is spent too.
+        await this.refuseWhatItRuns(confirmed, ctx, program, argv, policy, true);
         redeemed = await this.redemption.redeem(requester, req.passcode);
         // A policy that came while the collector counted the use decides instead (an admin's
         // urgent deny rule included); the program is hashed or its package read if it asks for that.
@@ -165,6 +168,43 @@ export class Elevations {
     return { confirmed, decision };
   }
 
+  /**
+   * Refuses, with its event, an allowed program that would run what the rules do not see: a
+   * scheduler (its queued work runs later, outside the elevation), or a #! interpreter chain or a
+   * program a loader is given that a deny rule denies (the launcher lets the judged program's own
+   * exec through, so these are judged here; later execs by the exec guard).
+   */
+  private async refuseWhatItRuns(requester: Requester, ctx: IpcContext, program: ProgramInfo, argv: unknown[], policy: DecisionPolicy, tseActive: boolean): Promise<void> {
+    const args = argv.slice(1) as string[];
+    const base = { user: requester.name, processPath: program.path, args: commandLineOf(args) };
+    const scheduler = await schedulerOf(await program.handle.stat());
+    if (scheduler) {
+      const message = `${program.path} is not elevated: ${scheduler} would queue work that runs outside the elevation, where its rules are not checked`;
+      await this.audit.emit('elevation-denied', { ...base, reason: 'scheduler-outside-elevation', message });
+      throw new AscendError('ASC_ELEVATION_DENIED', message);
+    }
+    const { index, denyGroups, answers } = policy;
+    const chain = await judgeExec(
+      index,
+      { pid: process.pid, path: program.path, argv: [program.path, ...args], exe: (ctx.parent.known ? ctx.parent.path : undefined) ?? '' },
+      {
+        user: requester.name,
+        groups: requester.groups,
+        computer: this.opts.computer,
+        collections: this.opts.collections ?? [],
+        tseActive,
+        confirmGroups: (r) => confirmedGroups(index, r, requester, denyGroups, answers),
+      },
+      policy.hashRules,
+      policy.debRules,
+    );
+    if (chain.verdict === 'deny') {
+      const message = `${program.path} is not elevated: ${chain.reason ?? 'denied'}`;
+      await this.audit.emit('elevation-denied', { ...base, reason: 'deny-rule', ...(chain.rules?.length ? { rule: chain.rules.join(', ') } : {}), message });
+      throw new AscendError('ASC_ELEVATION_DENIED', message);
+    }
+  }
+
   /** Refuses the request of a requester the name service could not give in full (Requester.unresolved), with its event; `program` as the event records it, shown escaped. */
   private async refuseUnresolved(requester: Requester, program: string, commandLine: string): Promise<never> {
     const message = `${shownPath(program)} is not elevated: ${requester.unresolved ?? 'the requester is unknown'}, so the rules that name users and groups cannot be checked`;
@@ -185,9 +225,7 @@ export class Elevations {
     const args = argv.slice(1) as string[];
     const commandLine = commandLineOf(args);
     const session = this.tse.activeSessions(asker.uid).sort((a, b) => b.endsAt - a.endsAt)[0];
-    const parent = ctx.parent.known ? ctx.parent.path : undefined;
     // The policy of this decision, read once (policy): a refresh during the lookups does not mix two.
-    const { index, denyGroups, answers } = policy;
     const { confirmed: requester, decision } = await this.refuseDenied(asker, ctx, program, argv, debPublisher, policy, session !== undefined);
     const base = { user: requester.name, processPath: program.path, args: commandLine };
     if (decision.decision !== 'allow') {
@@ -204,35 +242,7 @@ export class Elevations {
       await this.audit.emit('elevation-denied', { ...base, reason: 'program-not-trusted', message });
       throw new AscendError('ASC_ELEVATION_DENIED', message);
     }
-    // A scheduler would queue work that runs later outside the elevation, where no rule applies.
-    const scheduler = await schedulerOf(await program.handle.stat());
-    if (scheduler) {
-      const message = `${program.path} is not elevated: ${scheduler} would queue work that runs outside the elevation, where its rules are not checked`;
-      await this.audit.emit('elevation-denied', { ...base, reason: 'scheduler-outside-elevation', message });
-      throw new AscendError('ASC_ELEVATION_DENIED', message);
-    }
-    // What the kernel runs for it (a #! interpreter chain, the program a loader is given) is
-    // judged by the deny rules too: the launcher lets the judged program's own exec through.
-    const confirmed = requester;
-    const chain = await judgeExec(
-      index,
-      { pid: process.pid, path: program.path, argv: [program.path, ...args], exe: parent ?? '' },
-      {
-        user: requester.name,
-        groups: requester.groups,
-        computer: this.opts.computer,
-        collections: this.opts.collections ?? [],
-        tseActive: session !== undefined,
-        confirmGroups: (r) => confirmedGroups(index, r, confirmed, denyGroups, answers),
-      },
-      policy.hashRules,
-      policy.debRules,
-    );
-    if (chain.verdict === 'deny') {
-      const message = `${program.path} is not elevated: ${chain.reason ?? 'denied'}`;
-      await this.audit.emit('elevation-denied', { ...base, reason: 'deny-rule', ...(chain.rules?.length ? { rule: chain.rules.join(', ') } : {}), message });
-      throw new AscendError('ASC_ELEVATION_DENIED', message);
-    }
+    await this.refuseWhatItRuns(requester, ctx, program, argv, policy, session !== undefined);
     const elevationId = randomUUID();
     phases.mark('decide');
     if (!byTse) await this.controls.satisfy(decision, requester, elevationId, base, justification, otp, ctx);
@@ -262,7 +272,7 @@ export class Elevations {
       integrity,
       stdio: 'pipe',
       programFd: program.handle.fd,
-      onExec: (q) => this.judgeExec(q, confirmed, elevationId, session !== undefined, answers),
+      onExec: (q) => this.judgeExec(q, requester, elevationId, session !== undefined, policy.answers),
       holdUntilReleased: true,
       phases,
     }).finally(() => program.handle.close()).catch(record.abandon);

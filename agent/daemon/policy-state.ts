@@ -11,6 +11,7 @@ import { PasscodeVerifier, passcodePolicyFromEffective, type PasscodePolicy } fr
 import { foldSnapshot, type PolicySnapshot } from '../policy/snapshot.js';
 import { agentSettingsOf, type AgentSettings } from './settings.js';
 import { denyRuleGroups, groupMembership } from './deny-groups.js';
+import { NameServiceTimeout } from '../executor/nss.js';
 import type { LogFn } from './options.js';
 import type { EventFields, EventType } from '../../src/collector-api/events.js';
 
@@ -26,7 +27,7 @@ export interface PolicyHooks {
 
 /** Deny rules' groups looked up at a policy change, at most (each lookup may take up to 5 s). */
 const MAX_CHECKED_DENY_GROUPS = 200;
-/** And for this long in all: the check shares the name service's in-process slots with the requests. */
+/** And for this long in all (it asks in process only while no request's lookup is out, else forks getent). */
 const DENY_GROUP_CHECK_BUDGET_MS = 60_000;
 
 /** The current policy; its fields are replaced together by apply() and only read elsewhere. */
@@ -98,12 +99,12 @@ export class PolicyState {
       let problem: string | undefined;
       try {
         // Only whether the group is there counts (the member asked is any name).
-        if ((await groupMembership(group, 'root')) === null) problem = 'is not known to the name service';
+        if ((await groupMembership(group, 'root', undefined, true)) === null) problem = 'is not known to the name service';
       } catch (e) {
         const why = e instanceof Error ? e.message : String(e);
         problem = `could not be read from the name service (${why})`;
         // A name service that does not answer is not asked again and again: a hung lookup keeps its slot until it returns.
-        if (why.startsWith('no answer within')) {
+        if (e instanceof NameServiceTimeout) {
           this.hooks.log('warn', `deny rule group ${group} ${problem}; the other deny rule groups were not checked`);
           return;
         }

@@ -7,6 +7,7 @@
  * found nor "not found") counts as taken: fail closed.
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { addonPath } from '../ipc/peer.js';
 
@@ -14,8 +15,8 @@ export type NssDb = 'passwd' | 'group';
 /** True when `key` (a name or a numeric id) is known in `db`. */
 export type NssLookup = (db: NssDb, key: string) => Promise<boolean>;
 
-/** getent by its absolute path, and the environment of every name-service fork (never the agent's own PATH or locale). */
-export const GETENT = '/usr/bin/getent';
+/** getent by its absolute path (/usr/bin, else /bin where /bin is not merged into /usr), and the environment of every name-service fork (never the agent's own PATH or locale). */
+export const GETENT = ['/usr/bin/getent', '/bin/getent'].find((p) => existsSync(p)) ?? '/usr/bin/getent';
 export const FORK_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' };
 
 export const getentLookup: NssLookup = (db, key) =>
@@ -48,8 +49,9 @@ export function addonFunction<F>(name: 'nssKnown' | 'lookupAccount' | 'groupMemb
   }
   const fn = addonModule?.[name];
   // An addon built from older sources (a checkout not rebuilt) lacks a promise a function makes now: the forks answer instead.
-  const level = addonModule?.abiLevel;
-  if (typeof level !== 'number' || level < (ADDON_LEVEL_NEEDED[name] ?? 0)) return null;
+  // Level 1 is the addon before it said its level (its functions kept the promises level 1 names).
+  const level = typeof addonModule?.abiLevel === 'number' ? addonModule.abiLevel : 1;
+  if (level < (ADDON_LEVEL_NEEDED[name] ?? 1)) return null;
   return typeof fn === 'function' ? (fn as F) : null;
 }
 /** The addon's abiLevel a function needs (native/peercred.c): 2, lookupAccount checks that the account's name leads back to its uid. */
@@ -62,9 +64,9 @@ const ADDON_LEVEL_NEEDED: Partial<Record<string, number>> = { lookupAccount: 2 }
  */
 let inFlight = 0;
 const MAX_IN_FLIGHT = 2;
-/** Takes a slot for one in-process lookup; false when none is free (fork instead). */
-export function takeNssSlot(): boolean {
-  if (inFlight >= MAX_IN_FLIGHT) return false;
+/** Takes a slot for one in-process lookup while fewer than `limit` are out; false otherwise (fork instead). */
+export function takeNssSlot(limit = MAX_IN_FLIGHT): boolean {
+  if (inFlight >= Math.min(limit, MAX_IN_FLIGHT)) return false;
   inFlight++;
   return true;
 }
@@ -86,17 +88,26 @@ export const nssLookup: NssLookup = (db, key) => {
   return asked.then((o) => !o.ok || o.value);
 };
 
+/** A lookup of the name service that did not answer within its time (in process or forked). */
+export class NameServiceTimeout extends Error {
+  constructor(timeoutMs: number) {
+    super(`no answer within ${Math.ceil(timeoutMs / 1000)} s`);
+    this.name = 'NameServiceTimeout';
+  }
+}
+
 /** What one in-process lookup came to: its answer, or why there is none (it failed, or did not answer in time). */
 export type InProcessOutcome<T> = { ok: true; value: T } | { ok: false; error: string; timedOut: boolean };
 
 /**
  * Asks the addon (`ask` calls one of its functions with the callback) on libuv's pool, under the
  * shared limit of unanswered lookups and a time limit: its outcome, or undefined when no slot is
- * free (the caller forks instead). The slot is given back when the addon answers, not at the time
- * limit: a lookup that hangs keeps its pool thread, and counts.
+ * free (the caller forks instead; `slots` lowers the limit for a caller that must leave the others
+ * to requests). The slot is given back when the addon answers, not at the time limit: a lookup that
+ * hangs keeps its pool thread, and counts.
  */
-export function askInProcess<T>(ask: (cb: (err: Error | null, value: T) => void) => void, timeoutMs: number): Promise<InProcessOutcome<T>> | undefined {
-  if (!takeNssSlot()) return undefined;
+export function askInProcess<T>(ask: (cb: (err: Error | null, value: T) => void) => void, timeoutMs: number, slots = MAX_IN_FLIGHT): Promise<InProcessOutcome<T>> | undefined {
+  if (!takeNssSlot(slots)) return undefined;
   return new Promise((resolve) => {
     let settled = false;
     const finish = (outcome: InProcessOutcome<T>): void => {
@@ -105,7 +116,7 @@ export function askInProcess<T>(ask: (cb: (err: Error | null, value: T) => void)
       clearTimeout(timer);
       resolve(outcome);
     };
-    const timer = setTimeout(() => finish({ ok: false, error: `no answer within ${Math.ceil(timeoutMs / 1000)} s`, timedOut: true }), timeoutMs);
+    const timer = setTimeout(() => finish({ ok: false, error: new NameServiceTimeout(timeoutMs).message, timedOut: true }), timeoutMs);
     timer.unref();
     try {
       ask((err, value) => {

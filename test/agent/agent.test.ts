@@ -433,6 +433,10 @@ describe('agent: rules, controls through the collector, blacklist, crashes (root
     const missing = await asUser(['elevate', '--passcode', 'once.ascpass', '--', '/usr/bin/no-such-program-h23']);
     expect(missing.status).to.not.equal(0);
     expect(missing.stderr).to.not.match(/passcode/);
+    // Nor with a scheduler, which no session elevates (its queued work would run outside it).
+    const scheduler = await asUser(['elevate', '--passcode', 'once.ascpass', '--', '/usr/bin/crontab', '-l']);
+    expect(scheduler.status).to.equal(1);
+    expect(scheduler.stderr.trim()).to.equal('Error: /usr/bin/crontab is not elevated: crontab would queue work that runs outside the elevation, where its rules are not checked');
     const redeemed = await asUser(['tse', 'redeem', 'once.ascpass', '--json']);
     expect(redeemed.status, redeemed.stderr).to.equal(0);
     expect(JSON.parse(redeemed.stdout)).to.include({ user: USER, usesLeft: 0 });

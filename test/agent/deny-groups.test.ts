@@ -4,7 +4,7 @@
  * denial (the name service itself: test/agent/identity-deny-groups.test.ts).
  */
 import { expect } from 'chai';
-import { confirmDenyGroups, denyRuleGroups } from '../../agent/daemon/deny-groups.js';
+import { confirmDenyGroups, denyRuleGroups, type GroupAnswer, type GroupAnswers, type GroupLookup } from '../../agent/daemon/deny-groups.js';
 import { compileRules, parseRule, type DecisionRequest } from '../../src/rules/index.js';
 
 const rule = (name: string, json: object) => parseRule(name, JSON.stringify(json), 'ElevationRules');
@@ -36,5 +36,35 @@ describe('deny rules: the groups asked of the name service', () => {
     // Already in temps: the rule applies without asking.
     const inTemps = { ...requester, groups: ['CORP\\Temps'] };
     expect(await confirmDenyGroups(index, request('/usr/bin/true', inTemps.groups), inTemps, denyGroups)).to.equal(inTemps);
+  });
+
+  it("a lookup that outlives one call's time is not cut short: the elevation's next exec gets its answer", async () => {
+    const index = compileRules([
+      rule('everyone', { action: 'allow', match: { path: '/usr/bin/*' } }),
+      rule('no true for temps', { action: 'deny', match: { path: '/usr/bin/true' }, target: { groups: ['temps'] } }),
+      rule('no true for contractors', { action: 'deny', match: { path: '/usr/bin/true' }, target: { groups: ['contractors'] } }),
+    ]);
+    const requester = { uid: 4001, gid: 4001, name: 'h22dalice', home: null, groups: ['h22dalice'], gids: [4001] };
+    const request: DecisionRequest = { user: requester.name, groups: requester.groups, computer: 'PC', collections: [], path: '/usr/bin/true', args: '', tseActive: false };
+    // A slow directory: temps answers after 300 ms, contractors after 300 ms more; neither lists alice.
+    // Each lookup gives up at the limit it is handed, as the real ones do.
+    const delays: Record<string, number> = { temps: 300, contractors: 300 };
+    const started: string[] = [];
+    const lookup: GroupLookup = (group, _member, timeoutMs) => {
+      started.push(group);
+      const delay = delays[group] ?? 0;
+      return new Promise<GroupAnswer | null>((resolve, reject) => {
+        if (delay > timeoutMs) setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+        else setTimeout(() => resolve({ name: group, gid: 5000, member: false }), delay);
+      });
+    };
+    const answers: GroupAnswers = new Map();
+    // The first program: 500 ms for both lookups, which take 600 ms: refused, fail closed.
+    const first = await confirmDenyGroups(index, request, requester, ['temps', 'contractors'], { answers, lookup, timeoutMs: 500 });
+    expect(first.unresolved).to.equal('the groups that deny rules name were not all read from the name service within 0.5 s');
+    // A later exec of the same tree: the lookup of contractors, started with its own 500 ms, answers (not a member).
+    const later = await confirmDenyGroups(index, request, requester, ['temps', 'contractors'], { answers, lookup, timeoutMs: 500 });
+    expect(later).to.equal(requester);
+    expect(started).to.deep.equal(['temps', 'contractors']);
   });
 });

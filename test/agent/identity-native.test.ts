@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { expect } from 'chai';
 import { lookupInProcess, requesterByForks, requesterOf } from '../../agent/daemon/identity.js';
-import { getentLookup, nssLookup, releaseNssSlot, takeNssSlot } from '../../agent/executor/nss.js';
+import { askInProcess, getentLookup, nssLookup, releaseNssSlot, takeNssSlot } from '../../agent/executor/nss.js';
 import { requireComponent } from '../support/components.js';
 import { editEtc, setPrimaryGid } from '../support/passwd-edit.js';
 
@@ -175,6 +175,20 @@ describe('agent identity: the name service in the agent process, as getent and i
       releaseNssSlot();
       releaseNssSlot();
     }
-    expect(lookupInProcess(0, 0)).to.not.equal(undefined);
+    const again = lookupInProcess(0, 0);
+    expect(again).to.not.equal(undefined);
+    // Answered before the next test, which counts the slots.
+    await again;
+  });
+
+  it("a background check (deny rules' groups at a policy change) asks in process only while no request's lookup is out", async () => {
+    const ask = (cb: (err: Error | null, value: number) => void): void => cb(null, 7);
+    expect(takeNssSlot()).to.equal(true);
+    try {
+      expect(askInProcess(ask, 1000, 1), 'the check forks while a request holds a slot').to.equal(undefined);
+    } finally {
+      releaseNssSlot();
+    }
+    expect(await askInProcess(ask, 1000, 1)).to.deep.equal({ ok: true, value: 7 });
   });
 });

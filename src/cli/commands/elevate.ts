@@ -21,7 +21,7 @@ export default class Elevate extends AscendCommand<ElevateResult> {
   ];
   static override flags = {
     ...socketFlags,
-    passcode: Flags.string({ description: 'redeem this passcode file (a TSE session) and run the program in it; not redeemed when the program is not there or a deny rule refuses the program itself' }),
+    passcode: Flags.string({ description: 'redeem this passcode file (a TSE session) and run the program in it; not redeemed when the program is not there, is a scheduler (cron, at), or a deny rule refuses it or its #! interpreter' }),
     justify: Flags.string({ description: 'why you need it (for rules with the JUSTIFY control)' }),
     otp: Flags.string({ description: 'the code from your authenticator app (for rules with the MFA control)' }),
   };
