@@ -743,8 +743,9 @@ NAPI_MODULE_INIT() {
     if (napi_set_named_property(env, exports, fns[i].name, fn) != napi_ok) return NULL;
   }
   /* What the functions promise, raised when a promise is added (agent/executor/nss.ts refuses
-   * an older addon's function that lacks one): 2, lookupAccount checks that the name leads back
-   * to the uid. */
+   * an older addon's function that lacks one, and every function of an addon without a level):
+   * 2, lookupAccount checks that the name leads back to the uid, and groupMembership compares
+   * member names without case. */
   napi_value level;
   if (napi_create_uint32(env, 2, &level) != napi_ok || napi_set_named_property(env, exports, "abiLevel", level) != napi_ok) return NULL;
   return exports;

@@ -145,7 +145,7 @@ export class AscendAgent {
     await agent.cleanupOrphans();
     await agent.sessions.catchUp();
     agent.startHousekeeping();
-    agent.server = new IpcServer({ path: opts.socketPath, handler: (req, ctx) => agent.handle(req, ctx), log: agent.log, ...opts.connectionLimits });
+    agent.server = new IpcServer({ path: opts.socketPath, handler: (req, ctx) => agent.handle(req, ctx), log: agent.log, refusePeer: (peer) => agent.ephemeralPeer(peer.uid), ...opts.connectionLimits });
     await agent.server.listen();
     agent.log('info', `agent listening on ${opts.socketPath}`, { computer: opts.computer, policy: opts.policySource.description });
     return agent;
@@ -185,14 +185,23 @@ export class AscendAgent {
 
   // ---- requests
 
+  /**
+   * An elevated process (an ephemeral account) asks for nothing more: an elevation does not
+   * beget elevations. Refused when it connects, before its connection counts: each ephemeral
+   * uid would otherwise bring its own connection quota, and one user's elevations could hold
+   * every slot.
+   */
+  private ephemeralPeer(uid: number): AscendError | undefined {
+    const range = this.opts.idRange ?? DEFAULT_ID_RANGE;
+    if (uid < range.first || uid > range.last) return undefined;
+    return new AscendError('ASC_ELEVATION_DENIED', `uid ${uid} is an ephemeral account of an elevation; an elevated process cannot ask the agent for another`);
+  }
+
   private async handle(req: IpcRequest, ctx: IpcContext): Promise<unknown> {
     if (this.stopping) throw new AscendError('ASC_AGENT_NOT_RUNNING', 'the agent is stopping');
-    // An elevated process (an ephemeral account) asks for nothing more: an elevation does not
-    // beget elevations, and each ephemeral uid would otherwise bring its own connection quota.
-    const ephemeral = this.opts.idRange ?? DEFAULT_ID_RANGE;
-    if (ctx.peer.uid >= ephemeral.first && ctx.peer.uid <= ephemeral.last) {
-      throw new AscendError('ASC_ELEVATION_DENIED', `uid ${ctx.peer.uid} is an ephemeral account of an elevation; an elevated process cannot ask the agent for another`);
-    }
+    // Refused at accept already (ephemeralPeer); asked again here, where the request is served.
+    const ephemeral = this.ephemeralPeer(ctx.peer.uid);
+    if (ephemeral) throw ephemeral;
     const requester = await requesterOf(ctx.peer.uid, ctx.peer.gid);
     switch (req.op) {
       case 'status':

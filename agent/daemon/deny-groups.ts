@@ -136,7 +136,8 @@ async function withinDeadline<T>(p: Promise<T>, deadline: number): Promise<T | t
  * The group by its name and whether `member` is listed in it: in process where it can be (one
  * pool thread), else through getent; rejects with NameServiceTimeout when no answer came in
  * time. `background` (a check no request waits for) asks in process only while no other lookup
- * is out, so it never holds a slot a request could use.
+ * is out: it takes at most one of the two slots (a lookup of its that hangs keeps it, as any does;
+ * requests then have the other, and fork beyond it).
  */
 export async function groupMembership(group: string, member: string, timeoutMs = LOOKUP_TIMEOUT_MS, background = false): Promise<GroupAnswer | null> {
   const native = addonFunction<GroupMembership>('groupMembership');
@@ -161,6 +162,7 @@ function getentGroup(group: string, member: string, timeoutMs: number): Promise<
       if (err) {
         const e = err as { code?: unknown; killed?: boolean };
         if (e.code === 2 && !e.killed) resolve(null);
+        else if (e.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') reject(new Error('getent answered more than 64 MiB'));
         else reject(e.killed ? new NameServiceTimeout(timeoutMs) : new Error(`getent ${typeof e.code === 'number' ? `exited with status ${e.code}` : 'could not run'}`));
         return;
       }

@@ -46,6 +46,8 @@ export interface RunningEntry {
 /** The elevated token for rule and approval elevations: BUILTIN\Administrators at High integrity. */
 const RULE_GROUPS = ['S-1-5-32-544'];
 const RULE_INTEGRITY = 'High';
+/** Elevations one user (other than root) may have running at once. */
+const MAX_RUNNING_PER_USER = 16;
 /** Environment variables a client may pass into the elevated process. */
 const PASSED_ENV = /^(TERM|LANG|LC_[A-Z]+|TZ|COLUMNS|LINES)$/;
 /** Their values: names, never paths (TZ=/home/x/zone would make the elevated program read a user's file). */
@@ -62,7 +64,7 @@ export class Elevations {
     private readonly running: Map<string, RunningEntry>,
     private readonly controls: Pick<ElevationControls, 'satisfy'>,
     /** A passcode sent with the request is redeemed once the program is open and the deny rules do not refuse it. */
-    private readonly redemption: Pick<Redemption, 'redeem'>,
+    private readonly redemption: Pick<Redemption, 'precheck' | 'redeem'>,
   ) {}
 
   /** Decides and, when allowed and every control is met, runs the program elevated. */
@@ -80,6 +82,38 @@ export class Elevations {
     // is redeemed, opened or decided.
     // The program is not opened yet: the name it was asked by, escaped, stands for it.
     if (requester.unresolved !== undefined) await this.refuseUnresolved(requester, shownPath(String(argv[0])), commandLineOf(argv.slice(1) as string[]));
+    // An elevation outlives its client (a program that ignores the hang-up): one user's running
+    // elevations, each an account, a home and a cgroup, are bounded as their connections are.
+    // Counted from here to the end of this call, which lasts as long as the program's tree runs
+    // (whether or not its client is still there): requests side by side count as soon as they come.
+    if (requester.uid !== 0 && (this.underway.get(requester.uid) ?? 0) >= MAX_RUNNING_PER_USER) {
+      throw new AscendError('ASC_ELEVATION_DENIED', `${shownPath(String(argv[0]))} is not elevated: ${MAX_RUNNING_PER_USER} elevations of yours are running already`, { hint: 'wait for one to end, or end one (its programs end with it)' });
+    }
+    this.underway.set(requester.uid, (this.underway.get(requester.uid) ?? 0) + 1);
+    try {
+      return await this.elevateCounted(requester, req, ctx, phases, argv, cwd, env, justification, otp);
+    } finally {
+      const left = (this.underway.get(requester.uid) ?? 1) - 1;
+      if (left > 0) this.underway.set(requester.uid, left);
+      else this.underway.delete(requester.uid);
+    }
+  }
+
+  /** Elevations of each uid from their check against MAX_RUNNING_PER_USER to the end of elevate(): being decided, or running. */
+  private readonly underway = new Map<number, number>();
+
+  /** elevate(), once the request is counted against its user's bound. */
+  private async elevateCounted(
+    requester: Requester,
+    req: IpcRequest,
+    ctx: IpcContext,
+    phases: PhaseClock,
+    argv: unknown[],
+    cwd: string,
+    env: Record<string, string>,
+    justification: string | undefined,
+    otp: string | undefined,
+  ): Promise<unknown> {
 
     // The policy of this elevation, read once: a refresh during the lookups or a redemption does not mix two.
     let policy = this.snapshot(new Map());
@@ -96,6 +130,8 @@ export class Elevations {
       // that the deny rules (their groups asked) refuse anyway.
       let redeemed: unknown;
       if (typeof req.passcode === 'string') {
+        // A passcode that would be refused is refused first: the checks below answer only for one that may be used.
+        await this.redemption.precheck(requester, req.passcode);
         const { confirmed } = await this.refuseDenied(requester, ctx, program, argv, debPublisher, policy, true);
         // What an allowed elevation is refused for whatever the session (a scheduler, a denied
         // #! interpreter) is refused before the use is spent too.
@@ -186,7 +222,7 @@ export class Elevations {
     const { index, denyGroups, answers } = policy;
     const chain = await judgeExec(
       index,
-      { pid: process.pid, path: program.path, argv: [program.path, ...args], exe: (ctx.parent.known ? ctx.parent.path : undefined) ?? '' },
+      { pid: process.pid, path: program.path, argv: [program.path, ...args], exe: (ctx.parent.known ? ctx.parent.path : undefined) ?? '', folderUnknown: true },
       {
         user: requester.name,
         groups: requester.groups,

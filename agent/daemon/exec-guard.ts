@@ -11,7 +11,7 @@
  * matches no rule by name or hash. A denylist stops ordinary nesting (env bash, sh -c bash,
  * find -exec bash, xargs bash); allow rules are the strong control.
  */
-import { constants as fsc, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import { decide, type Decision, type DecisionRequest, type RuleIndex } from '../../src/rules/index.js';
 import { debPublisherOf } from '../../src/deb/dpkg-db.js';
 import path from 'node:path';
@@ -19,6 +19,7 @@ import { commandLineOf, sha256Of, shebangInterpreter } from './program.js';
 import { show } from '../executor/common.js';
 import { schedulerOf } from '../executor/schedulers.js';
 import { AscendError } from '../../src/errors.js';
+import { openRegularOnly } from '../../src/open-regular.js';
 
 const CACHE_SIZE = 512;
 
@@ -28,6 +29,12 @@ export interface ExecQuestion {
   path: string;
   argv: string[];
   exe: string;
+  /**
+   * Set when `pid` is not the process whose working folder the kernel will use (the first
+   * program, judged in the agent before the launcher enters its folder): a relative interpreter
+   * or loader target cannot be found as the kernel will find it, and is refused.
+   */
+  folderUnknown?: true;
 }
 
 /** Who the elevation is for: as the first program was decided. */
@@ -58,9 +65,9 @@ export interface ExecJudgement {
 const hashCache = new Map<string, string>();
 
 async function sha256OfPath(real: string): Promise<string> {
-  // Seen to be a regular file before it is opened (a terminal or device named by an exec is never opened by the agent).
-  if (!(await fs.lstat(real)).isFile()) throw new AscendError('ASC_FILE_UNREADABLE', 'not a regular file');
-  const handle = await fs.open(real, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK | fsc.O_NOCTTY);
+  // Only a regular file is opened (a terminal or device named by an exec never is: src/open-regular.ts).
+  const handle = await openRegularOnly(real);
+  if (handle === null) throw new AscendError('ASC_FILE_UNREADABLE', 'not a regular file');
   try {
     const st = await handle.stat({ bigint: true });
     if (!st.isFile()) throw new AscendError('ASC_FILE_UNREADABLE', 'not a regular file');
@@ -142,10 +149,10 @@ export async function resolveAs(pid: number, p: string): Promise<string> {
 
 /** The first bytes of a regular file (null when it is not one: the kernel refuses to run it anyway). */
 async function headOf(real: string): Promise<Buffer | null> {
-  if (!(await fs.lstat(real)).isFile()) return null;
-  const handle = await fs.open(real, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK | fsc.O_NOCTTY);
+  // Never anything but a regular file is opened (src/open-regular.ts), whatever a folder of the path became.
+  const handle = await openRegularOnly(real);
+  if (handle === null) return null;
   try {
-    if (!(await handle.stat()).isFile()) return null;
     const buf = Buffer.alloc(SHEBANG_BYTES);
     const { bytesRead } = await handle.read(buf, 0, SHEBANG_BYTES, 0);
     return buf.subarray(0, bytesRead);
@@ -194,6 +201,9 @@ export async function judgeExec(index: RuleIndex, q: ExecQuestion, ctx: ExecCont
     }
     if (next === null) break;
     if (depth + 1 > MAX_INTERPRETERS) return { verdict: 'deny', path: real, commandLine, reason: `it runs interpreters more than ${MAX_INTERPRETERS} levels deep` };
+    if (!path.isAbsolute(next) && q.folderUnknown) {
+      return { verdict: 'deny', path: real, commandLine, reason: `the program it runs (${show(next)}) is a relative name, found from the folder the program starts in, which is not known when it is judged; name it by its full path` };
+    }
     try {
       // A relative name is found from the process's working folder (it waits in this exec).
       real = await resolveAs(q.pid, path.isAbsolute(next) ? next : path.join(`/proc/${q.pid}/cwd`, next));

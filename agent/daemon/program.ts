@@ -6,9 +6,10 @@
  * and whether anyone untrusted could change it (./trust.ts).
  */
 import { createHash } from 'node:crypto';
-import { constants as fsc, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { openRegularOnly } from '../../src/open-regular.js';
 import { AscendError } from '../../src/errors.js';
 import { shownPath, trustOf, type TrustVerdict } from './trust.js';
 
@@ -63,9 +64,18 @@ async function openRegularFile(file: string, what: string): Promise<FileHandle> 
   if (pre.isSymbolicLink()) throw new AscendError('ASC_EXEC_FAILED', `${what} changed while it was checked`);
   if (!pre.isFile()) throw new AscendError('ASC_EXEC_FAILED', `${what} is not a regular file`);
   try {
-    // O_NOCTTY as well: should the path have become a terminal since the lstat.
-    return await fs.open(file, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK | fsc.O_NOCTTY);
+    // Opened only as the regular file it is by then (src/open-regular.ts): a folder of the path
+    // swapped for a link since the lstat does not make root open a device.
+    const handle = await openRegularOnly(file);
+    if (handle === null) throw new AscendError('ASC_EXEC_FAILED', `${what} changed while it was checked`);
+    const st = await handle.stat().catch(() => null);
+    if (st === null || st.dev !== pre.dev || st.ino !== pre.ino) {
+      await handle.close();
+      throw new AscendError('ASC_EXEC_FAILED', `${what} changed while it was checked`);
+    }
+    return handle;
   } catch (e) {
+    if (e instanceof AscendError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new AscendError('ASC_EXEC_FAILED', code === 'ELOOP' ? `${what} changed while it was checked` : `${what} could not be opened (${code ?? 'error'})`);
   }

@@ -15,6 +15,8 @@ import type { Requester } from './identity.js';
 import type { PolicyState } from './policy-state.js';
 import { type AgentOptions, type LogFn, messageOf } from './options.js';
 
+const UNRESOLVED_HINT = 'try again; if it persists, an administrator should check the name service: sssd, winbind, /etc/group';
+
 export class Redemption {
   constructor(
     private readonly opts: Pick<AgentOptions, 'computer'>,
@@ -28,17 +30,38 @@ export class Redemption {
     private readonly log: LogFn,
   ) {}
 
-  /** Redeems a passcode for the requester: checks, counts (durably, then domain-wide), starts the session. */
-  async redeem(requester: Requester, text: string): Promise<unknown> {
+  /**
+   * The checks redeem() makes before it counts a use (the passcode's form and signature, its
+   * user, computer and time, the uses this machine counted), refused as redeem() refuses them,
+   * with the event; nothing is counted. An elevation with a passcode asks this first: the program
+   * checks made before the use is spent are not answered for a passcode that would be refused.
+   */
+  async precheck(requester: Requester, text: string): Promise<void> {
     const token = tokenFromAscpass(text, 'the passcode');
-    const refuse = async (reason: string, message: string, terms?: PasscodeTerms, hint?: string): Promise<never> => {
+    const refuse = this.refuser(requester);
+    if (requester.unresolved !== undefined) return refuse('identity-unresolved', `the passcode is not redeemed: ${requester.unresolved}, so who may use it cannot be checked`, undefined, UNRESOLVED_HINT);
+    const probe = this.policy.verifier.check(token, this.checkContext(requester, 0));
+    if (!probe.ok && probe.reason !== 'uses-exhausted') return refuse(probe.reason, probe.message, probe.terms);
+    const result = this.policy.verifier.check(token, this.checkContext(requester, this.tse.usesOf((probe.terms as PasscodeTerms).id)));
+    if (!result.ok) return refuse(result.reason, result.message, result.terms);
+  }
+
+  /** Refuses a redemption, with its passcode-refused event. */
+  private refuser(requester: Requester) {
+    return async (reason: string, message: string, terms?: PasscodeTerms, hint?: string): Promise<never> => {
       await this.audit.emit('passcode-refused', { user: requester.name, reason, message, ...(terms ? { passcodeId: terms.id, passcodeTitle: terms.title } : {}) });
       throw new AscendError('ASC_TSE_REFUSED', message, hint ? { hint } : undefined);
     };
+  }
+
+  /** Redeems a passcode for the requester: checks, counts (durably, then domain-wide), starts the session. */
+  async redeem(requester: Requester, text: string): Promise<unknown> {
+    const token = tokenFromAscpass(text, 'the passcode');
+    const refuse = this.refuser(requester);
     const reconnect = 'connect to the network so the collector can confirm the passcode';
     // Fail closed, as an elevation (./elevation.ts): a passcode may be bound to users and groups.
     if (requester.unresolved !== undefined) {
-      return refuse('identity-unresolved', `the passcode is not redeemed: ${requester.unresolved}, so who may use it cannot be checked`, undefined, 'try again; if it persists, an administrator should check the name service: sssd, winbind, /etc/group');
+      return refuse('identity-unresolved', `the passcode is not redeemed: ${requester.unresolved}, so who may use it cannot be checked`, undefined, UNRESOLVED_HINT);
     }
     for (let attempt = 0; attempt < 5; attempt++) {
       const probe = this.policy.verifier.check(token, this.checkContext(requester, 0));

@@ -12,7 +12,7 @@ import { SerialQueue } from '../../src/serial-queue.js';
 import { markerFor, parseMarker, show, sleep } from './common.js';
 import type { ExecutorOptions } from './contract.js';
 import { IdAllocator, type IdRange } from './ids.js';
-import { firstLine, killAllOfUid, nologinShell, readGroups, readPasswd, type PasswdEntry } from './linux-host.js';
+import { firstLine, killAllOfUid, nologinShell, readGroups, readPasswd, removeTree, type PasswdEntry } from './linux-host.js';
 import { liveProcsOfUid } from './procfs.js';
 import { removeScheduledWork } from './schedulers.js';
 import { SetidSweeper } from './setid-sweep.js';
@@ -23,6 +23,9 @@ import { firstFreeId, nameTaken, nssLookup, type NssLookup } from './nss.js';
 /** Edits of the account files tried per removal (a lock held by another program), and the first wait between them. */
 const REMOVE_TRIES = 5;
 const REMOVE_RETRY_MS = 500;
+
+/** Where logind keeps the users that linger (systemd). */
+const LINGER_FOLDER = '/var/lib/systemd/linger';
 
 export interface LinuxAccountsOptions {
   /** Absolute, resolved; the folder of the instances' home folders. */
@@ -181,7 +184,8 @@ export class LinuxAccounts {
     this.spare ??= this.nssFreeId().catch(() => null);
     clock.mark('account');
     try {
-      await fsp.rm(home, { recursive: true, force: true });
+      // A home left by an earlier account of this name (a crash) goes first; none is the common case.
+      if (await fsp.lstat(home).then(() => true, () => false)) await removeTree(home);
       await fsp.mkdir(home, { mode: 0o700 });
       await fsp.chown(home, entry.uid, entry.gid);
       await fsp.chmod(home, 0o700);
@@ -245,10 +249,17 @@ export class LinuxAccounts {
     if (removed) {
       const queued = await removeScheduledWork(entry.name, entry.uid);
       if (queued.length > 0) this.options.log('warn', 'work a removed ephemeral account had queued was removed', { account: entry.name, files: queued });
+      // Lingering the account asked logind for (over D-Bus, which polkit lets a user ask for
+      // itself): its file would keep a logind user, and its runtime folder, after the account.
+      const linger = path.join(LINGER_FOLDER, entry.name);
+      if (await fsp.rm(linger).then(() => true, () => false)) this.options.log('warn', 'the lingering a removed ephemeral account had asked for was removed', { account: entry.name, file: linger });
     }
     clock.mark('scheduled-work');
     try {
-      if (this.isUnderHomeRoot(entry.home)) await fsp.rm(entry.home, { recursive: true, force: true });
+      // Only once the account is gone: while it is there, a process of it could still be at work
+      // in its home (the next orphan cleanup removes both). Through open folder handles
+      // (removeTree): the account may have made folders in it writable for its requester.
+      if (removed && this.isUnderHomeRoot(entry.home)) await removeTree(entry.home);
       clock.mark('home-remove');
     } catch (e) {
       this.options.log('warn', 'home not removed', { home: entry.home, error: String(e) });

@@ -10,7 +10,7 @@ import { parseMarker, sleep } from './common.js';
 import type { CleanupReport, ExecutorOptions } from './contract.js';
 import type { LinuxAccounts } from './linux-accounts.js';
 import type { ElevationCgroups } from './linux-cgroup.js';
-import { firstLine, killAllOfUid, readPasswd } from './linux-host.js';
+import { firstLine, killAllOfUid, readPasswd, removeTree } from './linux-host.js';
 import type { LinuxElevation } from './linux-tracking.js';
 import { liveProcsOfUid, trySignal } from './procfs.js';
 
@@ -78,7 +78,8 @@ export async function cleanupOrphans(ex: OrphanCleanupScope, activeElevationIds:
       report.endedPids.push(...new Set([...pids, ...rest]));
       if (await ex.accounts.remove(entry)) {
         report.removedAccounts.push(entry.name);
-        if (ex.accounts.isUnderHomeRoot(entry.home)) report.removedHomes.push(entry.home);
+        // Only a home that is gone: one whose removal failed is tried again by the loop below.
+        if (ex.accounts.isUnderHomeRoot(entry.home) && !(await fsp.lstat(entry.home).then(() => true, () => false))) report.removedHomes.push(entry.home);
       } else report.problems.push(`${entry.name}: userdel failed`);
     } catch (e) {
       report.problems.push(`${entry.name}: ${firstLine(String(e))}`);
@@ -97,7 +98,7 @@ export async function cleanupOrphans(ex: OrphanCleanupScope, activeElevationIds:
     const full = path.join(ex.accounts.homeFolder, name);
     if (homes.has(full) || report.removedHomes.includes(full)) continue;
     try {
-      await fsp.rm(full, { recursive: true, force: true }); // does not follow symbolic links
+      await removeTree(full); // through open folder handles: a link swapped in mid-walk is not followed
       report.removedHomes.push(full);
     } catch (e) {
       report.problems.push(`${full}: ${firstLine(String(e))}`);

@@ -9,6 +9,7 @@ import { constants as fsc, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { AscendError } from '../../src/errors.js';
 import { SAFE_PATH, show } from './common.js';
+import { liveProcsOfUid, trySignal } from './procfs.js';
 
 const NOLOGIN_CANDIDATES = ['/usr/sbin/nologin', '/sbin/nologin'];
 
@@ -128,9 +129,38 @@ export async function resolveProgram(name: string): Promise<string> {
   throw new AscendError('ASC_EXEC_FAILED', `Program ${show(name)} was not found on the safe PATH ${SAFE_PATH}.`);
 }
 
+/** Whether the rm on the safe PATH is GNU coreutils' (asked once). */
+let gnuRm: Promise<boolean> | undefined;
+
+/**
+ * Removes the folder `dir` and everything in it, as root, with GNU rm (`rm -rf --one-file-system`):
+ * rm walks the tree through open folder handles (openat with O_NOFOLLOW, each folder checked to be
+ * the one it listed), so a folder inside that another user swaps for a symbolic link while the walk
+ * runs (a home its account made writable for everyone) turns nothing outside the tree into a
+ * target; a path-based walk (fs.rm) would list and delete through the link, as root. Mounts inside
+ * are not entered (they stay, and rm fails). Resolves when `dir` is gone or was not there; throws
+ * with rm's first line otherwise.
+ */
+export async function removeTree(dir: string): Promise<void> {
+  if (!path.isAbsolute(dir) || path.resolve(dir) === '/') throw new AscendError('ASC_EXEC_FAILED', `Refusing to remove ${show(dir)}.`);
+  const rm = tool('rm');
+  // Only GNU's walk is known to hold: another rm (uutils, busybox) may list and delete by path.
+  gnuRm ??= run(rm, ['--version']).then((v) => v.code === 0 && /\(GNU coreutils\)/.test(firstLine(v.stdout)), () => false);
+  if (!(await gnuRm)) {
+    gnuRm = undefined; // asked again next time (a package may be installed meanwhile)
+    throw new AscendError('ASC_EXEC_FAILED', `${show(dir)} was not removed: ${rm} is not GNU coreutils' rm, whose walk through open folder handles the removal relies on`, { hint: 'install GNU coreutils (apt-get install coreutils; on Ubuntu with uutils: coreutils-from-gnu)' });
+  }
+  const r = await run(rm, ['-rf', '--one-file-system', '--', dir], 300_000);
+  if (r.code !== 0) throw new AscendError('ASC_EXEC_FAILED', `${show(dir)} was not removed: ${firstLine(r.stderr) || `rm exited with status ${r.code ?? 'unknown (ended by a signal)'}`}`);
+}
+
 /** Kills every process of a uid at once: `kill -KILL -1` run as that uid (the kernel spares only the caller). */
 export async function killAllOfUid(uid: number, gid: number): Promise<void> {
   // Guard: kill -1 as root would end the whole machine.
   if (!Number.isInteger(uid) || uid <= 0) throw new AscendError('ASC_EXEC_FAILED', `Refusing to kill all processes of uid ${uid}.`);
-  await run(tool('setpriv'), [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--inh-caps=-all', '--', '/bin/sh', '-c', 'kill -KILL -1']);
+  const r = await run(tool('setpriv'), [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--inh-caps=-all', '--', '/bin/sh', '-c', 'kill -KILL -1']);
+  // The exec of sh as that uid fails when the uid is at its process limit (RLIMIT_NPROC: EAGAIN),
+  // which a fork bomb reaches: then each process is ended from here, one by one (the callers
+  // look again and repeat while any is left).
+  if (r.code !== 0) for (const pid of liveProcsOfUid(uid)) trySignal(pid, 'SIGKILL');
 }

@@ -43,6 +43,7 @@ import { loadInstanceId } from './instance.js';
 import { checkLauncher, launch, openProgram, requesterGroups, type Launched } from './launcher.js';
 import { LinuxAccounts } from './linux-accounts.js';
 import { ElevationCgroups, removeCgroup, type Cgroup } from './linux-cgroup.js';
+import { cgroupPathOf, endEscapes } from './linux-escapes.js';
 import { cleanupOrphans } from './linux-cleanup.js';
 import { firstLine, nologinShell, readGroups, readPasswd, resolveProgram, type PasswdEntry } from './linux-host.js';
 import { LinuxElevation } from './linux-tracking.js';
@@ -61,6 +62,8 @@ const DEFAULT_LEFTOVER_GRACE_MS = 2000;
  * account waits for one of them to be done: a burst of elevations cannot pile up accounts.
  */
 export const MAX_PENDING_REMOVALS = 4;
+/** How often processes of running elevations' accounts outside their cgroups are looked for (./linux-escapes.ts). */
+const ESCAPE_CHECK_MS = 500;
 
 export class LinuxExecutor implements Executor {
   private readonly prefix: string;
@@ -270,6 +273,9 @@ export class LinuxExecutor implements Executor {
       );
       this.running.set(id, elevation);
       this.clocks.set(id, clock);
+      // The cgroup as /proc names it, read from the launcher (in it before it forked the program).
+      const where = account && cgroup ? cgroupPathOf(elevation.launcherPid) : null;
+      if (where !== null && where !== '/') this.watchEscapes(id, where);
       if (!spec.holdUntilReleased) elevation.release(true);
       this.log('info', 'elevation started', {
         elevationId: id,
@@ -334,6 +340,45 @@ export class LinuxExecutor implements Executor {
     return false;
   }
 
+  /**
+   * While an account's elevation runs in a cgroup, its processes outside that cgroup (started for
+   * the account by another service: ./linux-escapes.ts) are ended within ESCAPE_CHECK_MS, and
+   * logged. The check runs only while such elevations do.
+   */
+  private escapeTimer: NodeJS.Timeout | undefined;
+  /** The cgroup path (as /proc shows it) of each running account elevation watched. */
+  private readonly watched = new Map<string, string>();
+  private watchEscapes(elevationId: string, cgroupPath: string): void {
+    this.watched.set(elevationId, cgroupPath);
+    if (this.escapeTimer !== undefined) return;
+    this.escapeTimer = setInterval(() => {
+      const byUid = new Map<number, string>();
+      const idOf = new Map<number, string>();
+      for (const [id, where] of this.watched) {
+        const el = this.running.get(id);
+        if (!el) {
+          this.watched.delete(id);
+          continue;
+        }
+        byUid.set(el.uid, where);
+        idOf.set(el.uid, id);
+      }
+      try {
+        for (const [uid, pids] of endEscapes(byUid, process.pid)) {
+          const id = idOf.get(uid) as string;
+          this.log('warn', 'processes of an ephemeral account ran outside its elevation (started by another service: sshd, systemd --user ...) and were ended', { elevationId: id, account: this.running.get(id)?.account, pids });
+        }
+      } catch (e) {
+        this.log('error', 'processes outside elevations could not be looked for', { error: String(e) });
+      }
+      if (this.watched.size === 0) {
+        clearInterval(this.escapeTimer);
+        this.escapeTimer = undefined;
+      }
+    }, ESCAPE_CHECK_MS);
+    this.escapeTimer.unref();
+  }
+
   /** Removes the account, home and cgroup of an ended elevation (see finish). */
   private async removeAfter(el: LinuxElevation, clock: PhaseClock): Promise<{ accountRemoved: boolean }> {
     let accountRemoved = false;
@@ -353,6 +398,7 @@ export class LinuxExecutor implements Executor {
       this.log('error', 'cleanup after elevation failed', { elevationId: el.elevationId, error: String(e) });
     } finally {
       this.running.delete(el.elevationId);
+      this.watched.delete(el.elevationId);
       this.clocks.delete(el.elevationId);
     }
     // phases: milliseconds per step of this elevation (root's log only; read by bench/elevation.bench.ts).

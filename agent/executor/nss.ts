@@ -49,13 +49,18 @@ export function addonFunction<F>(name: 'nssKnown' | 'lookupAccount' | 'groupMemb
   }
   const fn = addonModule?.[name];
   // An addon built from older sources (a checkout not rebuilt) lacks a promise a function makes now: the forks answer instead.
-  // Level 1 is the addon before it said its level (its functions kept the promises level 1 names).
-  const level = typeof addonModule?.abiLevel === 'number' ? addonModule.abiLevel : 1;
-  if (level < (ADDON_LEVEL_NEEDED[name] ?? 1)) return null;
+  // An addon that does not say its level is not used at all: builds from before the level came
+  // differ in promises it cannot tell apart (groupMembership compared member names by case once).
+  const level = addonModule?.abiLevel;
+  if (typeof level !== 'number' || level < (ADDON_LEVEL_NEEDED[name] ?? 1)) return null;
   return typeof fn === 'function' ? (fn as F) : null;
 }
-/** The addon's abiLevel a function needs (native/peercred.c): 2, lookupAccount checks that the account's name leads back to its uid. */
-const ADDON_LEVEL_NEEDED: Partial<Record<string, number>> = { lookupAccount: 2 };
+/**
+ * The addon's abiLevel a function needs (native/peercred.c), 1 unless named: 2 for lookupAccount,
+ * which checks that the account's name leads back to its uid, and for groupMembership, whose
+ * member names compare without case (as getent's answer is read).
+ */
+const ADDON_LEVEL_NEEDED: Partial<Record<string, number>> = { lookupAccount: 2, groupMembership: 2 };
 /**
  * In-process lookups not answered yet, of this module and agent/daemon/identity.ts together:
  * each holds one of the four threads of libuv's pool (shared with the agent's file I/O) until

@@ -76,6 +76,11 @@ export interface IpcServerOptions {
   requestTimeoutMs?: number;
   /** How long close() waits for handlers to answer after aborting them (default 3 s). */
   closeGraceMs?: number;
+  /**
+   * Why a peer is not served at all (an elevated process's uid), or undefined: asked at accept,
+   * before the connection counts against any limit, so refused peers never hold slots.
+   */
+  refusePeer?: (peer: PeerCredentials) => AscendError | undefined;
 }
 
 /** Bytes queued for a slow reader before the connection is dropped. */
@@ -89,6 +94,8 @@ const MAX_QUEUED_IN = 1024 * 1024;
 /** While a connection's input is held, how often an empty write checks that the client is still there. */
 const HANG_UP_PROBE_MS = 500;
 const EMPTY = Buffer.alloc(0);
+/** The key under which connections refused by refusePeer are counted while they stay open (no uid is negative). */
+const REFUSED_PEERS = -1;
 /** How long a refused connection may stay open for its client to read the answer. */
 const REFUSED_LINGER_MS = 1_000;
 /**
@@ -136,6 +143,7 @@ export class IpcServer {
       rootReserve,
       requestTimeoutMs: opts.requestTimeoutMs ?? 10_000,
       closeGraceMs: opts.closeGraceMs ?? 3_000,
+      refusePeer: opts.refusePeer ?? (() => undefined),
     };
   }
 
@@ -232,6 +240,13 @@ export class IpcServer {
       const err = isAscendError(e) ? e : new AscendError('ASC_AGENT_PEER_UNKNOWN', 'the kernel did not say who is on the socket', { cause: e });
       this.opts.log('error', `agent socket: request refused, peer unknown: ${err.message}`);
       refuse(socket, err);
+      return;
+    }
+    const refused = this.opts.refusePeer(peer);
+    if (refused) {
+      refuse(socket, refused);
+      // All such peers share one count of connections left open (each elevation has a uid of its own).
+      this.linger(REFUSED_PEERS, socket);
       return;
     }
     const over = this.overLimit(peer.uid);
@@ -366,9 +381,14 @@ async function removeStale(path: string): Promise<void> {
 
 type ServerOpts = Required<Omit<IpcServerOptions, 'log'>> & { log: IpcLog };
 
-/** What a queued frame is counted as: its data, or a small constant for control frames. */
+/**
+ * What a queued frame is counted as: what it holds in memory at least (its object, its line),
+ * plus its data: a client's stream of empty or tiny stdin frames fills the queue's bound as
+ * surely as a large one (counted by their data alone, they were held without end).
+ */
+const QUEUED_FRAME_COST = 256;
 function frameSize(frame: ClientFrame): number {
-  return frame.op === 'stdin' ? frame.data.length : 32;
+  return QUEUED_FRAME_COST + (frame.op === 'stdin' ? frame.data.length : 0);
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {

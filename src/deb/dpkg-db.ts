@@ -26,6 +26,7 @@ import { constants as fsc, promises as fs, type BigIntStats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { escapeControlChars as shown } from '../log-line.js';
+import { openRegularOnly } from '../open-regular.js';
 import { canonicalPath, isUsrAlias, parseDiversions, parseList, parseMd5sums, parseStatus } from './dpkg-parse.js';
 
 export const DEFAULT_ADMIN_DIR = '/var/lib/dpkg';
@@ -185,7 +186,9 @@ export class DpkgDb {
           real = await fs.realpath(file);
           const pre = await fs.lstat(real);
           if (!pre.isFile()) return { reason: `${shown(real)} is not a regular file` };
-          own = await fs.open(real, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK | fsc.O_NOCTTY);
+          // Only a regular file is opened, whatever a folder of the path became since (src/open-regular.ts).
+          own = (await openRegularOnly(real)) ?? undefined;
+          if (own === undefined) return { reason: `${shown(real)} changed while it was checked` };
           const st = await own.stat();
           if (!st.isFile() || st.dev !== pre.dev || st.ino !== pre.ino) return { reason: `${shown(real)} changed while it was checked` };
         } catch (e) {

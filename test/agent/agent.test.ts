@@ -426,6 +426,11 @@ describe('agent: rules, controls through the collector, blacklist, crashes (root
     expect(unknown.status).to.equal(1);
     expect(unknown.stderr.trim(), unknown.stderr).to.match(/^Error: passcode "one use" \(\S+\): the collector does not know it/);
     expect(run('server', 'passcode', 'register', 'once.ascpass', '--server', url, '--token-file', adminToken).status).to.equal(0);
+    // A passcode that would be refused is refused first, before the program is judged for it.
+    writeFileSync(path.join(tmp, 'bogus.ascpass'), 'not a passcode\n', { mode: 0o644 });
+    const bogus = await asUser(['elevate', '--passcode', 'bogus.ascpass', '--', 'uname', '-a']);
+    expect(bogus.status).to.equal(1);
+    expect(bogus.stderr).to.match(/passcode/).and.not.match(/denied by/);
     // Sent along with a program the blacklist denies (or one that is not there), the passcode is not redeemed: its one use is left.
     const refusedFirst = await asUser(['elevate', '--passcode', 'once.ascpass', '--', 'uname', '-a']);
     expect(refusedFirst.status).to.equal(1);

@@ -118,9 +118,11 @@ describe('exec guard: deny rules on every exec of an elevated tree (root, real a
     rmSync(SCRIPT_DIR, { recursive: true, force: true });
     mkdirSync(SCRIPT_DIR, { mode: 0o755 });
     writeFileSync(path.join(SCRIPT_DIR, 'viabash'), '#!/usr/bin/bash\nid -un\n', { mode: 0o755 });
+    // An interpreter by a relative name: the kernel finds it from the folder the program starts in.
+    writeFileSync(path.join(SCRIPT_DIR, 'viarelative'), '#!usr/bin/bash\nid -un\n', { mode: 0o755 });
     const entries = [
       ...encodePolicyState(requirePolicy(ASCEND_CATALOG, 'ElevationRules'), 'enabled', {
-        Rules: ['/usr/bin/env', '/usr/bin/dash', '/usr/bin/find', '/usr/bin/xargs', '/usr/bin/crontab', path.join(SCRIPT_DIR, 'viabash')].map((p) => rule(`allow ${path.basename(p)}`, { action: 'allow', match: { path: p } })),
+        Rules: ['/usr/bin/env', '/usr/bin/dash', '/usr/bin/find', '/usr/bin/xargs', '/usr/bin/crontab', path.join(SCRIPT_DIR, 'viabash'), path.join(SCRIPT_DIR, 'viarelative')].map((p) => rule(`allow ${path.basename(p)}`, { action: 'allow', match: { path: p } })),
       }),
       ...encodePolicyState(requirePolicy(ASCEND_CATALOG, 'BlacklistRules'), 'enabled', {
         Rules: [rule('no bash', { action: 'deny', match: { path: 'bash' } }), rule('no bash by hash', { action: 'deny', match: { sha256: bashHash } })],
@@ -201,6 +203,13 @@ describe('exec guard: deny rules on every exec of an elevated tree (root, real a
     expect(r.status, r.stdout).to.equal(1);
     expect(r.stdout).to.not.match(new RegExp(PREFIX));
     expect(r.stderr.trim()).to.match(/^Error: \/var\/lib\/ascend-test-guard\/viabash is not elevated: denied by no bash.* \(it is what .*viabash.* runs\)$/);
+  });
+
+  it('refuses a first program whose #! interpreter is a relative name (a rule elevates it only when the interpreter is known)', async () => {
+    const r = await asUser(['elevate', '--', path.join(SCRIPT_DIR, 'viarelative')]);
+    expect(r.status, r.stdout).to.equal(1);
+    expect(r.stdout).to.not.match(new RegExp(PREFIX));
+    expect(r.stderr.trim()).to.match(/^Error: \/var\/lib\/ascend-test-guard\/viarelative is not elevated: its interpreter usr\/bin\/bash is a relative path/);
   });
 
   it('an elevated process cannot ask the agent for another elevation', async () => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, chmodSync, chownSync, rmSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, chmodSync, chownSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { isAscendError } from '../../src/errors.js';
@@ -177,6 +177,32 @@ describe('LinuxExecutor (as root, real accounts and processes)', function () {
     expect(fields[4]).to.match(new RegExp(`^ascend-ephemeral ${(r as { elevationId: string }).elevationId} [0-9]+ ${executor.instanceId}$`));
     expect(fields[5]).to.equal(path.join(executor.homeFolder, r.account as string));
     expect(fields[6]).to.equal('/usr/sbin/nologin');
+  });
+
+  it("ends a process of the account that another service started outside the elevation's cgroup (sshd, systemd --user), and the elevation goes on", async function () {
+    requireComponent(this, writableCgroup2() !== null, 'a writable cgroup v2', 'run on a host with cgroup v2 (unified hierarchy)');
+    const r = await start(spec({ command: ['sh', '-c', 'read x; echo still here'] }));
+    const out = collect(r.stdout);
+    // As a daemon would for the account: a process of its uid, started outside its cgroup (by a
+    // shell here, not by the executor's own process, whose helpers it spares); and one that became
+    // another user through a set-uid file, keeping the account's own group. Each shell prints how
+    // its sleep ended: 137 is SIGKILL, 0 would be the 5 s it sleeps.
+    const outside = [
+      `setpriv --reuid=${r.uid} --regid=${r.uid} --clear-groups sleep 5; echo $?`,
+      `setpriv --reuid=${requester.uid} --regid=${requester.gid} --groups=${r.uid} sleep 5; echo $?`,
+    ].map((script) => {
+      const c = spawn('/bin/sh', ['-c', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+      return collect(c.stdout as Readable);
+    });
+    expect((await Promise.all(outside)).map((o) => o.trim())).to.deep.equal(['137', '137']);
+    // The lingering it asked logind for (its file, as logind writes it) goes with the account.
+    mkdirSync('/var/lib/systemd/linger', { recursive: true });
+    const linger = path.join('/var/lib/systemd/linger', r.account as string);
+    writeFileSync(linger, '');
+    r.stdin.end('\n');
+    expect(await r.done).to.include({ code: 0, signal: null, accountRemoved: true });
+    expect(await out).to.equal('still here\n');
+    expect(existsSync(linger)).to.equal(false);
   });
 
   it('gives a clean environment: HOME is the ephemeral home, allowed client variables pass, others do not', async () => {

@@ -364,6 +364,77 @@ describe('agent IPC', () => {
       expect(Buffer.concat(err).toString()).to.equal('warn\n');
     });
 
+    it('a peer refused at accept (an elevated process) is answered at once and holds no connection slot', async () => {
+      let handled = 0;
+      // Every process but this one is refused, as the agent refuses ephemeral uids.
+      const { path } = await serve(
+        async () => {
+          handled++;
+          return 'served';
+        },
+        { maxConnections: 2, rootReserve: 0, refusePeer: (p) => (p.pid === process.pid ? undefined : new AscendError('ASC_ELEVATION_DENIED', 'an elevated process cannot ask the agent for another')) },
+      );
+      // Ten clients connect and send nothing (each would hold a slot for the request timeout).
+      const idle = Array.from({ length: 10 }, () =>
+        spawn('python3', ['-c', 'import socket,sys,time\ns=socket.socket(socket.AF_UNIX)\ns.connect(sys.argv[1])\nprint(s.recv(4096).decode(), flush=True)\ntime.sleep(5)', path], { stdio: ['ignore', 'pipe', 'ignore'] }),
+      );
+      children.push(...idle);
+      const answers = idle.map((c) => new Promise<string>((r) => c.stdout?.once('data', (d: Buffer) => r(d.toString()))));
+      const said = await Promise.all(answers);
+      for (const a of said) expect(JSON.parse(a.split('\n')[0] as string)).to.deep.include({ kind: 'result', ok: false });
+      expect(said[0]).to.include('an elevated process cannot ask the agent for another');
+      // The slots are free: this process is served while they still hold their sockets open.
+      expect(await ipcCall(path, { op: 'status' })).to.equal('served');
+      expect(handled).to.equal(1);
+    });
+
+    it('input sent before the handler listens is held to a bound however small its frames (reading pauses), and none of it is lost', async () => {
+      let listen: () => void = () => undefined;
+      const listening = new Promise<void>((r) => (listen = r));
+      const { path } = await serve(async (_req, ctx) => {
+        await listening; // an elevation waiting for its approval, say
+        let frames = 0;
+        await new Promise<void>((r) =>
+          ctx.onFrame((f) => {
+            if (f.op === 'stdin') frames++;
+            else if (f.op === 'stdin-end') r();
+          }),
+        );
+        return { frames };
+      });
+      const COUNT = 400_000; // empty stdin frames: 10 MB on the wire, no data
+      const sock = net.createConnection({ path, allowHalfOpen: true });
+      const chunks: Buffer[] = [];
+      sock.on('data', (c: Buffer) => chunks.push(c));
+      const closed = new Promise<void>((r) => sock.on('close', () => r()));
+      await new Promise<void>((r) => sock.on('connect', () => r()));
+      sock.write(`${JSON.stringify({ op: 'elevate' })}\n`);
+      const batch = Buffer.from(`${JSON.stringify({ op: 'stdin', data: '' })}\n`.repeat(1000));
+      let sent = 0;
+      let stalled = false;
+      while (sent < COUNT) {
+        sent += 1000;
+        if (!sock.write(batch)) {
+          // The agent stopped reading: the rest waits in the client until the handler listens.
+          stalled = !(await Promise.race([new Promise<boolean>((r) => sock.once('drain', () => r(true))), new Promise<boolean>((r) => setTimeout(() => r(false), 1000))]));
+          if (stalled) break;
+        }
+      }
+      expect(stalled, `the agent read all ${sent} frames before its handler listened`).to.equal(true);
+      expect(sent).to.be.lessThan(COUNT);
+      listen();
+      for (; sent < COUNT; sent += 1000) if (!sock.write(batch)) await new Promise((r) => sock.once('drain', r));
+      sock.end(`${JSON.stringify({ op: 'stdin-end' })}\n`);
+      await closed;
+      const result = Buffer.concat(chunks)
+        .toString()
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((f) => f.kind === 'result');
+      expect(result?.value).to.deep.equal({ frames: COUNT });
+    });
+
     it('a client that disconnects aborts ctx.signal and runs onClose; the server goes on', async () => {
       let ctxSeen: IpcContext | undefined;
       let closed = false;

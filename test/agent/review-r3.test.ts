@@ -67,6 +67,28 @@ describe('review R3: the exec guard decides what the kernel really runs', functi
     expect((await judgeExec(index, { pid: process.pid, path: ok, argv: [ok], exe: '' }, ctx, false)).verdict).to.equal('allow');
   });
 
+  it('the first program (its folder not entered yet): a relative interpreter or loader target is refused, not looked up from the agent\'s folder', async () => {
+    // Judged from / (the agent's folder) usr/bin/bash would be bash, which the rule denies; from
+    // the folder the program starts in it may be any file. Later execs look in the process's folder.
+    const script = path.join(tmp, 'relative');
+    writeFileSync(script, '#!usr/bin/dash\necho x\n', { mode: 0o755 });
+    const first = { pid: process.pid, path: script, argv: [script], exe: '', folderUnknown: true as const };
+    const j = await judgeExec(index, first, ctx, false);
+    expect(j.verdict).to.equal('deny');
+    expect(j.reason).to.equal('the program it runs ("usr/bin/dash") is a relative name, found from the folder the program starts in, which is not known when it is judged; name it by its full path');
+    const viaLoader = await judgeExec(index, { ...first, path: LOADER, argv: [LOADER, 'usr/bin/true'] }, ctx, false);
+    expect(viaLoader.verdict).to.equal('deny');
+    expect(viaLoader.reason).to.match(/^the program it runs \("usr\/bin\/true"\) is a relative name/);
+    // A later exec: found from the folder of the process that execs (here one in /), and judged.
+    const inRoot = spawn('sleep', ['10'], { cwd: '/', stdio: 'ignore' });
+    try {
+      const later = await judgeExec(index, { pid: inRoot.pid as number, path: script, argv: [script], exe: '' }, ctx, false);
+      expect(later.verdict, later.reason).to.equal('allow');
+    } finally {
+      inRoot.kill('SIGKILL');
+    }
+  });
+
   it('resolves /dev/fd/N and /proc/self as the exec-ing process sees them, not the agent', async () => {
     // The agent has a harmless regular file open at fd N; the elevated process has bash there.
     const harmless = path.join(tmp, 'harmless');
