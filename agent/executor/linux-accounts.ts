@@ -12,7 +12,7 @@ import { SerialQueue } from '../../src/serial-queue.js';
 import { markerFor, parseMarker, show, sleep } from './common.js';
 import type { ExecutorOptions } from './contract.js';
 import { IdAllocator, type IdRange } from './ids.js';
-import { firstLine, killAllOfUid, nologinShell, readGroups, readPasswd, removeTree, type PasswdEntry } from './linux-host.js';
+import { firstLine, gnuRm, killAllOfUid, nologinShell, readGroups, readPasswd, removeTree, type PasswdEntry } from './linux-host.js';
 import { liveProcsOfUid } from './procfs.js';
 import { removeScheduledWork } from './schedulers.js';
 import { SetidSweeper } from './setid-sweep.js';
@@ -99,8 +99,12 @@ export class LinuxAccounts {
     this.sweeper?.stop();
   }
 
-  /** homeRoot exists, belongs to root, and no ancestor can be written by others (unless sticky). */
+  /**
+   * homeRoot exists, belongs to root, and no ancestor can be written by others (unless sticky);
+   * and the home made next can be removed safely (GNU rm, linux-host.ts gnuRm).
+   */
   async ensureHomeRoot(): Promise<void> {
+    await gnuRm('no ephemeral account is made');
     await fsp.mkdir(this.options.homeRoot, { recursive: true, mode: 0o755 });
     let dir = this.options.homeRoot;
     for (;;) {

@@ -25,16 +25,26 @@ export function cgroupPathOf(pid: number): string | null {
   }
 }
 
+const UID_LINE = /^Uid:[ \t]*(.*)$/m;
+const GID_LINE = /^Gid:[ \t]*(.*)$/m;
+const GROUPS_LINE = /^Groups:[ \t]*(.*)$/m;
+const PPID_LINE = /^PPid:[ \t]*([0-9]+)/m;
+const STATE_LINE = /^State:[ \t]*(\S)/m;
+const THREADS_LINE = /^Threads:[ \t]*([0-9]+)/m;
+
+/** The numbers of one /proc/PID/status line, the first `n`. */
+function numbers(line: RegExp, status: string, n: number): number[] {
+  const out: number[] = [];
+  for (const x of (line.exec(status)?.[1] ?? '').trim().split(/\s+/)) {
+    if (out.length >= n) break;
+    if (x !== '') out.push(Number(x));
+  }
+  return out;
+}
+
 /** The real, effective and saved uids and gids and the supplementary groups /proc/PID/status lists. */
 function idsIn(status: string): number[] {
-  const field = (name: string, n: number): number[] =>
-    (new RegExp(`^${name}:[ \\t]*(.*)$`, 'm').exec(status)?.[1] ?? '')
-      .trim()
-      .split(/\s+/)
-      .filter((x) => x !== '')
-      .slice(0, n)
-      .map(Number);
-  return [...field('Uid', 3), ...field('Gid', 3), ...field('Groups', 65536)];
+  return [...numbers(UID_LINE, status, 3), ...numbers(GID_LINE, status, 3), ...numbers(GROUPS_LINE, status, 65536)];
 }
 
 /** idsIn for a process by its pid (empty when it is gone). */
@@ -60,10 +70,10 @@ function processes(): Map<number, Seen> {
     if (!/^[0-9]+$/.test(name)) continue;
     try {
       const status = readFileSync(`/proc/${name}/status`, 'utf8');
-      const state = /^State:\s+(\S)/m.exec(status)?.[1] ?? '?';
-      const threads = Number(/^Threads:\s+([0-9]+)/m.exec(status)?.[1] ?? 1);
+      const state = STATE_LINE.exec(status)?.[1] ?? '?';
+      const threads = Number(THREADS_LINE.exec(status)?.[1] ?? 1);
       out.set(Number(name), {
-        ppid: Number(/^PPid:\s+([0-9]+)/m.exec(status)?.[1] ?? 0),
+        ppid: Number(PPID_LINE.exec(status)?.[1] ?? 0),
         ids: idsIn(status),
         live: (state !== 'Z' && state !== 'X') || threads > 1,
       });
@@ -112,7 +122,11 @@ export function endEscapes(watched: ReadonlyMap<number, string>, spare: number):
     if (descends) continue;
     // Looked at again right before the signal: still of that uid, still outside.
     if (!idsOf(pid).includes(uid) || cgroupPathOf(pid) === home) continue;
-    if (trySignal(pid, 'SIGKILL')) ended.set(uid, [...(ended.get(uid) ?? []), pid]);
+    if (trySignal(pid, 'SIGKILL')) {
+      const list = ended.get(uid);
+      if (list) list.push(pid);
+      else ended.set(uid, [pid]);
+    }
   }
   return ended;
 }

@@ -129,8 +129,26 @@ export async function resolveProgram(name: string): Promise<string> {
   throw new AscendError('ASC_EXEC_FAILED', `Program ${show(name)} was not found on the safe PATH ${SAFE_PATH}.`);
 }
 
-/** Whether the rm on the safe PATH is GNU coreutils' (asked once). */
-let gnuRm: Promise<boolean> | undefined;
+/** Whether the rm on the safe PATH is GNU coreutils' (asked once while it is). */
+let gnuRmChecked: Promise<boolean> | undefined;
+
+/**
+ * The rm on the safe PATH, once it is known to be GNU coreutils': only GNU's walk is known to
+ * hold against links swapped in (another rm, uutils or busybox, may list and delete by path).
+ * Throws ASC_EXEC_FAILED, `what` first, when it is another. The executor asks it before it makes
+ * an account, so a host without it refuses elevations rather than keep every home.
+ */
+export async function gnuRm(what: string): Promise<string> {
+  const rm = tool('rm');
+  gnuRmChecked ??= run(rm, ['--version']).then((v) => v.code === 0 && /\(GNU coreutils\)/.test(firstLine(v.stdout)), () => false);
+  if (!(await gnuRmChecked)) {
+    gnuRmChecked = undefined; // asked again next time (a package may be installed meanwhile)
+    throw new AscendError('ASC_EXEC_FAILED', `${what}: ${rm} is not GNU coreutils' rm, whose walk through open folder handles the removal of ephemeral homes relies on`, {
+      hint: 'install GNU coreutils (apt-get install coreutils; on Ubuntu with uutils: coreutils-from-gnu)',
+    });
+  }
+  return rm;
+}
 
 /**
  * Removes the folder `dir` and everything in it, as root, with GNU rm (`rm -rf --one-file-system`):
@@ -143,13 +161,7 @@ let gnuRm: Promise<boolean> | undefined;
  */
 export async function removeTree(dir: string): Promise<void> {
   if (!path.isAbsolute(dir) || path.resolve(dir) === '/') throw new AscendError('ASC_EXEC_FAILED', `Refusing to remove ${show(dir)}.`);
-  const rm = tool('rm');
-  // Only GNU's walk is known to hold: another rm (uutils, busybox) may list and delete by path.
-  gnuRm ??= run(rm, ['--version']).then((v) => v.code === 0 && /\(GNU coreutils\)/.test(firstLine(v.stdout)), () => false);
-  if (!(await gnuRm)) {
-    gnuRm = undefined; // asked again next time (a package may be installed meanwhile)
-    throw new AscendError('ASC_EXEC_FAILED', `${show(dir)} was not removed: ${rm} is not GNU coreutils' rm, whose walk through open folder handles the removal relies on`, { hint: 'install GNU coreutils (apt-get install coreutils; on Ubuntu with uutils: coreutils-from-gnu)' });
-  }
+  const rm = await gnuRm(`${show(dir)} was not removed`);
   const r = await run(rm, ['-rf', '--one-file-system', '--', dir], 300_000);
   if (r.code !== 0) throw new AscendError('ASC_EXEC_FAILED', `${show(dir)} was not removed: ${firstLine(r.stderr) || `rm exited with status ${r.code ?? 'unknown (ended by a signal)'}`}`);
 }

@@ -45,7 +45,7 @@ import { LinuxAccounts } from './linux-accounts.js';
 import { ElevationCgroups, removeCgroup, type Cgroup } from './linux-cgroup.js';
 import { cgroupPathOf, endEscapes } from './linux-escapes.js';
 import { cleanupOrphans } from './linux-cleanup.js';
-import { firstLine, nologinShell, readGroups, readPasswd, resolveProgram, type PasswdEntry } from './linux-host.js';
+import { firstLine, killAllOfUid, nologinShell, readGroups, readPasswd, resolveProgram, type PasswdEntry } from './linux-host.js';
 import { LinuxElevation } from './linux-tracking.js';
 import { PhaseClock } from './phases.js';
 
@@ -366,7 +366,10 @@ export class LinuxExecutor implements Executor {
       try {
         for (const [uid, pids] of endEscapes(byUid, process.pid)) {
           const id = idOf.get(uid) as string;
-          this.log('warn', 'processes of an ephemeral account ran outside its elevation (started by another service: sshd, systemd --user ...) and were ended', { elevationId: id, account: this.running.get(id)?.account, pids });
+          // Fail closed: the account got out of its elevation, so the elevation ends too. Every
+          // process of the uid at once (kill -1 as it): one that forks away from each scan is caught.
+          void killAllOfUid(uid, uid).catch(() => undefined);
+          this.log('warn', 'processes of an ephemeral account ran outside its elevation (started by another service: sshd, systemd --user ...); they and the elevation were ended', { elevationId: id, account: this.running.get(id)?.account, pids });
         }
       } catch (e) {
         this.log('error', 'processes outside elevations could not be looked for', { error: String(e) });

@@ -187,7 +187,7 @@ export async function defuse(
   }
 }
 
-/** Live processes whose real, effective, saved or filesystem uid is in `uids` or gid is in `gids` (never pid 1 or this process). */
+/** Live processes whose real, effective, saved or filesystem uid is in `uids`, or gid or a supplementary group is in `gids` (never pid 1 or this process). */
 export function processesWithIds(uids: ReadonlySet<number>, gids: ReadonlySet<number>): number[] {
   const out: number[] = [];
   for (const name of readdirSync('/proc')) {
@@ -202,8 +202,15 @@ export function processesWithIds(uids: ReadonlySet<number>, gids: ReadonlySet<nu
     }
     const state = /^State:\s+(\S)/m.exec(status)?.[1];
     if (state === 'Z' || state === 'X') continue;
-    const ids = (line: string): number[] => (new RegExp(`^${line}:\\s+(.*)$`, 'm').exec(status)?.[1] ?? '').trim().split(/\s+/).map(Number);
-    if (ids('Uid').some((u) => uids.has(u)) || ids('Gid').some((g) => gids.has(g))) out.push(pid);
+    const ids = (line: string): number[] =>
+      (new RegExp(`^${line}:[ \\t]*(.*)$`, 'm').exec(status)?.[1] ?? '')
+        .trim()
+        .split(/\s+/)
+        .filter((x) => x !== '')
+        .map(Number);
+    // A supplementary group too: a process that became another user through a set-uid file keeps
+    // the account's group (only root can drop it).
+    if (ids('Uid').some((u) => uids.has(u)) || ids('Gid').some((g) => gids.has(g)) || ids('Groups').some((g) => gids.has(g))) out.push(pid);
   }
   return out;
 }

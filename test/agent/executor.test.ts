@@ -179,9 +179,9 @@ describe('LinuxExecutor (as root, real accounts and processes)', function () {
     expect(fields[6]).to.equal('/usr/sbin/nologin');
   });
 
-  it("ends a process of the account that another service started outside the elevation's cgroup (sshd, systemd --user), and the elevation goes on", async function () {
+  it("ends a process of the account that another service started outside the elevation's cgroup (sshd, systemd --user), and the elevation with it", async function () {
     requireComponent(this, writableCgroup2() !== null, 'a writable cgroup v2', 'run on a host with cgroup v2 (unified hierarchy)');
-    const r = await start(spec({ command: ['sh', '-c', 'read x; echo still here'] }));
+    const r = await start(spec({ command: ['sh', '-c', 'read x; echo not ended'] }));
     const out = collect(r.stdout);
     // As a daemon would for the account: a process of its uid, started outside its cgroup (by a
     // shell here, not by the executor's own process, whose helpers it spares); and one that became
@@ -194,14 +194,14 @@ describe('LinuxExecutor (as root, real accounts and processes)', function () {
       const c = spawn('/bin/sh', ['-c', script], { stdio: ['ignore', 'pipe', 'ignore'] });
       return collect(c.stdout as Readable);
     });
-    expect((await Promise.all(outside)).map((o) => o.trim())).to.deep.equal(['137', '137']);
     // The lingering it asked logind for (its file, as logind writes it) goes with the account.
     mkdirSync('/var/lib/systemd/linger', { recursive: true });
     const linger = path.join('/var/lib/systemd/linger', r.account as string);
     writeFileSync(linger, '');
-    r.stdin.end('\n');
-    expect(await r.done).to.include({ code: 0, signal: null, accountRemoved: true });
-    expect(await out).to.equal('still here\n');
+    expect((await Promise.all(outside)).map((o) => o.trim())).to.deep.equal(['137', '137']);
+    // Fail closed: the account got out, so its elevation is ended too (its program never read a line).
+    expect(await r.done).to.include({ signal: 'SIGKILL', accountRemoved: true });
+    expect(await out).to.equal('');
     expect(existsSync(linger)).to.equal(false);
   });
 

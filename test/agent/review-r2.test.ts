@@ -11,7 +11,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ID_EPOCH_MS, IdAllocator, parseSubordinateIds } from '../../agent/executor/ids.js';
-import { isSweptMount, parseMountinfo, SetidSweeper } from '../../agent/executor/setid-sweep.js';
+import { isSweptMount, parseMountinfo, processesWithIds, SetidSweeper } from '../../agent/executor/setid-sweep.js';
 import { commandWorks, requireComponent } from '../support/components.js';
 
 const mode = (file: string): number => statSync(file).mode & 0o7777;
@@ -83,6 +83,23 @@ describe('review R2: set-id sweep (issue 12, finding 3)', function () {
     expect(existsSync(seenAlive), 'a process with the removed uid was still running while the walk ran').to.equal(false);
     expect(report.endedPids).to.include(runner.pid);
     expect(JSON.parse(readFileSync(path.join(state, 'setid-sweeps.json'), 'utf8'))).to.deep.equal({ pending: [] });
+  });
+
+  it("counts a process that holds the swept group only as a supplementary group (it became another user through a set-uid file, keeping the account's group)", async function () {
+    requireComponent(this, process.getuid?.() === 0 && commandWorks('setpriv', ['--version']), 'root with setpriv', 'run as root; apt-get install util-linux');
+    const gid = 2_000_000_000 + randomInt(1_000_000);
+    const holder = spawn('setpriv', ['--reuid=65534', '--regid=65534', `--groups=${gid}`, 'sleep', '30'], { stdio: 'ignore' });
+    try {
+      let found: number[] = [];
+      for (let i = 0; i < 100 && !found.includes(holder.pid as number); i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        found = processesWithIds(new Set(), new Set([gid]));
+      }
+      expect(found).to.deep.equal([holder.pid]);
+      expect(processesWithIds(new Set(), new Set([gid + 1]))).to.deep.equal([]);
+    } finally {
+      holder.kill('SIGKILL');
+    }
   });
 
   it('leaves out every FUSE mount, fuseblk with a subtype included', () => {
