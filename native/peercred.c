@@ -192,6 +192,18 @@ static napi_value mount_of(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static napi_value undefined_value(napi_env env);
+
+/* closeOnExec(fd): sets FD_CLOEXEC on fd, so that no program the process starts inherits it
+ * (the listening socket ascend-agentd passes an agent that runs on demand). */
+static napi_value close_on_exec(napi_env env, napi_callback_info info) {
+  int fd;
+  if (fd_argument(env, info, "closeOnExec(fd)", &fd) != 0) return NULL;
+  int flags = fcntl(fd, F_GETFD);
+  if (flags < 0 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) != 0) return throw_errno(env, "fcntl(F_SETFD)", errno);
+  return undefined_value(env);
+}
+
 static napi_value try_write_lock(napi_env env, napi_callback_info info) {
   int fd;
   if (fd_argument(env, info, "tryWriteLock(fd)", &fd) != 0) return NULL;
@@ -731,6 +743,7 @@ NAPI_MODULE_INIT() {
     { "posixAclAccess", posix_acl_access },
     { "mountOf", mount_of },
     { "tryWriteLock", try_write_lock },
+    { "closeOnExec", close_on_exec },
     { "copySecurityXattrs", copy_security_xattrs },
     { "releaseMemory", release_memory },
     { "lookupAccount", lookup_account },

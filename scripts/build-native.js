@@ -30,6 +30,8 @@ const LAUNCH_SOURCE = join(ROOT, 'native', 'launch.c');
 const LAUNCH_OUT = join(OUT_DIR, 'ascend-launch');
 const ELEVATE_SOURCE = join(ROOT, 'native', 'elevate-client.c');
 const ELEVATE_OUT = join(OUT_DIR, 'ascend-elevate');
+const AGENTD_SOURCE = join(ROOT, 'native', 'agentd.c');
+const AGENTD_OUT = join(OUT_DIR, 'ascend-agentd');
 
 function fail(message) {
   process.stderr.write(`build-native: ${message}\n`);
@@ -143,3 +145,9 @@ compile(ELEVATE_SOURCE, elevateOut, [
 ]);
 chmodSync(elevateOut, 0o755);
 process.stdout.write(`build-native: ${cc} built ${join('build', 'native', 'ascend-elevate')}\n`);
+
+// ascend-agentd (native/agentd.c): what stays resident of an agent run with --idle-exit. Root
+// runs it, so it is checked like the launcher (agent/daemon/launch.ts becomeAgentd).
+compile(AGENTD_SOURCE, AGENTD_OUT, ELEVATE_FLAGS.filter((f) => !(installing && f === '-Werror')));
+chmodSync(AGENTD_OUT, 0o755);
+process.stdout.write(`build-native: ${cc} built ${join('build', 'native', 'ascend-agentd')}\n`);

@@ -44,7 +44,7 @@ fi
 mkdir -p "$out" "$cache"
 
 # The built tree (npm run build, under Node 24); built when a part is missing.
-if [ ! -f dist/src/index.js ] || [ ! -f oclif.manifest.json ] || [ ! -f build/native/peercred.node ] || [ ! -x build/native/ascend-launch ] || [ ! -x build/native/ascend-elevate ]; then
+if [ ! -f dist/src/index.js ] || [ ! -f oclif.manifest.json ] || [ ! -f build/native/peercred.node ] || [ ! -x build/native/ascend-launch ] || [ ! -x build/native/ascend-agentd ] || [ ! -x build/native/ascend-elevate ]; then
   log "building (npm run build)"
   npm run build >&2
 fi
@@ -122,6 +122,7 @@ build_deb() {
   mkdir -p "$lib/build/native" "$lib/node/bin"
   install -m 0644 build/native/peercred.node "$lib/build/native/peercred.node"
   install -m 0755 build/native/ascend-launch "$lib/build/native/ascend-launch"
+  install -m 0755 build/native/ascend-agentd "$lib/build/native/ascend-agentd"
   # The native `ascend elevate` (/usr/bin/ascend sends elevate to it); it finds node/bin/node and
   # bin/run.js from its own path, three folders up. Built here, from the current source, for the
   # package's own Node: no path of this machine is compiled into it.
@@ -132,7 +133,7 @@ build_deb() {
   chmod 0644 "$lib/bin/run.js"
   # Stripped like dh_strip does; shared objects are not executable.
   strip --remove-section=.comment --remove-section=.note --strip-unneeded \
-    "$lib/node/bin/node" "$lib/build/native/ascend-launch" "$lib/build/native/ascend-elevate" "$lib/build/native/peercred.node" "$lib/node_modules/better-sqlite3/build/Release/better_sqlite3.node"
+    "$lib/node/bin/node" "$lib/build/native/ascend-launch" "$lib/build/native/ascend-agentd" "$lib/build/native/ascend-elevate" "$lib/build/native/peercred.node" "$lib/node_modules/better-sqlite3/build/Release/better_sqlite3.node"
   find "$lib" -type f -name '*.node' -exec chmod 0644 {} +
   install -m 0644 "$NODE_DIR/LICENSE" "$lib/node/LICENSE"
   install -D -m 0755 packaging/debian/ascend "$root/usr/bin/ascend"

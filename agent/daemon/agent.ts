@@ -15,7 +15,9 @@
  * (../executor), the socket (../ipc), the spool and its uploader (../spool), and the
  * collector's agent API (../collector).
  */
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { replaceFileAtomically } from '../../src/atomic-file.js';
 import { AscendError } from '../../src/errors.js';
 import { pinOfCertificate, showPin } from '../../src/collector-api/pin.js';
 // The modules themselves, not ../policy/index.js: that barrel loads the domain source (LDAP, SYSVOL).
@@ -82,7 +84,8 @@ export class AscendAgent {
     // The parts, each given only what it uses of the others.
     this.policy = new PolicyState({
       log: this.log,
-      emit: (type, fields) => this.audit.emit(type, fields),
+      emit: (type, fields) => this.emitPolicyEvent(type, fields),
+      known: (digest) => this.announced !== undefined && this.announced.startsWith(JSON.stringify([digest.slice(0, 16)]).slice(0, -1)),
       collectorRevoked: () => this.collector.revoked,
       applied: () => {
         void this.sessions.enforce();
@@ -112,11 +115,14 @@ export class AscendAgent {
       onChange: (snapshot: PolicySnapshot, info: { fromCache: boolean; changed: boolean }) => agent?.policy.apply(snapshot, info.fromCache),
       // What the agent enforces is folded from the entries once; the raw entries are not kept.
       keepEntries: false,
+      // On demand, a start after the first does not ask the DC again within the refresh interval.
+      ...(opts.onDemand?.domainPolicy && opts.onDemand.startedFor !== 'boot' ? { reuseFreshCache: 'domain' as const } : {}),
       log: (level: string, msg: string) => (opts.log ?? (() => undefined))(level === 'error' ? 'error' : level === 'warn' ? 'warn' : 'info', msg),
       ...(opts.random ? { random: opts.random } : {}),
     });
     // The executor is built once the first policy names the account prefix.
     agent = new AscendAgent(opts, tse, spool, refresher, opts.executor as Executor);
+    if (opts.onDemand) agent.announced = await readAnnounced(opts.stateDir);
     await refresher.start();
     const current = refresher.current();
     if (!current) throw new AscendError('ASC_AGENT_POLICY_UNAVAILABLE', 'no policy could be read');
@@ -145,10 +151,35 @@ export class AscendAgent {
     await agent.cleanupOrphans();
     await agent.sessions.catchUp();
     agent.startHousekeeping();
-    agent.server = new IpcServer({ path: opts.socketPath, handler: (req, ctx) => agent.handle(req, ctx), log: agent.log, refusePeer: (peer) => agent.ephemeralPeer(peer.uid), ...opts.connectionLimits });
+    agent.server = new IpcServer({
+      path: opts.socketPath,
+      handler: (req, ctx) => agent.handle(req, ctx),
+      log: agent.log,
+      refusePeer: (peer) => agent.ephemeralPeer(peer.uid),
+      ...opts.connectionLimits,
+      ...(opts.onDemand ? { listenFd: opts.onDemand.listenFd } : {}),
+    });
     await agent.server.listen();
     agent.log('info', `agent listening on ${opts.socketPath}`, { computer: opts.computer, policy: opts.policySource.description });
     return agent;
+  }
+
+  /**
+   * On demand: the last policy-applied event spooled (its policy digest and words), kept in the
+   * state folder, so that each start (every few minutes) does not announce the same policy
+   * again; a change is announced. Undefined for a resident agent, which announces each start.
+   */
+  private announced: string | undefined;
+
+  private emitPolicyEvent(type: Parameters<AuditTrail['emit']>[0], fields: Parameters<AuditTrail['emit']>[1]): Promise<void> {
+    if (type !== 'policy-applied' || this.announced === undefined) return this.audit.emit(type, fields);
+    const key = JSON.stringify([fields.policy, fields.message]);
+    if (key === this.announced) return Promise.resolve();
+    this.announced = key;
+    // Saved once the event is in the spool: a crash between the two announces it again, never not at all.
+    return this.audit.emit(type, fields).then(() =>
+      replaceFileAtomically(path.join(this.opts.stateDir, ANNOUNCED_FILE), Buffer.from(`${key}\n`), 0o600).catch((e: unknown) => this.log('warn', `cannot save the policy announced: ${messageOf(e)}`)),
+    );
   }
 
   /** Redeems a passcode for the requester (see ./redeem.ts). */
@@ -160,7 +191,15 @@ export class AscendAgent {
 
   private startHousekeeping(): void {
     const every = (ms: number, task: () => Promise<void>) => {
-      const t = setInterval(() => void task().catch((e: unknown) => this.log('error', messageOf(e))), ms);
+      const run = async (): Promise<void> => {
+        this.backgroundTasks++;
+        try {
+          await task();
+        } finally {
+          this.backgroundTasks--;
+        }
+      };
+      const t = setInterval(() => void run().catch((e: unknown) => this.log('error', messageOf(e))), ms);
       t.unref();
       this.housekeeping.push(t);
     };
@@ -253,11 +292,50 @@ export class AscendAgent {
   /** Any user may ask for a refresh (as gpupdate); others than root at most once a minute. */
   private async refreshFor(requester: Requester): Promise<unknown> {
     const last = this.lastRefreshBy.get(requester.uid) ?? 0;
-    if (requester.uid !== 0 && Date.now() - last < 60_000) return { refreshed: false, reason: 'refreshed less than a minute ago', policy: this.refresher.status() };
+    // The source's last read counts too: an agent on demand forgets lastRefreshBy at each rest,
+    // and reads (or records a read of) the domain's policy at its start.
+    const lastRead = this.refresher.status().lastAttemptAt ?? 0;
+    if (requester.uid !== 0 && (Date.now() - last < 60_000 || Math.abs(Date.now() - lastRead) < 60_000)) {
+      return { refreshed: false, reason: 'refreshed less than a minute ago', policy: this.refresher.status() };
+    }
     this.lastRefreshBy.set(requester.uid, Date.now());
     const status = await this.refresher.refresh();
     await this.collector.fetchRevocations();
     return { refreshed: status.lastError === undefined, policy: status };
+  }
+
+  /**
+   * Nothing to do but wait (the agent may rest, `agent run --idle-exit`): no connection open,
+   * no elevation underway or running, no TSE session active (its end must be kept), no removal
+   * or set-id sweep underway or due, no housekeeping, policy read or revocation fetch underway,
+   * discovery off (it follows logs as they are written), no upload underway; a request's handler
+   * counts until it settles, also after its client left.
+   */
+  idle(): boolean {
+    if (this.stopping || !this.server) return false;
+    if (this.server.connectionCount > 0 || this.server.handlersInFlight > 0 || this.running.size > 0 || this.elevations.underwayCount > 0) return false;
+    if (this.tse.activeSessions().length > 0 || this.executor.busy?.() === true || this.backgroundTasks > 0 || this.refresher.busy) return false;
+    if (this.policy.settings.discovery.enabled) return false;
+    return this.collector.settled;
+  }
+
+  /** When (performance.now()) a client last connected or a request last ended. */
+  get lastActivityAt(): number {
+    return this.server?.lastActivityAt ?? 0;
+  }
+
+  /** Housekeeping tasks underway (an orphan cleanup ending processes, a revocation fetch). */
+  private backgroundTasks = 0;
+
+  /**
+   * Stops as stop() does when idle() holds, and answers true; else changes nothing and answers
+   * false. The check and the end of accepting are one synchronous step: a client that connects
+   * after it waits in the socket's queue for the next start (the socket is ascend-agentd's).
+   */
+  async rest(): Promise<boolean> {
+    if (!this.idle()) return false;
+    await this.stop();
+    return true;
   }
 
   /** Stops accepting, ends running elevations (their accounts are removed), flushes, closes. */
@@ -280,6 +358,19 @@ export class AscendAgent {
     await this.audit.flush().catch(() => undefined);
     this.audit.close();
     await this.spool.close();
+  }
+}
+
+/** The state folder's record of the last policy-applied event of an agent on demand. */
+const ANNOUNCED_FILE = 'policy-announced';
+
+/** The last announced policy's key, or '' (none, or unreadable: announced again). */
+async function readAnnounced(stateDir: string): Promise<string> {
+  try {
+    const text = await readFile(path.join(stateDir, ANNOUNCED_FILE), 'utf8');
+    return text.length <= 64 * 1024 ? text.replace(/\n$/, '') : '';
+  } catch {
+    return '';
   }
 }
 

@@ -12,7 +12,7 @@ import { AgentCollectorClient, checkCollectorUrl, type Enrollment, enrollmentFro
 import type { AgentSettings } from './settings.js';
 import { type AgentOptions, type LogFn, messageOf } from './options.js';
 
-export type CollectorLinkOptions = Pick<AgentOptions, 'stateDir' | 'computer' | 'collectorUrl' | 'enrollToken' | 'collectorCa' | 'insecureDev'>;
+export type CollectorLinkOptions = Pick<AgentOptions, 'stateDir' | 'computer' | 'collectorUrl' | 'enrollToken' | 'collectorCa' | 'insecureDev' | 'onDemand'>;
 
 export class CollectorLink {
   enrollment: Enrollment | null = null;
@@ -99,12 +99,17 @@ export class CollectorLink {
     }
     // Saved revocations count from the start, also when the collector is unreachable now.
     await this.revocationsChanged();
-    await this.fetchRevocations();
+    // Started on demand after the first start, nobody waits for the network (a request that
+    // started the agent, or one that comes during a wake): the saved revocations, at most a wake
+    // interval old, count already, and the agent does not rest before the fetch ended.
+    if (this.opts.onDemand && this.opts.onDemand.startedFor !== 'boot') void this.fetchRevocations();
+    else await this.fetchRevocations();
   }
 
   /** Revocations from the collector (kept on disk so an offline machine honours them too). */
   async fetchRevocations(): Promise<void> {
     if (!this.client) return;
+    this.fetching++;
     try {
       const list = await this.client.revocations();
       const ids = new Set(list.filter((r) => r.kind === 'passcode').map((r) => r.subject.toLowerCase()));
@@ -115,7 +120,17 @@ export class CollectorLink {
       await this.revocationsChanged();
     } catch (e) {
       this.log('warn', `revocations not fetched: ${messageOf(e)}`);
+    } finally {
+      this.fetching--;
     }
+  }
+
+  private fetching = 0;
+
+  /** No upload underway (none configured, caught up, or waiting out a failure) and no revocation fetch. */
+  get settled(): boolean {
+    if (this.fetching > 0) return false;
+    return !this.uploader || this.uploaderStop.signal.aborted || this.uploader.waiting || this.uploader.status.unauthorized;
   }
 
   /** Stops the uploader and waits for it (its last attempt included). */

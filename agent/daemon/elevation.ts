@@ -102,6 +102,13 @@ export class Elevations {
   /** Elevations of each uid from their check against MAX_RUNNING_PER_USER to the end of elevate(): being decided, or running. */
   private readonly underway = new Map<number, number>();
 
+  /** Elevations being decided or running, of every user. */
+  get underwayCount(): number {
+    let n = 0;
+    for (const c of this.underway.values()) n += c;
+    return n;
+  }
+
   /** elevate(), once the request is counted against its user's bound. */
   private async elevateCounted(
     requester: Requester,

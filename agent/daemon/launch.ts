@@ -6,7 +6,10 @@
  * when the flags ask for them.
  */
 import { createRequire } from 'node:module';
+import { fstatSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { AscendError } from '../../src/errors.js';
@@ -14,8 +17,11 @@ import { formatLogLine } from '../../src/log-line.js';
 import type { ConnectionSettings } from '../../gpo-extension/connection.js';
 import { readPrivateFile } from '../../src/passcode-keys/key-file.js';
 import { AGENT_SOCKET_ENV, DEFAULT_AGENT_SOCKET } from '../../src/cli/client/socket.js';
-import { addonPath } from '../ipc/peer.js';
+import { addonPath, packageRoot } from '../ipc/peer.js';
+import { prepareSocketPath } from '../ipc/server.js';
+import { checkLauncher } from '../executor/launcher.js';
 import { AscendAgent, type LogFn } from './agent.js';
+import type { OnDemand } from './options.js';
 import { resolveTrustedOwner } from './trust.js';
 import { readRootOnlyText } from '../policy/root-only.js';
 import { LocalPolicyFiles } from '../policy/local.js';
@@ -43,6 +49,8 @@ export interface AgentRunFlags {
   'max-connections'?: number | undefined;
   'max-connections-per-user'?: number | undefined;
   'group-map'?: string[] | undefined;
+  'idle-exit'?: number | undefined;
+  'wake-every'?: number | undefined;
 }
 
 /** "S-1-5-32-544=sudo,adm" → { 'S-1-5-32-544': ['sudo', 'adm'] } */
@@ -143,12 +151,93 @@ export function keepYoungGenerationSmall(): void {
   v8.setFlagsFromString('--semi-space-growth-factor=1');
 }
 
-/** Runs the agent until SIGTERM or SIGINT has stopped it. */
+/** The most --idle-exit and --wake-every take, in seconds: a week. */
+const MAX_ON_DEMAND_SECONDS = 7 * 86_400;
+/** --wake-every's default, in seconds. */
+const DEFAULT_WAKE_SECONDS = 300;
+/** How long an on-demand agent started for its housekeeping (its first start, a wake) waits for a request before it rests. */
+const WAKE_LINGER_MS = 2_000;
+/** How often an on-demand agent asks itself whether it is idle. */
+const IDLE_POLL_MS = 500;
+
+/** Where `npm run build` puts ascend-agentd (native/agentd.c). */
+export function agentdPath(): string {
+  return path.join(packageRoot(), 'build', 'native', 'ascend-agentd');
+}
+
+/**
+ * The socket ascend-agentd passed this process (`agent run --idle-exit`, started by it): fd 3,
+ * named in ASCEND_AGENT_LISTEN_FD, and why it started the agent; undefined for an agent that
+ * binds its own socket. The variables are removed, so that nothing the agent starts sees them.
+ */
+function onDemandSocket(flags: AgentRunFlags): OnDemand | undefined {
+  const fdText = process.env.ASCEND_AGENT_LISTEN_FD;
+  const started = process.env.ASCEND_AGENT_STARTED;
+  delete process.env.ASCEND_AGENT_LISTEN_FD;
+  delete process.env.ASCEND_AGENT_STARTED;
+  if (fdText === undefined) return undefined;
+  if (fdText !== '3' || flags['idle-exit'] === undefined) {
+    throw new AscendError('ASC_AGENT_CONFIG', 'ASCEND_AGENT_LISTEN_FD is set by ascend-agentd alone, for `agent run --idle-exit`', { hint: 'unset it' });
+  }
+  let st;
+  try {
+    st = fstatSync(3);
+  } catch {
+    throw new AscendError('ASC_AGENT_CONFIG', 'ASCEND_AGENT_LISTEN_FD names fd 3, which is not open', { hint: 'unset it' });
+  }
+  if (!st.isSocket()) throw new AscendError('ASC_AGENT_CONFIG', 'ASCEND_AGENT_LISTEN_FD names fd 3, which is not a socket', { hint: 'unset it' });
+  // Inherited without close-on-exec (it had to survive the exec): set now, before the agent
+  // starts any program (the orphan cleanup runs helpers as ephemeral uids), so that none holds
+  // the socket users send passcodes to.
+  let addon: { closeOnExec?: (fd: number) => void };
+  try {
+    addon = createRequire(import.meta.url)(addonPath()) as typeof addon;
+  } catch (e) {
+    throw new AscendError('ASC_AGENT_CONFIG', `the agent on demand needs the native addon ${addonPath()}: ${e instanceof Error ? e.message : String(e)}`, { hint: 'npm run build' });
+  }
+  if (typeof addon.closeOnExec !== 'function') throw new AscendError('ASC_AGENT_CONFIG', `the native addon ${addonPath()} is older than the agent on demand (no closeOnExec)`, { hint: 'npm run build' });
+  addon.closeOnExec(3);
+  const startedFor = started === 'request' || started === 'wake' ? started : 'boot';
+  return { listenFd: 3, startedFor, domainPolicy: flags.domain === true };
+}
+
+/**
+ * `agent run --idle-exit` as it was started (by systemd, by hand): this process becomes
+ * ascend-agentd (the same pid), which binds the socket and starts this same command line as the
+ * agent whenever it is needed. The socket's folder is checked here, as a resident agent checks
+ * it; ascend-agentd must be root's in root's folders, like the launcher. Never returns.
+ */
+async function becomeAgentd(flags: AgentRunFlags, socketPath: string): Promise<never> {
+  if (process.platform !== 'linux' || typeof process.execve !== 'function') {
+    throw new AscendError('ASC_AGENT_CONFIG', `--idle-exit needs Linux and a Node with process.execve, not ${process.platform} ${process.version}`, { hint: 'leave --idle-exit out: the agent stays resident' });
+  }
+  await prepareSocketPath(socketPath);
+  const agentd = await checkLauncher(agentdPath(), 'agent supervisor ascend-agentd');
+  const wake = String(flags['wake-every'] ?? DEFAULT_WAKE_SECONDS);
+  const script = process.argv[1];
+  if (script === undefined || !path.isAbsolute(script)) throw new AscendError('ASC_AGENT_CONFIG', 'the agent was not started from a script path; --idle-exit cannot start it again');
+  process.execve(agentd, [agentd, socketPath, wake, process.execPath, ...process.execArgv, ...process.argv.slice(1)], process.env);
+  throw new AscendError('ASC_INTERNAL', 'process.execve returned');
+}
+
+function checkOnDemandFlags(flags: AgentRunFlags): void {
+  for (const name of ['idle-exit', 'wake-every'] as const) {
+    const v = flags[name];
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 1 || v > MAX_ON_DEMAND_SECONDS)) throw new AscendError('ASC_USAGE', `--${name} must be a whole number of seconds from 1 to ${MAX_ON_DEMAND_SECONDS}, not ${String(v)}`);
+  }
+  if (flags['wake-every'] !== undefined && flags['idle-exit'] === undefined) throw new AscendError('ASC_USAGE', '--wake-every is for an agent that runs on demand: give --idle-exit too');
+}
+
+/** Runs the agent until SIGTERM or SIGINT has stopped it (or, with --idle-exit, until it rests). */
 export async function runAgent(flags: AgentRunFlags): Promise<void> {
   keepYoungGenerationSmall();
+  checkOnDemandFlags(flags);
   if (process.platform !== 'win32' && process.getuid?.() !== 0) {
     throw new AscendError('ASC_AGENT_CONFIG', 'the agent must run as root (it creates accounts and runs programs as them)');
   }
+  const onDemand = onDemandSocket(flags);
+  const socketPath = flags.socket ?? (process.env[AGENT_SOCKET_ENV] || DEFAULT_AGENT_SOCKET);
+  if (flags['idle-exit'] !== undefined && !onDemand) await becomeAgentd(flags, socketPath);
   const computer = (flags.computer ?? os.hostname().split('.')[0] ?? '').trim();
   if (!computer) throw new AscendError('ASC_AGENT_CONFIG', 'no computer name: pass --computer');
   const source = await policySourceOf(flags, computer);
@@ -168,11 +257,15 @@ export async function runAgent(flags: AgentRunFlags): Promise<void> {
     stopSignal ??= sig;
     wake?.();
   };
-  process.once('SIGTERM', onSignal('SIGTERM'));
-  process.once('SIGINT', onSignal('SIGINT'));
+  // On demand, a stop may be told twice (ascend-agentd passes on the Ctrl-C the agent got
+  // too, or `systemctl kill` reaches both): the agent stops once and is not killed by the second.
+  // A resident agent keeps Node's default for a second signal (a second Ctrl-C ends it at once).
+  const onStop = onDemand ? process.on.bind(process) : process.once.bind(process);
+  onStop('SIGTERM', onSignal('SIGTERM'));
+  onStop('SIGINT', onSignal('SIGINT'));
   const agent = await AscendAgent.start({
     stateDir: flags['state-dir'],
-    socketPath: flags.socket ?? (process.env[AGENT_SOCKET_ENV] || DEFAULT_AGENT_SOCKET),
+    socketPath,
     computer,
     collections: flags.collection ?? [],
     policySource: source,
@@ -194,11 +287,54 @@ export async function runAgent(flags: AgentRunFlags): Promise<void> {
       : {}),
     log,
     policyApplied: () => collectSoon(),
+    ...(onDemand ? { onDemand } : {}),
   });
-  await new Promise<void>((resolve) => {
-    wake = resolve;
-    if (stopSignal !== undefined) resolve();
-  });
+  if (onDemand) {
+    const idleExitMs = (flags['idle-exit'] as number) * 1000;
+    const startedAt = performance.now();
+    // Started for its housekeeping, the agent waits a little for a request; after one, the full time.
+    let lingerMs = onDemand.startedFor === 'request' ? idleExitMs : Math.min(idleExitMs, WAKE_LINGER_MS);
+    let idleSince: number | undefined;
+    const poll = setInterval(() => {
+      const now = performance.now();
+      // A request between two looks counts too: the time runs from the last one's end.
+      const last = agent.lastActivityAt;
+      if (last > startedAt) lingerMs = idleExitMs;
+      if (!agent.idle()) {
+        idleSince = undefined;
+        lingerMs = idleExitMs;
+        return;
+      }
+      idleSince = Math.max(idleSince ?? now, last);
+      if (now - idleSince >= lingerMs) wake?.();
+    }, IDLE_POLL_MS);
+    for (;;) {
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        if (stopSignal !== undefined) resolve();
+      });
+      if (stopSignal !== undefined) break;
+      // idle() is asked again in the same step that stops accepting (rest()): a request that
+      // came since the timer went waits in the socket's queue for the next start.
+      if (agent.idle()) {
+        log('info', `idle for ${Math.round(lingerMs / 1000)} s: resting until the next request (ascend-agentd holds the socket)`);
+        if (await agent.rest()) {
+          clearInterval(poll);
+          log('info', 'rested');
+          // What the rest left behind (a revocation fetch started for a request, its own
+          // timeout still running) is not waited for: ascend-agentd starts the agent again.
+          process.exit(0);
+        }
+      }
+      idleSince = undefined;
+    }
+    clearInterval(poll);
+  } else {
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+      if (stopSignal !== undefined) resolve();
+    });
+  }
   log('info', `${stopSignal ?? 'SIGTERM'}: stopping`);
   await agent.stop().catch((e: unknown) => {
     log('error', `stop failed: ${e instanceof Error ? e.message : String(e)}`);

@@ -44,9 +44,26 @@ export interface AgentOptions {
   connectionLimits?: Pick<IpcServerOptions, 'maxConnections' | 'maxConnectionsPerUser' | 'rootReserve'>;
   /** Called after each policy is applied (agent run releases what reading it left behind, ./launch.ts). */
   policyApplied?: () => void;
+  /**
+   * The agent runs on demand (`agent run --idle-exit`): it answers on this already listening
+   * socket (the fd ascend-agentd passed it) instead of binding socketPath, and, after its first
+   * start, does not wait for the collector's revocations before it answers (the saved ones
+   * count at once; the fetch goes on in the background).
+   */
+  onDemand?: OnDemand;
 }
 
 /** The message of a thrown value, for a log line or an error. */
 export function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+/** How an agent that runs on demand was started (ascend-agentd, ./launch.ts). */
+export interface OnDemand {
+  /** ascend-agentd's listening socket. */
+  listenFd: number;
+  /** Its first start ('boot'), a wake for housekeeping, or a client waiting. */
+  startedFor: 'boot' | 'wake' | 'request';
+  /** The policy comes from the domain: a cached one read less than a refresh interval ago is used (not at 'boot'). */
+  domainPolicy: boolean;
 }

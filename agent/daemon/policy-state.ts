@@ -23,6 +23,12 @@ export interface PolicyHooks {
   collectorRevoked: () => ReadonlySet<string>;
   /** Called once a policy is applied, after its policy-applied event was handed to the spool. */
   applied: () => void;
+  /**
+   * True when this policy (its digest) was applied and announced by an earlier start (an agent
+   * on demand starts every few minutes): what is said once per policy (skipped rules, rule
+   * risks, the deny rules' groups checked) is not said again.
+   */
+  known?: (digest: string) => boolean;
 }
 
 /** Deny rules' groups looked up at a policy change, at most (each lookup may take up to 5 s). */
@@ -69,9 +75,11 @@ export class PolicyState {
     this.settings = agentSettingsOf(effective);
     this.passcodeBase = passcodePolicyFromEffective(effective);
     this.rebuildVerifier();
-    for (const p of loaded.problems) this.hooks.log('warn', `rule ${p.name} in ${p.list} skipped: ${p.message}`);
-    for (const f of lintRules(labelled)) this.hooks.log('warn', `rule risk: ${findingLine(f)}`);
-    this.checkDenyGroups(labelled).catch((e: unknown) => this.hooks.log('error', `deny rule groups not checked: ${e instanceof Error ? e.message : String(e)}`));
+    if (this.hooks.known?.(snapshot.digest) !== true) {
+      for (const p of loaded.problems) this.hooks.log('warn', `rule ${p.name} in ${p.list} skipped: ${p.message}`);
+      for (const f of lintRules(labelled)) this.hooks.log('warn', `rule risk: ${findingLine(f)}`);
+      this.checkDenyGroups(labelled).catch((e: unknown) => this.hooks.log('error', `deny rule groups not checked: ${e instanceof Error ? e.message : String(e)}`));
+    }
     const gpos = snapshot.sources.map((s) => snapshot.labels[s.source] ?? s.source);
     this.hooks.emit('policy-applied', { policy: snapshot.digest.slice(0, 16), message: `${snapshot.origin}${fromCache ? ' (cached)' : ''}: ${gpos.join(', ') || 'no GPO'}; ${labelled.length} rules` });
     this.hooks.applied();

@@ -45,6 +45,8 @@ export const AGENT_RUN_FLAGS: Readonly<Record<string, FlagSpec>> = {
   'max-connections': { kind: 'integer', min: 2 },
   'max-connections-per-user': { kind: 'integer', min: 1 },
   'group-map': { kind: 'string', multiple: true },
+  'idle-exit': { kind: 'integer', min: 1 },
+  'wake-every': { kind: 'integer', min: 1 },
 };
 
 const DEFAULT_STATE_DIR = '/var/lib/ascend';
@@ -121,5 +123,7 @@ export function readAgentRunLine(argv: readonly string[]): AgentRunFlags | undef
     'max-connections': int('max-connections'),
     'max-connections-per-user': int('max-connections-per-user'),
     'group-map': list('group-map'),
+    'idle-exit': int('idle-exit'),
+    'wake-every': int('wake-every'),
   };
 }

@@ -125,4 +125,6 @@ export interface Executor {
   cleanupOrphans(activeElevationIds: ReadonlySet<string>): Promise<CleanupReport>;
   /** The agent is stopping: waits for the pending removals of ended elevations, then ends background work (unfinished work that must survive is journalled). */
   close?(): Promise<void>;
+  /** Background work is underway or due (removals of ended elevations, set-id sweeps): an agent that runs on demand does not rest before it is done. */
+  busy?(): boolean;
 }

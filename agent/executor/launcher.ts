@@ -45,18 +45,18 @@ export function launcherPath(): string {
  * that group and others cannot write, in folders (up to /) owned by root that group and others
  * cannot write. Returns its real path, which is what is run.
  */
-export async function checkLauncher(file: string = launcherPath()): Promise<string> {
+export async function checkLauncher(file: string = launcherPath(), what = 'elevation launcher'): Promise<string> {
   const hint = 'Build it as root: npm run build (needs a C compiler), in a root-owned folder others cannot write.';
   let real: string;
   try {
     real = await fsp.realpath(file);
   } catch {
-    throw new AscendError('ASC_AGENT_CONFIG', `The elevation launcher ${show(file)} is missing; elevations are refused.`, { hint });
+    throw new AscendError('ASC_AGENT_CONFIG', `The ${what} ${show(file)} is missing${what === 'elevation launcher' ? '; elevations are refused' : ''}.`, { hint });
   }
   const st = await fsp.lstat(real);
-  if (!st.isFile()) throw new AscendError('ASC_AGENT_CONFIG', `The elevation launcher ${show(real)} is not a regular file.`, { hint });
+  if (!st.isFile()) throw new AscendError('ASC_AGENT_CONFIG', `The ${what} ${show(real)} is not a regular file.`, { hint });
   if (st.uid !== 0 || (st.mode & 0o022) !== 0 || (st.mode & 0o100) === 0) {
-    throw new AscendError('ASC_AGENT_CONFIG', `The elevation launcher ${show(real)} must be root's, executable, and not writable by group or others (it is uid ${st.uid}, mode ${(st.mode & 0o7777).toString(8)}).`, { hint });
+    throw new AscendError('ASC_AGENT_CONFIG', `The ${what} ${show(real)} must be root's, executable, and not writable by group or others (it is uid ${st.uid}, mode ${(st.mode & 0o7777).toString(8)}).`, { hint });
   }
   for (let dir = path.dirname(real); ; dir = path.dirname(dir)) {
     const d = await fsp.lstat(dir);
@@ -64,7 +64,7 @@ export async function checkLauncher(file: string = launcherPath()): Promise<stri
     // rename or remove the root-owned entry below it, which is all this walk relies on.
     const sticky = (d.mode & 0o1000) !== 0;
     if (!d.isDirectory() || d.uid !== 0 || ((d.mode & 0o022) !== 0 && !sticky)) {
-      throw new AscendError('ASC_AGENT_CONFIG', `The folder ${show(dir)} above the elevation launcher must be root's and not writable by group or others (it is uid ${d.uid}, mode ${(d.mode & 0o7777).toString(8)}).`, { hint });
+      throw new AscendError('ASC_AGENT_CONFIG', `The folder ${show(dir)} above the ${what} must be root's and not writable by group or others (it is uid ${d.uid}, mode ${(d.mode & 0o7777).toString(8)}).`, { hint });
     }
     if (path.dirname(dir) === dir) break;
   }

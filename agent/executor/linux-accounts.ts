@@ -94,6 +94,11 @@ export class LinuxAccounts {
     await this.sweeps.idle();
   }
 
+  /** A set-id sweep runs or is due. */
+  get sweepsBusy(): boolean {
+    return this.sweeper?.busy ?? false;
+  }
+
   /** The agent is stopping: background set-id walks end now (their work stays in the journal). */
   stopSweeps(): void {
     this.sweeper?.stop();

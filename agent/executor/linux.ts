@@ -144,6 +144,11 @@ export class LinuxExecutor implements Executor {
     return this.removals.size;
   }
 
+  /** Removals of ended elevations, or set-id sweeps, are underway or due. */
+  busy(): boolean {
+    return this.removals.size > 0 || this.accounts.sweepsBusy;
+  }
+
   /** Resolves when no ended elevation waits for its removal. */
   async removalsIdle(): Promise<void> {
     while (this.removals.size > 0) await Promise.all([...this.removals.values()]);

@@ -366,6 +366,11 @@ export class SetidSweeper {
     for (const child of this.walks) child.kill('SIGKILL');
   }
 
+  /** A sweep is running, or one is due (waiting out the interval between runs). */
+  get busy(): boolean {
+    return this.running !== null || this.delayed !== null || this.again;
+  }
+
   /** Resolves when no sweep is running (tests, and a clean stop). */
   async idle(): Promise<void> {
     while (this.running) await this.running;

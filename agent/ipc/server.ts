@@ -6,6 +6,7 @@
  */
 import { promises as fs } from 'node:fs';
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { AscendError, isAscendError } from '../../src/errors.js';
@@ -81,6 +82,12 @@ export interface IpcServerOptions {
    * before the connection counts against any limit, so refused peers never hold slots.
    */
   refusePeer?: (peer: PeerCredentials) => AscendError | undefined;
+  /**
+   * A socket already bound and listening, as this fd (ascend-agentd's, `agent run --idle-exit`):
+   * listen() takes it as it is (path names it in messages only) and close() leaves the socket
+   * file, which belongs to whoever bound it.
+   */
+  listenFd?: number;
 }
 
 /** Bytes queued for a slow reader before the connection is dropped. */
@@ -136,7 +143,17 @@ export class IpcServer {
     if (rootReserve >= maxConnections) throw new AscendError('ASC_AGENT_CONFIG', `the root reserve (${rootReserve}) leaves no connection of ${maxConnections} for other users`);
     this.opts = {
       path: opts.path,
-      handler: opts.handler,
+      // Counted until it settles, which may be after its connection closed.
+      handler: (req, ctx) => {
+        this.handling++;
+        this.lastActivity = performance.now();
+        return Promise.resolve()
+          .then(() => opts.handler(req, ctx))
+          .finally(() => {
+            this.handling--;
+            this.lastActivity = performance.now();
+          });
+      },
       log: opts.log ?? (() => undefined),
       maxConnections,
       maxConnectionsPerUser,
@@ -144,6 +161,7 @@ export class IpcServer {
       requestTimeoutMs: opts.requestTimeoutMs ?? 10_000,
       closeGraceMs: opts.closeGraceMs ?? 3_000,
       refusePeer: opts.refusePeer ?? (() => undefined),
+      listenFd: opts.listenFd,
     };
   }
 
@@ -156,6 +174,19 @@ export class IpcServer {
     return this.connections.size;
   }
 
+  private handling = 0;
+  private lastActivity = performance.now();
+
+  /** Requests whose handler has not settled (a handler may outlive its connection). */
+  get handlersInFlight(): number {
+    return this.handling;
+  }
+
+  /** When (performance.now()) a connection was last accepted or a handler last settled. */
+  get lastActivityAt(): number {
+    return this.lastActivity;
+  }
+
   /**
    * Checks the folder, replaces a stale socket file (one nothing answers on), listens, and makes
    * the socket 0666. ASC_AGENT_CONFIG when the folder is unsafe, the path is taken by another
@@ -164,11 +195,11 @@ export class IpcServer {
   async listen(): Promise<void> {
     if (this.server) throw new AscendError('ASC_AGENT_CONFIG', `the agent socket ${this.opts.path} is already listening`);
     const path = this.opts.path;
-    if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
-      throw new AscendError('ASC_AGENT_CONFIG', `the socket path ${path} is longer than ${MAX_SOCKET_PATH} bytes`, { hint: 'use a shorter --socket path' });
+    const fd = this.opts.listenFd;
+    if (fd === undefined) {
+      await prepareSocketPath(path);
+      await removeStale(path);
     }
-    await prepareFolder(dirname(path));
-    await removeStale(path);
     const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => this.accept(socket));
     // A hard stop (fds); accept() answers politely before that. Refused sockets count here until
     // their client closes (at once for ipcCall) or for REFUSED_LINGER_MS, hence the margin.
@@ -182,11 +213,19 @@ export class IpcServer {
         );
       };
       server.once('error', onError);
-      server.listen(path, () => {
+      const listening = (): void => {
         server.off('error', onError);
         resolve();
-      });
+      };
+      if (fd === undefined) server.listen(path, listening);
+      else server.listen({ fd }, listening);
     });
+    if (fd !== undefined) {
+      this.server = server;
+      this.closing = false;
+      server.on('error', (e) => this.opts.log('error', `agent socket error: ${e.message}`, { path }));
+      return;
+    }
     try {
       await fs.chmod(path, 0o666);
       this.socketIno = (await fs.lstat(path)).ino;
@@ -228,6 +267,7 @@ export class IpcServer {
   }
 
   private accept(socket: net.Socket): void {
+    this.lastActivity = performance.now();
     if (this.closing) {
       socket.destroy();
       return;
@@ -331,6 +371,17 @@ function refuse(socket: net.Socket, err: AscendError): void {
   setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
 }
 
+/**
+ * Checks a socket path before it is bound (here, or by ascend-agentd): short enough for
+ * sockaddr_un, in a safe folder (prepareFolder). ASC_AGENT_CONFIG when not.
+ */
+export async function prepareSocketPath(path: string): Promise<void> {
+  if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
+    throw new AscendError('ASC_AGENT_CONFIG', `the socket path ${path} is longer than ${MAX_SOCKET_PATH} bytes`, { hint: 'use a shorter --socket path' });
+  }
+  await prepareFolder(dirname(path));
+}
+
 /** The socket's folder: created 0755 when missing; a folder, root's or ours, not group/other-writable. */
 async function prepareFolder(dir: string): Promise<void> {
   try {
@@ -379,7 +430,7 @@ async function removeStale(path: string): Promise<void> {
   });
 }
 
-type ServerOpts = Required<Omit<IpcServerOptions, 'log'>> & { log: IpcLog };
+type ServerOpts = Required<Omit<IpcServerOptions, 'log' | 'listenFd'>> & { log: IpcLog; listenFd: number | undefined };
 
 /**
  * What a queued frame is counted as: what it holds in memory at least (its object, its line),

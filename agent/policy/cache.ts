@@ -13,6 +13,7 @@ import type { PolSource } from '../../src/policy/index.js';
 import { digestSources, type PolicyOrigin, type PolicySnapshot } from './snapshot.js';
 
 export const POLICY_CACHE_FILE = 'policy-cache.json';
+export const POLICY_ATTEMPT_FILE = 'policy-read-attempt.json';
 const FORMAT = 'ascend-policy-cache';
 const VERSION = 1;
 /** A policy is a few KiB; refuse to parse anything absurd. */
@@ -107,6 +108,27 @@ export class PolicyCache {
   private damaged(why: string): PolicyCacheRead {
     this.lastProblem = `the policy cache ${this.file} was ignored: ${why}`;
     return { snapshot: undefined, problem: this.lastProblem };
+  }
+
+  /** Where the time of the last read of the source (successful or not) is kept, for an agent that runs on demand. */
+  get attemptFile(): string {
+    return path.join(path.dirname(this.file), POLICY_ATTEMPT_FILE);
+  }
+
+  /** Records when the source was last read (mode 600). */
+  async saveAttempt(at: number): Promise<void> {
+    await replaceFileAtomically(this.attemptFile, Buffer.from(`${JSON.stringify({ attemptedAt: at })}\n`), 0o600);
+  }
+
+  /** When the source was last read, or undefined (none recorded, or unreadable). */
+  async readAttempt(): Promise<number | undefined> {
+    try {
+      const text = await fs.readFile(this.attemptFile, 'utf8');
+      const v = (JSON.parse(text.slice(0, 1024)) as { attemptedAt?: unknown }).attemptedAt;
+      return typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? v : undefined;
+    } catch {
+      return undefined;
+    }
   }
 }
 

@@ -86,6 +86,7 @@ export class Uploader {
   private readonly opts: Required<UploaderOptions>;
   private wake: AbortController = new AbortController();
   private idle = false;
+  private sleeping = false;
   /** Events were spooled since the last batch was read. */
   private nudged = false;
   private retryAfterMs = 0;
@@ -199,6 +200,11 @@ export class Uploader {
     await this.spool.append([report]);
   }
 
+  /** Between two attempts: nothing is being read or sent (caught up, or waiting out a failure). */
+  get waiting(): boolean {
+    return this.sleeping && !this.nudged;
+  }
+
   /** New events were spooled: send now if the uploader is idle (never cuts a backoff short). */
   nudge(): void {
     // One that comes while a batch is read or sent is kept: that batch may not hold the new events.
@@ -222,7 +228,9 @@ export class Uploader {
       const delay = outcome === 'empty' ? this.opts.idleMs : Math.max(this.retryAfterMs, this.backoffMs(this.status.failures - 1));
       this.wake = new AbortController();
       this.idle = outcome === 'empty';
+      this.sleeping = true;
       await sleep(delay, undefined, { signal: AbortSignal.any([signal, this.wake.signal]) }).catch(() => undefined);
+      this.sleeping = false;
       this.idle = false;
     }
   }

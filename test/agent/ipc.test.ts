@@ -60,6 +60,14 @@ async function serve(handler: IpcHandler, extra: Partial<IpcServerOptions> = {})
   return { server, path, logs };
 }
 
+async function waitUntil(ok: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 async function rejection(p: Promise<unknown>): Promise<AscendError> {
   try {
     await p;
@@ -220,6 +228,30 @@ describe('agent IPC', () => {
   });
 
   describe('IpcServer and ipcCall', () => {
+    it('counts a handler until it settles, also after its client left, and when activity was last seen (an agent on demand rests on both)', async () => {
+      let release: (() => void) | undefined;
+      const held = new Promise<void>((r) => (release = r));
+      const { server, path } = await serve(async () => {
+        await held;
+        return null;
+      });
+      const before = server.lastActivityAt;
+      expect(server.handlersInFlight).to.equal(0);
+      const c = net.createConnection({ path });
+      await new Promise((r) => c.once('connect', r));
+      c.write(`${JSON.stringify({ op: 'status', id: 'r1' })}\n`);
+      await waitUntil(() => server.handlersInFlight === 1);
+      // The client goes; the handler runs on.
+      c.destroy();
+      await new Promise((r) => setTimeout(r, 200));
+      expect(server.handlersInFlight).to.equal(1);
+      const duringHandler = server.lastActivityAt;
+      expect(duringHandler).to.be.above(before);
+      release?.();
+      await waitUntil(() => server.handlersInFlight === 0 && server.connectionCount === 0);
+      expect(server.lastActivityAt).to.be.at.least(duringHandler);
+    });
+
     it('round trip: the request with its params, the value back; missing folder made 0755, socket 0666', async () => {
       const path = join(tempDir(), 'run', 'ascend', 'agent.sock');
       let peer: IpcContext['peer'] | undefined;

@@ -260,8 +260,9 @@ describe('agent policy source', () => {
       logs = [];
     });
 
-    function make(source: PolicySource, random = 0.5): PolicyRefresher {
+    function make(source: PolicySource, random = 0.5, reuseFreshCache?: 'local' | 'domain'): PolicyRefresher {
       return new PolicyRefresher({
+        ...(reuseFreshCache ? { reuseFreshCache } : {}),
         source,
         cache: new PolicyCache(stateDir),
         onChange: (snap, info) => changes.push({ snap, ...info }),
@@ -353,6 +354,59 @@ describe('agent policy source', () => {
       expect(changes).to.have.length(2);
       expect(changes[1]).to.include({ fromCache: false, changed: false });
       r.stop();
+    });
+
+    it('on demand: starts from a cached policy of its origin without a read, reading in the background when due (from the last read, failed or not); another origin or a clock set back is read first', async () => {
+      const first = make(new LocalPolicyFiles([file], () => clock));
+      const live = await first.start();
+      first.stop();
+      const readAt = clock;
+      clock += 30 * MIN;
+      const fresh = counting(new LocalPolicyFiles([file], () => clock));
+      const r = make(fresh, 0.5, 'local');
+      const st = await r.start();
+      expect(fresh.loads, 'no read of the source').to.equal(0);
+      expect(st).to.include({ fromCache: false, digest: live.digest, lastAttemptAt: readAt, nextRefreshAt: readAt + 105 * MIN });
+      expect(timers.only().ms).to.equal(75 * MIN);
+      expect(changes.at(-1)).to.include({ fromCache: false, changed: true });
+      r.stop();
+      // Cached by a local read: a domain agent reads its source first.
+      const other = counting(new LocalPolicyFiles([file], () => clock));
+      const r2 = make(other, 0.5, 'domain');
+      await r2.start();
+      expect(other.loads).to.equal(1);
+      r2.stop();
+      // Due (105 minutes after that read): started from the cache, the read goes at once.
+      clock += 105 * MIN;
+      await fs.rm(file);
+      const due = counting(new LocalPolicyFiles([file], () => clock));
+      const r3 = make(due, 0.5, 'local');
+      const st3 = await r3.start();
+      expect(due.loads, 'not before the start').to.equal(0);
+      expect(st3.digest).to.equal(live.digest);
+      const timer = timers.only();
+      expect(timer.ms).to.equal(0);
+      timer.fn();
+      const failed = await r3.refresh();
+      expect(due.loads).to.equal(1);
+      expect(failed.lastError).to.contain('ASC_FILE_NOT_FOUND');
+      r3.stop();
+      // The failed read counts: the next start waits 105 minutes from it, not from the last good read.
+      clock += 10 * MIN;
+      const after = counting(new LocalPolicyFiles([file], () => clock));
+      const r4 = make(after, 0.5, 'local');
+      await r4.start();
+      expect(after.loads).to.equal(0);
+      expect(timers.only().ms).to.equal(95 * MIN);
+      r4.stop();
+      // The clock set back behind the cached read: read first.
+      await fs.writeFile(file, pol([['ClientDataCollection', 'enabled', { CollectorHost: 'one.corp.example.test' }]]));
+      clock = readAt - MIN;
+      const back = counting(new LocalPolicyFiles([file], () => clock));
+      const r5 = make(back, 0.5, 'local');
+      await r5.start();
+      expect(back.loads).to.equal(1);
+      r5.stop();
     });
 
     it('without source and cache, start fails with ASC_AGENT_POLICY_UNAVAILABLE (naming a damaged cache)', async () => {

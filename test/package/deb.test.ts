@@ -13,7 +13,7 @@
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -276,9 +276,12 @@ describe('Debian package (npm run package) installed into a clean Debian 12 root
     const settings = parseEnvironmentFile(readFileSync(envFile, 'utf8'));
     expect(settings.ASCEND_AGENT_OPTIONS).to.equal('--policy /etc/ascend/Registry.pol');
     writeFileSync(envFile, `${readFileSync(envFile, 'utf8')}ASCEND_AGENT_OPTIONS=--policy /etc/ascend/Registry.pol --ephemeral-id-range ${ID_RANGE}\n`);
-    expect(unit('ascend-agent.service').ExecStart).to.equal('/usr/bin/ascend agent run --state-dir /var/lib/ascend --socket /run/ascend/agent.sock $ASCEND_AGENT_OPTIONS');
+    expect(unit('ascend-agent.service').ExecStart).to.equal('/usr/bin/ascend agent run --state-dir /var/lib/ascend --socket /run/ascend/agent.sock --idle-exit 120 $ASCEND_AGENT_OPTIONS');
     agent = startUnit('ascend-agent.service');
     await until('the agent socket', () => running(agent, 'the agent') && existsSync(path.join(root, 'run/ascend/agent.sock')));
+    // On demand: the unit's main process is the package's ascend-agentd, the agent its child.
+    const agentd = path.join(root, 'usr/lib/ascend/build/native/ascend-agentd');
+    await until('ascend-agentd', () => running(agent, 'the agent') && existsSync(`/proc/${agent?.pid}/exe`) && readlinkSync(`/proc/${agent?.pid}/exe`) === agentd);
     const r = inRoot(['ascend', 'elevate', '--', 'id', '-un'], { user: USER });
     expect(r.status, `${r.stdout}\n${r.stderr}\n${logOf(agent)}`).to.equal(0);
     expect(r.stdout.trim()).to.match(/^ascend_[0-9a-f]+$/);

@@ -95,7 +95,7 @@ describe('the npm package (npm pack, npm install -g)', function () {
     expect(r.status, `${r.stdout}\n${r.stderr}`).to.equal(0);
     expect(warnings(r), r.stderr).to.deep.equal([]);
     const pkg = path.join(prefix, 'lib', 'node_modules', PKG);
-    for (const f of ['build/native/peercred.node', 'build/native/ascend-launch', 'build/native/ascend-elevate', 'node_modules/better-sqlite3/build/Release/better_sqlite3.node']) {
+    for (const f of ['build/native/peercred.node', 'build/native/ascend-launch', 'build/native/ascend-agentd', 'build/native/ascend-elevate', 'node_modules/better-sqlite3/build/Release/better_sqlite3.node']) {
       expect(existsSync(path.join(pkg, f)), f).to.equal(true);
     }
     // Production dependencies only.

@@ -16,7 +16,9 @@ export default class AgentRun extends AscendCommand<void> {
     '90 minutes plus a random 0-30 (or now: ascend agent refresh). Events go to a durable spool in the state folder and from there to the ' +
     "collector: --collector, else the policy's Client Data Collection host. The first start enrolls with --enroll-token-file (or " +
     '--enroll-token); the credential is kept in the state folder (mode 600). Clients connect on --socket; the agent takes their uid from the ' +
-    'kernel. SIGTERM or SIGINT stop it: running elevated programs are ended and their accounts removed.';
+    'kernel. SIGTERM or SIGINT stop it: running elevated programs are ended and their accounts removed. With --idle-exit the agent runs ' +
+    'on demand: ascend-agentd (a few hundred kB) holds the socket, starts the agent for a request or every --wake-every seconds, and ' +
+    'the agent rests once it has been idle that long (no connection, elevation, TSE session, discovery or upload).';
   static override examples = [
     '<%= config.bin %> agent run --state-dir /var/lib/ascend --policy /etc/ascend/Registry.pol',
     '<%= config.bin %> agent run --state-dir /var/lib/ascend --domain --url ldaps://dc1.corp.example --ldap-user "PC-042$@CORP.EXAMPLE" --password-file /etc/ascend/machine.secret --ca-file /etc/ascend/corp-ca.pem --collector https://collector.corp.example:8003 --enroll-token-file /etc/ascend/enroll.token',
@@ -50,6 +52,12 @@ export default class AgentRun extends AscendCommand<void> {
     'max-connections': Flags.integer({ description: 'connections the agent serves at once (default 64); an eighth (at most 8) is kept for root', min: 2 }),
     'max-connections-per-user': Flags.integer({ description: 'connections one user other than root may hold at once (default 8)', min: 1 }),
     'group-map': Flags.string({ description: 'token group → host groups, SID-OR-NAME=group[,group] (repeatable; default S-1-5-32-544=sudo, or wheel)', multiple: true }),
+    'idle-exit': Flags.integer({
+      description:
+        'run on demand (Linux): a small resident program (ascend-agentd) holds the socket, and the agent rests after this many seconds without a request or anything running, to be started again by the next request (the package runs it so, with 120)',
+      min: 1,
+    }),
+    'wake-every': Flags.integer({ description: 'with --idle-exit: start the resting agent this often, in seconds, for its housekeeping (revocations, cleanup, uploads, policy refresh; default 300)', min: 1 }),
   };
 
   async run(): Promise<void> {
