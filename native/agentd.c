@@ -20,9 +20,19 @@
  * by resting: a bad configuration, a crash, a kill) ends this program with its status and
  * the socket is removed: the service fails as it failed with a resident agent.
  *
- * Usage (run by the agent only): ascend-agentd SOCKET-PATH WAKE-SECONDS PROGRAM [ARG...]
+ * Elevated programs run in the cgroups of this agent's instance (CGROUP-PARENT/<instance>/,
+ * the instance id read from INSTANCE-FILE), outside the service's own cgroup: when the agent
+ * fails, they are ended here (cgroup.kill), as no agent watches them any more; the next agent's
+ * orphan cleanup removes their accounts. CGROUP-PARENT is "-" where no cgroup v2 is used.
+ *
+ * The agent rests with exit status 75 (REST_STATUS); any other end is a failure, or a stop
+ * when this program passed it SIGTERM or SIGINT.
+ *
+ * Usage (run by the agent only):
+ *   ascend-agentd SOCKET-PATH WAKE-SECONDS CGROUP-PARENT INSTANCE-FILE PROGRAM [ARG...]
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -42,10 +52,14 @@
 
 /* The fd the agent finds its listening socket on. */
 #define AGENT_FD 3
+/* The agent's exit status when it rests (agent/daemon/launch.ts REST_EXIT_STATUS). */
+#define REST_STATUS 75
 /* The socket's queue: clients that connect while the agent starts wait in it. */
 #define BACKLOG 511
 
 static const char *sock_path;
+static const char *cgroup_parent;
+static const char *instance_file;
 static dev_t sock_dev;
 static ino_t sock_ino;
 
@@ -158,6 +172,69 @@ static int bind_socket(void) {
   return high;
 }
 
+/* Ends every process in the cgroup folder `dir` and below it, where cgroup.kill is missing
+   (Linux before 5.14): each pid of each cgroup.procs, a few rounds. */
+static void kill_tree(const char *dir, int depth) {
+  char path[4096];
+  if (depth > 8 || snprintf(path, sizeof path, "%s/cgroup.procs", dir) >= (int)sizeof path) return;
+  for (int round = 0; round < 5; round++) {
+    FILE *f = fopen(path, "re");
+    if (!f) break;
+    long pid;
+    int any = 0;
+    while (fscanf(f, "%ld", &pid) == 1) {
+      if (pid > 1) {
+        kill((pid_t)pid, SIGKILL);
+        any = 1;
+      }
+    }
+    fclose(f);
+    if (!any) break;
+    usleep(20000);
+  }
+  DIR *d = opendir(dir);
+  if (!d) return;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_type != DT_DIR || e->d_name[0] == '.') continue;
+    if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path) continue;
+    kill_tree(path, depth + 1);
+  }
+  closedir(d);
+}
+
+/* The agent failed: the processes of its elevations are ended (see the top of this file). */
+static void end_elevations(void) {
+  if (strcmp(cgroup_parent, "-") == 0) return;
+  char id[64];
+  int fd = open(instance_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return; /* no instance yet: no elevation was ever made */
+  ssize_t n = read(fd, id, sizeof id - 1);
+  close(fd);
+  if (n < 16) return;
+  id[n] = '\0';
+  for (int i = 0; i < 16; i++)
+    if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f'))) return;
+  if (id[16] != '\n' && id[16] != '\0') return;
+  id[16] = '\0';
+  char dir[4096], kill_file[4200];
+  if (snprintf(dir, sizeof dir, "%s/%s", cgroup_parent, id) >= (int)sizeof dir) return;
+  struct stat st;
+  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return;
+  snprintf(kill_file, sizeof kill_file, "%s/cgroup.kill", dir);
+  int k = open(kill_file, O_WRONLY | O_CLOEXEC);
+  if (k >= 0) {
+    ssize_t w = write(k, "1", 1);
+    close(k);
+    if (w == 1) {
+      say("warn", "the processes of this agent's elevations were ended (cgroup %s)", dir);
+      return;
+    }
+  }
+  kill_tree(dir, 0);
+  say("warn", "the processes of this agent's elevations were ended (cgroup %s, one by one)", dir);
+}
+
 static pid_t start_agent(char **argv, int listen_fd, const sigset_t *blocked, const char *why) {
   pid_t self = getpid();
   pid_t pid = fork();
@@ -170,6 +247,7 @@ static pid_t start_agent(char **argv, int listen_fd, const sigset_t *blocked, co
      agent too, as it ended a resident one), signals as a new program expects them, the socket
      at fd 3. */
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != self) _exit(126);
+  signal(SIGPIPE, SIG_DFL);
   sigprocmask(SIG_UNBLOCK, blocked, NULL);
   if (dup2(listen_fd, AGENT_FD) != AGENT_FD) _exit(126);
   if (setenv("ASCEND_AGENT_LISTEN_FD", "3", 1) != 0 || setenv("ASCEND_AGENT_STARTED", why, 1) != 0) _exit(126);
@@ -179,7 +257,7 @@ static pid_t start_agent(char **argv, int listen_fd, const sigset_t *blocked, co
 }
 
 int main(int argc, char **argv) {
-  if (argc < 4) {
+  if (argc < 6) {
     dprintf(2, "ascend-agentd is started by `ascend agent run --idle-exit SECONDS`, not by hand\n");
     return 2;
   }
@@ -191,16 +269,24 @@ int main(int argc, char **argv) {
     dprintf(2, "ascend-agentd: WAKE-SECONDS must be a whole number from 1 to 604800, not \"%s\"\n", argv[2]);
     return 2;
   }
-  if (argv[3][0] != '/') {
-    dprintf(2, "ascend-agentd: PROGRAM must be an absolute path\n");
+  cgroup_parent = argv[3];
+  instance_file = argv[4];
+  if ((cgroup_parent[0] != '/' && strcmp(cgroup_parent, "-") != 0) || instance_file[0] != '/' || argv[5][0] != '/') {
+    dprintf(2, "ascend-agentd: CGROUP-PARENT (or -), INSTANCE-FILE and PROGRAM must be absolute paths\n");
     return 2;
   }
   if (geteuid() != 0) {
     dprintf(2, "ascend-agentd: the agent runs as root\n");
     return 1;
   }
-  char **agent_argv = argv + 3;
+  char **agent_argv = argv + 5;
 
+  /* Whatever the starter left ignored (SIGINT under `cmd &`) is taken back, so the signalfd
+     sees it, and the agent does not inherit it. */
+  signal(SIGTERM, SIG_DFL);
+  signal(SIGINT, SIG_DFL);
+  signal(SIGHUP, SIG_DFL);
+  signal(SIGCHLD, SIG_DFL);
   sigset_t blocked;
   sigemptyset(&blocked);
   sigaddset(&blocked, SIGTERM);
@@ -248,18 +334,30 @@ int main(int argc, char **argv) {
         kill(agent, (int)si.ssi_signo);
       }
     }
-    int ok = agent > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    int rested = agent > 0 && WIFEXITED(status) && WEXITSTATUS(status) == REST_STATUS;
     if (stopping) {
       remove_socket();
       if (agent <= 0) return 1;
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      if (WIFEXITED(status)) return WEXITSTATUS(status) == REST_STATUS ? 0 : WEXITSTATUS(status);
+      /* Told to stop before its handlers were in place: ended by that signal, as asked; what it
+         left is the next start's orphan cleanup's. */
+      end_elevations();
+      return WTERMSIG(status) == SIGTERM || WTERMSIG(status) == SIGINT ? 0 : 128 + WTERMSIG(status);
     }
-    if (!ok) {
-      /* The agent failed (a bad configuration at its first start, a crash, a kill): the service
-         fails with it, as it did with a resident agent. systemd then ends what is left in its
-         cgroup (elevated programs no agent watches any more) and starts it again, and the new
-         agent's orphan cleanup removes the accounts. Clients are refused, not kept waiting. */
+    if (agent > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+      /* Stopped cleanly, though not by this program (a SIGTERM sent to it alone): the service ends. */
+      say("info", "the agent stopped; ascend-agentd ends with it");
       remove_socket();
+      return 0;
+    }
+    if (!rested) {
+      /* The agent failed (a bad configuration at its first start, a crash, a kill): the service
+         fails with it (systemd starts it again), clients are refused rather than kept waiting,
+         and the programs of its elevations, which no agent watches any more, are ended (they
+         run outside the service's cgroup); the next agent's orphan cleanup removes their
+         accounts. */
+      remove_socket();
+      end_elevations();
       if (agent <= 0) return 1;
       if (WIFSIGNALED(status)) {
         say("error", "the agent was ended by signal %d; ascend-agentd ends with it", WTERMSIG(status));

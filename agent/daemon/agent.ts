@@ -15,6 +15,7 @@
  * (../executor), the socket (../ipc), the spool and its uploader (../spool), and the
  * collector's agent API (../collector).
  */
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { replaceFileAtomically } from '../../src/atomic-file.js';
@@ -88,7 +89,7 @@ export class AscendAgent {
       known: (digest) => this.announced !== undefined && this.announced.startsWith(JSON.stringify([digest.slice(0, 16)]).slice(0, -1)),
       collectorRevoked: () => this.collector.revoked,
       applied: () => {
-        void this.sessions.enforce();
+        void this.inBackground(() => this.sessions.enforce());
         this.discovery?.configure(this.policy.settings.discovery);
         opts.policyApplied?.();
       },
@@ -117,6 +118,7 @@ export class AscendAgent {
       keepEntries: false,
       // On demand, a start after the first does not ask the DC again within the refresh interval.
       ...(opts.onDemand?.domainPolicy && opts.onDemand.startedFor !== 'boot' ? { reuseFreshCache: 'domain' as const } : {}),
+      ...(opts.onDemand?.domainPolicy ? { recordReads: true } : {}),
       log: (level: string, msg: string) => (opts.log ?? (() => undefined))(level === 'error' ? 'error' : level === 'warn' ? 'warn' : 'info', msg),
       ...(opts.random ? { random: opts.random } : {}),
     });
@@ -176,10 +178,15 @@ export class AscendAgent {
     const key = JSON.stringify([fields.policy, fields.message]);
     if (key === this.announced) return Promise.resolve();
     this.announced = key;
-    // Saved once the event is in the spool: a crash between the two announces it again, never not at all.
-    return this.audit.emit(type, fields).then(() =>
-      replaceFileAtomically(path.join(this.opts.stateDir, ANNOUNCED_FILE), Buffer.from(`${key}\n`), 0o600).catch((e: unknown) => this.log('warn', `cannot save the policy announced: ${messageOf(e)}`)),
-    );
+    // Saved once the event is in the spool: a crash between the two, or an event the spool did
+    // not take, announces it again at the next start, never not at all.
+    return this.audit.emitWithId(type, fields, randomUUID()).then(async (stored) => {
+      if (!stored) {
+        this.announced = '';
+        return;
+      }
+      await replaceFileAtomically(path.join(this.opts.stateDir, ANNOUNCED_FILE), Buffer.from(`${key}\n`), 0o600).catch((e: unknown) => this.log('warn', `cannot save the policy announced: ${messageOf(e)}`));
+    });
   }
 
   /** Redeems a passcode for the requester (see ./redeem.ts). */
@@ -191,15 +198,7 @@ export class AscendAgent {
 
   private startHousekeeping(): void {
     const every = (ms: number, task: () => Promise<void>) => {
-      const run = async (): Promise<void> => {
-        this.backgroundTasks++;
-        try {
-          await task();
-        } finally {
-          this.backgroundTasks--;
-        }
-      };
-      const t = setInterval(() => void run().catch((e: unknown) => this.log('error', messageOf(e))), ms);
+      const t = setInterval(() => void this.inBackground(task), ms);
       t.unref();
       this.housekeeping.push(t);
     };
@@ -314,7 +313,7 @@ export class AscendAgent {
   idle(): boolean {
     if (this.stopping || !this.server) return false;
     if (this.server.connectionCount > 0 || this.server.handlersInFlight > 0 || this.running.size > 0 || this.elevations.underwayCount > 0) return false;
-    if (this.tse.activeSessions().length > 0 || this.executor.busy?.() === true || this.backgroundTasks > 0 || this.refresher.busy) return false;
+    if (this.tse.activeSessions().length > 0 || this.executor.busy?.() === true || this.backgroundTasks > 0 || this.refresher.busy || this.policy.denyGroupChecks > 0) return false;
     if (this.policy.settings.discovery.enabled) return false;
     return this.collector.settled;
   }
@@ -324,8 +323,20 @@ export class AscendAgent {
     return this.server?.lastActivityAt ?? 0;
   }
 
-  /** Housekeeping tasks underway (an orphan cleanup ending processes, a revocation fetch). */
+  /** Housekeeping tasks underway (an orphan cleanup ending processes, the TSE sessions enforced after a policy change). */
   private backgroundTasks = 0;
+
+  /** Runs a task counted in backgroundTasks; its failure is logged. */
+  private async inBackground(task: () => Promise<void>): Promise<void> {
+    this.backgroundTasks++;
+    try {
+      await task();
+    } catch (e) {
+      this.log('error', messageOf(e));
+    } finally {
+      this.backgroundTasks--;
+    }
+  }
 
   /**
    * Stops as stop() does when idle() holds, and answers true; else changes nothing and answers

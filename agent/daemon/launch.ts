@@ -20,6 +20,8 @@ import { AGENT_SOCKET_ENV, DEFAULT_AGENT_SOCKET } from '../../src/cli/client/soc
 import { addonPath, packageRoot } from '../ipc/peer.js';
 import { prepareSocketPath } from '../ipc/server.js';
 import { checkLauncher } from '../executor/launcher.js';
+import { ElevationCgroups } from '../executor/linux-cgroup.js';
+import { INSTANCE_FILE } from '../executor/instance.js';
 import { AscendAgent, type LogFn } from './agent.js';
 import type { OnDemand } from './options.js';
 import { resolveTrustedOwner } from './trust.js';
@@ -151,8 +153,15 @@ export function keepYoungGenerationSmall(): void {
   v8.setFlagsFromString('--semi-space-growth-factor=1');
 }
 
-/** The most --idle-exit and --wake-every take, in seconds: a week. */
-const MAX_ON_DEMAND_SECONDS = 7 * 86_400;
+/** The most --idle-exit takes, in seconds: a week. */
+const MAX_IDLE_EXIT_SECONDS = 7 * 86_400;
+/**
+ * The most --wake-every takes, in seconds: the interval at which a resident agent fetches the
+ * collector's revocations, so that the saved list a start decides with is never older.
+ */
+const MAX_WAKE_SECONDS = 300;
+/** The exit status of an agent that rests (native/agentd.c REST_STATUS): any other is a stop or a failure. */
+const REST_EXIT_STATUS = 75;
 /** --wake-every's default, in seconds. */
 const DEFAULT_WAKE_SECONDS = 300;
 /** How long an on-demand agent started for its housekeeping (its first start, a wake) waits for a request before it rests. */
@@ -216,14 +225,18 @@ async function becomeAgentd(flags: AgentRunFlags, socketPath: string): Promise<n
   const wake = String(flags['wake-every'] ?? DEFAULT_WAKE_SECONDS);
   const script = process.argv[1];
   if (script === undefined || !path.isAbsolute(script)) throw new AscendError('ASC_AGENT_CONFIG', 'the agent was not started from a script path; --idle-exit cannot start it again');
-  process.execve(agentd, [agentd, socketPath, wake, process.execPath, ...process.execArgv, ...process.argv.slice(1)], process.env);
+  // Where the elevations' cgroups are (the executor's default), and the instance id's file:
+  // ascend-agentd ends those processes should the agent fail.
+  const cgroups = ElevationCgroups.parentFor(undefined) ?? '-';
+  const instanceFile = path.join(path.resolve(flags['state-dir']), INSTANCE_FILE);
+  process.execve(agentd, [agentd, socketPath, wake, cgroups, instanceFile, process.execPath, ...process.execArgv, ...process.argv.slice(1)], process.env);
   throw new AscendError('ASC_INTERNAL', 'process.execve returned');
 }
 
 function checkOnDemandFlags(flags: AgentRunFlags): void {
-  for (const name of ['idle-exit', 'wake-every'] as const) {
+  for (const [name, max] of [['idle-exit', MAX_IDLE_EXIT_SECONDS], ['wake-every', MAX_WAKE_SECONDS]] as const) {
     const v = flags[name];
-    if (v !== undefined && (!Number.isSafeInteger(v) || v < 1 || v > MAX_ON_DEMAND_SECONDS)) throw new AscendError('ASC_USAGE', `--${name} must be a whole number of seconds from 1 to ${MAX_ON_DEMAND_SECONDS}, not ${String(v)}`);
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 1 || v > max)) throw new AscendError('ASC_USAGE', `--${name} must be a whole number of seconds from 1 to ${max}, not ${String(v)}`);
   }
   if (flags['wake-every'] !== undefined && flags['idle-exit'] === undefined) throw new AscendError('ASC_USAGE', '--wake-every is for an agent that runs on demand: give --idle-exit too');
 }
@@ -321,9 +334,9 @@ export async function runAgent(flags: AgentRunFlags): Promise<void> {
         if (await agent.rest()) {
           clearInterval(poll);
           log('info', 'rested');
-          // What the rest left behind (a revocation fetch started for a request, its own
-          // timeout still running) is not waited for: ascend-agentd starts the agent again.
-          process.exit(0);
+          // Nothing is left running (idle() waited for it); timers and handles that would keep
+          // the event loop are not waited for: ascend-agentd starts the agent again.
+          process.exit(REST_EXIT_STATUS);
         }
       }
       idleSince = undefined;

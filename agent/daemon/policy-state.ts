@@ -58,6 +58,9 @@ export class PolicyState {
   /** The deny rules' groups last checked at a policy change (checkDenyGroups): asked again only when they change. */
   private checkedDenyGroups = '';
 
+  /** Checks of the deny rules' groups underway (an agent on demand does not rest before they end: a later start skips a policy it knows). */
+  denyGroupChecks = 0;
+
   constructor(private readonly hooks: PolicyHooks) {}
 
   apply(snapshot: PolicySnapshot, fromCache: boolean): void {
@@ -78,7 +81,10 @@ export class PolicyState {
     if (this.hooks.known?.(snapshot.digest) !== true) {
       for (const p of loaded.problems) this.hooks.log('warn', `rule ${p.name} in ${p.list} skipped: ${p.message}`);
       for (const f of lintRules(labelled)) this.hooks.log('warn', `rule risk: ${findingLine(f)}`);
-      this.checkDenyGroups(labelled).catch((e: unknown) => this.hooks.log('error', `deny rule groups not checked: ${e instanceof Error ? e.message : String(e)}`));
+      this.denyGroupChecks++;
+      this.checkDenyGroups(labelled)
+        .catch((e: unknown) => this.hooks.log('error', `deny rule groups not checked: ${e instanceof Error ? e.message : String(e)}`))
+        .finally(() => this.denyGroupChecks--);
     }
     const gpos = snapshot.sources.map((s) => snapshot.labels[s.source] ?? s.source);
     this.hooks.emit('policy-applied', { policy: snapshot.digest.slice(0, 16), message: `${snapshot.origin}${fromCache ? ' (cached)' : ''}: ${gpos.join(', ') || 'no GPO'}; ${labelled.length} rules` });

@@ -34,6 +34,15 @@ interface CacheFile {
   };
 }
 
+/** The last read of the source, as an agent on demand records it beside the cache. */
+export interface PolicyReadAttempt {
+  attemptedAt: number;
+  /** The digest the read gave and the cache now holds; null when the read failed or its snapshot could not be cached. */
+  cachedDigest: string | null;
+  /** Why it failed. */
+  error?: string;
+}
+
 export interface PolicyCacheRead {
   snapshot: PolicySnapshot | undefined;
   /** Why a cache file that exists was not used. */
@@ -115,17 +124,20 @@ export class PolicyCache {
     return path.join(path.dirname(this.file), POLICY_ATTEMPT_FILE);
   }
 
-  /** Records when the source was last read (mode 600). */
-  async saveAttempt(at: number): Promise<void> {
-    await replaceFileAtomically(this.attemptFile, Buffer.from(`${JSON.stringify({ attemptedAt: at })}\n`), 0o600);
+  /** Records the last read of the source (mode 600): when, and the digest it gave and cached, or the error. */
+  async saveAttempt(attempt: PolicyReadAttempt): Promise<void> {
+    await replaceFileAtomically(this.attemptFile, Buffer.from(`${JSON.stringify(attempt)}\n`), 0o600);
   }
 
-  /** When the source was last read, or undefined (none recorded, or unreadable). */
-  async readAttempt(): Promise<number | undefined> {
+  /** The last read of the source recorded, or undefined (none, or unreadable). */
+  async readAttempt(): Promise<PolicyReadAttempt | undefined> {
     try {
       const text = await fs.readFile(this.attemptFile, 'utf8');
-      const v = (JSON.parse(text.slice(0, 1024)) as { attemptedAt?: unknown }).attemptedAt;
-      return typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? v : undefined;
+      if (text.length > 4096) return undefined;
+      const v = JSON.parse(text) as Partial<PolicyReadAttempt>;
+      if (typeof v.attemptedAt !== 'number' || !Number.isSafeInteger(v.attemptedAt) || v.attemptedAt <= 0) return undefined;
+      if (v.cachedDigest !== null && typeof v.cachedDigest !== 'string') return undefined;
+      return { attemptedAt: v.attemptedAt, cachedDigest: v.cachedDigest, ...(typeof v.error === 'string' ? { error: v.error.slice(0, 1000) } : {}) };
     } catch {
       return undefined;
     }

@@ -5,7 +5,7 @@
  * agent has; at start, with the source unreachable, the cached policy is used.
  */
 import { AscendError, isAscendError } from '../../src/errors.js';
-import type { PolicyCache } from './cache.js';
+import type { PolicyCache, PolicyReadAttempt } from './cache.js';
 import type { PolicyOrigin, PolicySnapshot } from './snapshot.js';
 import type { PolicySource } from './source.js';
 
@@ -50,6 +50,8 @@ export interface PolicyRefresherOptions {
    * of every 90 or so, and keep a request waiting for it.
    */
   reuseFreshCache?: PolicySnapshot['origin'];
+  /** Record every read of the source beside the cache (an agent on demand, from its first start on; see reuseFreshCache). */
+  recordReads?: boolean;
 }
 
 export interface PolicyStatus {
@@ -102,6 +104,7 @@ export class PolicyRefresher {
   private started: Promise<PolicyStatus> | undefined;
   private stopped = false;
   private readonly reuseFreshCache: PolicySnapshot['origin'] | undefined;
+  private readonly recordReads: boolean;
 
   constructor(opts: PolicyRefresherOptions) {
     this.source = opts.source;
@@ -122,6 +125,7 @@ export class PolicyRefresher {
     this.jitterMs = opts.jitterMs ?? DEFAULT_REFRESH_JITTER_MS;
     this.keepEntries = opts.keepEntries ?? true;
     this.reuseFreshCache = opts.reuseFreshCache;
+    this.recordReads = opts.recordReads === true || opts.reuseFreshCache !== undefined;
     if (!(this.baseMs > 0) || !(this.jitterMs >= 0)) throw new AscendError('ASC_AGENT_CONFIG', `policy refresh interval ${this.baseMs} ms + ${this.jitterMs} ms jitter is not positive`);
   }
 
@@ -190,14 +194,22 @@ export class PolicyRefresher {
 
   /** Reads the source; saves what it read. */
   private async read(): Promise<PolicySnapshot> {
-    this.lastAttemptAt = this.now();
-    if (this.reuseFreshCache !== undefined) await this.cache.saveAttempt(this.lastAttemptAt).catch((e: unknown) => this.log('warn', `the time of this policy read was not saved: ${errorText(e)}`));
+    const attemptedAt = this.now();
+    this.lastAttemptAt = attemptedAt;
     if (this.timer !== undefined) this.clearTimer(this.timer);
     this.timer = undefined;
-    const snap = await this.source.load();
+    let snap: PolicySnapshot;
+    try {
+      snap = await this.source.load();
+    } catch (e) {
+      await this.record({ attemptedAt, cachedDigest: null, error: errorText(e) });
+      throw e;
+    }
     try {
       await this.cache.save(snap);
+      await this.record({ attemptedAt, cachedDigest: snap.digest });
     } catch (e) {
+      await this.record({ attemptedAt, cachedDigest: null });
       this.log('warn', `policy read, but not cached: ${errorText(e)}`);
     }
     for (const p of snap.problems) this.log('warn', `policy: ${p}`);
@@ -210,16 +222,23 @@ export class PolicyRefresher {
       const now = this.now();
       const age = cached ? now - cached.fetchedAt : -1;
       // A clock set back (age < 0) reads the source now.
-      if (cached && cached.origin === this.reuseFreshCache && age >= 0) {
-        const attempted = await this.cache.readAttempt();
-        const lastRead = Math.max(cached.fetchedAt, attempted !== undefined && attempted <= now ? attempted : 0);
+      const attempt = await this.cache.readAttempt();
+      // The last read's record must agree with the cache: a read whose snapshot could not be
+      // cached (a full disk) was enforced from memory, and the older cache must not come back.
+      const agrees = attempt === undefined || attempt.cachedDigest === cached?.digest || (attempt.cachedDigest === null && attempt.error !== undefined);
+      const lastRead = Math.max(cached?.fetchedAt ?? 0, attempt !== undefined && attempt.attemptedAt <= now ? attempt.attemptedAt : 0);
+      // Overdue (a long outage of the agent, or of the source): read first, the cache as fallback.
+      const overdue = now - lastRead > this.baseMs + this.jitterMs;
+      if (cached && cached.origin === this.reuseFreshCache && age >= 0 && agrees && !overdue) {
         this.snapshot = cached;
-        this.fromCache = false;
+        // As the last read left it: from the cache, and why, when that read failed.
+        this.fromCache = attempt?.error !== undefined;
+        this.lastError = attempt?.error;
         this.lastAttemptAt = lastRead;
-        this.log('info', `policy of ${this.source.description} as read ${Math.round(age / 1000)} s ago (${cached.digest.slice(0, 12)}); read again when due`);
+        this.log('info', `policy of ${this.source.description} as read ${Math.round(age / 1000)} s ago (${cached.digest.slice(0, 12)})${this.fromCache ? ', the source unavailable since' : ''}; read again when due`);
         // Due already: the timer goes at once, and the read runs while the agent answers.
         this.schedule(lastRead);
-        this.onChange(cached, { fromCache: false, changed: true });
+        this.onChange(cached, { fromCache: this.fromCache, changed: true });
         this.snapshot = this.held(cached);
         return this.status();
       }
@@ -293,6 +312,12 @@ export class PolicyRefresher {
   private held(snap: PolicySnapshot): PolicySnapshot {
     if (this.keepEntries) return snap;
     return { ...snap, sources: snap.sources.map((s) => ({ source: s.source, entries: [] })) };
+  }
+
+  /** Records a read beside the cache (an agent on demand); a failure to is logged, not thrown. */
+  private async record(attempt: PolicyReadAttempt): Promise<void> {
+    if (!this.recordReads) return;
+    await this.cache.saveAttempt(attempt).catch((e: unknown) => this.log('warn', `this policy read was not recorded: ${errorText(e)}`));
   }
 
   /** The next read: baseMs + jitter after `from` (now, or when a reused snapshot was read). */

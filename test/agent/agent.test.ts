@@ -17,7 +17,7 @@ import { ascend, bin, cliEnv, requireBuiltCli, root, type Run } from '../passcod
 import { ASCEND_CATALOG, requirePolicy } from '../../src/catalog/index.js';
 import { encodePolicyState } from '../../src/policy/index.js';
 import { writeRegistryPol } from '../../src/formats/registry-pol/index.js';
-import { decodeRecord } from '../../agent/spool/record.js';
+import { spooledEvents } from '../support/spool-events.js';
 
 const USER = 'ascagtuser';
 
@@ -50,23 +50,7 @@ async function accountsGone(prefix: string, deadlineMs = 60_000): Promise<string
 
 /** type:processPath of every event in the agent's spool (read-only). */
 function spooledTypes(stateDir: string): string[] {
-  const dir = path.join(stateDir, 'spool');
-  const out: string[] = [];
-  for (const f of existsSync(dir) ? readdirSync(dir).filter((n) => /^seg-\d+\.log$/.test(n)).sort() : []) {
-    const buf = readFileSync(path.join(dir, f));
-    for (let at = 0; ; ) {
-      const rec = decodeRecord(buf, at);
-      if (!('payload' in rec)) break;
-      try {
-        const v = JSON.parse(rec.payload.toString('utf8')) as unknown;
-        for (const e of (Array.isArray(v) ? v : [v]) as { type?: string; processPath?: string }[]) out.push(`${e.type}:${e.processPath}`);
-      } catch {
-        // not an event
-      }
-      at = rec.end;
-    }
-  }
-  return out;
+  return spooledEvents(stateDir).map((e) => `${e.type}:${e.processPath}`);
 }
 
 function waitFor(child: ChildProcess, stream: 'stdout' | 'stderr', re: RegExp, timeoutMs: number, seen: { text: string }): Promise<RegExpExecArray> {

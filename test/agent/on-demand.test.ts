@@ -20,7 +20,7 @@ import { ASCEND_CATALOG, requirePolicy } from '../../src/catalog/index.js';
 import { encodePolicyState } from '../../src/policy/index.js';
 import { writeRegistryPol } from '../../src/formats/registry-pol/index.js';
 import { ipcCall } from '../../agent/ipc/index.js';
-import { decodeRecord } from '../../agent/spool/record.js';
+import { spooledEvents } from '../support/spool-events.js';
 
 const PREFIX = 'ascod';
 
@@ -44,6 +44,15 @@ function childrenOf(pid: number): number[] {
     }
   }
   return out;
+}
+
+/** The process has ended (no longer there, or a zombie waiting for its parent). */
+function gone(pid: number): boolean {
+  try {
+    return /^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return true;
+  }
 }
 
 /** Every process below `pid`. */
@@ -86,19 +95,7 @@ function socketInodesOf(pid: number): string[] {
 
 /** The type of every event in an agent's spool (read-only). */
 function spooledTypes(stateDir: string): string[] {
-  const dir = path.join(stateDir, 'spool');
-  const out: string[] = [];
-  for (const f of existsSync(dir) ? readdirSync(dir).filter((n) => /^seg-\d+\.log$/.test(n)).sort() : []) {
-    const buf = readFileSync(path.join(dir, f));
-    for (let at = 0; ; ) {
-      const rec = decodeRecord(buf, at);
-      if (!('payload' in rec)) break;
-      const v = JSON.parse(rec.payload.toString('utf8')) as unknown;
-      for (const e of (Array.isArray(v) ? v : [v]) as { type?: string }[]) out.push(String(e.type));
-      at = rec.end;
-    }
-  }
-  return out;
+  return spooledEvents(stateDir).map((e) => String(e.type));
 }
 
 function count(text: string, re: RegExp): number {
@@ -168,7 +165,7 @@ describe('the agent on demand: ascend-agentd holds the socket, the agent rests w
   });
 
   it('rests when idle, leaving ascend-agentd alone resident; the next request starts the agent again and is answered', async () => {
-    const s = start('rest', ['--idle-exit', '1', '--wake-every', '3600']);
+    const s = start('rest', ['--idle-exit', '1', '--wake-every', '300']);
     const pid = s.child.pid as number;
     await until('the first start to rest', () => /info rested/.test(s.log.text));
     // The command line's own process became ascend-agentd; nothing else of it runs.
@@ -187,7 +184,7 @@ describe('the agent on demand: ascend-agentd holds the socket, the agent rests w
   });
 
   it('answers every request, also those that come as the agent rests', async () => {
-    const s = start('race', ['--idle-exit', '1', '--wake-every', '3600']);
+    const s = start('race', ['--idle-exit', '1', '--wake-every', '300']);
     await until('the first start', () => /agent listening/.test(s.log.text));
     const pids = new Set<number>();
     // Requests spread over the moment the agent rests (1 to 1.5 s after the last one ended):
@@ -214,7 +211,7 @@ describe('the agent on demand: ascend-agentd holds the socket, the agent rests w
   });
 
   it('stays while an elevation runs, and rests after it', async () => {
-    const s = start('busy', ['--idle-exit', '1', '--wake-every', '3600']);
+    const s = start('busy', ['--idle-exit', '1', '--wake-every', '300']);
     await until('the first rest', () => /info rested/.test(s.log.text));
     const t0 = Date.now();
     const client = spawn(process.execPath, [bin, 'elevate', '--', '/usr/bin/sleep', '3'], { cwd: root, env: { ...process.env, ASCEND_AGENT_SOCKET: s.socket }, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -259,7 +256,7 @@ describe('the agent on demand: ascend-agentd holds the socket, the agent rests w
   });
 
   it('passes SIGTERM to a running agent, which stops as a resident one does, and ends with it', async () => {
-    const s = start('term', ['--idle-exit', '600', '--wake-every', '3600']);
+    const s = start('term', ['--idle-exit', '600', '--wake-every', '300']);
     await until('the start', () => /agent listening/.test(s.log.text));
     expect(childrenOf(s.child.pid as number)).to.have.length(1);
     expect(await stop(s)).to.equal(0);
@@ -267,19 +264,27 @@ describe('the agent on demand: ascend-agentd holds the socket, the agent rests w
     expect(existsSync(s.socket)).to.equal(false);
   });
 
-  it('ends with an agent that was killed, as the service failed with a resident agent: status 137, the socket removed', async () => {
-    const s = start('kill', ['--idle-exit', '600', '--wake-every', '3600']);
+  it('ends with an agent that was killed, as the service failed with a resident agent (status 137, the socket removed), ending the elevated programs no agent watches any more', async () => {
+    const s = start('kill', ['--idle-exit', '600', '--wake-every', '300']);
     await until('the start', () => /agent listening/.test(s.log.text));
+    const client = spawn(process.execPath, [bin, 'elevate', '--', '/usr/bin/sleep', '120'], { cwd: root, env: { ...process.env, ASCEND_AGENT_SOCKET: s.socket }, stdio: 'ignore' });
+    await until('the elevated sleep', () => /elevation started/.test(s.log.text));
+    const program = Number(/elevation started .*"pid":(\d+)/.exec(s.log.text)?.[1]);
+    expect(existsSync(`/proc/${program}`)).to.equal(true);
     const [agent] = childrenOf(s.child.pid as number);
     process.kill(agent as number, 'SIGKILL');
     const code = await new Promise<number | null>((r) => s.child.once('exit', (c) => r(c)));
     expect(code).to.equal(137);
     expect(s.log.text).to.match(/the agent was ended by signal 9; ascend-agentd ends with it/);
     expect(existsSync(s.socket), 'clients are refused, not kept waiting').to.equal(false);
+    // The elevated program ran in its elevation's cgroup, outside ascend-agentd's: ended by it.
+    expect(s.log.text).to.match(/the processes of this agent's elevations were ended/);
+    await until('the elevated program to end', () => gone(program), 10_000);
+    await new Promise((r) => (client.exitCode === null ? client.once('exit', r) : r(null)));
   });
 
   it('a Ctrl-C that reaches ascend-agentd and the agent both stops the agent once, cleanly, with its elevation ended and the account removed', async () => {
-    const s = start('ctrlc', ['--idle-exit', '600', '--wake-every', '3600']);
+    const s = start('ctrlc', ['--idle-exit', '600', '--wake-every', '300']);
     await until('the start', () => /agent listening/.test(s.log.text));
     const client = spawn(process.execPath, [bin, 'elevate', '--', '/usr/bin/sleep', '60'], { cwd: root, env: { ...process.env, ASCEND_AGENT_SOCKET: s.socket }, stdio: 'ignore' });
     await until('the elevated sleep', () => /elevation started/.test(s.log.text));

@@ -409,6 +409,43 @@ describe('agent policy source', () => {
       r5.stop();
     });
 
+    it('on demand: a read that could not be cached is not rolled back at the next start, and an overdue policy is read first', async () => {
+      const first = make(new LocalPolicyFiles([file], () => clock), 0.5, 'local');
+      await first.start();
+      first.stop();
+      // A newer policy is read, but the cache cannot take it (a full disk, say).
+      await fs.writeFile(file, pol([['ClientDataCollection', 'enabled', { CollectorHost: 'two.corp.example.test' }]]));
+      class FullCache extends PolicyCache {
+        override async save(): Promise<void> {
+          throw new Error('ENOSPC');
+        }
+      }
+      clock += 100 * MIN;
+      const full = new PolicyRefresher({ source: new LocalPolicyFiles([file], () => clock), cache: new FullCache(stateDir), onChange: () => undefined, random: () => 0.5, setTimer: timers.set, clearTimer: timers.clear, now: () => clock, reuseFreshCache: 'local' });
+      await full.start(); // overdue by then? no: 100 < 120 minutes, so from the cache...
+      const timer = timers.only();
+      timer.fn();
+      const st = await full.refresh();
+      expect(find(effectiveOf(full.current() as PolicySnapshot), 'ClientDataCollection').values).to.include({ CollectorHost: 'two.corp.example.test' });
+      expect(st.lastError).to.equal(undefined);
+      full.stop();
+      // The next start does not take the older cache for the policy last read: it reads.
+      clock += MIN;
+      const next = counting(new LocalPolicyFiles([file], () => clock));
+      const r = make(next, 0.5, 'local');
+      await r.start();
+      expect(next.loads).to.equal(1);
+      expect(find(effectiveOf(changes.at(-1)!.snap), 'ClientDataCollection').values).to.include({ CollectorHost: 'two.corp.example.test' });
+      r.stop();
+      // More than 90 + 30 minutes after the last read: read before the start ends.
+      clock += 121 * MIN;
+      const late = counting(new LocalPolicyFiles([file], () => clock));
+      const r2 = make(late, 0.5, 'local');
+      await r2.start();
+      expect(late.loads).to.equal(1);
+      r2.stop();
+    });
+
     it('without source and cache, start fails with ASC_AGENT_POLICY_UNAVAILABLE (naming a damaged cache)', async () => {
       await fs.rm(file);
       const e = await expectCode(make(new LocalPolicyFiles([file])).start(), 'ASC_AGENT_POLICY_UNAVAILABLE');

@@ -17,7 +17,7 @@ export default class AgentRun extends AscendCommand<void> {
     "collector: --collector, else the policy's Client Data Collection host. The first start enrolls with --enroll-token-file (or " +
     '--enroll-token); the credential is kept in the state folder (mode 600). Clients connect on --socket; the agent takes their uid from the ' +
     'kernel. SIGTERM or SIGINT stop it: running elevated programs are ended and their accounts removed. With --idle-exit the agent runs ' +
-    'on demand: ascend-agentd (a few hundred kB) holds the socket, starts the agent for a request or every --wake-every seconds, and ' +
+    'on demand: ascend-agentd (about 1.3 MB resident) holds the socket, starts the agent for a request or every --wake-every seconds, and ' +
     'the agent rests once it has been idle that long (no connection, elevation, TSE session, discovery or upload).';
   static override examples = [
     '<%= config.bin %> agent run --state-dir /var/lib/ascend --policy /etc/ascend/Registry.pol',
@@ -57,7 +57,7 @@ export default class AgentRun extends AscendCommand<void> {
         'run on demand (Linux): a small resident program (ascend-agentd) holds the socket, and the agent rests after this many seconds without a request or anything running, to be started again by the next request (the package runs it so, with 120)',
       min: 1,
     }),
-    'wake-every': Flags.integer({ description: 'with --idle-exit: start the resting agent this often, in seconds, for its housekeeping (revocations, cleanup, uploads, policy refresh; default 300)', min: 1 }),
+    'wake-every': Flags.integer({ description: 'with --idle-exit: start the resting agent this often, in seconds, for its housekeeping (revocations, cleanup, uploads, policy refresh; default and most 300)', min: 1, max: 300 }),
   };
 
   async run(): Promise<void> {
