@@ -6,7 +6,7 @@
  * and crashes: kill -9 of the agent with a collector outage, then both back.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -50,7 +50,7 @@ async function accountsGone(prefix: string, deadlineMs = 60_000): Promise<string
 
 /** type:processPath of every event in the agent's spool (read-only). */
 function spooledTypes(stateDir: string): string[] {
-  return spooledEvents(stateDir).map((e) => `${e.type}:${e.processPath}`);
+  return spooledEvents(stateDir).map((e) => `${String(e.type)}:${String(e.processPath)}`);
 }
 
 function waitFor(child: ChildProcess, stream: 'stdout' | 'stderr', re: RegExp, timeoutMs: number, seen: { text: string }): Promise<RegExpExecArray> {

@@ -9,7 +9,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { requireComponent } from '../support/components.js';
@@ -17,7 +17,7 @@ import { bin, cliEnv, requireBuiltCli, root } from '../passcode-cli/support.js';
 import { ASCEND_CATALOG, requirePolicy } from '../../src/catalog/index.js';
 import { encodePolicyState } from '../../src/policy/index.js';
 import { writeRegistryPol } from '../../src/formats/registry-pol/index.js';
-import { decodeRecord } from '../../agent/spool/record.js';
+import { spooledEvents } from '../support/spool-events.js';
 
 const USER = 'h2tuser';
 const PREFIX = 'h2te_';
@@ -74,24 +74,7 @@ describe('exec guard: deny rules on every exec of an elevated tree (root, real a
 
   /** The events the agent spooled (it has no collector: they stay there). */
   function events(): Record<string, unknown>[] {
-    const dir = path.join(stateDir, 'spool');
-    if (!existsSync(dir)) return [];
-    const out: Record<string, unknown>[] = [];
-    for (const f of readdirSync(dir).filter((n) => /^seg-\d+\.log$/.test(n)).sort()) {
-      const buf = readFileSync(path.join(dir, f));
-      for (let at = 0; ; ) {
-        const rec = decodeRecord(buf, at);
-        if (!('payload' in rec)) break;
-        try {
-          const v = JSON.parse(rec.payload.toString('utf8')) as unknown;
-          for (const e of Array.isArray(v) ? v : [v]) out.push(e as Record<string, unknown>);
-        } catch {
-          // not an event
-        }
-        at = rec.end;
-      }
-    }
-    return out;
+    return spooledEvents(stateDir);
   }
 
   const refusedInTree = (processPath: string): Record<string, unknown>[] =>

@@ -4,7 +4,7 @@
  * unprivileged accounts (prefix h6t), the agent's spooled events, and polling helpers.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -12,7 +12,7 @@ import { bin, root } from '../passcode-cli/support.js';
 import { ASCEND_CATALOG, requirePolicy } from '../../src/catalog/index.js';
 import { encodePolicyState } from '../../src/policy/index.js';
 import { writeRegistryPol } from '../../src/formats/registry-pol/index.js';
-import { decodeRecord } from '../../agent/spool/record.js';
+import { spooledEvents } from '../support/spool-events.js';
 
 export { bin, root };
 
@@ -158,24 +158,7 @@ export class AgentProcess {
 
   /** Every event payload in the spool, in order (the agent is not enrolled: they stay there). */
   events(): Record<string, unknown>[] {
-    const dir = path.join(this.stateDir, 'spool');
-    if (!existsSync(dir)) return [];
-    const out: Record<string, unknown>[] = [];
-    for (const f of readdirSync(dir).filter((n) => /^seg-\d+\.log$/.test(n)).sort()) {
-      const buf = readFileSync(path.join(dir, f));
-      for (let at = 0; ; ) {
-        const rec = decodeRecord(buf, at);
-        if (!('payload' in rec)) break;
-        try {
-          const v = JSON.parse(rec.payload.toString('utf8')) as unknown;
-          for (const e of Array.isArray(v) ? v : [v]) out.push(e as Record<string, unknown>);
-        } catch {
-          // not JSON: not ours to read
-        }
-        at = rec.end;
-      }
-    }
-    return out;
+    return spooledEvents(this.stateDir);
   }
 }
 

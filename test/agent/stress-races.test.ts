@@ -14,7 +14,7 @@
  * (prefix asr...), CPU hogs as busy neighbours.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,7 +24,7 @@ import { ascend, bin, cliEnv, requireBuiltCli, root, type Run } from '../passcod
 import { ASCEND_CATALOG, requirePolicy } from '../../src/catalog/index.js';
 import { encodePolicyState } from '../../src/policy/index.js';
 import { writeRegistryPol } from '../../src/formats/registry-pol/index.js';
-import { decodeRecord } from '../../agent/spool/record.js';
+import { spooledEvents } from '../support/spool-events.js';
 import { Spool, type SpoolEvent } from '../../agent/spool/spool.js';
 import { Uploader } from '../../agent/spool/uploader.js';
 import { ipcCall } from '../../agent/ipc/client.js';
@@ -55,22 +55,7 @@ async function accountsGone(prefix: string, deadlineMs = 60_000): Promise<string
 
 /** Every event in the agent's spool folder now (id, type, args), read-only. */
 function spooled(stateDir: string): { id: string; type: string; args?: string }[] {
-  const dir = path.join(stateDir, 'spool');
-  const out: { id: string; type: string; args?: string }[] = [];
-  for (const f of existsSync(dir) ? readdirSync(dir).filter((n) => /^seg-\d+\.log$/.test(n)).sort() : []) {
-    const buf = readFileSync(path.join(dir, f));
-    for (let at = 0; ; ) {
-      const rec = decodeRecord(buf, at);
-      if (!('payload' in rec)) break;
-      try {
-        out.push(JSON.parse(rec.payload.toString('utf8')) as { id: string; type: string; args?: string });
-      } catch {
-        // not an event
-      }
-      at = rec.end;
-    }
-  }
-  return out;
+  return spooledEvents(stateDir) as unknown as { id: string; type: string; args?: string }[];
 }
 
 function sleep(ms: number): Promise<void> {

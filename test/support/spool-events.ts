@@ -7,9 +7,9 @@ import path from 'node:path';
 import { decodeRecord } from '../../agent/spool/record.js';
 
 /** Every event in the spool of the agent whose state folder is `stateDir`, oldest first; a record that is not an event is skipped. */
-export function spooledEvents(stateDir: string): { type?: string; processPath?: string }[] {
+export function spooledEvents(stateDir: string): Record<string, unknown>[] {
   const dir = path.join(stateDir, 'spool');
-  const out: { type?: string; processPath?: string }[] = [];
+  const out: Record<string, unknown>[] = [];
   for (const f of existsSync(dir) ? readdirSync(dir).filter((n) => /^seg-\d+\.log$/.test(n)).sort() : []) {
     const buf = readFileSync(path.join(dir, f));
     for (let at = 0; ; ) {
@@ -17,7 +17,7 @@ export function spooledEvents(stateDir: string): { type?: string; processPath?: 
       if (!('payload' in rec)) break;
       try {
         const v = JSON.parse(rec.payload.toString('utf8')) as unknown;
-        out.push(...((Array.isArray(v) ? v : [v]) as { type?: string; processPath?: string }[]));
+        out.push(...((Array.isArray(v) ? v : [v]) as Record<string, unknown>[]));
       } catch {
         // not an event
       }
